@@ -1,0 +1,247 @@
+// Reads the stack's configuration once, parses it through the strict schema and the cross-field
+// rules, and returns typed objects. A bad config throws before any resource is registered.
+
+import * as pulumi from "@pulumi/pulumi";
+import { z } from "zod";
+import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, CONFIG_KEYS, ConfigKey } from "./schema";
+import { ConfigIssue, checkGuests, checkShared } from "./validate";
+
+export const NAMESPACE = "ai-dualstack";
+
+export type StackConfig = Omit<ParsedConfig, "environment"> & {
+    /** The environment this stack builds. */
+    environment: EnvironmentName;
+    stack: string;
+    secrets: {
+        /** `user@realm!tokenid=uuid`, held by the Proxmox provider only. */
+        proxmoxApiToken: pulumi.Output<string>;
+        /** OpenSSH private key for host commands and snippet uploads. */
+        sshPrivateKey: pulumi.Output<string>;
+    };
+};
+
+/** A configuration the program refuses: every finding, each with its path and fix. */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly stackName: string,
+        readonly issues: readonly ConfigIssue[],
+    ) {
+        super(formatIssues(stackName, issues));
+        this.name = "ConfigError";
+    }
+}
+
+export function formatIssues(stack: string, issues: readonly ConfigIssue[]): string {
+    const lines = issues.map((i) => `  ${NAMESPACE}:${i.path}: ${i.message}`);
+    const count = issues.length === 1 ? "1 configuration error" : `${issues.length} configuration errors`;
+    return [
+        `Stack "${stack}" has ${count}; nothing was registered or changed:`,
+        ...lines,
+        `Shared host facts (proxmox, nodes, environments) live in Pulumi.yaml; this stack's guests (vms, containers) in Pulumi.${stack}.yaml.`,
+    ].join("\n");
+}
+
+const SECRET_FORMATS: Record<"proxmoxApiToken" | "sshPrivateKey", { pattern: RegExp; shape: string; example: string }> =
+    {
+        proxmoxApiToken: {
+            pattern:
+                /^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+            shape: "user@realm!tokenid=<uuid>",
+            example: `pulumi config set --secret ${NAMESPACE}:proxmoxApiToken 'pulumi@pve!ai-dualstack=<uuid>'`,
+        },
+        sshPrivateKey: {
+            pattern: /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END \1 PRIVATE KEY-----\s*$/,
+            shape: "an unencrypted OpenSSH private key",
+            example: `pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/ai-dualstack`,
+        },
+    };
+
+/** The value of `environment`, or the stack name when it names an environment. */
+function resolveEnvironment(stack: string, configured: EnvironmentName | undefined): EnvironmentName | undefined {
+    if (configured) return configured;
+    return (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as EnvironmentName) : undefined;
+}
+
+/** Every field name the schema knows, for "did you mean" hints on typos. */
+const KNOWN_FIELDS: readonly string[] = (() => {
+    const names = new Set<string>(Object.keys(CONFIG_KEYS));
+    const walk = (schema: z.core.$ZodType, depth: number): void => {
+        if (depth > 12) return;
+        const def = schema._zod.def as unknown as Record<string, unknown>;
+        const shape = (schema as { shape?: Record<string, z.core.$ZodType> }).shape;
+        if (shape) {
+            for (const [key, child] of Object.entries(shape)) {
+                names.add(key);
+                walk(child, depth + 1);
+            }
+        }
+        for (const inner of ["innerType", "element", "valueType", "in"]) {
+            const child = def[inner] as z.core.$ZodType | undefined;
+            if (child && typeof child === "object" && "_zod" in child) walk(child, depth + 1);
+        }
+        const options = def["options"] as z.core.$ZodType[] | undefined;
+        if (Array.isArray(options)) options.forEach((o) => walk(o, depth + 1));
+    };
+    walk(StackConfigSchema, 0);
+    return [...names];
+})();
+
+function distance(a: string, b: string): number {
+    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
+    for (let i = 1; i <= a.length; i++) {
+        let prev = row[0] as number;
+        row[0] = i;
+        for (let j = 1; j <= b.length; j++) {
+            const cur = row[j] as number;
+            row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
+            prev = cur;
+        }
+    }
+    return row[b.length] as number;
+}
+
+export function suggestField(key: string): string | undefined {
+    let best: { name: string; d: number } | undefined;
+    for (const name of KNOWN_FIELDS) {
+        const d = distance(key.toLowerCase(), name.toLowerCase());
+        if (d <= Math.max(2, Math.floor(name.length / 4)) && (!best || d < best.d)) best = { name, d };
+    }
+    return best?.name;
+}
+
+/** `nodes.pve1.gpus[0]` — the path syntax `pulumi config set --path` takes. */
+export function formatPath(path: readonly PropertyKey[]): string {
+    return path.reduce<string>((acc, part) => {
+        if (typeof part === "number") return `${acc}[${part}]`;
+        return acc === "" ? String(part) : `${acc}.${String(part)}`;
+    }, "");
+}
+
+function schemaIssues(error: z.ZodError): ConfigIssue[] {
+    return error.issues.flatMap((issue): ConfigIssue[] => {
+        const path = formatPath(issue.path);
+        if (issue.code === "unrecognized_keys") {
+            return issue.keys.map((key) => {
+                const hint = suggestField(key);
+                return {
+                    path: path === "" ? key : `${path}.${key}`,
+                    message: hint
+                        ? `unknown key; did you mean "${hint}"?`
+                        : "unknown key; remove it (see the config reference in README.md)",
+                };
+            });
+        }
+        if (issue.code === "invalid_type" && issue.input === undefined) {
+            return [{ path, message: `missing; add it (expected ${issue.expected})` }];
+        }
+        if (issue.code === "invalid_key") {
+            const inner = issue.issues[0]?.message ?? "invalid name";
+            return [{ path, message: `the name ${inner}` }];
+        }
+        return [{ path, message: issue.message }];
+    });
+}
+
+/** The raw inputs of a parse: the namespace's keys (objects already JSON-decoded) and the stack name. */
+export interface RawConfig {
+    stack: string;
+    values: Record<string, unknown>;
+    /** Keys the engine holds encrypted. */
+    secretKeys: ReadonlySet<string>;
+}
+
+export type ParseResult =
+    { ok: true; config: ParsedConfig & { environment: EnvironmentName } } | { ok: false; issues: ConfigIssue[] };
+
+/**
+ * Parses and checks a stack's raw configuration: schema first, then the cross-field rules.
+ * Pure: it sees the secrets' plaintext only to check their shape and never returns it.
+ */
+export function parseStackConfig(raw: RawConfig): ParseResult {
+    const { proxmoxApiToken, sshPrivateKey, ...rest } = raw.values;
+    const issues: ConfigIssue[] = [];
+
+    for (const [key, value] of [
+        ["proxmoxApiToken", proxmoxApiToken],
+        ["sshPrivateKey", sshPrivateKey],
+    ] as const) {
+        const format = SECRET_FORMATS[key];
+        if (value === undefined) {
+            issues.push({ path: key, message: `missing; set it with \`${format.example}\`` });
+        } else if (typeof value !== "string" || !format.pattern.test(value)) {
+            issues.push({
+                path: key,
+                message: `is not ${format.shape} (the value is not shown); set it with \`${format.example}\``,
+            });
+        } else if (!raw.secretKeys.has(key)) {
+            issues.push({
+                path: key,
+                message: `is stored in plain text; set it again with --secret: \`${format.example}\``,
+            });
+        }
+    }
+
+    const parsed = StackConfigSchema.safeParse(rest);
+    if (!parsed.success) return { ok: false, issues: [...issues, ...schemaIssues(parsed.error)] };
+
+    const environment = resolveEnvironment(raw.stack, parsed.data.environment);
+    if (!environment) {
+        issues.push({
+            path: "environment",
+            message: `stack "${raw.stack}" is not named after an environment; set \`pulumi config set ${NAMESPACE}:environment private\` (or public)`,
+        });
+        return { ok: false, issues };
+    }
+    issues.push(...checkShared(parsed.data), ...checkGuests(parsed.data, environment));
+    if (issues.length > 0) return { ok: false, issues };
+    return { ok: true, config: { ...parsed.data, environment } };
+}
+
+const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
+    "proxmox",
+    "nodes",
+    "environments",
+    "vms",
+    "containers",
+]);
+
+/** The namespace's keys as the engine passed them to this process. */
+export function readRawConfig(): RawConfig {
+    const stack = pulumi.getStack();
+    const values: Record<string, unknown> = {};
+    const prefix = `${NAMESPACE}:`;
+    for (const [fullKey, text] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!fullKey.startsWith(prefix)) continue;
+        const key = fullKey.slice(prefix.length);
+        values[key] = decodeValue(key, text);
+    }
+    // isConfigSecret is exported by the runtime but missing from its typings.
+    const runtime = pulumi.runtime as unknown as { isConfigSecret?: (key: string) => boolean };
+    const secretKeys = new Set(Object.keys(values).filter((k) => runtime.isConfigSecret?.(`${prefix}${k}`) ?? true));
+    return { stack, values, secretKeys };
+}
+
+function decodeValue(key: string, text: string): unknown {
+    if (!OBJECT_KEYS.has(key as ConfigKey)) return text;
+    try {
+        return JSON.parse(text);
+    } catch {
+        // Left as a string, the schema reports "expected object".
+        return text;
+    }
+}
+
+/** Loads the stack's configuration, or throws a ConfigError naming every bad path. */
+export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
+    const result = parseStackConfig(raw);
+    if (!result.ok) throw new ConfigError(raw.stack, result.issues);
+    const cfg = new pulumi.Config(NAMESPACE);
+    return {
+        ...result.config,
+        stack: raw.stack,
+        secrets: {
+            proxmoxApiToken: cfg.requireSecret("proxmoxApiToken"),
+            sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+        },
+    };
+}

@@ -1,0 +1,97 @@
+// Defaults per service-container role, and the sizing a container ends up with after overrides.
+
+import { LxcConfig, LxcRole } from "./schema";
+
+export interface RoleDefaults {
+    /** What the container is for, written into its Proxmox description. */
+    purpose: string;
+    cores: number;
+    memoryGiB: number;
+    diskGiB: number;
+    /** Nested containers: only roles that run containers inside need it. */
+    nesting: boolean;
+    /** keyctl lets Docker inside an unprivileged container manage keys; it comes with nesting. */
+    keyctl: boolean;
+    /** Roles that hold data nobody wants deleted by a stray destroy. */
+    protect: boolean;
+}
+
+export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
+    postgresql: {
+        purpose: "Relational database (PostgreSQL)",
+        cores: 2,
+        memoryGiB: 4,
+        diskGiB: 32,
+        nesting: false,
+        keyctl: false,
+        protect: true,
+    },
+    redis: {
+        purpose: "Cache (Redis)",
+        cores: 1,
+        memoryGiB: 2,
+        diskGiB: 8,
+        nesting: false,
+        keyctl: false,
+        protect: false,
+    },
+    security: {
+        purpose: "Security services (VPN, intrusion detection)",
+        cores: 1,
+        memoryGiB: 1,
+        diskGiB: 8,
+        nesting: false,
+        keyctl: false,
+        protect: false,
+    },
+    cicd: {
+        purpose: "CI/CD runners (containers inside)",
+        cores: 4,
+        memoryGiB: 8,
+        diskGiB: 64,
+        nesting: true,
+        keyctl: true,
+        protect: false,
+    },
+    monitoring: {
+        purpose: "Monitoring (Prometheus, Grafana, alerting)",
+        cores: 2,
+        memoryGiB: 4,
+        diskGiB: 32,
+        nesting: false,
+        keyctl: false,
+        protect: false,
+    },
+    backup: {
+        purpose: "Backups (scheduled jobs, restore drills)",
+        cores: 2,
+        memoryGiB: 2,
+        diskGiB: 16,
+        nesting: false,
+        keyctl: false,
+        protect: true,
+    },
+};
+
+export interface LxcSizing {
+    cores: number;
+    memoryGiB: number;
+    diskGiB: number;
+    nesting: boolean;
+    keyctl: boolean;
+    protect: boolean;
+}
+
+/** The container's effective size and features: its own settings over its role's defaults. */
+export function lxcSizing(ct: LxcConfig): LxcSizing {
+    const role = ROLE_DEFAULTS[ct.role];
+    const nesting = ct.nesting ?? role.nesting;
+    return {
+        cores: ct.cores ?? role.cores,
+        memoryGiB: ct.memoryGiB ?? role.memoryGiB,
+        diskGiB: ct.disk.sizeGiB ?? role.diskGiB,
+        nesting,
+        keyctl: nesting && role.keyctl,
+        protect: ct.protect ?? role.protect,
+    };
+}
