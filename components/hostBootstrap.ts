@@ -1,0 +1,119 @@
+// What the host bootstrap does on one node for one environment, and the script that does it.
+// Plain functions: the plan is derived from config, the script is rendered from the plan.
+
+import * as fs from "fs";
+import * as path from "path";
+import { ENVIRONMENTS, EnvironmentName, NodeConfig, ProxmoxConfig } from "../config/schema";
+
+export interface GpuCheck {
+    address: string;
+    vendorDeviceId: string;
+    iommuGroup: number;
+}
+
+export interface BootstrapPlan {
+    environment: EnvironmentName;
+    /** Host-wide: computed from the shared config, so both stacks write the same. */
+    kernelArgs: string[];
+    /** Host-wide: drivers blacklisted so the host never grabs a passed-through card. */
+    blacklist: string[];
+    /** This environment's vendor:device ids for vfio-pci. */
+    vfioIds: string[];
+    /** This environment's cards, checked against sysfs before anything is declared ready. */
+    gpuChecks: GpuCheck[];
+    zfsArcMaxBytes?: number;
+    datastore: string;
+    datacenterFirewall: boolean;
+}
+
+const DRIVERS_BY_VENDOR: Record<string, string[]> = {
+    "10de": ["nouveau", "nvidia", "nvidiafb", "nvidia_drm", "nvidia_modeset"],
+    "1002": ["amdgpu", "radeon"],
+};
+
+/** The kernel arguments a node needs: IOMMU on in passthrough mode, and the hugepage pool. */
+export function kernelArgs(node: NodeConfig): string[] {
+    const args = [node.cpu.vendor === "intel" ? "intel_iommu=on" : "amd_iommu=on", "iommu=pt"];
+    const hugeGiB = ENVIRONMENTS.reduce((sum, env) => sum + (node.allocations[env]?.hugepagesGiB ?? 0), 0);
+    if (hugeGiB > 0) {
+        const size = node.memory.hugepageSize;
+        const pages = size === "1G" ? hugeGiB : Math.ceil(hugeGiB * 512);
+        args.push(`default_hugepagesz=${size}`, `hugepagesz=${size}`, `hugepages=${pages}`);
+    }
+    return args;
+}
+
+export function bootstrapPlan(node: NodeConfig, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
+    const gpus = Object.values(node.gpus);
+    const own = gpus.filter((g) => g.environment === environment);
+    const functions = own.flatMap((g) => [
+        { address: g.pciAddress, vendorDeviceId: g.vendorDeviceId, iommuGroup: g.iommuGroup },
+        ...g.functions.map((f) => ({
+            address: f.pciAddress,
+            vendorDeviceId: f.vendorDeviceId,
+            iommuGroup: g.iommuGroup,
+        })),
+    ]);
+    const vendors = [...new Set(gpus.map((g) => g.vendorDeviceId.slice(0, 4)))].sort();
+    return {
+        environment,
+        kernelArgs: kernelArgs(node),
+        blacklist: vendors.flatMap((v) => DRIVERS_BY_VENDOR[v] ?? []),
+        vfioIds: [...new Set(functions.map((f) => f.vendorDeviceId))].sort(),
+        gpuChecks: functions,
+        zfsArcMaxBytes:
+            node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
+        datastore: proxmox.filesDatastore,
+        datacenterFirewall: proxmox.enableDatacenterFirewall,
+    };
+}
+
+/** Single-quotes a value for bash. */
+export function shellQuote(value: string): string {
+    return `'${value.replace(/'/g, `'\\''`)}'`;
+}
+
+const BODY = fs.readFileSync(path.join(__dirname, "scripts", "host-bootstrap.sh"), "utf8");
+
+/** The whole script: a header of variables over the static body. `remove` drops only this environment's fragment. */
+export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remove" = "apply"): string {
+    const vars: Record<string, string> = {
+        AIDS_ENV: plan.environment,
+        AIDS_MODE: mode,
+        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
+        AIDS_VFIO_IDS: plan.vfioIds.join(","),
+        AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
+        AIDS_BLACKLIST: plan.blacklist.join(" "),
+        AIDS_ZFS_ARC_MAX: plan.zfsArcMaxBytes === undefined ? "" : String(plan.zfsArcMaxBytes),
+        AIDS_DATASTORE: plan.datastore,
+        AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
+    };
+    const header = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    return [
+        "#!/usr/bin/env bash",
+        "# Rendered by ai-dualstack (components/hostBootstrap.ts). Do not edit on the host.",
+        ...header,
+        "",
+        BODY,
+    ].join("\n");
+}
+
+/** A command line that runs a script without depending on the transport's stdin. */
+export function inlineScript(script: string): string {
+    return `printf %s ${Buffer.from(script, "utf8").toString("base64")} | base64 -d | bash`;
+}
+
+export interface RebootStatus {
+    required: boolean;
+    reasons: string[];
+}
+
+/** Reads the script's last verdict line. */
+export function parseRebootStatus(stdout: string): RebootStatus {
+    const lines = stdout.split("\n").filter((l) => l.includes("reboot-required="));
+    const last = lines[lines.length - 1];
+    if (!last) return { required: false, reasons: [] };
+    const match = /reboot-required=(yes|no)(?: \((.*)\))?/.exec(last);
+    if (!match || match[1] === "no") return { required: false, reasons: [] };
+    return { required: true, reasons: (match[2] ?? "").split("; ").filter((r) => r.length > 0) };
+}

@@ -1,0 +1,200 @@
+// Builds one environment from the parsed config: what both stacks build the same way. Each stack
+// owns only its environment's objects (mirror, bridge, PCI mapping, vfio fragment, guests, files);
+// host-wide settings are written idempotently by the host bootstrap of either stack.
+
+import * as pulumi from "@pulumi/pulumi";
+import { StackConfig } from "../config/load";
+import { EnvironmentName, NodeConfig } from "../config/schema";
+import { ProxmoxHost } from "../components/host";
+import { bootstrapPlan } from "../components/hostBootstrap";
+import { GpuPassthroughVm, GpuSummary } from "../components/gpuVm";
+import { GuestImages } from "../components/images";
+import { Network } from "../components/network";
+import { ServiceLxc } from "../components/serviceLxc";
+import { StorageMirror } from "../components/storage";
+import { LxcRole } from "../config/schema";
+
+/** How an environment may be reached; the stacks differ here and in nothing else structural. */
+export interface EnvironmentPolicy {
+    environment: EnvironmentName;
+    /** One line for descriptions and the plan header. */
+    exposure: string;
+}
+
+export interface VmOutput {
+    vmid: pulumi.Output<number>;
+    node: string;
+    address: pulumi.Output<string | undefined>;
+    gpu: GpuSummary | null;
+}
+
+export interface ServiceOutput {
+    role: LxcRole;
+    vmid: pulumi.Output<number>;
+    node: string;
+    address: pulumi.Output<string | undefined>;
+    endpoints: pulumi.Output<string[]>;
+}
+
+export interface EnvironmentOutputs {
+    environment: EnvironmentName;
+    exposure: string;
+    vms: Record<string, VmOutput>;
+    services: Record<string, ServiceOutput>;
+    hosts: Record<string, { rebootRequired: pulumi.Output<boolean>; rebootReasons: pulumi.Output<string[]> }>;
+}
+
+/** The nodes an environment touches: where it owns hardware or runs guests. */
+export function nodesOf(cfg: StackConfig): string[] {
+    const env = cfg.environment;
+    const owns = (n: NodeConfig) =>
+        Object.values(n.gpus).some((g) => g.environment === env) ||
+        Object.values(n.mirrors).some((m) => m.environment === env) ||
+        Object.values(n.bridges).some((b) => b.environment === env);
+    const guests = new Set([...Object.values(cfg.vms), ...Object.values(cfg.containers)].map((g) => g.node));
+    return Object.entries(cfg.nodes)
+        .filter(([name, node]) => owns(node) || guests.has(name))
+        .map(([name]) => name);
+}
+
+function pick<T extends { environment: EnvironmentName }>(
+    items: Record<string, T>,
+    env: EnvironmentName,
+): [string, T][] {
+    return Object.entries(items).filter(([, item]) => item.environment === env);
+}
+
+export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): EnvironmentOutputs {
+    const env = cfg.environment;
+    if (env !== policy.environment) {
+        throw new Error(`the ${policy.environment} stack builder got the ${env} configuration`);
+    }
+    const envCfg = cfg.environments[env];
+    const nodeNames = nodesOf(cfg);
+
+    const hosts: Record<string, ProxmoxHost> = {};
+    const mirrors: Record<string, StorageMirror> = {};
+    for (const nodeName of nodeNames) {
+        const node = cfg.nodes[nodeName] as NodeConfig;
+        const host = new ProxmoxHost(`${env}-${nodeName}`, {
+            nodeName,
+            node,
+            proxmox: cfg.proxmox,
+            apiToken: cfg.secrets.proxmoxApiToken,
+            sshPrivateKey: cfg.secrets.sshPrivateKey,
+            bootstrap: bootstrapPlan(node, env, cfg.proxmox),
+        });
+        hosts[nodeName] = host;
+        for (const [storageId, mirror] of pick(node.mirrors, env)) {
+            mirrors[`${nodeName}/${storageId}`] = new StorageMirror(
+                `${env}-${storageId}`,
+                { nodeName, storageId, mirror },
+                { provider: host.provider },
+            );
+        }
+    }
+
+    const network = new Network(`${env}-network`, {
+        environment: env,
+        config: envCfg,
+        nodes: nodeNames.map((nodeName) => ({
+            nodeName,
+            provider: (hosts[nodeName] as ProxmoxHost).provider,
+            bridges: Object.fromEntries(pick((cfg.nodes[nodeName] as NodeConfig).bridges, env)),
+        })),
+    });
+
+    const images: Record<string, GuestImages> = {};
+    for (const nodeName of nodeNames) {
+        const vms = Object.values(cfg.vms).filter((v) => v.node === nodeName);
+        const cts = Object.values(cfg.containers).filter((c) => c.node === nodeName);
+        if (vms.length + cts.length === 0) continue;
+        images[nodeName] = new GuestImages(
+            `${env}-${nodeName}-images`,
+            {
+                environment: env,
+                nodeName,
+                datastore: cfg.proxmox.filesDatastore,
+                vmImages: vms.map((v) => v.image),
+                templates: cts.map((c) => c.template),
+            },
+            { provider: (hosts[nodeName] as ProxmoxHost).provider },
+        );
+    }
+
+    const storageOf = (nodeName: string, storageId: string) =>
+        (mirrors[`${nodeName}/${storageId}`] as StorageMirror).storageId;
+    const bridgeOf = (nodeName: string, bridge: string) =>
+        network.bridges[nodeName]?.[bridge]?.name.apply((n) => n ?? bridge) ?? pulumi.output(bridge);
+
+    const vms: Record<string, VmOutput> = {};
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        const node = cfg.nodes[vm.node] as NodeConfig;
+        const host = hosts[vm.node] as ProxmoxHost;
+        const gpu =
+            vm.gpu === undefined
+                ? undefined
+                : { name: vm.gpu, config: node.gpus[vm.gpu] as NonNullable<NodeConfig["gpus"][string]> };
+        const built = new GpuPassthroughVm(
+            vmName,
+            {
+                environment: env,
+                nodeName: vm.node,
+                vm,
+                ...(gpu ? { gpu } : {}),
+                storageId: storageOf(vm.node, vm.disk.storage),
+                filesDatastore: cfg.proxmox.filesDatastore,
+                imageFileId: (images[vm.node] as GuestImages).vmImage(vm.image.url),
+                hugepageSize: node.memory.hugepageSize,
+                bridge: bridgeOf(vm.node, vm.network.bridge),
+                gateway: envCfg.network.gateway,
+                dns: envCfg.network.dns,
+                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
+                // vfio must own the card before the VM starts with it.
+                dependsOn: [host.bootstrap],
+            },
+            { provider: host.provider },
+        );
+        vms[vmName] = { vmid: built.vmId, node: vm.node, address: built.address, gpu: built.gpu ?? null };
+    }
+
+    const services: Record<string, ServiceOutput> = {};
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        const host = hosts[ct.node] as ProxmoxHost;
+        const built = new ServiceLxc(
+            ctName,
+            {
+                environment: env,
+                nodeName: ct.node,
+                container: ct,
+                storageId: storageOf(ct.node, ct.disk.storage),
+                templateFileId: (images[ct.node] as GuestImages).template(ct.template.url),
+                bridge: bridgeOf(ct.node, ct.network.bridge),
+                gateway: envCfg.network.gateway,
+                dns: envCfg.network.dns,
+                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
+            },
+            { provider: host.provider },
+        );
+        services[ctName] = {
+            role: ct.role,
+            vmid: built.vmId,
+            node: ct.node,
+            address: built.address,
+            endpoints: built.endpoints,
+        };
+    }
+
+    return {
+        environment: env,
+        exposure: policy.exposure,
+        vms,
+        services,
+        hosts: Object.fromEntries(
+            Object.entries(hosts).map(([n, h]) => [
+                n,
+                { rebootRequired: h.rebootRequired, rebootReasons: h.rebootReasons },
+            ]),
+        ),
+    };
+}
