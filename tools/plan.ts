@@ -1,0 +1,167 @@
+// The offline plan: runs the real program for a stack in Pulumi's mock runtime, against that
+// stack's files, and prints what `pulumi up` would register. No Proxmox host, no Pulumi CLI.
+
+import { ConfigError, loadStackConfig } from "../config/load";
+import { buildStack } from "../stacks";
+import { EnvironmentName } from "../config/schema";
+import type { Unwrap } from "@pulumi/pulumi";
+import type { EnvironmentOutputs } from "../stacks/shared";
+import { RecordedResource, runOffline } from "./offline";
+import { countByType, renderMermaid, renderTree, StackRun } from "./render";
+import { readStackConfig } from "./stackFiles";
+
+const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid]
+
+Prints the offline plan of a stack (private or public): the resource tree with the inputs that
+matter (VMID, cores and pinning, memory and hugepages, GPU mapping, bridge, storage), a count per
+resource type and the stack outputs. It runs the program in Pulumi's mock runtime against
+Pulumi.yaml and Pulumi.<stack>.yaml: no Proxmox host, no Pulumi CLI, nothing changes.
+
+Options:
+  --format tree      the resource tree and counts (default)
+  --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public;
+                     name both stacks to draw them in one picture
+  -h, --help         this text
+
+Exit status: 0 planned; 1 the config was rejected (the message names each path and fix);
+2 bad usage.
+
+Examples:
+  npm run plan -- private
+  npm run plan -- private public --format mermaid > docs/plan.mmd`;
+
+export interface PlanOptions {
+    stacks: string[];
+    format: "tree" | "mermaid";
+}
+
+export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
+    const stacks: string[] = [];
+    let format: PlanOptions["format"] = "tree";
+    for (let i = 0; i < argv.length; i++) {
+        const arg = argv[i] as string;
+        if (arg === "-h" || arg === "--help") return "help";
+        if (arg === "--format" || arg.startsWith("--format=")) {
+            const value = arg.includes("=") ? arg.split("=")[1] : argv[++i];
+            if (value !== "tree" && value !== "mermaid")
+                throw new UsageError(`--format takes "tree" or "mermaid", not "${value ?? ""}"`);
+            format = value;
+        } else if (arg.startsWith("-")) {
+            throw new UsageError(`unknown option ${arg}`);
+        } else {
+            stacks.push(arg);
+        }
+    }
+    if (stacks.length === 0) throw new UsageError("name a stack: private or public");
+    return { stacks, format };
+}
+
+export class UsageError extends Error {}
+
+export interface PlannedStack {
+    stack: string;
+    notes: string[];
+    resources: RecordedResource[];
+    outputs: Unwrap<EnvironmentOutputs> | undefined;
+}
+
+/** Runs index.ts for one stack under the mock runtime. */
+export async function planStack(stack: string, overrides?: Record<string, unknown>): Promise<PlannedStack> {
+    const files = readStackConfig(stack, overrides ? { overrides } : {});
+    // The same two calls index.ts makes, so that several stacks can run in one process.
+    const run = await runOffline({
+        stack,
+        config: files.config,
+        secretKeys: files.secretKeys,
+        program: () => buildStack(loadStackConfig()),
+    });
+    return { stack, notes: files.notes, resources: run.resources, outputs: run.outputs };
+}
+
+function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
+    const lines = [`Outputs (${out.environment}: ${out.exposure}):`];
+    for (const [name, vm] of Object.entries(out.vms)) {
+        const gpu = vm.gpu
+            ? `GPU ${vm.gpu.name} (${vm.gpu.model}, ${vm.gpu.vramGiB} GiB, mapping ${vm.gpu.mapping})`
+            : "no GPU";
+        lines.push(
+            `  vm ${name}: VMID ${vm.vmid} on ${vm.node}, ${vm.address ?? "address from the guest agent"}, ${gpu}`,
+        );
+    }
+    for (const [name, svc] of Object.entries(out.services)) {
+        const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";
+        lines.push(`  service ${name}: ${svc.role}, CTID ${svc.vmid}, ${svc.address ?? "dhcp"}${endpoints}`);
+    }
+    for (const node of Object.keys(out.hosts)) {
+        lines.push(`  host ${node}: rebootRequired is known after \`pulumi up\` runs the bootstrap`);
+    }
+    return lines;
+}
+
+export function renderPlan(planned: PlannedStack): string[] {
+    const counts = countByType(planned.resources);
+    const total = counts.reduce((sum, [, n]) => sum + n, 0);
+    return [
+        `ai-dualstack offline plan: stack "${planned.stack}" (Pulumi mock runtime: no Proxmox host contacted, nothing changed)`,
+        ...planned.notes.map((n) => `  note: ${n}`),
+        "",
+        ...renderTree(planned.resources),
+        "",
+        `Resources by type (${total} to create):`,
+        ...counts.map(([type, n]) => `  ${String(n).padStart(3)}  ${type}`),
+        "",
+        ...(planned.outputs ? renderOutputs(planned.outputs) : []),
+    ];
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+    let opts: PlanOptions | "help";
+    try {
+        opts = parseArgs(argv);
+    } catch (err) {
+        if (!(err instanceof UsageError)) throw err;
+        console.error(`plan: ${err.message}\n\n${USAGE}`);
+        return 2;
+    }
+    if (opts === "help") {
+        console.log(USAGE);
+        return 0;
+    }
+    const runs: StackRun[] = [];
+    for (const stack of opts.stacks) {
+        let planned: PlannedStack;
+        try {
+            planned = await planStack(stack);
+        } catch (err) {
+            if (err instanceof ConfigError) {
+                console.error(err.message);
+                return 1;
+            }
+            if (err instanceof Error && err.message.startsWith("no stack file")) {
+                console.error(`plan: ${err.message}`);
+                return 2;
+            }
+            throw err;
+        }
+        if (opts.format === "tree") {
+            console.log(renderPlan(planned).join("\n"));
+        }
+        runs.push({
+            stack,
+            environment: (planned.outputs?.environment ?? stack) as EnvironmentName,
+            resources: planned.resources,
+        });
+    }
+    if (opts.format === "mermaid") console.log(renderMermaid(runs).join("\n"));
+    return 0;
+}
+
+if (require.main === module) {
+    main(process.argv.slice(2)).then(
+        (code) => process.exit(code),
+        (err: unknown) => {
+            console.error(err instanceof Error ? (err.stack ?? err.message) : err);
+            process.exit(1);
+        },
+    );
+}

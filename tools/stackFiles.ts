@@ -1,0 +1,105 @@
+// Reads Pulumi.yaml and Pulumi.<stack>.yaml the way the engine merges them, so the offline plan
+// and the tests feed the program exactly the config `pulumi up` would.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { NAMESPACE } from "../config/load";
+
+export const PROJECT_DIR = path.resolve(__dirname, "..");
+
+/** Valid-looking stand-ins for secrets that an offline plan never sends anywhere. */
+export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
+    [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
+    [`${NAMESPACE}:sshPrivateKey`]:
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1wbGFuLXBsYWNlaG9sZGVy\n-----END OPENSSH PRIVATE KEY-----\n",
+};
+
+export interface StackConfigFiles {
+    stack: string;
+    /** Fully qualified keys → the string the engine hands the program (objects as JSON). */
+    config: Record<string, string>;
+    secretKeys: string[];
+    /** What a reader should know about the values (placeholders, project defaults). */
+    notes: string[];
+}
+
+interface ProjectConfigDecl {
+    type?: string;
+    description?: string;
+    default?: unknown;
+    value?: unknown;
+    secret?: boolean;
+}
+
+function qualify(key: string): string {
+    return key.includes(":") ? key : `${NAMESPACE}:${key}`;
+}
+
+function encode(value: unknown): string {
+    return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+function readYaml(file: string): Record<string, unknown> {
+    return (parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+}
+
+export function stackFilePath(stack: string, projectDir = PROJECT_DIR): string {
+    return path.join(projectDir, `Pulumi.${stack}.yaml`);
+}
+
+/**
+ * The config the engine would pass for `stack`: stack values first, then the project's `value`
+ * or `default` for keys the stack leaves out. Encrypted values cannot be read offline, so they
+ * and missing secrets become placeholders (noted), which is all a plan needs.
+ */
+export function readStackConfig(
+    stack: string,
+    opts: { projectDir?: string; overrides?: Record<string, unknown>; placeholders?: boolean } = {},
+): StackConfigFiles {
+    const projectDir = opts.projectDir ?? PROJECT_DIR;
+    const stackFile = stackFilePath(stack, projectDir);
+    if (!fs.existsSync(stackFile)) {
+        throw new Error(
+            `no stack file ${path.basename(stackFile)} in ${projectDir}; the stacks are "private" and "public"`,
+        );
+    }
+    const project = readYaml(path.join(projectDir, "Pulumi.yaml"));
+    const declared = (project["config"] ?? {}) as Record<string, ProjectConfigDecl>;
+    const stackValues = (readYaml(stackFile)["config"] ?? {}) as Record<string, unknown>;
+
+    const config: Record<string, string> = {};
+    const secretKeys = new Set<string>();
+    const notes: string[] = [];
+
+    for (const [key, raw] of Object.entries({ ...stackValues, ...(opts.overrides ?? {}) })) {
+        const full = qualify(key);
+        if (raw !== null && typeof raw === "object" && "secure" in raw) {
+            secretKeys.add(full);
+            const placeholder = PLACEHOLDER_SECRETS[full];
+            if (placeholder === undefined) throw new Error(`${full} is encrypted and has no offline placeholder`);
+            config[full] = placeholder;
+            notes.push(`${full} is encrypted in ${path.basename(stackFile)}; the plan uses a placeholder`);
+            continue;
+        }
+        config[full] = encode(raw);
+    }
+    for (const [key, decl] of Object.entries(declared)) {
+        const full = qualify(key);
+        if (decl.secret) secretKeys.add(full);
+        if (full in config) continue;
+        const fallback = decl.value ?? decl.default;
+        if (fallback !== undefined) {
+            config[full] = encode(fallback);
+        } else if (decl.secret && opts.placeholders !== false) {
+            const placeholder = PLACEHOLDER_SECRETS[full];
+            if (placeholder !== undefined) {
+                config[full] = placeholder;
+                notes.push(
+                    `${full} is not set; the plan uses a placeholder (set it with \`pulumi config set --secret ${full}\` before \`pulumi up\`)`,
+                );
+            }
+        }
+    }
+    return { stack, config, secretKeys: [...secretKeys].sort(), notes };
+}
