@@ -131,8 +131,9 @@ function schemaIssues(error: z.ZodError): ConfigIssue[] {
                 };
             });
         }
-        if (issue.code === "invalid_type" && issue.input === undefined) {
-            return [{ path, message: `missing; add it (expected ${issue.expected})` }];
+        if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
+            const what = issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
+            return [{ path, message: `missing; add it (${what})` }];
         }
         if (issue.code === "invalid_key") {
             const inner = issue.issues[0]?.message ?? "invalid name";

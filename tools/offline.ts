@@ -27,6 +27,8 @@ export interface OfflineRun<T> {
     resources: RecordedResource[];
     /** What the program returned (stack outputs), resolved; values unknown at plan time are undefined. */
     outputs: pulumi.Unwrap<T> | undefined;
+    /** What the program threw, if it failed; `resources` then holds what it registered before. */
+    error?: unknown;
 }
 
 /** A resource class's type token, read from the SDK (public at runtime, missing from its typings). */
@@ -191,11 +193,20 @@ export async function runOffline<T>(opts: {
         });
 
     let outputs: T | undefined;
+    let error: unknown;
+    let failed = false;
     await pulumi.runtime.runInPulumiStack(async () => {
-        outputs = await opts.program();
+        // Caught here rather than by the stack, whose own rejection would go unhandled.
+        try {
+            outputs = await opts.program();
+        } catch (err) {
+            failed = true;
+            error = err;
+        }
         return outputs;
     });
     await pulumi.runtime.disconnect();
+    if (failed) return { resources, outputs: undefined, error };
     const resolved = outputs === undefined ? undefined : await resolveOutputs(outputs);
     return { resources, outputs: resolved as pulumi.Unwrap<T> | undefined };
 }

@@ -75,6 +75,7 @@ export async function planStack(stack: string, overrides?: Record<string, unknow
         secretKeys: files.secretKeys,
         program: () => buildStack(loadStackConfig()),
     });
+    if (run.error !== undefined) throw run.error;
     return { stack, notes: files.notes, resources: run.resources, outputs: run.outputs };
 }
 

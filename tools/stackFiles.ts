@@ -55,7 +55,14 @@ export function stackFilePath(stack: string, projectDir = PROJECT_DIR): string {
  */
 export function readStackConfig(
     stack: string,
-    opts: { projectDir?: string; overrides?: Record<string, unknown>; placeholders?: boolean } = {},
+    opts: {
+        projectDir?: string;
+        /** Bare or qualified keys whose values replace the stack file's (tests and the bench). */
+        overrides?: Record<string, unknown>;
+        /** Like overrides, but held as secrets, as `pulumi config set --secret` would. */
+        secretOverrides?: Record<string, string>;
+        placeholders?: boolean;
+    } = {},
 ): StackConfigFiles {
     const projectDir = opts.projectDir ?? PROJECT_DIR;
     const stackFile = stackFilePath(stack, projectDir);
@@ -84,10 +91,19 @@ export function readStackConfig(
         }
         config[full] = encode(raw);
     }
+    for (const [key, value] of Object.entries(opts.secretOverrides ?? {})) {
+        config[qualify(key)] = value;
+        secretKeys.add(qualify(key));
+    }
     for (const [key, decl] of Object.entries(declared)) {
         const full = qualify(key);
-        if (decl.secret) secretKeys.add(full);
-        if (full in config) continue;
+        if (full in config) {
+            // The engine refuses a plain value for a key the project declares secret.
+            if (decl.secret && !secretKeys.has(full)) {
+                throw new Error(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`);
+            }
+            continue;
+        }
         const fallback = decl.value ?? decl.default;
         if (fallback !== undefined) {
             config[full] = encode(fallback);
@@ -95,6 +111,7 @@ export function readStackConfig(
             const placeholder = PLACEHOLDER_SECRETS[full];
             if (placeholder !== undefined) {
                 config[full] = placeholder;
+                secretKeys.add(full);
                 notes.push(
                     `${full} is not set; the plan uses a placeholder (set it with \`pulumi config set --secret ${full}\` before \`pulumi up\`)`,
                 );

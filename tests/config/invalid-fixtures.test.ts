@@ -1,0 +1,102 @@
+// The corpus of malformed configs (tests/fixtures/invalid/*.yaml), one defect each: every one is
+// rejected with its path and fix in the message, and the program registers no resource at all.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parse } from "yaml";
+import { ConfigError } from "../../config/load";
+import { runOffline } from "../../tools/offline";
+import { readStackConfig } from "../../tools/stackFiles";
+
+interface Fixture {
+    description: string;
+    stack: string;
+    stackName?: string;
+    set?: Record<string, unknown>;
+    unset?: string[];
+    secrets?: Record<string, string>;
+    expect: { path: string; message: string };
+}
+
+const DIR = path.join(__dirname, "..", "fixtures", "invalid");
+const OBJECT_KEYS = new Set(["proxmox", "nodes", "environments", "vms", "containers"]);
+
+/** "nodes.pve1.disks[0]" → ["nodes", "pve1", "disks", 0] */
+function splitPath(p: string): (string | number)[] {
+    return p.split(".").flatMap((part) => {
+        const m = /^([^[]+)((\[\d+\])*)$/.exec(part);
+        if (!m) throw new Error(`bad fixture path ${p}`);
+        const indexes = [...(m[2] ?? "").matchAll(/\[(\d+)\]/g)].map((x) => Number(x[1]));
+        return [m[1] as string, ...indexes];
+    });
+}
+
+function edit(tree: Record<string, unknown>, p: string, op: { set: unknown } | "unset"): void {
+    const parts = splitPath(p);
+    let node: Record<string | number, unknown> = tree;
+    for (const part of parts.slice(0, -1)) {
+        const next = node[part];
+        if (next === null || typeof next !== "object") throw new Error(`fixture path ${p} does not exist at ${part}`);
+        node = next as Record<string | number, unknown>;
+    }
+    const last = parts[parts.length - 1] as string | number;
+    if (op === "unset") {
+        if (!(last in node)) throw new Error(`fixture path ${p} does not exist`);
+        delete node[last];
+    } else {
+        node[last] = op.set;
+    }
+}
+
+/** The stack's merged config with the fixture's edits, as the engine would pass it. */
+function fixtureConfig(fx: Fixture) {
+    const files = readStackConfig(fx.stack, fx.secrets ? { secretOverrides: fx.secrets } : {});
+    const prefix = "ai-dualstack:";
+    const tree: Record<string, unknown> = {};
+    for (const [key, text] of Object.entries(files.config)) {
+        const bare = key.slice(prefix.length);
+        tree[bare] = OBJECT_KEYS.has(bare) ? JSON.parse(text) : text;
+    }
+    for (const [p, value] of Object.entries(fx.set ?? {})) edit(tree, p, { set: value });
+    for (const p of fx.unset ?? []) edit(tree, p, "unset");
+    const config = Object.fromEntries(
+        Object.entries(tree).map(([k, v]) => [`${prefix}${k}`, typeof v === "string" ? v : JSON.stringify(v)]),
+    );
+    return { config, secretKeys: files.secretKeys };
+}
+
+const fixtures = fs
+    .readdirSync(DIR)
+    .filter((f) => f.endsWith(".yaml"))
+    .sort()
+    .map((file) => ({ file, fx: parse(fs.readFileSync(path.join(DIR, file), "utf8")) as Fixture }));
+
+test("the corpus holds at least 25 malformed configs", () => {
+    expect(fixtures.length).toBeGreaterThanOrEqual(25);
+});
+
+describe.each(fixtures)("$file", ({ fx }) => {
+    test(`is rejected: ${fx.description}`, async () => {
+        const { config, secretKeys } = fixtureConfig(fx);
+        const { loadStackConfig } = await import("../../config/load");
+        const { buildStack } = await import("../../stacks");
+        const { error, resources } = await runOffline({
+            stack: fx.stackName ?? fx.stack,
+            config,
+            secretKeys,
+            program: () => buildStack(loadStackConfig()),
+        });
+        const registered = resources.map((r) => r.type);
+
+        expect(error).toBeInstanceOf(ConfigError);
+        const configError = error as ConfigError;
+        expect(configError.issues).toHaveLength(1);
+        expect(configError.issues[0]?.path).toBe(fx.expect.path);
+        expect(configError.message).toContain(`ai-dualstack:${fx.expect.path}: `);
+        expect(configError.message).toContain(fx.expect.message);
+        expect(registered.filter((t) => t !== "pulumi:pulumi:Stack")).toEqual([]);
+        for (const value of Object.values(fx.secrets ?? {})) {
+            expect(configError.message).not.toContain(value);
+        }
+    });
+});

@@ -1,0 +1,56 @@
+// Helpers for tests that run code in Pulumi's mock runtime (strict mocks, see tools/offline.ts).
+
+import * as pulumi from "@pulumi/pulumi";
+import { RecordedResource, runOffline, typeToken } from "../../tools/offline";
+import { readStackConfig } from "../../tools/stackFiles";
+
+export { typeToken };
+
+/** Registers whatever `program` builds, under strict mocks, and returns the registrations. */
+export async function record(program: () => unknown, config: Record<string, string> = {}): Promise<RecordedResource[]> {
+    const run = await runOffline({ stack: "test", config, program: () => void program() });
+    if (run.error !== undefined) throw run.error;
+    return run.resources;
+}
+
+/** Runs the real program for a stack, with optional config edits (bare keys, JSON-able values). */
+export async function runStack(stack: string, overrides?: Record<string, unknown>) {
+    const files = readStackConfig(stack, overrides ? { overrides } : {});
+    const { loadStackConfig } = await import("../../config/load");
+    const { buildStack } = await import("../../stacks");
+    const run = await runOffline({
+        stack,
+        config: files.config,
+        secretKeys: files.secretKeys,
+        program: () => buildStack(loadStackConfig()),
+    });
+    if (run.error !== undefined) throw run.error;
+    return run;
+}
+
+type ResourceClass = abstract new (...args: never[]) => pulumi.Resource;
+
+/** All registrations of a resource class (matched by its SDK type token, never a typed string). */
+export function ofType(resources: readonly RecordedResource[], cls: ResourceClass | string): RecordedResource[] {
+    const token = typeof cls === "string" ? cls : typeToken(cls);
+    return resources.filter((r) => r.type === token);
+}
+
+/** The one registration of a class, failing the test when there are none or several. */
+export function one(resources: readonly RecordedResource[], cls: ResourceClass | string, name?: string): RecordedResource {
+    const found = ofType(resources, cls).filter((r) => name === undefined || r.name === name);
+    if (found.length !== 1) {
+        throw new Error(`expected one ${typeof cls === "string" ? cls : cls.name}${name ? ` named ${name}` : ""}, found ${found.length}`);
+    }
+    return found[0] as RecordedResource;
+}
+
+/** Resolves an Output in a test, asserting that it is known and defined. */
+export function promiseOf<T>(output: pulumi.Output<T>): Promise<T> {
+    return new Promise((resolve, reject) =>
+        output.apply((value) => {
+            if (value === undefined) reject(new Error("output resolved to undefined"));
+            else resolve(value);
+        }),
+    );
+}
