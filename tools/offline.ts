@@ -28,7 +28,7 @@ export interface OfflineRun<T> {
     /** What the program returned (stack outputs), resolved; values unknown at plan time are undefined. */
     outputs: pulumi.Unwrap<T> | undefined;
     /** What the program threw, if it failed; `resources` then holds what it registered before. */
-    error?: unknown;
+    error?: Error;
 }
 
 /** A resource class's type token, read from the SDK (public at runtime, missing from its typings). */
@@ -193,7 +193,7 @@ export async function runOffline<T>(opts: {
         });
 
     let outputs: T | undefined;
-    let error: unknown;
+    let error: Error | undefined;
     let failed = false;
     await pulumi.runtime.runInPulumiStack(async () => {
         // Caught here rather than by the stack, whose own rejection would go unhandled.
@@ -201,7 +201,7 @@ export async function runOffline<T>(opts: {
             outputs = await opts.program();
         } catch (err) {
             failed = true;
-            error = err;
+            error = err instanceof Error ? err : new Error(String(err));
         }
         return outputs;
     });

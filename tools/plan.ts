@@ -10,7 +10,7 @@ import { RecordedResource, runOffline } from "./offline";
 import { countByType, renderMermaid, renderTree, StackRun } from "./render";
 import { readStackConfig } from "./stackFiles";
 
-const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid]
+const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
 
 Prints the offline plan of a stack (private or public): the resource tree with the inputs that
 matter (VMID, cores and pinning, memory and hugepages, GPU mapping, bridge, storage), a count per
@@ -21,6 +21,7 @@ Options:
   --format tree      the resource tree and counts (default)
   --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public;
                      name both stacks to draw them in one picture
+  --project-dir DIR  where Pulumi.yaml and the stack files are (default: this repository)
   -h, --help         this text
 
 Exit status: 0 planned; 1 the config was rejected (the message names each path and fix);
@@ -33,14 +34,21 @@ Examples:
 export interface PlanOptions {
     stacks: string[];
     format: "tree" | "mermaid";
+    projectDir?: string;
 }
 
 export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
     const stacks: string[] = [];
     let format: PlanOptions["format"] = "tree";
+    let projectDir: string | undefined;
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i] as string;
         if (arg === "-h" || arg === "--help") return "help";
+        if (arg === "--project-dir") {
+            projectDir = argv[++i];
+            if (!projectDir) throw new UsageError("--project-dir takes a directory");
+            continue;
+        }
         if (arg === "--format" || arg.startsWith("--format=")) {
             const value = arg.includes("=") ? arg.split("=")[1] : argv[++i];
             if (value !== "tree" && value !== "mermaid")
@@ -53,7 +61,7 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
         }
     }
     if (stacks.length === 0) throw new UsageError("name a stack: private or public");
-    return { stacks, format };
+    return { stacks, format, ...(projectDir ? { projectDir } : {}) };
 }
 
 export class UsageError extends Error {}
@@ -66,8 +74,11 @@ export interface PlannedStack {
 }
 
 /** Runs index.ts for one stack under the mock runtime. */
-export async function planStack(stack: string, overrides?: Record<string, unknown>): Promise<PlannedStack> {
-    const files = readStackConfig(stack, overrides ? { overrides } : {});
+export async function planStack(
+    stack: string,
+    opts: { projectDir?: string; overrides?: Record<string, unknown> } = {},
+): Promise<PlannedStack> {
+    const files = readStackConfig(stack, opts);
     // The same two calls index.ts makes, so that several stacks can run in one process.
     const run = await runOffline({
         stack,
@@ -132,7 +143,7 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const stack of opts.stacks) {
         let planned: PlannedStack;
         try {
-            planned = await planStack(stack);
+            planned = await planStack(stack, opts.projectDir ? { projectDir: opts.projectDir } : {});
         } catch (err) {
             if (err instanceof ConfigError) {
                 console.error(err.message);

@@ -167,16 +167,23 @@ fi
 # --- what the running system says: the facts a reboot would change, and the ones it would not ---
 read -r -a running <"$R/proc/cmdline" || true
 read -r -a wanted <<<"$AIDS_KERNEL_ARGS"
+args_active=1
 for want in "${wanted[@]}"; do
     found=0
     for token in "${running[@]}"; do
         [[ "$token" == "$want" ]] && found=1
     done
-    [[ $found -eq 1 ]] || reasons+=("kernel argument ${want} is not active")
+    if [[ $found -eq 0 ]]; then
+        reasons+=("kernel argument ${want} is not active")
+        args_active=0
+    fi
 done
 
 iommu_active=0
 if compgen -G "$R/sys/kernel/iommu_groups/*" >/dev/null; then iommu_active=1; fi
+if [[ $args_active -eq 1 ]] && [[ $iommu_active -eq 0 ]]; then
+    fail "the IOMMU kernel arguments are active but no IOMMU groups exist: turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS"
+fi
 
 for check in $AIDS_GPU_CHECKS; do
     address="${check%%=*}"
@@ -197,10 +204,6 @@ for check in $AIDS_GPU_CHECKS; do
     if [[ -e "$dev/driver" ]]; then driver="$(basename "$(readlink "$dev/driver")")"; fi
     [[ "$driver" == "vfio-pci" ]] || reasons+=("${address} is bound to ${driver}, not vfio-pci")
 done
-
-if [[ $iommu_active -eq 0 ]] && [[ ${#reasons[@]} -eq 0 ]]; then
-    fail "the IOMMU kernel arguments are active but no IOMMU groups exist: turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS"
-fi
 
 if [[ ${#reasons[@]} -gt 0 ]]; then
     printf -v joined '%s; ' "${reasons[@]}"

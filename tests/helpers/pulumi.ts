@@ -37,10 +37,16 @@ export function ofType(resources: readonly RecordedResource[], cls: ResourceClas
 }
 
 /** The one registration of a class, failing the test when there are none or several. */
-export function one(resources: readonly RecordedResource[], cls: ResourceClass | string, name?: string): RecordedResource {
+export function one(
+    resources: readonly RecordedResource[],
+    cls: ResourceClass | string,
+    name?: string,
+): RecordedResource {
     const found = ofType(resources, cls).filter((r) => name === undefined || r.name === name);
     if (found.length !== 1) {
-        throw new Error(`expected one ${typeof cls === "string" ? cls : cls.name}${name ? ` named ${name}` : ""}, found ${found.length}`);
+        throw new Error(
+            `expected one ${typeof cls === "string" ? cls : cls.name}${name ? ` named ${name}` : ""}, found ${found.length}`,
+        );
     }
     return found[0] as RecordedResource;
 }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Builds the real Pulumi CLI at the SDK's version from the Go module proxy, once per machine, into
+# ~/.cache/ai-dualstack/pulumi-<version>/bin, and prints that dir. (The Node.js language host is a
+# module of its own that the proxy here does not serve, so programs run under the mock runtime.)
+# Usage: .ci/pulumi-cli.sh [--help]
+set -euo pipefail
+if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
+    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
+    exit 0
+fi
+
+VERSION="v3.248.0"
+CACHE="${AIDS_CACHE:-$HOME/.cache/ai-dualstack}/pulumi-${VERSION}"
+BIN="$CACHE/bin"
+if [[ -x "$BIN/pulumi" ]]; then
+    echo "$BIN"
+    exit 0
+fi
+
+log() { echo "pulumi-cli: $*" >&2; }
+command -v go >/dev/null || { log "needs Go (https://go.dev/dl/)"; exit 1; }
+work="$(mktemp -d)"
+trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
+
+moddir() { go mod download -json "$1" | sed -n 's/^\t"Dir": "\(.*\)",$/\1/p'; }
+log "downloading github.com/pulumi/pulumi/{pkg,sdk}/v3@${VERSION} from the module proxy"
+cp -r "$(moddir "github.com/pulumi/pulumi/pkg/v3@${VERSION}")" "$work/pkg"
+cp -r "$(moddir "github.com/pulumi/pulumi/sdk/v3@${VERSION}")" "$work/sdk"
+chmod -R u+w "$work"
+
+mkdir -p "$BIN"
+ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${VERSION}"
+log "building pulumi (several minutes on two cores)"
+(cd "$work/pkg" && go build -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$BIN/pulumi.tmp" ./cmd/pulumi)
+mv "$BIN/pulumi.tmp" "$BIN/pulumi"
+echo "$BIN"

@@ -1,0 +1,125 @@
+// GpuPassthroughVm in mock mode: the inputs that decide whether a GPU VM works on a real host.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { GpuPassthroughVm, pciMappingPath, vmTags } from "../../components/gpuVm";
+import { GpuConfig, NodeConfig, VmConfig } from "../../config/schema";
+import { parsedConfig } from "../helpers/config";
+import { one, ofType, record } from "../helpers/pulumi";
+
+const cfg = parsedConfig("private");
+const node = cfg.nodes["pve1"] as NodeConfig;
+const vm = cfg.vms["private-ai"] as VmConfig;
+const gpu = node.gpus["rtx5090"] as GpuConfig;
+
+function build(overrides: Partial<VmConfig> = {}, withGpu = true) {
+    return record(
+        () =>
+            new GpuPassthroughVm("private-ai", {
+                environment: "private",
+                nodeName: "pve1",
+                vm: { ...vm, ...overrides },
+                ...(withGpu ? { gpu: { name: "rtx5090", config: gpu } } : {}),
+                storageId: "tank-private",
+                filesDatastore: "local",
+                imageFileId: "local:import/private-noble-server-cloudimg-amd64.qcow2",
+                hugepageSize: "1G",
+                bridge: "vmbr1",
+                gateway: "10.10.10.1",
+                dns: ["10.10.10.1"],
+                securityGroup: "aids-private",
+            }),
+    );
+}
+
+test("the GPU goes through a PCI mapping of all its functions, never a raw id", async () => {
+    const resources = await build();
+    const mapping = one(resources, proxmoxve.hardware.mapping.Pci);
+    expect(mapping.inputs).toMatchObject({
+        name: "private-rtx5090",
+        maps: [{ node: "pve1", path: "0000:01:00", id: "10de:2b85", iommuGroup: 14 }],
+    });
+    const vmRes = one(resources, proxmoxve.VmLegacy);
+    expect(vmRes.inputs["hostpcis"]).toEqual([
+        { device: "hostpci0", mapping: "private-rtx5090", pcie: true, rombar: true, xvga: false },
+    ]);
+    expect(JSON.stringify(vmRes.inputs["hostpcis"])).not.toContain('"id"');
+    expect(vmRes.dependencies).toContain(mapping.urn);
+});
+
+test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU pinned, hugepages with NUMA", async () => {
+    const i = one(await build(), proxmoxve.VmLegacy).inputs;
+    expect(i).toMatchObject({ nodeName: "pve1", vmId: 110, name: "private-ai", machine: "q35", bios: "ovmf" });
+    expect(i["efiDisk"]).toEqual({
+        datastoreId: "tank-private",
+        fileFormat: "raw",
+        type: "4m",
+        preEnrolledKeys: false,
+    });
+    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 12, affinity: "2-13", numa: true });
+    expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0, hugepages: "1024", keepHugepages: false });
+});
+
+test("the disk is tuned for NVMe and imported from the cloud image; cloud-init comes from the snippet", async () => {
+    const resources = await build();
+    const i = one(resources, proxmoxve.VmLegacy).inputs;
+    expect(i["scsiHardware"]).toBe("virtio-scsi-single");
+    expect(i["disks"]).toEqual([
+        expect.objectContaining({
+            interface: "scsi0",
+            datastoreId: "tank-private",
+            importFrom: "local:import/private-noble-server-cloudimg-amd64.qcow2",
+            size: 500,
+            iothread: true,
+            discard: "on",
+            ssd: true,
+        }),
+    ]);
+    const snippet = one(resources, proxmoxve.FileLegacy);
+    expect(snippet.inputs).toMatchObject({
+        contentType: "snippets",
+        datastoreId: "local",
+        sourceRaw: { fileName: "private-private-ai-user-data.yaml" },
+    });
+    expect(i["initialization"]).toMatchObject({
+        datastoreId: "tank-private",
+        ipConfigs: [{ ipv4: { address: "10.10.10.10/24", gateway: "10.10.10.1" } }],
+        dns: { servers: ["10.10.10.1"] },
+        userDataFileId: "local:snippets/private-private-ai-user-data.yaml",
+    });
+    expect(i["networkDevices"]).toEqual([
+        expect.objectContaining({ bridge: "vmbr1", model: "virtio", firewall: true }),
+    ]);
+});
+
+test("protected by default, sorted tags, and its own firewall", async () => {
+    const resources = await build();
+    const vmRes = one(resources, proxmoxve.VmLegacy);
+    expect(vmRes.protect).toBe(true);
+    expect(vmRes.inputs["tags"]).toEqual(["ai-dualstack", "gpu", "private"]);
+    expect(vmTags("public", false)).toEqual(["ai-dualstack", "public"]);
+    expect(one(resources, proxmoxve.firewall.OptionsLegacy).inputs).toMatchObject({
+        vmId: 110,
+        enabled: true,
+        inputPolicy: "DROP",
+    });
+    expect(one(resources, proxmoxve.firewall.RulesLegacy).inputs["rules"]).toEqual([
+        { securityGroup: "aids-private", comment: "environment baseline", enabled: true },
+    ]);
+    expect(one(await build({ protect: false }), proxmoxve.VmLegacy).protect).toBe(false);
+});
+
+test("without a GPU there is no mapping, no hostpci and no driver in cloud-init", async () => {
+    const resources = await build({ hugepages: false }, false);
+    expect(ofType(resources, proxmoxve.hardware.mapping.Pci)).toHaveLength(0);
+    const i = one(resources, proxmoxve.VmLegacy).inputs;
+    expect(i["hostpcis"]).toEqual([]);
+    expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0 });
+    expect((i["cpu"] as Record<string, unknown>)["numa"]).toBe(false);
+    const data = (one(resources, proxmoxve.FileLegacy).inputs["sourceRaw"] as { data: string }).data;
+    expect(data).not.toContain("nvidia");
+});
+
+test("a single-function card maps its one function", () => {
+    expect(pciMappingPath({ ...gpu, functions: [] })).toBe("0000:01:00.0");
+    expect(pciMappingPath(gpu)).toBe("0000:01:00");
+});

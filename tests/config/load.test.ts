@@ -1,0 +1,89 @@
+// parseStackConfig: the real stack files parse, defaults land, and the secrets are checked
+// without ever being echoed.
+
+import { formatIssues, parseStackConfig, suggestField } from "../../config/load";
+import { readStackConfig } from "../../tools/stackFiles";
+import { rawConfig } from "../helpers/config";
+
+const raw = rawConfig;
+
+test.each(["private", "public"])("the %s stack file parses", (stack) => {
+    const result = parseStackConfig(raw(stack));
+    if (!result.ok) throw new Error(formatIssues(stack, result.issues));
+    expect(result.config.environment).toBe(stack);
+});
+
+test("defaults are filled in where the file is silent", () => {
+    const result = parseStackConfig(raw("private"));
+    if (!result.ok) throw new Error("expected the private config to parse");
+    const cfg = result.config;
+    const vm = cfg.vms["private-ai"];
+    expect(vm?.protect).toBe(true);
+    expect(vm?.cloudInit.user).toBe("ubuntu");
+    expect(vm?.cloudInit.nvidiaDriverBranch).toBe("570");
+    expect(vm?.image.url).toMatch(/^https:\/\/cloud-images\.ubuntu\.com\/noble\//);
+    expect(cfg.nodes["pve1"]?.sshPort).toBe(22);
+    expect(cfg.containers["private-redis"]?.firewall.inbound).toEqual([]);
+});
+
+test("an empty environment means the stack name; another name needs it set", () => {
+    const named = parseStackConfig(raw("public", (v) => (v["environment"] = "")));
+    expect(named.ok && named.config.environment).toBe("public");
+    const other = parseStackConfig({ ...raw("public", (v) => (v["environment"] = "public")), stack: "dmz" });
+    expect(other.ok && other.config.environment).toBe("public");
+});
+
+describe("secrets", () => {
+    test("a missing token says how to set it", () => {
+        const result = parseStackConfig(raw("private", (v) => delete v["proxmoxApiToken"]));
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(result.issues).toEqual([
+            {
+                path: "proxmoxApiToken",
+                message: expect.stringContaining("pulumi config set --secret ai-dualstack:proxmoxApiToken") as string,
+            },
+        ]);
+    });
+
+    test("a token stored in plain text is refused", () => {
+        const files = readStackConfig("private");
+        const plain = files.secretKeys.filter((k) => !k.endsWith("proxmoxApiToken"));
+        const result = parseStackConfig(raw("private", () => {}, plain));
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        expect(result.issues.map((i) => i.path)).toEqual(["proxmoxApiToken"]);
+        expect(result.issues[0]?.message).toMatch(/stored in plain text/);
+    });
+
+    test("a malformed private key is named but never shown", () => {
+        const secret = "not-a-key-but-a-password-hunter2";
+        const result = parseStackConfig(raw("private", (v) => (v["sshPrivateKey"] = secret)));
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        const text = formatIssues("private", result.issues);
+        expect(text).toContain(
+            "ai-dualstack:sshPrivateKey: is not an unencrypted OpenSSH private key (the value is not shown)",
+        );
+        expect(text).not.toContain(secret);
+    });
+});
+
+test("every finding is reported at once, not only the first", () => {
+    const result = parseStackConfig(
+        raw("private", (v) => {
+            const vms = v["vms"] as Record<string, Record<string, unknown>>;
+            (vms["private-ai"] as Record<string, unknown>)["vmid"] = 250;
+            (vms["private-ai"] as Record<string, unknown>)["gpu"] = "rtx3060";
+        }),
+    );
+    expect(result.ok).toBe(false);
+    if (result.ok) return;
+    expect(result.issues.map((i) => i.path).sort()).toEqual(["vms.private-ai.gpu", "vms.private-ai.vmid"]);
+});
+
+test("suggestField finds the near miss and nothing for noise", () => {
+    expect(suggestField("cpuSet")).toBe("cpuset");
+    expect(suggestField("hugepagesGB")).toBe("hugepagesGiB");
+    expect(suggestField("zzzzzzzzzz")).toBeUndefined();
+});

@@ -1,0 +1,130 @@
+// A fake Proxmox root for running the real host bootstrap script with real bash: /etc, /proc/cmdline
+// and sysfs entries for the GPUs, plus stand-ins for the host's tools (update-initramfs, pvesh...)
+// that record how they were called. Only those tools are stand-ins; the script itself runs as is.
+
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+
+export interface PciDevice {
+    address: string;
+    vendorDeviceId: string;
+    iommuGroup: number;
+    driver: string | null;
+}
+
+export interface Sandbox {
+    root: string;
+    /** Lines the stand-in tools logged, e.g. "update-initramfs -u -k all". */
+    calls(): string[];
+    clearCalls(): void;
+    read(file: string): string;
+    exists(file: string): boolean;
+    write(file: string, content: string): void;
+    setCmdline(cmdline: string): void;
+    bind(address: string, driver: string | null): void;
+    /** Runs a rendered script as `bash -s` reads it from stdin, like the SSH transport does. */
+    run(script: string): { status: number; stdout: string; stderr: string };
+}
+
+const TOOLS: Record<string, string> = {
+    "update-initramfs": "",
+    "update-grub": "",
+    "proxmox-boot-tool": "",
+    pvesm: "",
+    // pvesh answers the two reads the script makes from files in the sandbox.
+    pvesh: `if [ "$1" = get ] && [ "$2" = "/storage/local" ]; then cat "$AIDS_ROOT/pvesh/storage-local.json"; exit 0; fi
+if [ "$1" = get ] && [ "$2" = "/cluster/firewall/options" ]; then cat "$AIDS_ROOT/pvesh/firewall.json"; exit 0; fi`,
+};
+
+export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string } = {}): Sandbox {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-host-"));
+    const bin = path.join(root, "stand-in-bin");
+    const log = path.join(root, "calls.log");
+    fs.mkdirSync(bin);
+    for (const [tool, body] of Object.entries(TOOLS)) {
+        const script = `#!/usr/bin/env bash\necho "${tool} $*" >> "${log}"\n${body}\n`;
+        fs.writeFileSync(path.join(bin, tool), script, { mode: 0o755 });
+    }
+    const file = (p: string) => path.join(root, p);
+    const write = (p: string, content: string) => {
+        fs.mkdirSync(path.dirname(file(p)), { recursive: true });
+        fs.writeFileSync(file(p), content);
+    };
+    write("etc/default/grub", 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n');
+    write("proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet\n");
+    write("pvesh/storage-local.json", '{"content":"iso,vztmpl,backup","path":"/var/lib/vz","type":"dir"}\n');
+    write("pvesh/firewall.json", '{"enable":0,"policy_in":"DROP"}\n');
+    if (opts.systemdBoot !== undefined) {
+        write("etc/kernel/cmdline", `${opts.systemdBoot}\n`);
+        write("etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");
+    }
+    const sb: Sandbox = {
+        root,
+        calls: () =>
+            fs.existsSync(log)
+                ? fs
+                      .readFileSync(log, "utf8")
+                      .split("\n")
+                      .map((l) => l.trimEnd())
+                      .filter((l) => l.length > 0)
+                : [],
+        clearCalls: () => fs.rmSync(log, { force: true }),
+        read: (p) => fs.readFileSync(file(p), "utf8"),
+        exists: (p) => fs.existsSync(file(p)),
+        write,
+        setCmdline: (cmdline) => write("proc/cmdline", `${cmdline}\n`),
+        bind(address, driver) {
+            const link = file(`sys/bus/pci/devices/${address}/driver`);
+            fs.rmSync(link, { force: true });
+            if (driver) {
+                fs.mkdirSync(file(`sys/bus/pci/drivers/${driver}`), { recursive: true });
+                fs.symlinkSync(`../../drivers/${driver}`, link);
+            }
+        },
+        run(script) {
+            const result = spawnSync("bash", ["-s"], {
+                input: script,
+                encoding: "utf8",
+                env: { ...process.env, AIDS_ROOT: root, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
+            });
+            return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+        },
+    };
+    for (const dev of devices) {
+        const [vendor, device] = dev.vendorDeviceId.split(":");
+        write(`sys/bus/pci/devices/${dev.address}/vendor`, `0x${vendor}\n`);
+        write(`sys/bus/pci/devices/${dev.address}/device`, `0x${device}\n`);
+        fs.mkdirSync(file(`sys/kernel/iommu_groups/${dev.iommuGroup}/devices`), { recursive: true });
+        fs.symlinkSync(
+            `../../../../kernel/iommu_groups/${dev.iommuGroup}`,
+            file(`sys/bus/pci/devices/${dev.address}/iommu_group`),
+        );
+        sb.bind(dev.address, dev.driver);
+    }
+    return sb;
+}
+
+/** Path of a tool on PATH, or undefined. */
+export function which(tool: string): string | undefined {
+    try {
+        return execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim() || undefined;
+    } catch {
+        return undefined;
+    }
+}
+
+/**
+ * A validator the tests need (shellcheck, cloud-init). `.ci/run` installs them, and under CI a
+ * missing one fails the run; on a workstation without it the dependent tests are skipped, loudly.
+ */
+export function validator(tool: string): string | undefined {
+    const found = which(tool);
+    if (!found && process.env["CI"]) {
+        throw new Error(`${tool} is not installed; .ci/run installs it (see README, "Tests")`);
+    }
+    if (!found)
+        console.warn(`${tool} not found: its checks are skipped here (CI runs them; \`bash .ci/run\` installs it)`);
+    return found;
+}

@@ -1,0 +1,141 @@
+// Both stacks planned under strict mocks: which GPU goes where, isolation of the environments,
+// protection of the GPU VMs, and that no Proxmox object is managed by both stacks.
+
+import * as command from "@pulumi/command";
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { RecordedResource } from "../../tools/offline";
+import { ofType, one, runStack } from "../helpers/pulumi";
+
+let priv: Awaited<ReturnType<typeof runStack>>;
+let pub: Awaited<ReturnType<typeof runStack>>;
+
+beforeAll(async () => {
+    priv = await runStack("private");
+    pub = await runStack("public");
+});
+
+const guests = (resources: readonly RecordedResource[]) => [
+    ...ofType(resources, proxmoxve.VmLegacy),
+    ...ofType(resources, proxmoxve.ContainerLegacy),
+];
+const bridgesOf = (r: RecordedResource): unknown[] =>
+    [...((r.inputs["networkDevices"] as unknown[]) ?? []), ...((r.inputs["networkInterfaces"] as unknown[]) ?? [])].map(
+        (nic) => (nic as { bridge?: unknown }).bridge,
+    );
+
+test("the RTX 5090 goes to the private VM and the RTX 3060 to the public one, each by its own mapping", () => {
+    const privMap = one(priv.resources, proxmoxve.hardware.mapping.Pci);
+    const pubMap = one(pub.resources, proxmoxve.hardware.mapping.Pci);
+    expect(privMap.inputs).toMatchObject({
+        name: "private-rtx5090",
+        maps: [{ node: "pve1", path: "0000:01:00", id: "10de:2b85" }],
+    });
+    expect(pubMap.inputs).toMatchObject({
+        name: "public-rtx3060",
+        maps: [{ node: "pve1", path: "0000:02:00", id: "10de:2504" }],
+    });
+    expect(one(priv.resources, proxmoxve.VmLegacy).inputs["hostpcis"]).toEqual([
+        expect.objectContaining({ mapping: "private-rtx5090" }),
+    ]);
+    expect(one(pub.resources, proxmoxve.VmLegacy).inputs["hostpcis"]).toEqual([
+        expect.objectContaining({ mapping: "public-rtx3060" }),
+    ]);
+    expect(priv.outputs?.vms["private-ai"]?.gpu).toMatchObject({
+        name: "rtx5090",
+        model: "NVIDIA GeForce RTX 5090",
+        vramGiB: 32,
+    });
+    expect(pub.outputs?.vms["public-ai"]?.gpu).toMatchObject({ name: "rtx3060", vramGiB: 12, memoryBandwidthGBs: 360 });
+});
+
+test("every guest sits on its own environment's bridge and mirror", () => {
+    for (const r of guests(priv.resources)) {
+        expect(bridgesOf(r)).toEqual(["vmbr1"]);
+        expect(JSON.stringify(r.inputs)).not.toMatch(/tank-public|vmbr2/);
+    }
+    for (const r of guests(pub.resources)) {
+        expect(bridgesOf(r)).toEqual(["vmbr2"]);
+        expect(JSON.stringify(r.inputs)).not.toMatch(/tank-private|vmbr1/);
+    }
+    expect(guests(priv.resources)).toHaveLength(7);
+    expect(guests(pub.resources)).toHaveLength(3);
+});
+
+test("inbound is denied on every guest; only the public VM publishes, and only 80/443", () => {
+    for (const run of [priv, pub]) {
+        const options = ofType(run.resources, proxmoxve.firewall.OptionsLegacy);
+        expect(options).toHaveLength(guests(run.resources).length);
+        options.forEach((o) => expect(o.inputs).toMatchObject({ enabled: true, inputPolicy: "DROP" }));
+    }
+    const open = [priv, pub].flatMap((run) =>
+        ofType(run.resources, proxmoxve.firewall.RulesLegacy).flatMap((r) =>
+            (r.inputs["rules"] as Record<string, unknown>[])
+                .filter((rule) => rule["securityGroup"] === undefined)
+                .map((rule) => ({ owner: r.name, rule })),
+        ),
+    );
+    expect(open).toEqual([
+        {
+            owner: "public-ai-firewall-rules",
+            rule: expect.objectContaining({ action: "ACCEPT", proto: "tcp", dport: "80,443" }) as unknown,
+        },
+    ]);
+});
+
+test("GPU VMs are protected; data-holding containers too", () => {
+    expect(ofType(priv.resources, proxmoxve.VmLegacy).every((r) => r.protect)).toBe(true);
+    expect(ofType(pub.resources, proxmoxve.VmLegacy).every((r) => r.protect)).toBe(true);
+    expect(one(priv.resources, proxmoxve.ContainerLegacy, "private-postgres").protect).toBe(true);
+    expect(one(priv.resources, proxmoxve.ContainerLegacy, "private-redis").protect).toBe(false);
+});
+
+test("each GPU VM waits for its host bootstrap (vfio must own the card first)", () => {
+    for (const run of [priv, pub]) {
+        const bootstrap = one(run.resources, command.remote.Command);
+        expect(one(run.resources, proxmoxve.VmLegacy).dependencies).toContain(bootstrap.urn);
+    }
+});
+
+test("every Proxmox resource goes through the stack's explicit provider", () => {
+    for (const run of [priv, pub]) {
+        const provider = one(run.resources, "pulumi:providers:proxmoxve");
+        const proxmox = run.resources.filter((r) => r.custom && r.type.startsWith("proxmoxve:"));
+        expect(proxmox.length).toBeGreaterThan(10);
+        for (const r of proxmox) expect(r.provider?.startsWith(`${provider.urn}::`)).toBe(true);
+    }
+});
+
+/** The Proxmox object identities a plan manages. */
+function identities(resources: readonly RecordedResource[]) {
+    const names = (cls: Parameters<typeof ofType>[1], field: string) =>
+        ofType(resources, cls).map((r) => String(r.inputs[field]));
+    return {
+        vmid: [...names(proxmoxve.VmLegacy, "vmId"), ...names(proxmoxve.ContainerLegacy, "vmId")],
+        bridge: [...names(proxmoxve.network.linux.Bridge, "name"), ...names(proxmoxve.network.linux.Vlan, "name")],
+        storage: [...names(proxmoxve.storage.Zfspool, "resourceId"), ...names(proxmoxve.node.disk.Zfs, "name")],
+        mapping: names(proxmoxve.hardware.mapping.Pci, "name"),
+        file: [
+            ...names(proxmoxve.download.File, "fileName"),
+            ...ofType(resources, proxmoxve.FileLegacy).map(
+                (r) => (r.inputs["sourceRaw"] as { fileName: string }).fileName,
+            ),
+        ],
+        securityGroup: names(proxmoxve.cluster.firewall.security.GroupLegacy, "name"),
+    };
+}
+
+test("the two plans share no VMID, bridge, storage id, mapping name, file or security group", () => {
+    const a = identities(priv.resources);
+    const b = identities(pub.resources);
+    for (const kind of Object.keys(a) as (keyof typeof a)[]) {
+        expect(a[kind].length).toBeGreaterThan(0);
+        expect(a[kind].filter((x) => b[kind].includes(x))).toEqual([]);
+    }
+});
+
+test("the outputs carry addresses, GPUs and service endpoints", () => {
+    expect(priv.outputs?.vms["private-ai"]).toMatchObject({ vmid: 110, node: "pve1", address: "10.10.10.10" });
+    expect(priv.outputs?.services["private-postgres"]?.endpoints).toEqual(["postgresql://10.10.10.20:5432"]);
+    expect(pub.outputs?.services["public-redis"]).toMatchObject({ role: "redis", address: "10.20.20.21" });
+    expect(pub.outputs?.exposure).toMatch(/internet-facing/);
+});

@@ -1,0 +1,83 @@
+// The offline plan CLI: what it prints, and how it fails.
+
+import { spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { main, parseArgs } from "../../tools/plan";
+import { PROJECT_DIR } from "../../tools/stackFiles";
+
+async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
+    const out: string[] = [];
+    const err: string[] = [];
+    const log = jest.spyOn(console, "log").mockImplementation((...a: unknown[]) => void out.push(a.join(" ")));
+    const error = jest.spyOn(console, "error").mockImplementation((...a: unknown[]) => void err.push(a.join(" ")));
+    try {
+        const code = await main(argv);
+        return { code, out: out.join("\n"), err: err.join("\n") };
+    } finally {
+        log.mockRestore();
+        error.mockRestore();
+    }
+}
+
+test("the tree shows the inputs that matter and ends with counts and outputs", async () => {
+    const { code, out } = await capture(["private"]);
+    expect(code).toBe(0);
+    expect(out).toContain(
+        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 12 cores pinned 2-13 | 48 GiB, hugepages 1G | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | protected",
+    );
+    expect(out).toContain("mapping private-rtx5090 → pve1 0000:01:00 (10de:2b85, IOMMU group 14)");
+    expect(out).toContain("storage tank-private → pool tankpriv (images, rootdir) on pve1");
+    expect(out).toContain("kernel: intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=64");
+    expect(out).toMatch(/Resources by type \(32 to create\):\n\s+7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy/);
+    expect(out).toMatch(/^ {4}1 {2}proxmoxve:index\/vmLegacy:VmLegacy$/m);
+    expect(out).toContain(
+        "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
+    );
+    expect(out).toContain("note: ai-dualstack:proxmoxApiToken is not set; the plan uses a placeholder");
+    expect(out).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+});
+
+test("mermaid: one flowchart for both stacks, grouped host / storage / network / private / public", async () => {
+    const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
+    expect(code).toBe(0);
+    const lines = out.split("\n");
+    expect(lines[0]).toBe("flowchart TB");
+    const subgraphs = lines.filter((l) => l.startsWith("  subgraph")).map((l) => /subgraph (\w+)/.exec(l)?.[1]);
+    expect(subgraphs).toEqual(["host", "storage", "network", "private", "public"]);
+    expect(out).toContain('["VM 110 private-ai<br/>GPU private-rtx5090"]');
+    expect(out).toContain('["VM 210 public-ai<br/>GPU public-rtx3060"]');
+    expect(lines.filter((l) => / --> /.test(l)).length).toBeGreaterThan(10);
+});
+
+test("usage errors exit 2 with the usage; --help exits 0", async () => {
+    expect(() => parseArgs([])).toThrow("name a stack");
+    expect((await capture(["private", "--format", "dot"])).code).toBe(2);
+    expect((await capture(["staging"])).err).toContain("no stack file Pulumi.staging.yaml");
+    const help = await capture(["--help"]);
+    expect(help.code).toBe(0);
+    expect(help.out).toContain("Usage: npm run plan -- <stack>");
+});
+
+test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0 on a good one", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-plan-"));
+    for (const f of ["Pulumi.yaml", "Pulumi.private.yaml", "Pulumi.public.yaml"])
+        fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+    const file = path.join(dir, "Pulumi.public.yaml");
+    fs.writeFileSync(file, fs.readFileSync(file, "utf8").replace("gpu: rtx3060", "gpu: rtx5090"));
+    const run = (stack: string) =>
+        spawnSync("npm", ["run", "-s", "plan", "--", stack, "--project-dir", dir], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+        });
+    const bad = run("public");
+    expect(bad.status).toBe(1);
+    expect(bad.stderr).toContain(
+        "ai-dualstack:vms.public-ai.gpu: rtx5090 (NVIDIA GeForce RTX 5090) belongs to the private environment",
+    );
+    expect(bad.stdout).toBe("");
+    const good = run("private");
+    expect(good.status).toBe(0);
+    expect(good.stdout).toContain("Resources by type");
+});
