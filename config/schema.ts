@@ -64,254 +64,350 @@ const sshPublicKey = z
         'must be one OpenSSH public key line, such as "ssh-ed25519 AAAA... you@laptop"',
     );
 
+const d = (text: string) => ({ description: text });
+
 const inboundRule = z.strictObject({
-    /** Destination port(s): "443", "80,443" or a range "8000:8010". */
-    port: z.string().regex(/^\d{1,5}([:,]\d{1,5})*$/, 'must be a port, a list "80,443" or a range "8000:8010"'),
-    proto: z.enum(["tcp", "udp"]).default("tcp"),
-    /** Who may connect: a CIDR, or "any". Private guests only accept their environment's trusted sources. */
-    source: z.union([z.literal("any"), cidr]).default("any"),
-    comment: z.string().optional(),
+    port: z
+        .string()
+        .regex(/^\d{1,5}([:,]\d{1,5})*$/, 'must be a port, a list "80,443" or a range "8000:8010"')
+        .meta(d('Destination port(s): "443", "80,443" or a range "8000:8010".')),
+    proto: z.enum(["tcp", "udp"]).default("tcp").meta(d("Protocol.")),
+    source: z
+        .union([z.literal("any"), cidr])
+        .default("any")
+        .meta(d('Who may connect: a CIDR, or "any". Private guests accept only their trustedSources.')),
+    comment: z.string().optional().meta(d("Shown in the Proxmox firewall.")),
 });
 
 const guestFirewall = z
     .strictObject({
-        /** Extra inbound rules on top of the environment baseline (inbound is denied by default). */
-        inbound: z.array(inboundRule).default([]),
+        inbound: z
+            .array(inboundRule)
+            .default([])
+            .meta(d("Inbound rules on top of the environment baseline; everything else inbound is dropped.")),
     })
-    .default({ inbound: [] });
+    .default({ inbound: [] })
+    .meta(d("The guest's own firewall: inbound DROP, the environment's baseline group, then these rules."));
 
-const guestNetwork = z.strictObject({
-    /** A bridge that the guest's environment owns on the guest's node. */
-    bridge: z.string(),
-    /** Static address with prefix ("10.10.10.20/24"), or "dhcp". */
-    address: z.union([z.literal("dhcp"), cidr]),
-    /** Optional fixed MAC address, handy for DHCP reservations. */
-    macAddress: z
-        .string()
-        .regex(/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'must be an uppercase MAC such as "BC:24:11:00:00:01"')
-        .optional(),
-});
+const guestNetwork = z
+    .strictObject({
+        bridge: z.string().meta(d("A bridge (nodes.<node>.bridges key) that the guest's environment owns.")),
+        address: z
+            .union([z.literal("dhcp"), cidr])
+            .meta(d('Static address with the environment\'s prefix ("10.10.10.20/24"), or "dhcp".')),
+        macAddress: z
+            .string()
+            .regex(/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'must be an uppercase MAC such as "BC:24:11:00:00:01"')
+            .optional()
+            .meta(d("Fixed MAC address, handy for DHCP reservations.")),
+    })
+    .meta(d("The guest's one network interface."));
 
-const guestDisk = z.strictObject({
-    /** A storage id (a mirror key under nodes.<node>.mirrors) owned by the guest's environment. */
-    storage: z.string(),
-    sizeGiB: z.number().int("must be a whole number of GiB").positive("must be more than 0 GiB"),
-});
+const guestDisk = z
+    .strictObject({
+        storage: z.string().meta(d("A mirror (nodes.<node>.mirrors key) that the guest's environment owns.")),
+        sizeGiB: z
+            .number()
+            .int("must be a whole number of GiB")
+            .positive("must be more than 0 GiB")
+            .meta(d("Disk size.")),
+    })
+    .meta(d("The system disk."));
+
+const imageSource = (defaultUrl: string, what: string) =>
+    z
+        .strictObject({
+            url: z.url({ protocol: /^https?$/ }).meta(d(`Where to download the ${what} from.`)),
+            sha256: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+                .optional()
+                .meta(d("Checksum; without it the download is not verified.")),
+        })
+        .default({ url: defaultUrl })
+        .meta(d(`The ${what}; downloaded once per environment and node.`));
 
 // ---- shared host facts (Pulumi.yaml) ----
 
-export const ProxmoxSchema = z.strictObject({
-    /** The Proxmox VE API, e.g. "https://192.168.1.10:8006/". */
-    endpoint: z.url({
-        protocol: /^https$/,
-        message: 'must be the https URL of the Proxmox API, such as "https://192.168.1.10:8006/"',
-    }),
-    /** Skip TLS verification. Off by default; turn it on only for a self-signed certificate you trust. */
-    insecure: z.boolean().default(false),
-    /** Datastore that holds downloaded images, container templates and cloud-init snippets. */
-    filesDatastore: z.string().default("local"),
-    /** Turn the datacenter firewall on (it must be on for guest firewalls to act). Never turned off again. */
-    enableDatacenterFirewall: z.boolean().default(true),
-});
+export const ProxmoxSchema = z
+    .strictObject({
+        endpoint: z
+            .url({
+                protocol: /^https$/,
+                message: 'must be the https URL of the Proxmox API, such as "https://192.168.1.10:8006/"',
+            })
+            .meta(d('The Proxmox VE API, such as "https://192.168.1.10:8006/".')),
+        insecure: z
+            .boolean()
+            .default(false)
+            .meta(d("Skip TLS verification. Turn it on only for a self-signed certificate you accept.")),
+        filesDatastore: z
+            .string()
+            .default("local")
+            .meta(d("Directory datastore for cloud images, container templates and cloud-init snippets.")),
+        enableDatacenterFirewall: z
+            .boolean()
+            .default(true)
+            .meta(d("Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.")),
+    })
+    .meta(d("The Proxmox API and cluster-wide choices."));
 
-const allocation = z.strictObject({
-    /** Host CPUs this environment's guests may use; VM pinning must stay inside it. */
-    cpuset,
-    /** RAM this environment may use on the node, hugepages included. */
-    memoryGiB: gib,
-    /** Part of memoryGiB reserved as hugepages at boot for the environment's VMs. */
-    hugepagesGiB: z.number().min(0).default(0),
-});
+const allocation = z
+    .strictObject({
+        cpuset: cpuset.meta(d("Host CPUs the environment's guests may use; VM pinning stays inside it.")),
+        memoryGiB: gib.meta(d("RAM the environment may use on the node, its hugepages included.")),
+        hugepagesGiB: z
+            .number()
+            .min(0)
+            .default(0)
+            .meta(d("Part of memoryGiB reserved as hugepages at boot for the environment's VMs.")),
+    })
+    .optional()
+    .meta(d("The environment's share of the node; leave it out where the environment has no guests."));
 
 export const GpuSchema = z.strictObject({
-    model: z.string().min(1, 'must name the card, such as "NVIDIA GeForce RTX 5090"'),
-    /** The one environment that may pass this GPU through. */
-    environment,
-    pciAddress,
-    vendorDeviceId,
-    /** Optional subsystem id (vendor:device) for the PCI mapping. */
-    subsystemId: vendorDeviceId.optional(),
-    iommuGroup: z.number().int().min(0, "must be the group number from /sys/kernel/iommu_groups"),
-    vramGiB: gib,
-    /** Memory bandwidth in GB/s; the throughput gate's roofline uses it. */
-    memoryBandwidthGBs: z.number().positive("must be more than 0 GB/s"),
-    /** The card's other functions (HDMI audio, USB-C) that go with it to the VM and to vfio-pci. */
-    functions: z.array(z.strictObject({ pciAddress, vendorDeviceId })).default([]),
+    model: z
+        .string()
+        .min(1, 'must name the card, such as "NVIDIA GeForce RTX 5090"')
+        .meta(d("The card, for outputs and messages.")),
+    environment: environment.meta(d("The one environment that may pass this GPU through.")),
+    pciAddress: pciAddress.meta(d('Full PCI address of function 0, such as "0000:01:00.0" (`lspci -D`).')),
+    vendorDeviceId: vendorDeviceId.meta(d('vendor:device id, such as "10de:2b85" (`lspci -nn`); vfio-pci claims it.')),
+    subsystemId: vendorDeviceId.optional().meta(d("Subsystem vendor:device id, recorded in the PCI mapping.")),
+    iommuGroup: z
+        .number()
+        .int()
+        .min(0, "must be the group number from /sys/kernel/iommu_groups")
+        .meta(d("IOMMU group (`find /sys/kernel/iommu_groups/ -type l`); checked on the host.")),
+    vramGiB: gib.meta(d("Video memory.")),
+    memoryBandwidthGBs: z
+        .number()
+        .positive("must be more than 0 GB/s")
+        .meta(d("Memory bandwidth in GB/s, for the throughput gate's roofline.")),
+    functions: z
+        .array(
+            z.strictObject({
+                pciAddress: pciAddress.meta(d("Address of the function.")),
+                vendorDeviceId: vendorDeviceId.meta(d("Its vendor:device id.")),
+            }),
+        )
+        .default([])
+        .meta(d("The card's other functions (HDMI audio, USB-C); they go with it to the VM and to vfio-pci.")),
 });
 
 export const MirrorSchema = z.strictObject({
-    environment,
-    /** ZFS pool name. */
+    environment: environment.meta(d("The environment that owns the mirror.")),
     pool: z
         .string()
-        .regex(/^[a-zA-Z][a-zA-Z0-9_.-]*$/, "must be a ZFS pool name: a letter, then letters, digits, '_', '.', '-'"),
-    /** Two or more whole disks (prefer /dev/disk/by-id/... paths). Leave out to register an existing pool. */
+        .regex(/^[a-zA-Z][a-zA-Z0-9_./-]*$/, "must be a ZFS pool name: a letter, then letters, digits, '_', '.', '-'")
+        .meta(d("ZFS pool (or existing pool/dataset) name.")),
     disks: z
         .array(z.string().regex(/^\/dev\/\S+$/, "must be a device path under /dev/ (prefer /dev/disk/by-id/...)"))
         .min(2, "a mirror needs at least two disks")
-        .optional(),
-    ashift: z.number().int().min(9).max(16).default(12),
-    compression: z.enum(["on", "off", "lz4", "zstd", "gzip", "lzjb", "zle"]).default("lz4"),
-    /** Usable capacity of the mirror (the smallest disk), for the disks-fit check. */
-    sizeGiB: gib,
+        .optional()
+        .meta(d("Two or more whole disks, /dev/disk/by-id/... preferred. Leave out to register an existing pool.")),
+    ashift: z.number().int().min(9).max(16).default(12).meta(d("Sector size exponent; 12 (4 KiB) suits NVMe.")),
+    compression: z
+        .enum(["on", "off", "lz4", "zstd", "gzip", "lzjb", "zle"])
+        .default("lz4")
+        .meta(d("Pool compression.")),
+    sizeGiB: gib.meta(d("Usable capacity (the smallest disk, less ZFS overhead), for the disks-fit check.")),
 });
 
 export const BridgeSchema = z.strictObject({
-    environment,
-    /** Physical uplink (an interface name such as "enp5s0"); leave out for a host-internal bridge. */
+    environment: environment.meta(d("The environment that owns the bridge; only its guests may sit on it.")),
     uplink: z
         .string()
         .regex(/^[a-z][a-z0-9]{1,14}$/, 'must be an interface name such as "enp5s0"')
-        .optional(),
-    /** 802.1Q tag: traffic leaves the uplink tagged with it through a Linux VLAN interface. */
+        .optional()
+        .meta(d("Physical interface; leave out for a host-internal bridge.")),
     vlan: z
         .number()
         .int()
         .min(2, "VLAN ids run 2-4094 (1 is the untagged default)")
         .max(4094, "VLAN ids run 2-4094")
-        .optional(),
-    mtu: z.number().int().min(576).max(9000).optional(),
-    comment: z.string().optional(),
+        .optional()
+        .meta(d("802.1Q tag: the bridge's port is a Linux VLAN interface <uplink>.<vlan>.")),
+    mtu: z.number().int().min(576).max(9000).optional().meta(d("MTU of the bridge.")),
+    comment: z.string().optional().meta(d("Shown in the Proxmox network view.")),
 });
 
 export const NodeSchema = z.strictObject({
-    /** SSH address of the node (host bootstrap and snippet uploads). */
-    address: hostAddress,
-    sshPort: z.number().int().min(1).max(65535).default(22),
-    sshUser: z.string().min(1).default("root"),
-    /** Pin the node's SSH host key ("ssh-ed25519 AAAA..."), as ssh-keyscan prints it without the host name. */
-    sshHostKey: z.string().optional(),
-    /** The bridge that carries the management link; these stacks never touch it. */
-    managementBridge: z.string().default("vmbr0"),
-    cpu: z.strictObject({
-        vendor: z.enum(["intel", "amd"], { message: 'must be "intel" or "amd" (it picks the IOMMU kernel argument)' }),
-        model: z.string().min(1),
-        /** Logical CPUs the node has (`nproc`). */
-        threads: z.number().int().positive(),
-        /** CPUs that no environment may claim, left to Proxmox itself. */
-        hostReservedCpus: z.number().int().min(1, "leave at least one CPU to the host").default(2),
-    }),
-    memory: z.strictObject({
-        totalGiB: gib,
-        /** RAM left to Proxmox, ZFS ARC and page cache. */
-        hostReservedGiB: gib.default(8),
-        /** Cap for the ZFS ARC, written to /etc/modprobe.d by the host bootstrap. */
-        zfsArcMaxGiB: gib.optional(),
-        hugepageSize: z.enum(["2M", "1G"]).default("1G"),
-    }),
-    allocations: z.strictObject({ private: allocation.optional(), public: allocation.optional() }),
-    gpus: z.record(label, GpuSchema).default({}),
-    /** Keyed by Proxmox storage id. */
+    address: hostAddress.meta(d("SSH address of the node: host bootstrap and snippet uploads.")),
+    sshPort: z.number().int().min(1).max(65535).default(22).meta(d("SSH port.")),
+    sshUser: z.string().min(1).default("root").meta(d("SSH user; needs root rights on the node.")),
+    sshHostKey: z
+        .string()
+        .optional()
+        .meta(d('Pin the node\'s host key ("ssh-ed25519 AAAA...", as ssh-keyscan prints it, without the host name).')),
+    managementBridge: z
+        .string()
+        .default("vmbr0")
+        .meta(d("The bridge that carries your link to the host; these stacks never touch it.")),
+    cpu: z
+        .strictObject({
+            vendor: z
+                .enum(["intel", "amd"], { message: 'must be "intel" or "amd" (it picks the IOMMU kernel argument)' })
+                .meta(d("Picks the IOMMU kernel argument.")),
+            model: z.string().min(1).meta(d("The CPU, for the record.")),
+            threads: z.number().int().positive().meta(d("Logical CPUs of the node (`nproc`).")),
+            hostReservedCpus: z
+                .number()
+                .int()
+                .min(1, "leave at least one CPU to the host")
+                .default(2)
+                .meta(d("CPUs no environment may claim, left to Proxmox.")),
+        })
+        .meta(d("The node's processor.")),
+    memory: z
+        .strictObject({
+            totalGiB: gib.meta(d("Installed RAM.")),
+            hostReservedGiB: gib.default(8).meta(d("RAM left to Proxmox, the ZFS ARC and page cache.")),
+            zfsArcMaxGiB: gib.optional().meta(d("Cap for the ZFS ARC (inside hostReservedGiB), set by the bootstrap.")),
+            hugepageSize: z.enum(["2M", "1G"]).default("1G").meta(d("Hugepage size for the VMs' RAM.")),
+        })
+        .meta(d("The node's RAM and how the host keeps its share.")),
+    allocations: z
+        .strictObject({ private: allocation, public: allocation })
+        .meta(d("CPUs and RAM per environment on this node; they may not overlap, and must leave the host its share.")),
+    gpus: z
+        .record(label, GpuSchema)
+        .default({})
+        .meta(d("GPUs to pass through, keyed by name (unique in the cluster); each owned by one environment.")),
     mirrors: z
         .record(
             z.string().regex(/^[a-z][a-z0-9_-]*$/, "storage ids are lowercase letters, digits, '-', '_'"),
             MirrorSchema,
         )
-        .default({}),
-    /** Keyed by bridge name (vmbrN). */
+        .default({})
+        .meta(d("NVMe ZFS mirrors, keyed by Proxmox storage id (unique in the cluster).")),
     bridges: z
         .record(z.string().regex(/^vmbr\d{1,4}$/, 'Proxmox bridges are named vmbrN, such as "vmbr1"'), BridgeSchema)
-        .default({}),
+        .default({})
+        .meta(d("Linux bridges, keyed by name (vmbrN); each owned by one environment.")),
 });
 
 export const EnvironmentSchema = z.strictObject({
-    /** The guest ids this environment may use. */
-    vmids: z.strictObject({ first: vmid, last: vmid }),
-    network: z.strictObject({
-        cidr,
-        gateway: ipv4,
-        dns: z.array(ipv4).default([]),
-        /**
-         * Private: the LAN and VPN networks that may reach its guests (and nothing else may).
-         * Public: the networks that may administer its guests over SSH.
-         */
-        trustedSources: z.array(cidr).min(1, "name at least one network (your LAN or VPN)"),
-    }),
+    vmids: z
+        .strictObject({
+            first: vmid.meta(d("First guest id.")),
+            last: vmid.meta(d("Last guest id.")),
+        })
+        .meta(d("The guest ids the environment may use; the two ranges may not overlap.")),
+    network: z
+        .strictObject({
+            cidr: cidr.meta(d("The environment's subnet; the two subnets may not overlap.")),
+            gateway: ipv4.meta(d("Its router.")),
+            dns: z.array(ipv4).default([]).meta(d("DNS servers handed to the guests.")),
+            trustedSources: z
+                .array(cidr)
+                .min(1, "name at least one network (your LAN or VPN)")
+                .meta(
+                    d(
+                        "Private: the LAN and VPN networks that may reach its guests (nothing else may). Public: the networks that may administer its guests (SSH, ping).",
+                    ),
+                ),
+        })
+        .meta(d("The environment's layer 3.")),
 });
 
 // ---- per-stack guests (Pulumi.<stack>.yaml) ----
 
 export const VmSchema = z.strictObject({
-    vmid,
-    node: z.string(),
-    description: z.string().optional(),
-    /** A GPU (a key under nodes.<node>.gpus) owned by this environment; leave out for a VM without one. */
-    gpu: z.string().optional(),
-    cores: z.number().int().positive(),
-    /** Host CPUs the VM is pinned to; inside the environment's allocation, at least `cores` of them. */
-    cpuset,
-    memoryGiB: gib,
-    /** Back the VM's RAM with the environment's hugepages. */
-    hugepages: z.boolean().default(true),
+    vmid: vmid.meta(d("Proxmox VM id, inside environments.<env>.vmids.")),
+    node: z.string().meta(d("The node (nodes key) the VM runs on.")),
+    description: z.string().optional().meta(d("Shown in Proxmox.")),
+    gpu: z
+        .string()
+        .optional()
+        .meta(d("A GPU (nodes.<node>.gpus key) owned by this environment; leave out for a VM without one.")),
+    cores: z.number().int().positive().meta(d("vCPUs (type host).")),
+    cpuset: cpuset.meta(
+        d("Host CPUs the VM is pinned to: inside the environment's allocation, at least `cores` of them."),
+    ),
+    memoryGiB: gib.meta(d("RAM, a whole number of GiB with 1G hugepages.")),
+    hugepages: z.boolean().default(true).meta(d("Back the RAM with the environment's hugepages (NUMA on).")),
     disk: guestDisk,
     network: guestNetwork,
-    image: z
+    image: imageSource(DEFAULT_VM_IMAGE_URL, "cloud image (Ubuntu 24.04 by default)"),
+    cloudInit: z
         .strictObject({
-            url: z.url({ protocol: /^https?$/ }),
-            /** sha256 of the image; without it the download is not verified. */
-            sha256: z
+            user: z
                 .string()
-                .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
-                .optional(),
+                .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Linux user name")
+                .default("ubuntu")
+                .meta(d("Login user (sudo, docker groups).")),
+            sshPublicKeys: z
+                .array(sshPublicKey)
+                .min(1, "add at least one key, or you cannot log in")
+                .meta(d("OpenSSH public keys for the user; password login stays off.")),
+            nvidiaDriverBranch: z
+                .string()
+                .regex(/^\d{3}$/, 'must be a driver branch such as "570"')
+                .default("570")
+                .meta(d("NVIDIA driver branch (open kernel modules); RTX 50 (Blackwell) needs 570 or newer.")),
+            timezone: z.string().default("Etc/UTC").meta(d("Guest time zone.")),
         })
-        .default({ url: DEFAULT_VM_IMAGE_URL }),
-    cloudInit: z.strictObject({
-        user: z
-            .string()
-            .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Linux user name")
-            .default("ubuntu"),
-        sshPublicKeys: z.array(sshPublicKey).min(1, "add at least one key, or you cannot log in"),
-        /** NVIDIA driver branch for Ubuntu's packages; Blackwell (RTX 50) needs 570 or newer. */
-        nvidiaDriverBranch: z
-            .string()
-            .regex(/^\d{3}$/, 'must be a driver branch such as "570"')
-            .default("570"),
-        timezone: z.string().default("Etc/UTC"),
-    }),
+        .meta(d("First-boot setup: user, keys, NVIDIA driver, container toolkit, Docker.")),
     firewall: guestFirewall,
-    /** Pulumi `protect`: a destroy or a replacing diff stops instead of deleting the VM. */
-    protect: z.boolean().default(true),
-    startOnBoot: z.boolean().default(true),
+    protect: z
+        .boolean()
+        .default(true)
+        .meta(d("Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM.")),
+    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
 });
 
 export const LxcSchema = z.strictObject({
-    vmid,
-    node: z.string(),
-    role: z.enum(LXC_ROLES, { message: `must be one of ${LXC_ROLES.join(", ")}` }),
-    description: z.string().optional(),
-    /** Defaults per role (see components/serviceLxc.ts). */
-    cores: z.number().int().positive().optional(),
-    memoryGiB: gib.optional(),
-    disk: z.strictObject({ storage: z.string(), sizeGiB: z.number().int().positive().optional() }),
-    network: guestNetwork,
-    template: z
+    vmid: vmid.meta(d("Proxmox container id, inside environments.<env>.vmids.")),
+    node: z.string().meta(d("The node (nodes key) the container runs on.")),
+    role: z
+        .enum(LXC_ROLES, { message: `must be one of ${LXC_ROLES.join(", ")}` })
+        .meta(d(`What it is for: ${LXC_ROLES.join(", ")}; sets the defaults below.`)),
+    description: z.string().optional().meta(d("Shown in Proxmox; defaults to the role's purpose.")),
+    cores: z.number().int().positive().optional().meta(d("CPU cores (role default: 1-4).")),
+    memoryGiB: gib.optional().meta(d("RAM (role default: 1-8 GiB).")),
+    disk: z
         .strictObject({
-            url: z.url({ protocol: /^https?$/ }),
-            sha256: z
-                .string()
-                .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
-                .optional(),
+            storage: z.string().meta(d("A mirror (nodes.<node>.mirrors key) that the environment owns.")),
+            sizeGiB: z.number().int().positive().optional().meta(d("Root disk size (role default: 8-64 GiB).")),
         })
-        .default({ url: DEFAULT_LXC_TEMPLATE_URL }),
-    sshPublicKeys: z.array(sshPublicKey).min(1, "add at least one key, or you cannot log in"),
-    /** Override the role's nesting default (only CI/CD, which runs containers, needs it). */
-    nesting: z.boolean().optional(),
+        .meta(d("The root disk.")),
+    network: guestNetwork,
+    template: imageSource(DEFAULT_LXC_TEMPLATE_URL, "container template (Debian 12 by default)"),
+    sshPublicKeys: z
+        .array(sshPublicKey)
+        .min(1, "add at least one key, or you cannot log in")
+        .meta(d("OpenSSH public keys for root.")),
+    nesting: z
+        .boolean()
+        .optional()
+        .meta(d("Override the role's nesting default (only cicd, which runs containers, has it on).")),
     firewall: guestFirewall,
-    protect: z.boolean().optional(),
-    startOnBoot: z.boolean().default(true),
+    protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
+    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
 });
 
 /** Every key in the `ai-dualstack` namespace except the two secrets, which load.ts reads as secrets. */
 export const StackConfigSchema = z.strictObject({
-    /** Which environment this stack builds; empty or absent means the stack name. */
-    environment: z.preprocess((v) => (v === "" ? undefined : v), environment.optional()),
+    environment: z
+        .preprocess((v) => (v === "" ? undefined : v), environment.optional())
+        .meta(d('Which environment this stack builds: "private" or "public"; empty means the stack name.')),
     proxmox: ProxmoxSchema,
     nodes: z
         .record(label, NodeSchema)
-        .refine((nodes) => Object.keys(nodes).length > 0, "describe at least one Proxmox node"),
-    environments: z.strictObject({ private: EnvironmentSchema, public: EnvironmentSchema }),
-    vms: z.record(label, VmSchema).default({}),
-    containers: z.record(label, LxcSchema).default({}),
+        .refine((nodes) => Object.keys(nodes).length > 0, "describe at least one Proxmox node")
+        .meta(d("The Proxmox nodes, keyed by node name.")),
+    environments: z
+        .strictObject({
+            private: EnvironmentSchema.meta(d("The private environment: LAN/VPN only.")),
+            public: EnvironmentSchema.meta(d("The public environment: internet-facing behind its firewall.")),
+        })
+        .meta(d("Guest ids and networks of both environments.")),
+    vms: z.record(label, VmSchema).default({}).meta(d("This stack's GPU VMs, keyed by name (the VM's host name).")),
+    containers: z
+        .record(label, LxcSchema)
+        .default({})
+        .meta(d("This stack's service containers, keyed by name (the container's host name).")),
 });
 
 export type ProxmoxConfig = z.infer<typeof ProxmoxSchema>;

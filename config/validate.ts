@@ -189,6 +189,12 @@ function checkNodeStorage(node: NodeConfig, at: string, add: Add): void {
     const disks = new Map<string, string>();
     const pools = new Map<string, string>();
     for (const [storageId, mirror] of Object.entries(node.mirrors)) {
+        if (mirror.disks && mirror.pool.includes("/")) {
+            add(
+                `${at}.mirrors.${storageId}.pool`,
+                `"${mirror.pool}" is a dataset path; a new pool's name has no "/" (leave disks out to register an existing dataset)`,
+            );
+        }
         const seenPool = pools.get(mirror.pool);
         if (seenPool)
             add(

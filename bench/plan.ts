@@ -1,0 +1,97 @@
+// Offline plan speed: each stack, and generated configs of 16, 32 and 64 guests, beside a bare
+// mock-mode program that registers the same number of resources. Prints figures; asserts nothing.
+// Targets: the plan costs at most 1.5x the bare program, and time grows no worse than linearly.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { planStack } from "../tools/plan";
+import { runOffline } from "../tools/offline";
+import { generateConfig } from "./generate";
+
+const USAGE = `Usage: npm run bench:plan [-- --runs N]
+
+Times the offline plan (median of N runs, default 7, after one warm-up) of the private and public
+stacks and of generated configs with 16, 32 and 64 guests, each beside a bare mock-mode program
+registering the same number of resources, and prints the ratios against the targets
+(plan <= 1.5x bare; growth no worse than linear). It never fails on a figure.`;
+
+function median(xs: number[]): number {
+    const s = [...xs].sort((a, b) => a - b);
+    const mid = Math.floor(s.length / 2);
+    return s.length % 2 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+async function time(runs: number, fn: () => Promise<unknown>): Promise<number> {
+    await fn();
+    const samples: number[] = [];
+    for (let i = 0; i < runs; i++) {
+        const start = process.hrtime.bigint();
+        await fn();
+        samples.push(Number(process.hrtime.bigint() - start) / 1e6);
+    }
+    return median(samples);
+}
+
+/** The baseline: the same count of flat resources, no config, no components, no validation. */
+async function bare(count: number): Promise<void> {
+    await runOffline({
+        stack: "bench",
+        config: {},
+        program: () => {
+            // One of the count is the stack itself, as in the plan.
+            for (let i = 1; i < count; i++) {
+                new proxmoxve.storage.Zfspool(`bare-${i}`, { resourceId: `bare-${i}`, zfsPool: "tank" });
+            }
+        },
+    });
+}
+
+interface Row {
+    name: string;
+    resources: number;
+    planMs: number;
+    bareMs: number;
+}
+
+async function main(argv: string[]): Promise<void> {
+    if (argv.includes("-h") || argv.includes("--help")) {
+        console.log(USAGE);
+        return;
+    }
+    const runsAt = argv.indexOf("--runs");
+    const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 7;
+    if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number");
+
+    const scenarios: { name: string; stack: string; overrides?: Record<string, unknown> }[] = [
+        { name: "private stack", stack: "private" },
+        { name: "public stack", stack: "public" },
+        ...[16, 32, 64].map((n) => ({
+            name: `generated, ${n} guests`,
+            stack: "private",
+            overrides: generateConfig(n).overrides,
+        })),
+    ];
+    const rows: Row[] = [];
+    for (const s of scenarios) {
+        const planned = await planStack(s.stack, s.overrides ? { overrides: s.overrides } : {});
+        const count = planned.resources.length;
+        const planMs = await time(runs, () => planStack(s.stack, s.overrides ? { overrides: s.overrides } : {}));
+        const bareMs = await time(runs, () => bare(count));
+        rows.push({ name: s.name, resources: count, planMs, bareMs });
+        console.log(
+            `${s.name.padEnd(22)} ${String(count).padStart(4)} resources  plan ${planMs.toFixed(1).padStart(7)} ms  bare ${bareMs.toFixed(1).padStart(7)} ms  ratio ${(planMs / bareMs).toFixed(2)}x (target <= 1.50x)  ${(planMs / count).toFixed(2)} ms/resource`,
+        );
+    }
+    const gen = rows.filter((r) => r.name.startsWith("generated"));
+    const first = gen[0] as Row;
+    const last = gen[gen.length - 1] as Row;
+    const growth = last.planMs / last.resources / (first.planMs / first.resources);
+    console.log(
+        `growth ${first.name} -> ${last.name}: ${(last.resources / first.resources).toFixed(2)}x resources, ${(last.planMs / first.planMs).toFixed(2)}x time; time per resource ${growth.toFixed(2)}x (linear = 1.00x or below)`,
+    );
+    console.log(`node ${process.version}, ${runs} runs each, median after one warm-up`);
+}
+
+main(process.argv.slice(2)).catch((err: unknown) => {
+    console.error(err instanceof Error ? err.message : err);
+    process.exit(1);
+});

@@ -1,0 +1,135 @@
+// Renders the config reference (README.md, "Config reference") from the schema itself, so the docs
+// cannot drift from what the program accepts. `npm run docs:config` rewrites the README section.
+
+import * as fs from "fs";
+import * as path from "path";
+import { z } from "zod";
+import { CONFIG_KEYS, StackConfigSchema } from "../config/schema";
+
+interface JsonSchema {
+    type?: string;
+    description?: string;
+    default?: unknown;
+    enum?: unknown[];
+    const?: unknown;
+    format?: string;
+    pattern?: string;
+    properties?: Record<string, JsonSchema>;
+    required?: string[];
+    additionalProperties?: JsonSchema | boolean;
+    items?: JsonSchema;
+    anyOf?: JsonSchema[];
+}
+
+export const BEGIN = "<!-- config-reference:begin (generated from config/schema.ts by `npm run docs:config`) -->";
+export const END = "<!-- config-reference:end -->";
+const README = path.join(__dirname, "..", "README.md");
+
+const SECRETS: Record<string, string> = {
+    proxmoxApiToken: "Proxmox API token `user@realm!tokenid=uuid`. Set with `pulumi config set --secret`.",
+    sshPrivateKey: "OpenSSH private key for nodes.<node>.sshUser. Set with `pulumi config set --secret ... < keyfile`.",
+};
+
+const RECORD_KEY: Record<string, string> = {
+    nodes: "<node>",
+    gpus: "<gpu>",
+    mirrors: "<storage>",
+    bridges: "<bridge>",
+    vms: "<vm>",
+    containers: "<container>",
+};
+
+function typeOf(s: JsonSchema): string {
+    if (s.anyOf) return s.anyOf.map(typeOf).join(" \\| ");
+    if (s.const !== undefined) return `\`${JSON.stringify(s.const)}\``;
+    if (s.enum) return s.enum.map((e) => `\`${JSON.stringify(e)}\``).join(" \\| ");
+    if (s.type === "array") return `list of ${s.items ? typeOf(s.items) : "values"}`;
+    if (s.type === "object") return s.properties ? "object" : "map";
+    if (s.format === "cidrv4") return "IPv4 CIDR";
+    if (s.format === "ipv4") return "IPv4 address";
+    if (s.format === "uri") return "URL";
+    return s.type ?? "value";
+}
+
+/** Escapes a table cell; outside code spans, <placeholders> would otherwise vanish as HTML. */
+function cell(text: string): string {
+    return text
+        .split("`")
+        .map((part, i) => (i % 2 === 1 ? part : part.replace(/</g, "&lt;").replace(/>/g, "&gt;")))
+        .join("`")
+        .replace(/\|/g, "\\|")
+        .replace(/\n/g, " ");
+}
+
+function rows(s: JsonSchema, at: string, required: boolean, out: string[]): void {
+    const isRecord = s.type === "object" && !s.properties && typeof s.additionalProperties === "object";
+    const dflt = s.default === undefined ? (required ? "required" : "") : `\`${JSON.stringify(s.default)}\``;
+    out.push(`| \`${at}\` | ${typeOf(s)} | ${dflt} | ${cell(s.description ?? "")} |`);
+    if (s.properties) {
+        for (const [key, child] of Object.entries(s.properties)) {
+            rows(child, `${at}.${key}`, s.required?.includes(key) ?? false, out);
+        }
+    } else if (isRecord) {
+        const leaf = at.split(".").pop() ?? at;
+        const child = s.additionalProperties as JsonSchema;
+        const key = RECORD_KEY[leaf] ?? "<name>";
+        for (const [k, grandchild] of Object.entries(child.properties ?? {})) {
+            rows(grandchild, `${at}.${key}.${k}`, child.required?.includes(k) ?? false, out);
+        }
+    } else if (s.type === "array" && s.items?.properties) {
+        for (const [k, grandchild] of Object.entries(s.items.properties)) {
+            rows(grandchild, `${at}[].${k}`, s.items.required?.includes(k) ?? false, out);
+        }
+    }
+}
+
+/** The reference as Markdown: one table per top-level key, in the order a user meets them. */
+export function renderConfigReference(): string {
+    const root = z.toJSONSchema(StackConfigSchema, { io: "input", unrepresentable: "any" }) as JsonSchema;
+    const out: string[] = [];
+    const where = {
+        project: "Pulumi.yaml, shared by both stacks",
+        stack: "Pulumi.<stack>.yaml",
+        secret: "Pulumi.<stack>.yaml, encrypted",
+    };
+    for (const [key, kind] of Object.entries(CONFIG_KEYS)) {
+        out.push(
+            `#### \`ai-dualstack:${key}\` (${where[kind]})`,
+            "",
+            "| key | type | default | meaning |",
+            "| --- | --- | --- | --- |",
+        );
+        if (kind === "secret") {
+            out.push(`| \`${key}\` | secret string | required | ${SECRETS[key] ?? ""} |`);
+        } else {
+            const schema = root.properties?.[key];
+            if (!schema) throw new Error(`config/schema.ts has no key ${key}`);
+            rows(schema, key, root.required?.includes(key) ?? false, out);
+        }
+        out.push("");
+    }
+    return out.join("\n").trimEnd();
+}
+
+export function readmeSection(readme: string): string | undefined {
+    const start = readme.indexOf(BEGIN);
+    const end = readme.indexOf(END);
+    if (start < 0 || end < start) return undefined;
+    return readme.slice(start + BEGIN.length, end).trim();
+}
+
+if (require.main === module) {
+    if (process.argv.includes("--help") || process.argv.includes("-h")) {
+        console.log("Usage: npm run docs:config\n\nRewrites README.md's config reference from config/schema.ts.");
+        process.exit(0);
+    }
+    const readme = fs.readFileSync(README, "utf8");
+    if (readmeSection(readme) === undefined) {
+        console.error(`README.md has no ${BEGIN} ... ${END} markers`);
+        process.exit(1);
+    }
+    const start = readme.indexOf(BEGIN) + BEGIN.length;
+    const end = readme.indexOf(END);
+    fs.writeFileSync(README, `${readme.slice(0, start)}\n\n${renderConfigReference()}\n\n${readme.slice(end)}`);
+    console.log("README.md: config reference updated");
+}
