@@ -1,6 +1,7 @@
 // Renders the config reference (README.md, "Config reference") from the schema itself, so the docs
 // cannot drift from what the program accepts. `npm run docs:config` rewrites the README section.
 
+import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
@@ -111,6 +112,15 @@ export function renderConfigReference(): string {
     return out.join("\n").trimEnd();
 }
 
+/** Table text without the padding prettier adds, for comparing the README with a fresh render. */
+export function normalize(markdown: string): string {
+    return markdown
+        .split("\n")
+        .map((line) => line.replace(/\s+/g, " ").replace(/-{3,}/g, "---").trim())
+        .join("\n")
+        .trim();
+}
+
 export function readmeSection(readme: string): string | undefined {
     const start = readme.indexOf(BEGIN);
     const end = readme.indexOf(END);
@@ -131,5 +141,6 @@ if (require.main === module) {
     const start = readme.indexOf(BEGIN) + BEGIN.length;
     const end = readme.indexOf(END);
     fs.writeFileSync(README, `${readme.slice(0, start)}\n\n${renderConfigReference()}\n\n${readme.slice(end)}`);
+    execFileSync("npx", ["prettier", "--write", README], { stdio: "ignore" });
     console.log("README.md: config reference updated");
 }
