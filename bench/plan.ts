@@ -1,17 +1,18 @@
 // Offline plan speed: each stack, and generated configs of 16, 32 and 64 guests, beside a bare
-// mock-mode program that registers the same number of resources. Prints figures; asserts nothing.
+// mock-mode program that registers the same resources flat. Prints figures; asserts nothing.
 // Targets: the plan costs at most 1.5x the bare program, and time grows no worse than linearly.
 
-import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
 import { planStack } from "../tools/plan";
-import { runOffline } from "../tools/offline";
+import { KNOWN_CLASSES, RecordedResource, runOffline } from "../tools/offline";
 import { generateConfig } from "./generate";
 
 const USAGE = `Usage: npm run bench:plan [-- --runs N]
 
 Times the offline plan (median of N runs, default 7, after one warm-up) of the private and public
 stacks and of generated configs with 16, 32 and 64 guests, each beside a bare mock-mode program
-registering the same number of resources, and prints the ratios against the targets
+registering the same resources (same types and inputs, flat, plain values: no config, validation
+or Outputs), and prints the ratios against the targets
 (plan <= 1.5x bare; growth no worse than linear). It never fails on a figure.`;
 
 function median(xs: number[]): number {
@@ -31,18 +32,28 @@ async function time(runs: number, fn: () => Promise<unknown>): Promise<number> {
     return median(samples);
 }
 
-/** The baseline: the same count of flat resources, no config, no components, no validation. */
-async function bare(count: number): Promise<void> {
-    await runOffline({
+/**
+ * The baseline: the very registrations the plan made (same types, same inputs, as many
+ * components), flat and with plain values: no config, no validation, no Outputs between them.
+ */
+async function bare(recorded: readonly RecordedResource[]): Promise<void> {
+    const run = await runOffline({
         stack: "bench",
         config: {},
         program: () => {
-            // One of the count is the stack itself, as in the plan.
-            for (let i = 1; i < count; i++) {
-                new proxmoxve.storage.Zfspool(`bare-${i}`, { resourceId: `bare-${i}`, zfsPool: "tank" });
-            }
+            recorded.forEach((r, i) => {
+                if (r.type === "pulumi:pulumi:Stack") return;
+                if (!r.custom) {
+                    new pulumi.ComponentResource(r.type, `bare-${i}`);
+                    return;
+                }
+                const cls = KNOWN_CLASSES.get(r.type);
+                if (!cls) throw new Error(`no class for ${r.type}`);
+                new cls(`bare-${i}`, r.inputs as never);
+            });
         },
     });
+    if (run.error) throw run.error;
 }
 
 interface Row {
@@ -75,7 +86,7 @@ async function main(argv: string[]): Promise<void> {
         const planned = await planStack(s.stack, s.overrides ? { overrides: s.overrides } : {});
         const count = planned.resources.length;
         const planMs = await time(runs, () => planStack(s.stack, s.overrides ? { overrides: s.overrides } : {}));
-        const bareMs = await time(runs, () => bare(count));
+        const bareMs = await time(runs, () => bare(planned.resources));
         rows.push({ name: s.name, resources: count, planMs, bareMs });
         console.log(
             `${s.name.padEnd(22)} ${String(count).padStart(4)} resources  plan ${planMs.toFixed(1).padStart(7)} ms  bare ${bareMs.toFixed(1).padStart(7)} ms  ratio ${(planMs / bareMs).toFixed(2)}x (target <= 1.50x)  ${(planMs / count).toFixed(2)} ms/resource`,

@@ -8,6 +8,7 @@ import { formatCpuset, parseCpuset } from "../config/cpuset";
 import { addressOf } from "../config/net";
 import { EnvironmentName, GpuConfig, VmConfig } from "../config/schema";
 import { renderUserData } from "./cloudInit";
+import { guestIpv4 } from "./guest";
 import { GuestFirewall } from "./guestFirewall";
 
 export interface GpuPassthroughVmArgs {
@@ -125,11 +126,6 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const ipv4 =
-            vm.network.address === "dhcp"
-                ? { address: "dhcp" }
-                : { address: vm.network.address, gateway: args.gateway };
-
         this.vm = new proxmoxve.VmLegacy(
             name,
             {
@@ -194,7 +190,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 initialization: {
                     datastoreId: args.storageId,
                     interface: "ide2",
-                    ipConfigs: [{ ipv4 }],
+                    ipConfigs: [{ ipv4: guestIpv4(vm.network, args.gateway) }],
                     ...(args.dns.length > 0 ? { dns: { servers: [...args.dns] } } : {}),
                     userDataFileId: this.userData.id,
                 },

@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { addressOf } from "../config/net";
 import { EnvironmentName, LxcConfig, LxcRole } from "../config/schema";
 import { ROLE_DEFAULTS, lxcSizing } from "../config/sizing";
+import { guestIpv4 } from "./guest";
 import { GuestFirewall } from "./guestFirewall";
 
 export interface ServiceLxcArgs {
@@ -50,10 +51,6 @@ export class ServiceLxc extends pulumi.ComponentResource {
         super("ai-dualstack:compute:ServiceLxc", name, {}, opts);
         const ct = args.container;
         const size = lxcSizing(ct);
-        const ipv4 =
-            ct.network.address === "dhcp"
-                ? { address: "dhcp" }
-                : { address: ct.network.address, gateway: args.gateway };
 
         this.container = new proxmoxve.ContainerLegacy(
             name,
@@ -78,7 +75,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
                 ],
                 initialization: {
                     hostname: name,
-                    ipConfigs: [{ ipv4 }],
+                    ipConfigs: [{ ipv4: guestIpv4(ct.network, args.gateway) }],
                     ...(args.dns.length > 0 ? { dns: { servers: [...args.dns] } } : {}),
                     userAccount: { keys: [...ct.sshPublicKeys] },
                 },

@@ -73,14 +73,8 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
     },
 };
 
-export interface LxcSizing {
-    cores: number;
-    memoryGiB: number;
-    diskGiB: number;
-    nesting: boolean;
-    keyctl: boolean;
-    protect: boolean;
-}
+/** A container's effective size and features. */
+export type LxcSizing = Omit<RoleDefaults, "purpose">;
 
 /** The container's effective size and features: its own settings over its role's defaults. */
 export function lxcSizing(ct: LxcConfig): LxcSizing {

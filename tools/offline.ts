@@ -38,23 +38,30 @@ export function typeToken(cls: abstract new (...args: never[]) => pulumi.Resourc
     return token;
 }
 
-/** The custom resource types this program may register; anything else is a bug. */
-export const KNOWN_TYPES: ReadonlySet<string> = new Set([
-    "pulumi:providers:proxmoxve",
-    typeToken(proxmoxve.VmLegacy),
-    typeToken(proxmoxve.ContainerLegacy),
-    typeToken(proxmoxve.FileLegacy),
-    typeToken(proxmoxve.download.File),
-    typeToken(proxmoxve.hardware.mapping.Pci),
-    typeToken(proxmoxve.node.disk.Zfs),
-    typeToken(proxmoxve.storage.Zfspool),
-    typeToken(proxmoxve.network.linux.Bridge),
-    typeToken(proxmoxve.network.linux.Vlan),
-    typeToken(proxmoxve.firewall.OptionsLegacy),
-    typeToken(proxmoxve.firewall.RulesLegacy),
-    typeToken(proxmoxve.cluster.firewall.security.GroupLegacy),
-    typeToken(command.remote.Command),
-]);
+/** The resource classes this program may register, by type token; anything else is a bug. */
+export const KNOWN_CLASSES: ReadonlyMap<
+    string,
+    new (name: string, args: never, opts?: pulumi.CustomResourceOptions) => pulumi.CustomResource
+> = new Map(
+    [
+        proxmoxve.Provider,
+        proxmoxve.VmLegacy,
+        proxmoxve.ContainerLegacy,
+        proxmoxve.FileLegacy,
+        proxmoxve.download.File,
+        proxmoxve.hardware.mapping.Pci,
+        proxmoxve.node.disk.Zfs,
+        proxmoxve.storage.Zfspool,
+        proxmoxve.network.linux.Bridge,
+        proxmoxve.network.linux.Vlan,
+        proxmoxve.firewall.OptionsLegacy,
+        proxmoxve.firewall.RulesLegacy,
+        proxmoxve.cluster.firewall.security.GroupLegacy,
+        command.remote.Command,
+    ].map((cls) => [cls === proxmoxve.Provider ? "pulumi:providers:proxmoxve" : typeToken(cls), cls as never]),
+);
+
+export const KNOWN_TYPES: ReadonlySet<string> = new Set(KNOWN_CLASSES.keys());
 
 /** Plausible provider-computed outputs, so that dependent values resolve in the plan. */
 function computedState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {

@@ -2,7 +2,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { RecordedResource, runOffline, typeToken } from "../../tools/offline";
-import { readStackConfig } from "../../tools/stackFiles";
+import { planStack } from "../../tools/plan";
 
 export { typeToken };
 
@@ -13,19 +13,9 @@ export async function record(program: () => unknown, config: Record<string, stri
     return run.resources;
 }
 
-/** Runs the real program for a stack, with optional config edits (bare keys, JSON-able values). */
-export async function runStack(stack: string, overrides?: Record<string, unknown>) {
-    const files = readStackConfig(stack, overrides ? { overrides } : {});
-    const { loadStackConfig } = await import("../../config/load");
-    const { buildStack } = await import("../../stacks");
-    const run = await runOffline({
-        stack,
-        config: files.config,
-        secretKeys: files.secretKeys,
-        program: () => buildStack(loadStackConfig()),
-    });
-    if (run.error !== undefined) throw run.error;
-    return run;
+/** Runs the real program for a stack, as the offline plan does, with optional config edits. */
+export function runStack(stack: string, overrides?: Record<string, unknown>) {
+    return planStack(stack, overrides ? { overrides } : {});
 }
 
 type ResourceClass = abstract new (...args: never[]) => pulumi.Resource;
