@@ -1,7 +1,12 @@
 // The GPU VM: an Ubuntu cloud image on q35/OVMF, its GPU passed through by PCI mapping (never by raw
 // id), pinned CPUs, hugepage-backed RAM, NVMe-tuned disks, and cloud-init that installs the NVIDIA
 // driver, the container toolkit and Docker. Protected against deletion by default.
+//
+// Proxmox lets only root@pam set CPU affinity and hugepages, and an API token is never root@pam,
+// so those two go through `qm set` over root SSH (the "tune" command), which also starts the VM
+// once the host check says the card is bound to vfio-pci and the kernel arguments are live.
 
+import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { formatCpuset, parseCpuset } from "../config/cpuset";
@@ -28,7 +33,12 @@ export interface GpuPassthroughVmArgs {
     readonly gateway: string;
     readonly dns: readonly string[];
     readonly securityGroup: pulumi.Input<string>;
-    /** Resources the VM must wait for, such as the host bootstrap (vfio binding). */
+    /** Root SSH to the node and whether it is ready (see ProxmoxHost). */
+    readonly host: {
+        readonly connection: command.types.input.remote.ConnectionArgs;
+        readonly ready: pulumi.Input<boolean>;
+    };
+    /** Resources everything here must wait for: the host bootstrap and check. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -60,8 +70,33 @@ export function hugepagesValue(size: "2M" | "1G"): string {
     return size === "1G" ? "1024" : "2";
 }
 
+export interface TuneArgs {
+    vmid: number;
+    affinity: string;
+    /** Proxmox's hugepages value ("1024" or "2"), or undefined for none. */
+    hugepages?: string;
+    /** Start the VM now (the host is ready), or leave it stopped. */
+    start: boolean;
+}
+
+/** The root-only settings of a VM, applied with `qm`, then the start once the host is ready. */
+export function renderTuneScript(t: TuneArgs): string {
+    const memory =
+        t.hugepages === undefined ? "--delete hugepages,keephugepages" : `--hugepages ${t.hugepages} --keephugepages 0`;
+    const lines = [
+        "set -euo pipefail",
+        `qm set ${t.vmid} --affinity ${t.affinity} ${memory}`,
+        t.start
+            ? `if qm status ${t.vmid} | grep -q running; then echo "ai-dualstack: VM ${t.vmid} is running"; else qm start ${t.vmid} && echo "ai-dualstack: started VM ${t.vmid}"; fi`
+            : `echo "ai-dualstack: VM ${t.vmid} stays stopped until the host reboot (see the hosts output); run pulumi up again after it"`,
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
 export class GpuPassthroughVm extends pulumi.ComponentResource {
     public readonly vm: proxmoxve.VmLegacy;
+    /** Root-only settings (affinity, hugepages) and the start, over SSH. */
+    public readonly tune: command.remote.Command;
     public readonly mapping?: proxmoxve.hardware.mapping.Pci;
     public readonly userData: proxmoxve.FileLegacy;
     public readonly firewall: GuestFirewall;
@@ -123,7 +158,8 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                     }),
                 },
             },
-            { parent: this },
+            // Snippets can be uploaded only once the bootstrap enabled them on the datastore.
+            { parent: this, dependsOn: args.dependsOn },
         );
 
         this.vm = new proxmoxve.VmLegacy(
@@ -138,11 +174,11 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 bios: "ovmf",
                 // Secure Boot keys stay out: the NVIDIA modules would need enrolling (MOK) to load.
                 efiDisk: { datastoreId: args.storageId, fileFormat: "raw", type: "4m", preEnrolledKeys: false },
+                // Affinity and hugepages are root-only: the tune command below sets them.
                 cpu: {
                     type: "host",
                     sockets: 1,
                     cores: vm.cores,
-                    affinity: formatCpuset(parseCpuset(vm.cpuset)),
                     // Proxmox backs guest RAM with hugepages only when NUMA is on.
                     numa: vm.hugepages,
                 },
@@ -150,7 +186,6 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                     dedicated: Math.round(vm.memoryGiB * 1024),
                     // Ballooning cannot reclaim RAM pinned for a passed-through device.
                     floating: 0,
-                    ...(vm.hugepages ? { hugepages: hugepagesValue(args.hugepageSize), keepHugepages: false } : {}),
                 },
                 scsiHardware: "virtio-scsi-single",
                 disks: [
@@ -199,16 +234,42 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 vga: { type: "std" },
                 tabletDevice: false,
                 onBoot: vm.startOnBoot,
-                started: true,
+                // Created stopped: the tune command starts it once the host is ready.
+                started: false,
                 stopOnDestroy: true,
             },
             {
                 parent: this,
                 protect: vm.protect,
                 dependsOn: args.dependsOn,
-                // A newer cloud image must not replace a running VM: it only seeds new ones.
-                ignoreChanges: ["disks[0].importFrom"],
+                ignoreChanges: [
+                    // A newer cloud image must not replace a running VM: it only seeds new ones.
+                    "disks[0].importFrom",
+                    // Owned by the tune command.
+                    "started",
+                    "cpu.affinity",
+                    "memory.hugepages",
+                    "memory.keepHugepages",
+                ],
             },
+        );
+        this.tune = new command.remote.Command(
+            `${name}-tune`,
+            {
+                connection: args.host.connection,
+                create: "bash -s",
+                update: "bash -s",
+                stdin: pulumi.output(args.host.ready).apply((ready) =>
+                    renderTuneScript({
+                        vmid: vm.vmid,
+                        affinity: formatCpuset(parseCpuset(vm.cpuset)),
+                        ...(vm.hugepages ? { hugepages: hugepagesValue(args.hugepageSize) } : {}),
+                        start: ready,
+                    }),
+                ),
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [this.vm] },
         );
         this.vmId = this.vm.vmId.apply((id) => id ?? vm.vmid);
         this.address =

@@ -5,7 +5,13 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeConfig, ProxmoxConfig } from "../config/schema";
-import { BootstrapPlan, inlineScript, parseRebootStatus, renderBootstrapScript } from "./hostBootstrap";
+import {
+    BootstrapPlan,
+    inlineScript,
+    parseRebootStatus,
+    renderBootstrapScript,
+    renderCheckScript,
+} from "./hostBootstrap";
 
 export interface ProxmoxHostArgs {
     /** The node's name in the Proxmox cluster. */
@@ -18,16 +24,27 @@ export interface ProxmoxHostArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** What the bootstrap sets up; see hostBootstrap.ts. */
     readonly bootstrap: BootstrapPlan;
+    /**
+     * Changes on every run, so that the read-only host check runs on every `pulumi up` (after a
+     * reboot above all). Default: the current time.
+     */
+    readonly checkTrigger?: string;
 }
 
 export class ProxmoxHost extends pulumi.ComponentResource {
     /** Every Proxmox resource on this node goes through this provider; none reads the environment. */
     public readonly provider: proxmoxve.Provider;
     public readonly bootstrap: command.remote.Command;
+    /** The read-only host check, run on every up after the bootstrap. */
+    public readonly check: command.remote.Command;
     public readonly nodeName: string;
-    /** True when the bootstrap changed something only a reboot activates (kernel args, vfio binding). */
+    /** Root SSH to the node, for commands that only root may run (see GpuPassthroughVm). */
+    public readonly connection: command.types.input.remote.ConnectionArgs;
+    /** True while something only a reboot activates is not live yet (kernel args, vfio binding). */
     public readonly rebootRequired: pulumi.Output<boolean>;
     public readonly rebootReasons: pulumi.Output<string[]>;
+    /** The host can run this environment's GPU VMs: the opposite of rebootRequired. */
+    public readonly ready: pulumi.Output<boolean>;
 
     constructor(name: string, args: ProxmoxHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:host:ProxmoxHost", name, {}, opts);
@@ -51,31 +68,49 @@ export class ProxmoxHost extends pulumi.ComponentResource {
             { parent: this },
         );
 
-        const connection: command.types.input.remote.ConnectionArgs = {
+        this.connection = {
             host: node.address,
             port: node.sshPort,
             user: node.sshUser,
             privateKey: args.sshPrivateKey,
             ...(node.sshHostKey ? { hostKey: node.sshHostKey } : {}),
         };
+        if (!node.sshHostKey) {
+            void pulumi.log.warn(
+                `nodes.${args.nodeName}.sshHostKey is not set, so the SSH host key of ${node.address} is not verified; pin it (ssh-keyscan -t ed25519 ${node.address})`,
+                this,
+            );
+        }
         // The script goes in on stdin so that a preview shows it line by line in the diff.
-        const script = renderBootstrapScript(args.bootstrap, "apply");
         this.bootstrap = new command.remote.Command(
             `${name}-bootstrap`,
             {
-                connection,
+                connection: this.connection,
                 create: "bash -s",
                 update: "bash -s",
-                stdin: script,
+                stdin: renderBootstrapScript(args.bootstrap, "apply"),
                 delete: inlineScript(renderBootstrapScript(args.bootstrap, "remove")),
                 logging: "stdoutAndStderr",
             },
-            { parent: this },
+            // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
+            { parent: this, deleteBeforeReplace: true },
+        );
+        this.check = new command.remote.Command(
+            `${name}-check`,
+            {
+                connection: this.connection,
+                create: "bash -s",
+                stdin: renderCheckScript(args.bootstrap),
+                triggers: [args.checkTrigger ?? new Date().toISOString()],
+                logging: "stdoutAndStderr",
+            },
+            { parent: this, dependsOn: [this.bootstrap] },
         );
 
-        const status = this.bootstrap.stdout.apply(parseRebootStatus);
+        const status = this.check.stdout.apply(parseRebootStatus);
         this.rebootRequired = status.apply((s) => s.required);
         this.rebootReasons = status.apply((s) => s.reasons);
+        this.ready = this.rebootRequired.apply((r) => !r);
 
         this.registerOutputs({
             nodeName: this.nodeName,

@@ -1,5 +1,5 @@
-// What the host bootstrap does on one node for one environment, and the script that does it.
-// Plain functions: the plan is derived from config, the script is rendered from the plan.
+// What the host bootstrap does on one node for one environment, the scripts that do it (apply,
+// remove) and check it (read-only, every up). Plain functions: plan from config, scripts from plan.
 
 import * as fs from "fs";
 import * as path from "path";
@@ -24,7 +24,14 @@ export interface BootstrapPlan {
     zfsArcMaxBytes?: number;
     datastore: string;
     datacenterFirewall: boolean;
+    /** Networks that keep GUI/SSH access to the node once the datacenter firewall is on. */
+    managementSources: string[];
+    /** RAM the config says the node has, checked against /proc/meminfo. */
+    memoryGiB: number;
 }
+
+/** Disk imports from the `import` content type arrived in Proxmox VE 8.4. */
+export const MIN_PVE_RELEASE = "8.4";
 
 const DRIVERS_BY_VENDOR: Record<string, string[]> = {
     "10de": ["nouveau", "nvidia", "nvidiafb", "nvidia_drm", "nvidia_modeset"],
@@ -65,6 +72,8 @@ export function bootstrapPlan(node: NodeConfig, environment: EnvironmentName, pr
             node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
         datastore: proxmox.filesDatastore,
         datacenterFirewall: proxmox.enableDatacenterFirewall,
+        managementSources: [...proxmox.managementSources],
+        memoryGiB: Math.floor(node.memory.totalGiB),
     };
 }
 
@@ -73,29 +82,45 @@ export function shellQuote(value: string): string {
     return `'${value.replace(/'/g, `'\\''`)}'`;
 }
 
-const BODY = fs.readFileSync(path.join(__dirname, "scripts", "host-bootstrap.sh"), "utf8");
+const script = (file: string) => fs.readFileSync(path.join(__dirname, "scripts", file), "utf8");
+const BOOTSTRAP = script("host-bootstrap.sh");
+const CHECK = script("host-check.sh");
 
-/** The whole script: a header of variables over the static body. `remove` drops only this environment's fragment. */
-export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remove" = "apply"): string {
-    const vars: Record<string, string> = {
-        AIDS_ENV: plan.environment,
-        AIDS_MODE: mode,
-        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
-        AIDS_VFIO_IDS: plan.vfioIds.join(","),
-        AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
-        AIDS_BLACKLIST: plan.blacklist.join(" "),
-        AIDS_ZFS_ARC_MAX: plan.zfsArcMaxBytes === undefined ? "" : String(plan.zfsArcMaxBytes),
-        AIDS_DATASTORE: plan.datastore,
-        AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
-    };
+function render(body: string, vars: Record<string, string>): string {
     const header = Object.entries(vars).map(([k, v]) => `${k}=${shellQuote(v)}`);
     return [
         "#!/usr/bin/env bash",
         "# Rendered by ai-dualstack (components/hostBootstrap.ts). Do not edit on the host.",
         ...header,
         "",
-        BODY,
+        body,
     ].join("\n");
+}
+
+/** The bootstrap: writes the settings (`apply`) or drops this environment's vfio fragment (`remove`). */
+export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remove" = "apply"): string {
+    return render(BOOTSTRAP, {
+        AIDS_ENV: plan.environment,
+        AIDS_MODE: mode,
+        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
+        AIDS_VFIO_IDS: plan.vfioIds.join(","),
+        AIDS_BLACKLIST: plan.blacklist.join(" "),
+        AIDS_ZFS_ARC_MAX: plan.zfsArcMaxBytes === undefined ? "" : String(plan.zfsArcMaxBytes),
+        AIDS_DATASTORE: plan.datastore,
+        AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
+        AIDS_MGMT_SOURCES: plan.managementSources.join(" "),
+    });
+}
+
+/** The read-only check: the facts a reboot changes (reported) and those it cannot (fatal). */
+export function renderCheckScript(plan: BootstrapPlan): string {
+    return render(CHECK, {
+        AIDS_ENV: plan.environment,
+        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
+        AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
+        AIDS_MEMORY_GIB: String(plan.memoryGiB),
+        AIDS_MIN_PVE: MIN_PVE_RELEASE,
+    });
 }
 
 /** A command line that runs a script without depending on the transport's stdin. */

@@ -18,6 +18,8 @@ export interface GuestImagesArgs {
     readonly vmImages: readonly ImageSource[];
     /** LXC templates. */
     readonly templates: readonly ImageSource[];
+    /** What must exist first: the host bootstrap, which enables `import` and `vztmpl` on the datastore. */
+    readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
 }
 
 /**
@@ -53,7 +55,7 @@ export class GuestImages extends pulumi.ComponentResource {
                     overwriteUnmanaged: true,
                     uploadTimeout: 1800,
                 },
-                { parent: this },
+                { parent: this, dependsOn: args.dependsOn },
             );
             this.files.set(key, file);
         };

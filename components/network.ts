@@ -18,6 +18,8 @@ export interface NetworkArgs {
     readonly config: EnvironmentConfig;
     /** The nodes where the environment has guests; the first one's provider holds the cluster-wide group. */
     readonly nodes: readonly NetworkNodeArgs[];
+    /** What the bridges wait for: the host check, which refuses pending changes a reload would apply. */
+    readonly dependsOn?: pulumi.Resource[];
 }
 
 export interface FirewallRule {
@@ -85,7 +87,7 @@ export class Network extends pulumi.ComponentResource {
         for (const { nodeName, provider, bridges } of args.nodes) {
             this.bridges[nodeName] = {};
             for (const [bridgeName, bridge] of Object.entries(bridges)) {
-                const childOpts = { parent: this, provider };
+                const childOpts = { parent: this, provider, dependsOn: args.dependsOn ?? [] };
                 let port = bridge.uplink;
                 let vlan: proxmoxve.network.linux.Vlan | undefined;
                 if (bridge.uplink !== undefined && bridge.vlan !== undefined) {
@@ -94,9 +96,8 @@ export class Network extends pulumi.ComponentResource {
                         `${name}-${nodeName}-${port}`,
                         {
                             nodeName,
+                            // The "<uplink>.<tag>" form: the provider then needs no interface or vlan.
                             name: port,
-                            interface: bridge.uplink,
-                            vlan: bridge.vlan,
                             autostart: true,
                             comment: `ai-dualstack ${args.environment}`,
                         },
@@ -115,7 +116,7 @@ export class Network extends pulumi.ComponentResource {
                         ...(bridge.mtu === undefined ? {} : { mtu: bridge.mtu }),
                         comment: bridge.comment ?? `ai-dualstack ${args.environment}`,
                     },
-                    { ...childOpts, dependsOn: vlan ? [vlan] : [] },
+                    { ...childOpts, dependsOn: [...childOpts.dependsOn, ...(vlan ? [vlan] : [])] },
                 );
             }
         }

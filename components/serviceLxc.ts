@@ -60,7 +60,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
                 description: ct.description ?? `ai-dualstack ${args.environment}: ${ROLE_DEFAULTS[ct.role].purpose}`,
                 tags: lxcTags(args.environment, ct.role),
                 unprivileged: true,
-                features: { nesting: size.nesting, keyctl: size.keyctl },
+                features: { nesting: size.nesting },
                 cpu: { cores: size.cores },
                 memory: { dedicated: Math.round(size.memoryGiB * 1024), swap: 512 },
                 disk: { datastoreId: args.storageId, size: size.diskGiB },

@@ -149,6 +149,14 @@ export const ProxmoxSchema = z
             .boolean()
             .default(true)
             .meta(d("Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.")),
+        managementSources: z
+            .array(cidr)
+            .default([])
+            .meta(
+                d(
+                    "Networks besides the node's own LAN (a VPN) that keep GUI and SSH access when the datacenter firewall goes on; added to its management IPSet first.",
+                ),
+            ),
     })
     .meta(d("The Proxmox API and cluster-wide choices."));
 

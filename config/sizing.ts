@@ -10,8 +10,6 @@ export interface RoleDefaults {
     diskGiB: number;
     /** Nested containers: only roles that run containers inside need it. */
     nesting: boolean;
-    /** keyctl lets Docker inside an unprivileged container manage keys; it comes with nesting. */
-    keyctl: boolean;
     /** Roles that hold data nobody wants deleted by a stray destroy. */
     protect: boolean;
 }
@@ -23,7 +21,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 4,
         diskGiB: 32,
         nesting: false,
-        keyctl: false,
         protect: true,
     },
     redis: {
@@ -32,7 +29,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 2,
         diskGiB: 8,
         nesting: false,
-        keyctl: false,
         protect: false,
     },
     security: {
@@ -41,7 +37,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 1,
         diskGiB: 8,
         nesting: false,
-        keyctl: false,
         protect: false,
     },
     cicd: {
@@ -50,7 +45,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 8,
         diskGiB: 64,
         nesting: true,
-        keyctl: true,
         protect: false,
     },
     monitoring: {
@@ -59,7 +53,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 4,
         diskGiB: 32,
         nesting: false,
-        keyctl: false,
         protect: false,
     },
     backup: {
@@ -68,7 +61,6 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 2,
         diskGiB: 16,
         nesting: false,
-        keyctl: false,
         protect: true,
     },
 };
@@ -79,13 +71,13 @@ export type LxcSizing = Omit<RoleDefaults, "purpose">;
 /** The container's effective size and features: its own settings over its role's defaults. */
 export function lxcSizing(ct: LxcConfig): LxcSizing {
     const role = ROLE_DEFAULTS[ct.role];
+    // keyctl is left off: Proxmox lets only root@pam set feature flags besides nesting.
     const nesting = ct.nesting ?? role.nesting;
     return {
         cores: ct.cores ?? role.cores,
         memoryGiB: ct.memoryGiB ?? role.memoryGiB,
         diskGiB: ct.disk.sizeGiB ?? role.diskGiB,
         nesting,
-        keyctl: nesting && role.keyctl,
         protect: ct.protect ?? role.protect,
     };
 }

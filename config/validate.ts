@@ -39,6 +39,20 @@ export function checkShared(cfg: ParsedConfig): ConfigIssue[] {
         }
     }
     const [priv, pub] = [cfg.environments.private, cfg.environments.public];
+    priv.network.trustedSources.forEach((source, i) => {
+        const at = `environments.private.network.trustedSources[${i}]`;
+        if (parseCidr(source).prefix < 8) {
+            add(
+                at,
+                `${source} is far wider than a LAN or VPN; private guests are reachable only from the networks you name`,
+            );
+        } else if (networksOverlap(parseCidr(source), parseCidr(pub.network.cidr))) {
+            add(
+                at,
+                `${source} overlaps the public network ${pub.network.cidr}; public guests must never reach private ones`,
+            );
+        }
+    });
     if (priv.vmids.first <= pub.vmids.last && pub.vmids.first <= priv.vmids.last) {
         add(
             "environments.public.vmids",
@@ -52,6 +66,7 @@ export function checkShared(cfg: ParsedConfig): ConfigIssue[] {
         );
     }
 
+    const reserved = new Set(["local", "local-lvm", "local-zfs", cfg.proxmox.filesDatastore]);
     const storageOwners = new Map<string, string>();
     const gpuOwners = new Map<string, string>();
     for (const [nodeName, node] of Object.entries(cfg.nodes)) {
@@ -71,6 +86,12 @@ export function checkShared(cfg: ParsedConfig): ConfigIssue[] {
             gpuOwners.set(gpuName, nodeName);
         }
         for (const storageId of Object.keys(node.mirrors)) {
+            if (reserved.has(storageId)) {
+                add(
+                    `${at}.mirrors.${storageId}`,
+                    `"${storageId}" is a storage Proxmox already has (or proxmox.filesDatastore); name the mirror's storage something else, such as "tank-private"`,
+                );
+            }
             const seen = storageOwners.get(storageId);
             if (seen)
                 add(
@@ -230,6 +251,12 @@ function checkNodeBridges(node: NodeConfig, at: string, add: Add): void {
             );
         }
         if (bridge.uplink === undefined) continue;
+        if (bridge.vlan !== undefined && `${bridge.uplink}.${bridge.vlan}`.length > 15) {
+            add(
+                `${at}.bridges.${bridgeName}.vlan`,
+                `the VLAN interface ${bridge.uplink}.${bridge.vlan} would be longer than Linux's 15 characters; use a shorter uplink name (an altname) or VLAN id`,
+            );
+        }
         // One physical wire, one L2 segment: two bridges on the same uplink need different tags.
         const wire = `${bridge.uplink}.${bridge.vlan ?? "untagged"}`;
         const seen = wires.get(wire);

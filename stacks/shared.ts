@@ -94,6 +94,7 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
         }
     }
 
+    // Bridges reload the node's network: only after the check found no pending change there.
     const network = new Network(`${env}-network`, {
         environment: env,
         config: envCfg,
@@ -102,6 +103,7 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
             provider: (hosts[nodeName] as ProxmoxHost).provider,
             bridges: Object.fromEntries(pick((cfg.nodes[nodeName] as NodeConfig).bridges, env)),
         })),
+        dependsOn: Object.values(hosts).map((h) => h.check),
     });
 
     const images: Record<string, GuestImages> = {};
@@ -117,6 +119,8 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                 datastore: cfg.proxmox.filesDatastore,
                 vmImages: vms.map((v) => v.image),
                 templates: cts.map((c) => c.template),
+                // The bootstrap enables the import and vztmpl content types these need.
+                dependsOn: [(hosts[nodeName] as ProxmoxHost).bootstrap],
             },
             { provider: (hosts[nodeName] as ProxmoxHost).provider },
         );
@@ -150,8 +154,9 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                 gateway: envCfg.network.gateway,
                 dns: envCfg.network.dns,
                 securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
-                // vfio must own the card before the VM starts with it.
-                dependsOn: [host.bootstrap],
+                host: { connection: host.connection, ready: host.ready },
+                // The bootstrap enables snippets on the datastore; the check must pass first.
+                dependsOn: [host.bootstrap, host.check],
             },
             { provider: host.provider },
         );

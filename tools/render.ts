@@ -32,10 +32,20 @@ export function summarize(r: RecordedResource): string {
             // Provider inputs reach the engine as strings.
             return `endpoint ${str(i["endpoint"])}, TLS ${String(i["insecure"]) === "true" ? "NOT verified" : "verified"}, token auth`;
         case "command:remote:Command": {
-            const v = scriptVars(i["stdin"]);
             const conn = obj(i["connection"]);
+            const ssh = `ssh ${str(conn["user"])}@${str(conn["host"])}`;
+            const stdin = typeof i["stdin"] === "string" ? i["stdin"] : "";
+            const qm = /^qm set (\d+) --affinity (\S+)(?: --hugepages (\d+))?/m.exec(stdin);
+            if (qm) {
+                const huge = qm[3] === undefined ? "no hugepages" : `hugepages ${qm[3] === "1024" ? "1G" : "2M"}`;
+                return `${ssh} | VM ${qm[1]}: pinned ${qm[2]}, ${huge} (root-only, via qm) | starts it once the host check passes`;
+            }
+            const v = scriptVars(stdin);
+            if (v["AIDS_GPU_CHECKS"] !== undefined) {
+                return `${ssh} | read-only host check on every up: kernel args live, cards ${v["AIDS_GPU_CHECKS"] || "none"}, vfio-pci bound`;
+            }
             return [
-                `ssh ${str(conn["user"])}@${str(conn["host"])}`,
+                ssh,
                 `kernel: ${v["AIDS_KERNEL_ARGS"] ?? "?"}`,
                 `vfio-pci ids: ${v["AIDS_VFIO_IDS"] || "none"}`,
                 `blacklist: ${v["AIDS_BLACKLIST"] || "none"}`,
@@ -45,8 +55,10 @@ export function summarize(r: RecordedResource): string {
             return `pool ${str(i["name"])} on ${str(i["nodeName"])}: ${str(i["raidlevel"])} of ${arr(i["devices"]).length} disks, ashift ${str(i["ashift"])}, ${str(i["compression"])}`;
         case "proxmoxve:storage/zfspool:Zfspool":
             return `storage ${str(i["resourceId"])} → pool ${str(i["zfsPool"])} (${arr(i["contents"]).join(", ")}) on ${arr(i["nodes"]).join(", ")}`;
-        case "proxmoxve:network/linux/vlan:Vlan":
-            return `${str(i["name"])}: VLAN ${str(i["vlan"])} on ${str(i["interface"])} (${str(i["nodeName"])})`;
+        case "proxmoxve:network/linux/vlan:Vlan": {
+            const [uplink, tag] = str(i["name"]).split(".");
+            return `${str(i["name"])}: VLAN ${tag ?? "?"} on ${uplink ?? "?"} (${str(i["nodeName"])})`;
+        }
         case "proxmoxve:network/linux/bridge:Bridge":
             return `${str(i["name"])} on ${str(i["nodeName"])}, ports ${arr(i["ports"]).join(",") || "none (host-internal)"}, no host address`;
         case "proxmoxve:cluster/firewall/security/groupLegacy:GroupLegacy":
@@ -72,8 +84,8 @@ export function summarize(r: RecordedResource): string {
             const pci = arr(i["hostpcis"]).map(obj);
             return [
                 `VMID ${str(i["vmId"])} on ${str(i["nodeName"])}`,
-                `${str(cpu["cores"])} cores pinned ${str(cpu["affinity"])}`,
-                `${gib(mem["dedicated"])}${mem["hugepages"] ? `, hugepages ${mem["hugepages"] === "1024" ? "1G" : "2M"}` : ""}`,
+                `${str(cpu["cores"])} cores${cpu["numa"] ? ", NUMA" : ""}`,
+                gib(mem["dedicated"]),
                 pci.length > 0
                     ? `GPU mapping ${pci.map((p) => `${str(p["mapping"])}${p["pcie"] ? " (pcie)" : ""}`).join(", ")}`
                     : "no GPU",

@@ -1,23 +1,22 @@
 # Host bootstrap for one ai-dualstack environment on one Proxmox node (body; the header that
 # components/hostBootstrap.ts renders above it sets the variables). Idempotent: run it any number
-# of times. It never reboots; the last line says whether a reboot is needed and why.
+# of times. It never reboots; host-check.sh reports whether a reboot is still needed.
 #
 # Header variables:
 #   AIDS_ENV           private | public (owner of the vfio fragment)
 #   AIDS_MODE          apply | remove (remove drops this environment's fragment only)
 #   AIDS_KERNEL_ARGS   host-wide kernel arguments, identical from either stack
 #   AIDS_VFIO_IDS      this environment's vendor:device ids, comma-separated
-#   AIDS_GPU_CHECKS    this environment's "address=vendor:device@group" entries, space-separated
 #   AIDS_BLACKLIST     host GPU drivers to keep off the passed-through cards, space-separated
 #   AIDS_ZFS_ARC_MAX   bytes, or empty to leave the ARC alone
 #   AIDS_DATASTORE     datastore that must hold snippets, imports and templates
 #   AIDS_DC_FIREWALL   1 to make sure the datacenter firewall is on
+#   AIDS_MGMT_SOURCES  networks added to the firewall's management IPSet first, space-separated
 # AIDS_ROOT (from the environment, tests only) prefixes every path so the script can run in a sandbox.
 
 set -euo pipefail
 
 R="${AIDS_ROOT:-}"
-reasons=()
 initramfs_stale=0
 bootloader_stale=0
 
@@ -56,7 +55,8 @@ write_vfio_union() {
             [[ -n "$line" ]] && ids+=("$line")
         done <"$fragment"
     done
-    local conf="$R/etc/modprobe.d/ai-dualstack-vfio.conf"
+    # "zz-" sorts last: modprobe lets the last options line for a module win.
+    local conf="$R/etc/modprobe.d/zz-ai-dualstack-vfio.conf"
     if [[ ${#ids[@]} -eq 0 ]]; then
         if remove_file "$conf"; then initramfs_stale=1; fi
         return
@@ -78,7 +78,7 @@ if [[ "$AIDS_MODE" == "remove" ]]; then
     if [[ $initramfs_stale -eq 1 ]] && command -v update-initramfs >/dev/null; then
         update-initramfs -u -k all
     fi
-    log "reboot-required=no"
+    log "removed the ${AIDS_ENV} vfio fragment; host-wide settings stay for the other stack"
     exit 0
 fi
 
@@ -102,7 +102,8 @@ done
 if ensure_file "$R/etc/modprobe.d/ai-dualstack-blacklist.conf" "$blacklist"; then initramfs_stale=1; fi
 
 if [[ -n "$AIDS_ZFS_ARC_MAX" ]]; then
-    if ensure_file "$R/etc/modprobe.d/ai-dualstack-zfs.conf" "options zfs zfs_arc_max=${AIDS_ZFS_ARC_MAX}"; then
+    # After the installer's /etc/modprobe.d/zfs.conf, so that this cap is the one that holds.
+    if ensure_file "$R/etc/modprobe.d/zz-ai-dualstack-zfs.conf" "options zfs zfs_arc_max=${AIDS_ZFS_ARC_MAX}"; then
         initramfs_stale=1
     fi
     arc_param="$R/sys/module/zfs/parameters/zfs_arc_max"
@@ -121,15 +122,13 @@ GRUB_CMDLINE_LINUX_DEFAULT=\"\${GRUB_CMDLINE_LINUX_DEFAULT} ${AIDS_KERNEL_ARGS}\
 fi
 cmdline_file="$R/etc/kernel/cmdline"
 if [[ -f "$cmdline_file" ]]; then
+    # Every argument this project manages is dropped first, so one no longer wanted goes too.
+    managed=" intel_iommu amd_iommu iommu default_hugepagesz hugepagesz hugepages "
     merged=()
     read -r -a current <"$cmdline_file" || true
     read -r -a wanted <<<"$AIDS_KERNEL_ARGS"
     for token in "${current[@]}"; do
-        keep=1
-        for want in "${wanted[@]}"; do
-            [[ "${token%%=*}" == "${want%%=*}" ]] && keep=0
-        done
-        [[ $keep -eq 1 ]] && merged+=("$token")
+        [[ "$managed" == *" ${token%%=*} "* ]] || merged+=("$token")
     done
     merged+=("${wanted[@]}")
     if ensure_file "$cmdline_file" "${merged[*]}"; then bootloader_stale=1; fi
@@ -148,7 +147,9 @@ fi
 
 # --- Proxmox settings both stacks need: only ever added, never taken away ----------------------
 if command -v pvesh >/dev/null; then
-    content="$(pvesh get "/storage/${AIDS_DATASTORE}" --output-format json | sed -n 's/.*"content":"\([^"]*\)".*/\1/p')"
+    storage_json="$(pvesh get "/storage/${AIDS_DATASTORE}" --output-format json)" ||
+        fail "cannot read datastore ${AIDS_DATASTORE} (proxmox.filesDatastore); name a directory storage such as local"
+    content="$(sed -n 's/.*"content":"\([^"]*\)".*/\1/p' <<<"$storage_json")"
     [[ -n "$content" ]] || fail "datastore ${AIDS_DATASTORE} not found (proxmox.filesDatastore); name a directory storage such as local"
     wanted_content="$content"
     for kind in snippets import vztmpl; do
@@ -158,56 +159,25 @@ if command -v pvesh >/dev/null; then
         pvesm set "$AIDS_DATASTORE" --content "$wanted_content"
         log "datastore ${AIDS_DATASTORE} now holds ${wanted_content}"
     fi
-    if [[ "$AIDS_DC_FIREWALL" == "1" ]] && ! pvesh get /cluster/firewall/options --output-format json | grep -q '"enable":1'; then
-        pvesh set /cluster/firewall/options --enable 1
-        log "turned the datacenter firewall on (guest firewalls act only with it on)"
+    if [[ "$AIDS_DC_FIREWALL" == "1" ]]; then
+        # With the firewall on, only the node's own LAN keeps GUI and SSH access: add the other
+        # admin networks (a VPN) to the management IPSet before switching it on.
+        ipsets="$(pvesh get /cluster/firewall/ipset --output-format json)"
+        if [[ "$ipsets" != *'"name":"management"'* ]]; then
+            pvesh create /cluster/firewall/ipset --name management --comment "ai-dualstack: GUI and SSH access"
+        fi
+        members="$(pvesh get /cluster/firewall/ipset/management --output-format json)"
+        for cidr in $AIDS_MGMT_SOURCES; do
+            if [[ "$members" != *"\"cidr\":\"${cidr}\""* ]]; then
+                pvesh create /cluster/firewall/ipset/management --cidr "$cidr" --comment "ai-dualstack"
+                log "management access kept for ${cidr}"
+            fi
+        done
+        if ! pvesh get /cluster/firewall/options --output-format json | grep -q '"enable":1'; then
+            pvesh set /cluster/firewall/options --enable 1
+            log "turned the datacenter firewall on (guest firewalls act only with it on)"
+        fi
     fi
 fi
 
-# --- what the running system says: the facts a reboot would change, and the ones it would not ---
-read -r -a running <"$R/proc/cmdline" || true
-read -r -a wanted <<<"$AIDS_KERNEL_ARGS"
-args_active=1
-for want in "${wanted[@]}"; do
-    found=0
-    for token in "${running[@]}"; do
-        [[ "$token" == "$want" ]] && found=1
-    done
-    if [[ $found -eq 0 ]]; then
-        reasons+=("kernel argument ${want} is not active")
-        args_active=0
-    fi
-done
-
-iommu_active=0
-if compgen -G "$R/sys/kernel/iommu_groups/*" >/dev/null; then iommu_active=1; fi
-if [[ $args_active -eq 1 ]] && [[ $iommu_active -eq 0 ]]; then
-    fail "the IOMMU kernel arguments are active but no IOMMU groups exist: turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS"
-fi
-
-for check in $AIDS_GPU_CHECKS; do
-    address="${check%%=*}"
-    rest="${check#*=}"
-    expected_id="${rest%@*}"
-    expected_group="${rest#*@}"
-    dev="$R/sys/bus/pci/devices/${address}"
-    [[ -d "$dev" ]] || fail "no PCI device at ${address}; check pciAddress in Pulumi.yaml against \`lspci -D\`"
-    vendor="$(cat "$dev/vendor")"
-    device="$(cat "$dev/device")"
-    actual_id="${vendor#0x}:${device#0x}"
-    [[ "$actual_id" == "$expected_id" ]] || fail "${address} is ${actual_id}, but the config says ${expected_id}: did the cards move slots? Fix pciAddress or vendorDeviceId"
-    if [[ $iommu_active -eq 1 ]] && [[ -e "$dev/iommu_group" ]]; then
-        group="$(basename "$(readlink "$dev/iommu_group")")"
-        [[ "$group" == "$expected_group" ]] || fail "${address} is in IOMMU group ${group}, but the config says ${expected_group}; fix iommuGroup"
-    fi
-    driver="none"
-    if [[ -e "$dev/driver" ]]; then driver="$(basename "$(readlink "$dev/driver")")"; fi
-    [[ "$driver" == "vfio-pci" ]] || reasons+=("${address} is bound to ${driver}, not vfio-pci")
-done
-
-if [[ ${#reasons[@]} -gt 0 ]]; then
-    printf -v joined '%s; ' "${reasons[@]}"
-    log "reboot-required=yes (${joined%; })"
-else
-    log "reboot-required=no"
-fi
+log "host settings are in place; host-check.sh says whether a reboot is needed"

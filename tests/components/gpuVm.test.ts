@@ -1,17 +1,19 @@
 // GpuPassthroughVm in mock mode: the inputs that decide whether a GPU VM works on a real host.
 
+import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { GpuPassthroughVm, pciMappingPath, vmTags } from "../../components/gpuVm";
+import { GpuPassthroughVm, pciMappingPath, renderTuneScript, vmTags } from "../../components/gpuVm";
 import { GpuConfig, NodeConfig, VmConfig } from "../../config/schema";
 import { parsedConfig } from "../helpers/config";
 import { one, ofType, record } from "../helpers/pulumi";
+import { makeSandbox } from "../helpers/sandbox";
 
 const cfg = parsedConfig("private");
 const node = cfg.nodes["pve1"] as NodeConfig;
 const vm = cfg.vms["private-ai"] as VmConfig;
 const gpu = node.gpus["rtx5090"] as GpuConfig;
 
-function build(overrides: Partial<VmConfig> = {}, withGpu = true) {
+function build(overrides: Partial<VmConfig> = {}, withGpu = true, ready = true) {
     return record(
         () =>
             new GpuPassthroughVm("private-ai", {
@@ -27,6 +29,7 @@ function build(overrides: Partial<VmConfig> = {}, withGpu = true) {
                 gateway: "10.10.10.1",
                 dns: ["10.10.10.1"],
                 securityGroup: "aids-private",
+                host: { connection: { host: "192.168.1.10", user: "root", privateKey: "key" }, ready },
             }),
     );
 }
@@ -46,7 +49,7 @@ test("the GPU goes through a PCI mapping of all its functions, never a raw id", 
     expect(vmRes.dependencies).toContain(mapping.urn);
 });
 
-test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU pinned, hugepages with NUMA", async () => {
+test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU type, NUMA for hugepages, no ballooning", async () => {
     const i = one(await build(), proxmoxve.VmLegacy).inputs;
     expect(i).toMatchObject({ nodeName: "pve1", vmId: 110, name: "private-ai", machine: "q35", bios: "ovmf" });
     expect(i["efiDisk"]).toEqual({
@@ -55,8 +58,52 @@ test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU pinned, hu
         type: "4m",
         preEnrolledKeys: false,
     });
-    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 12, affinity: "2-13", numa: true });
-    expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0, hugepages: "1024", keepHugepages: false });
+    // Affinity and hugepages are root@pam-only in Proxmox: never sent with the API token.
+    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 12, numa: true });
+    expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0 });
+    expect(i["started"]).toBe(false);
+});
+
+test("pinning and hugepages go through qm over root SSH, which starts the VM once the host is ready", async () => {
+    const resources = await build();
+    const tune = one(resources, command.remote.Command);
+    const vmRes = one(resources, proxmoxve.VmLegacy);
+    expect(tune.dependencies).toContain(vmRes.urn);
+    expect(tune.inputs["create"]).toBe("bash -s");
+    const script = tune.inputs["stdin"] as string;
+    expect(script).toContain("qm set 110 --affinity 2-13 --hugepages 1024 --keephugepages 0");
+    expect(script).toContain("qm start 110");
+
+    const waiting = one(await build({}, true, false), command.remote.Command).inputs["stdin"] as string;
+    expect(waiting).toContain("qm set 110 --affinity 2-13");
+    expect(waiting).not.toContain("qm start");
+    expect(waiting).toContain("stays stopped until the host reboot");
+});
+
+describe("the tune script with a stand-in qm (real bash)", () => {
+    const run = (script: string, status: string) => {
+        const sb = makeSandbox([]);
+        sb.write("qm-status", `status: ${status}\n`);
+        const result = sb.run(script);
+        return { ...result, calls: sb.calls() };
+    };
+    test("starts a stopped VM, and leaves a running one alone", () => {
+        const script = renderTuneScript({ vmid: 110, affinity: "2-13", hugepages: "1024", start: true });
+        expect(run(script, "stopped").calls).toEqual([
+            "qm set 110 --affinity 2-13 --hugepages 1024 --keephugepages 0",
+            "qm status 110",
+            "qm start 110",
+        ]);
+        expect(run(script, "running").calls).toEqual([
+            "qm set 110 --affinity 2-13 --hugepages 1024 --keephugepages 0",
+            "qm status 110",
+        ]);
+    });
+    test("without hugepages it removes them", () => {
+        const result = run(renderTuneScript({ vmid: 111, affinity: "14-15", start: false }), "stopped");
+        expect(result.status).toBe(0);
+        expect(result.calls).toEqual(["qm set 111 --affinity 14-15 --delete hugepages,keephugepages"]);
+    });
 });
 
 test("the disk is tuned for NVMe and imported from the cloud image; cloud-init comes from the snippet", async () => {
@@ -113,8 +160,8 @@ test("without a GPU there is no mapping, no hostpci and no driver in cloud-init"
     expect(ofType(resources, proxmoxve.hardware.mapping.Pci)).toHaveLength(0);
     const i = one(resources, proxmoxve.VmLegacy).inputs;
     expect(i["hostpcis"]).toEqual([]);
-    expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0 });
     expect((i["cpu"] as Record<string, unknown>)["numa"]).toBe(false);
+    expect(one(resources, command.remote.Command).inputs["stdin"]).toContain("--delete hugepages,keephugepages");
     const data = (one(resources, proxmoxve.FileLegacy).inputs["sourceRaw"] as { data: string }).data;
     expect(data).not.toContain("nvidia");
 });

@@ -24,6 +24,7 @@ async function build(overrides: Partial<NodeConfig> = {}) {
                 apiToken: pulumi.secret(TOKEN),
                 sshPrivateKey: pulumi.secret(KEY),
                 bootstrap: bootstrapPlan(node, "private", cfg.proxmox),
+                checkTrigger: "test-run",
             }),
     );
 }
@@ -48,7 +49,7 @@ test("the provider comes from config: endpoint, TLS verified, token and SSH key 
 
 test("the bootstrap runs over SSH: the script on stdin, a remove script on delete", async () => {
     const resources = await build({ sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey" });
-    const bootstrap = one(resources, command.remote.Command);
+    const bootstrap = one(resources, command.remote.Command, "private-pve1-bootstrap");
     const host = one(resources, "ai-dualstack:host:ProxmoxHost");
     expect(bootstrap.parent).toBe(host.urn);
     expect(bootstrap.secretInputs).toContain("connection");
@@ -70,7 +71,18 @@ test("the bootstrap runs over SSH: the script on stdin, a remove script on delet
     expect(
         resources
             .filter((r) => r.custom)
-            .map((r) => r.type)
+            .map((r) => r.name)
             .sort(),
-    ).toEqual(["command:remote:Command", "pulumi:providers:proxmoxve"]);
+    ).toEqual(["private-pve1-bootstrap", "private-pve1-check", "private-pve1-provider"]);
+});
+
+test("the read-only check runs after the bootstrap, on every up", async () => {
+    const resources = await build();
+    const bootstrap = one(resources, command.remote.Command, "private-pve1-bootstrap");
+    const check = one(resources, command.remote.Command, "private-pve1-check");
+    expect(check.dependencies).toContain(bootstrap.urn);
+    expect(check.inputs["stdin"]).toContain("AIDS_GPU_CHECKS='0000:01:00.0=10de:2b85@14 0000:01:00.1=10de:22e8@14'");
+    expect(check.inputs).not.toHaveProperty("delete");
+    // A fresh trigger per run makes it run on every up; the test pins it.
+    expect(check.inputs["triggers"]).toEqual(["test-run"]);
 });

@@ -11,10 +11,11 @@ import {
     kernelArgs,
     parseRebootStatus,
     renderBootstrapScript,
+    renderCheckScript,
 } from "../../components/hostBootstrap";
 import { NodeConfig } from "../../config/schema";
 import { parsedConfig } from "../helpers/config";
-import { makeSandbox, PciDevice, validator } from "../helpers/sandbox";
+import { makeSandbox, PciDevice, Sandbox, validator } from "../helpers/sandbox";
 
 const cfg = parsedConfig("private");
 const node = cfg.nodes["pve1"] as NodeConfig;
@@ -85,38 +86,38 @@ test("inlineScript carries a script through base64 intact", () => {
 const devices = (driver: string | null): PciDevice[] =>
     [privatePlan, publicPlan].flatMap((p) => p.gpuChecks.map((c) => ({ ...c, driver })));
 
-describe("the script on a fake Proxmox root (real bash)", () => {
-    test("first run writes everything and asks for a reboot; a second run changes nothing", () => {
+describe("the bootstrap on a fake Proxmox root (real bash)", () => {
+    test("first run writes everything; a second run changes nothing", () => {
         const sb = makeSandbox(devices("nouveau"));
         const first = sb.run(renderBootstrapScript(privatePlan));
         expect(first.stderr).toBe("");
         expect(first.status).toBe(0);
-        expect(sb.read("etc/modprobe.d/ai-dualstack-vfio.conf")).toContain(
-            "options vfio-pci ids=10de:22e8,10de:2b85 disable_vga=1",
-        );
-        expect(sb.read("etc/modprobe.d/ai-dualstack-vfio.conf")).toContain("softdep nouveau pre: vfio-pci");
+        const vfio = sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf");
+        expect(vfio).toContain("options vfio-pci ids=10de:22e8,10de:2b85 disable_vga=1");
+        expect(vfio).toContain("softdep nouveau pre: vfio-pci");
         expect(sb.read("etc/modprobe.d/ai-dualstack-blacklist.conf")).toContain("blacklist nouveau");
         expect(sb.read("etc/modules-load.d/ai-dualstack-vfio.conf")).toMatch(/^vfio_pci$/m);
         expect(sb.read("etc/default/grub.d/ai-dualstack.cfg")).toContain(`\${GRUB_CMDLINE_LINUX_DEFAULT} ${ARGS}"`);
-        expect(sb.read("etc/modprobe.d/ai-dualstack-zfs.conf")).toBe(`options zfs zfs_arc_max=${8 * 1024 ** 3}\n`);
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-zfs.conf")).toBe(`options zfs zfs_arc_max=${8 * 1024 ** 3}\n`);
         expect(sb.calls()).toEqual([
             "update-initramfs -u -k all",
             "update-grub",
             "pvesh get /storage/local --output-format json",
             "pvesm set local --content iso,vztmpl,backup,snippets,import",
+            "pvesh get /cluster/firewall/ipset --output-format json",
+            "pvesh create /cluster/firewall/ipset --name management --comment ai-dualstack: GUI and SSH access",
+            "pvesh get /cluster/firewall/ipset/management --output-format json",
+            // The VPN keeps its access before the firewall goes on.
+            "pvesh create /cluster/firewall/ipset/management --cidr 10.8.0.0/24 --comment ai-dualstack",
             "pvesh get /cluster/firewall/options --output-format json",
             "pvesh set /cluster/firewall/options --enable 1",
         ]);
-        const status = parseRebootStatus(first.stdout);
-        expect(status.required).toBe(true);
-        expect(status.reasons).toContain("kernel argument intel_iommu=on is not active");
-        expect(status.reasons).toContain("0000:01:00.0 is bound to nouveau, not vfio-pci");
-        // The other environment's card is none of this stack's business.
-        expect(status.reasons.join()).not.toContain("0000:02:00.0");
 
         sb.clearCalls();
-        sb.write("pvesh/storage-local.json", '{"content":"iso,vztmpl,backup,snippets,import"}');
-        sb.write("pvesh/firewall.json", '{"enable":1}');
+        sb.write("pvesh/storage/local.json", '{"content":"iso,vztmpl,backup,snippets,import"}');
+        sb.write("pvesh/cluster/firewall/ipset.json", '[{"name":"management"}]');
+        sb.write("pvesh/cluster/firewall/ipset/management.json", '[{"cidr":"10.8.0.0/24"}]');
+        sb.write("pvesh/cluster/firewall/options.json", '{"enable":1}');
         const before = fs.readdirSync(path.join(sb.root, "etc/modprobe.d")).map((f) => sb.read(`etc/modprobe.d/${f}`));
         const second = sb.run(renderBootstrapScript(privatePlan));
         expect(second.status).toBe(0);
@@ -127,19 +128,11 @@ describe("the script on a fake Proxmox root (real bash)", () => {
         );
     });
 
-    test("after the reboot the verdict is no", () => {
-        const sb = makeSandbox(devices("vfio-pci"));
-        sb.setCmdline(`BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro quiet ${ARGS}`);
-        const run = sb.run(renderBootstrapScript(privatePlan));
-        expect(run.status).toBe(0);
-        expect(parseRebootStatus(run.stdout)).toEqual({ required: false, reasons: [] });
-    });
-
     test("the vfio ids are the union of the environments' fragments; removing one keeps the other", () => {
         const sb = makeSandbox(devices("nouveau"));
         expect(sb.run(renderBootstrapScript(privatePlan)).status).toBe(0);
         expect(sb.run(renderBootstrapScript(publicPlan)).status).toBe(0);
-        expect(sb.read("etc/modprobe.d/ai-dualstack-vfio.conf")).toContain(
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain(
             "ids=10de:228e,10de:22e8,10de:2504,10de:2b85 ",
         );
 
@@ -147,42 +140,107 @@ describe("the script on a fake Proxmox root (real bash)", () => {
         const removed = sb.run(renderBootstrapScript(privatePlan, "remove"));
         expect(removed.status).toBe(0);
         expect(sb.exists("etc/ai-dualstack/vfio.d/private.ids")).toBe(false);
-        expect(sb.read("etc/modprobe.d/ai-dualstack-vfio.conf")).toContain("ids=10de:228e,10de:2504 ");
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain("ids=10de:228e,10de:2504 ");
         // Host-wide settings stay for the other stack.
         expect(sb.read("etc/default/grub.d/ai-dualstack.cfg")).toContain(ARGS);
         expect(sb.exists("etc/modprobe.d/ai-dualstack-blacklist.conf")).toBe(true);
         expect(sb.calls()).toEqual(["update-initramfs -u -k all"]);
         expect(sb.run(renderBootstrapScript(publicPlan, "remove")).status).toBe(0);
-        expect(sb.exists("etc/modprobe.d/ai-dualstack-vfio.conf")).toBe(false);
+        expect(sb.exists("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toBe(false);
     });
 
-    test("systemd-boot: /etc/kernel/cmdline keeps its own tokens, replaces ours, and is refreshed", () => {
-        const sb = makeSandbox(devices("nouveau"), { systemdBoot: "root=ZFS=rpool/ROOT/pve-1 boot=zfs hugepages=8" });
+    test("systemd-boot: /etc/kernel/cmdline keeps its own tokens, drops and replaces ours, and is refreshed", () => {
+        const sb = makeSandbox(devices("nouveau"), {
+            systemdBoot: "root=ZFS=rpool/ROOT/pve-1 boot=zfs hugepages=8 amd_iommu=on",
+        });
         expect(sb.run(renderBootstrapScript(privatePlan)).status).toBe(0);
         expect(sb.read("etc/kernel/cmdline")).toBe(`root=ZFS=rpool/ROOT/pve-1 boot=zfs ${ARGS}\n`);
         expect(sb.calls()).toContain("proxmox-boot-tool refresh");
         expect(sb.calls()).not.toContain("update-grub");
+        // No hugepages any more: the old reservation goes with them.
+        const noHuge = { ...privatePlan, kernelArgs: ["intel_iommu=on", "iommu=pt"] };
+        expect(sb.run(renderBootstrapScript(noHuge)).status).toBe(0);
+        expect(sb.read("etc/kernel/cmdline")).toBe("root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on iommu=pt\n");
     });
+});
 
-    test("a card that is not what the config says stops the run with the fix", () => {
-        const wrong = devices("nouveau").map((d) =>
-            d.address === "0000:01:00.0" ? { ...d, vendorDeviceId: "10de:2504" } : d,
-        );
-        const sb = makeSandbox(wrong);
-        const run = sb.run(renderBootstrapScript(privatePlan));
-        expect(run.status).toBe(1);
-        expect(run.stderr).toContain(
-            "0000:01:00.0 is 10de:2504, but the config says 10de:2b85: did the cards move slots?",
-        );
-    });
-
-    test("IOMMU off in the BIOS stops the run and says so", () => {
+describe("the host check on a fake Proxmox root (real bash)", () => {
+    test("before the reboot it reports what is not live yet, only for its own cards", () => {
         const sb = makeSandbox(devices("nouveau"));
-        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
-        fs.rmSync(path.join(sb.root, "sys/kernel/iommu_groups"), { recursive: true });
-        const run = sb.run(renderBootstrapScript(privatePlan));
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.stderr).toBe("");
+        expect(run.status).toBe(0);
+        const status = parseRebootStatus(run.stdout);
+        expect(status.required).toBe(true);
+        expect(status.reasons).toContain("kernel argument intel_iommu=on is not active");
+        expect(status.reasons).toContain("0000:01:00.0 is bound to nouveau, not vfio-pci");
+        expect(status.reasons.join()).not.toContain("0000:02:00.0");
+        expect(sb.calls()).toEqual([]);
+    });
+
+    test("after the reboot the verdict is no", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro quiet ${ARGS}`);
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(0);
+        expect(parseRebootStatus(run.stdout)).toEqual({ required: false, reasons: [] });
+    });
+
+    test.each([
+        [
+            "a card that is not what the config says",
+            (sb: Sandbox) => sb.write("sys/bus/pci/devices/0000:01:00.0/device", "0x2504\n"),
+            "0000:01:00.0 is 10de:2504, but the config says 10de:2b85: did the cards move slots?",
+        ],
+        [
+            "IOMMU off in the BIOS",
+            (sb: Sandbox) => {
+                sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+                fs.rmSync(path.join(sb.root, "sys/kernel/iommu_groups"), { recursive: true });
+            },
+            "turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS",
+        ],
+        [
+            "another device in the card's IOMMU group",
+            (sb: Sandbox) => {
+                sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+                sb.write("sys/bus/pci/devices/0000:00:1f.3/class", "0x040300\n");
+                fs.symlinkSync(
+                    "../../../../bus/pci/devices/0000:00:1f.3",
+                    path.join(sb.root, "sys/kernel/iommu_groups/14/devices/0000:00:1f.3"),
+                );
+            },
+            "IOMMU group 14 also holds 0000:00:1f.3 (class 0x040300)",
+        ],
+        [
+            "less RAM than the config says",
+            (sb: Sandbox) => sb.write("proc/meminfo", "MemTotal:       65536000 kB\n"),
+            "the node has 62 GiB of RAM but nodes.<node>.memory.totalGiB says 128",
+        ],
+        [
+            "pending network changes",
+            (sb: Sandbox) => sb.write("etc/network/interfaces.new", "auto vmbr0\n"),
+            "/etc/network/interfaces.new holds pending network changes",
+        ],
+    ])("stops the run on %s, with the fix", (_what, breakIt, message) => {
+        const sb = makeSandbox(devices("nouveau"));
+        breakIt(sb);
+        const run = sb.run(renderCheckScript(privatePlan));
         expect(run.status).toBe(1);
-        expect(run.stderr).toContain("turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS");
+        expect(run.stderr).toContain(message);
+    });
+
+    test("a bridge in the card's group is harmless", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        sb.write("sys/bus/pci/devices/0000:00:01.0/class", "0x060400\n");
+        fs.symlinkSync(
+            "../../../../bus/pci/devices/0000:00:01.0",
+            path.join(sb.root, "sys/kernel/iommu_groups/14/devices/0000:00:01.0"),
+        );
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(0);
+        expect(parseRebootStatus(run.stdout).required).toBe(false);
     });
 });
 
@@ -192,6 +250,7 @@ const shellcheck = validator("shellcheck");
     const files = [
         ["apply.sh", renderBootstrapScript(privatePlan)],
         ["remove.sh", renderBootstrapScript(publicPlan, "remove")],
+        ["check.sh", renderCheckScript(privatePlan)],
     ].map(([name, text]) => {
         const file = path.join(dir, name as string);
         fs.writeFileSync(file, text as string);

@@ -25,7 +25,13 @@ test("the public bridge rides VLAN 20 on the uplink and takes no host address", 
         });
     });
     const vlan = one(resources, proxmoxve.network.linux.Vlan);
-    expect(vlan.inputs).toMatchObject({ nodeName: "pve1", name: "enp5s0.20", interface: "enp5s0", vlan: 20 });
+    // The "<uplink>.<tag>" form alone, as the provider documents it.
+    expect(vlan.inputs).toEqual({
+        nodeName: "pve1",
+        name: "enp5s0.20",
+        autostart: true,
+        comment: "ai-dualstack public",
+    });
     const bridge = one(resources, proxmoxve.network.linux.Bridge);
     expect(bridge.inputs).toMatchObject({ nodeName: "pve1", name: "vmbr2", ports: ["enp5s0.20"], vlanAware: false });
     expect(bridge.inputs).not.toHaveProperty("address");

@@ -33,7 +33,7 @@ test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async
         nodeName: "pve1",
         vmId: 120,
         unprivileged: true,
-        features: { nesting: false, keyctl: false },
+        features: { nesting: false },
         cpu: { cores: 2 },
         memory: { dedicated: 4096 },
         disk: { datastoreId: "tank-private", size: 32 },
@@ -50,13 +50,15 @@ test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async
     ]);
 });
 
-test("CI/CD runs containers inside, so it alone gets nesting and keyctl", async () => {
+test("CI/CD runs containers inside, so it alone gets nesting (and no root@pam-only flag)", async () => {
     const ct = one(await build("private-cicd"), proxmoxve.ContainerLegacy);
-    expect(ct.inputs["features"]).toEqual({ nesting: true, keyctl: true });
+    expect(ct.inputs["features"]).toEqual({ nesting: true });
     expect(ct.protect).toBe(false);
-    const redis = one(await build("private-redis", { nesting: true }), proxmoxve.ContainerLegacy);
-    // An explicit nesting override is honoured, without keyctl the role does not need.
-    expect(redis.inputs["features"]).toEqual({ nesting: true, keyctl: false });
+    expect(one(await build("private-redis"), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({ nesting: false });
+    // An explicit override is honoured.
+    expect(one(await build("private-redis", { nesting: true }), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({
+        nesting: true,
+    });
 });
 
 test("endpoints follow the role and the address", () => {

@@ -33,9 +33,9 @@ const TOOLS: Record<string, string> = {
     "update-grub": "",
     "proxmox-boot-tool": "",
     pvesm: "",
-    // pvesh answers the two reads the script makes from files in the sandbox.
-    pvesh: `if [ "$1" = get ] && [ "$2" = "/storage/local" ]; then cat "$AIDS_ROOT/pvesh/storage-local.json"; exit 0; fi
-if [ "$1" = get ] && [ "$2" = "/cluster/firewall/options" ]; then cat "$AIDS_ROOT/pvesh/firewall.json"; exit 0; fi`,
+    // pvesh answers the reads the script makes from files in the sandbox (pvesh/<path>.json).
+    pvesh: `if [ "$1" = get ]; then f="$AIDS_ROOT/pvesh$2.json"; [ -f "$f" ] || exit 2; cat "$f"; fi`,
+    qm: `if [ "$1" = status ]; then cat "$AIDS_ROOT/qm-status" 2>/dev/null || echo "status: stopped"; fi`,
 };
 
 export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string } = {}): Sandbox {
@@ -54,8 +54,11 @@ export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string }
     };
     write("etc/default/grub", 'GRUB_CMDLINE_LINUX_DEFAULT="quiet"\n');
     write("proc/cmdline", "BOOT_IMAGE=/boot/vmlinuz-6.8.12-4-pve root=/dev/mapper/pve-root ro quiet\n");
-    write("pvesh/storage-local.json", '{"content":"iso,vztmpl,backup","path":"/var/lib/vz","type":"dir"}\n');
-    write("pvesh/firewall.json", '{"enable":0,"policy_in":"DROP"}\n');
+    write("pvesh/storage/local.json", '{"content":"iso,vztmpl,backup","path":"/var/lib/vz","type":"dir"}\n');
+    write("pvesh/cluster/firewall/options.json", '{"enable":0,"policy_in":"DROP"}\n');
+    write("pvesh/cluster/firewall/ipset.json", "[]\n");
+    write("pvesh/cluster/firewall/ipset/management.json", "[]\n");
+    write("proc/meminfo", "MemTotal:       131072000 kB\nMemFree:        120000000 kB\n");
     if (opts.systemdBoot !== undefined) {
         write("etc/kernel/cmdline", `${opts.systemdBoot}\n`);
         write("etc/kernel/proxmox-boot-uuids", "1234-ABCD\n");

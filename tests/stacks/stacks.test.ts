@@ -89,10 +89,21 @@ test("GPU VMs are protected; data-holding containers too", () => {
     expect(one(priv.resources, proxmoxve.ContainerLegacy, "private-redis").protect).toBe(false);
 });
 
-test("each GPU VM waits for its host bootstrap (vfio must own the card first)", () => {
-    for (const run of [priv, pub]) {
-        const bootstrap = one(run.resources, command.remote.Command);
-        expect(one(run.resources, proxmoxve.VmLegacy).dependencies).toContain(bootstrap.urn);
+test("each GPU VM, its snippet and the downloads wait for the host bootstrap and check", () => {
+    for (const [env, run] of [
+        ["private", priv],
+        ["public", pub],
+    ] as const) {
+        const bootstrap = one(run.resources, command.remote.Command, `${env}-pve1-bootstrap`);
+        const check = one(run.resources, command.remote.Command, `${env}-pve1-check`);
+        expect(one(run.resources, proxmoxve.VmLegacy).dependencies).toEqual(
+            expect.arrayContaining([bootstrap.urn, check.urn]),
+        );
+        expect(one(run.resources, proxmoxve.FileLegacy).dependencies).toContain(bootstrap.urn);
+        for (const file of ofType(run.resources, proxmoxve.download.File))
+            expect(file.dependencies).toContain(bootstrap.urn);
+        for (const bridge of ofType(run.resources, proxmoxve.network.linux.Bridge))
+            expect(bridge.dependencies).toContain(check.urn);
     }
 });
 
