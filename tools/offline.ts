@@ -29,6 +29,8 @@ export interface OfflineRun<T> {
     outputs: pulumi.Unwrap<T> | undefined;
     /** What the program threw, if it failed; `resources` then holds what it registered before. */
     error?: Error;
+    /** The warnings it logged (pulumi.log.warn), which `pulumi up` would show. */
+    warnings: string[];
 }
 
 /** A resource class's type token, read from the SDK (public at runtime, missing from its typings). */
@@ -202,20 +204,33 @@ export async function runOffline<T>(opts: {
     let outputs: T | undefined;
     let error: Error | undefined;
     let failed = false;
-    await pulumi.runtime.runInPulumiStack(async () => {
-        // Caught here rather than by the stack, whose own rejection would go unhandled.
-        try {
-            outputs = await opts.program();
-        } catch (err) {
-            failed = true;
-            error = err instanceof Error ? err : new Error(String(err));
-        }
-        return outputs;
-    });
-    await pulumi.runtime.disconnect();
-    if (failed) return { resources, outputs: undefined, error };
+    // Without an engine, pulumi.log.warn prints to the console; collect those lines instead.
+    const warnings: string[] = [];
+    const consoleWarn = console.warn;
+    console.warn = (...args: unknown[]) => {
+        const text = args.map(String).join(" ");
+        const m = /^warning: \[runtime\] (.*)$/s.exec(text);
+        if (m) warnings.push(m[1] as string);
+        else consoleWarn(...args);
+    };
+    try {
+        await pulumi.runtime.runInPulumiStack(async () => {
+            // Caught here rather than by the stack, whose own rejection would go unhandled.
+            try {
+                outputs = await opts.program();
+            } catch (err) {
+                failed = true;
+                error = err instanceof Error ? err : new Error(String(err));
+            }
+            return outputs;
+        });
+        await pulumi.runtime.disconnect();
+    } finally {
+        console.warn = consoleWarn;
+    }
+    if (failed) return { resources, outputs: undefined, error, warnings };
     const resolved = outputs === undefined ? undefined : await resolveOutputs(outputs);
-    return { resources, outputs: resolved as pulumi.Unwrap<T> | undefined };
+    return { resources, outputs: resolved as pulumi.Unwrap<T> | undefined, warnings };
 }
 
 /** Resolves nested Outputs to plain values (unknowns become undefined). */

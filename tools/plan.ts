@@ -87,7 +87,12 @@ export async function planStack(
         program: () => buildStack(loadStackConfig()),
     });
     if (run.error !== undefined) throw run.error;
-    return { stack, notes: files.notes, resources: run.resources, outputs: run.outputs };
+    return {
+        stack,
+        notes: [...files.notes, ...run.warnings.map((w) => `warning: ${w}`)],
+        resources: run.resources,
+        outputs: run.outputs,
+    };
 }
 
 function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {

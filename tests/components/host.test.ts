@@ -7,6 +7,7 @@ import { ProxmoxHost } from "../../components/host";
 import { bootstrapPlan } from "../../components/hostBootstrap";
 import { NodeConfig } from "../../config/schema";
 import { parsedConfig } from "../helpers/config";
+import { runOffline } from "../../tools/offline";
 import { one, record } from "../helpers/pulumi";
 
 const cfg = parsedConfig("private");
@@ -14,19 +15,21 @@ const node = cfg.nodes["pve1"] as NodeConfig;
 const TOKEN = "pulumi@pve!ai-dualstack=11111111-2222-3333-4444-555555555555";
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----\n";
 
+function hostProgram(overrides: Partial<NodeConfig> = {}) {
+    return () =>
+        new ProxmoxHost("private-pve1", {
+            nodeName: "pve1",
+            node: { ...node, ...overrides },
+            proxmox: cfg.proxmox,
+            apiToken: pulumi.secret(TOKEN),
+            sshPrivateKey: pulumi.secret(KEY),
+            bootstrap: bootstrapPlan(node, "private", cfg.proxmox),
+            checkTrigger: "test-run",
+        });
+}
+
 async function build(overrides: Partial<NodeConfig> = {}) {
-    return record(
-        () =>
-            new ProxmoxHost("private-pve1", {
-                nodeName: "pve1",
-                node: { ...node, ...overrides },
-                proxmox: cfg.proxmox,
-                apiToken: pulumi.secret(TOKEN),
-                sshPrivateKey: pulumi.secret(KEY),
-                bootstrap: bootstrapPlan(node, "private", cfg.proxmox),
-                checkTrigger: "test-run",
-            }),
-    );
+    return record(hostProgram(overrides));
 }
 
 test("the provider comes from config: endpoint, TLS verified, token and SSH key as secrets", async () => {
@@ -85,4 +88,15 @@ test("the read-only check runs after the bootstrap, on every up", async () => {
     expect(check.inputs).not.toHaveProperty("delete");
     // A fresh trigger per run makes it run on every up; the test pins it.
     expect(check.inputs["triggers"]).toEqual(["test-run"]);
+});
+
+test("an unpinned SSH host key is warned about, a pinned one is used", async () => {
+    const unpinned = await runOffline({ stack: "test", config: {}, program: hostProgram() });
+    expect(unpinned.warnings).toEqual([expect.stringContaining("nodes.pve1.sshHostKey is not set") as unknown]);
+    const pinned = await runOffline({
+        stack: "test",
+        config: {},
+        program: hostProgram({ sshHostKey: "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHostKey" }),
+    });
+    expect(pinned.warnings).toEqual([]);
 });
