@@ -222,7 +222,8 @@ export function readRawConfig(): RawConfig {
     return { stack, values, secretKeys };
 }
 
-function decodeValue(key: string, text: string): unknown {
+/** A config value as the engine passes it (objects as JSON text), decoded for the schema. */
+export function decodeValue(key: string, text: string): unknown {
     if (!OBJECT_KEYS.has(key as ConfigKey)) return text;
     try {
         return JSON.parse(text);

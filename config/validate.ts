@@ -1,7 +1,7 @@
 // Rules that span fields of the parsed config. Each finding names the config path and the fix.
 // Plain functions over plain data: tested without Pulumi.
 
-import { formatCpuset, intersectCpus, parseCpuset } from "./cpuset";
+import { formatCpuset, parseCpuset } from "./cpuset";
 import { addressOf, containsIp, containsNetwork, networksOverlap, parseCidr, ipToNumber } from "./net";
 import { ENVIRONMENTS, EnvironmentName, LxcConfig, NodeConfig, ParsedConfig, VmConfig } from "./schema";
 import { lxcSizing } from "./sizing";
@@ -548,11 +548,4 @@ function checkPlacement(cfg: ParsedConfig, env: EnvironmentName, guests: Guest[]
             }
         }
     }
-}
-
-/** The CPUs left to the host on a node: those no environment claims. */
-export function hostCpus(node: NodeConfig): number[] {
-    const all = Array.from({ length: node.cpu.threads }, (_, i) => i);
-    const claimed = ENVIRONMENTS.flatMap((e) => (node.allocations[e] ? parseCpuset(node.allocations[e].cpuset) : []));
-    return all.filter((c) => !intersectCpus([c], claimed).length);
 }

@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
-import { ConfigError } from "../../config/load";
+import { ConfigError, decodeValue } from "../../config/load";
 import { runOffline } from "../../tools/offline";
 import { readStackConfig } from "../../tools/stackFiles";
 
@@ -19,7 +19,6 @@ interface Fixture {
 }
 
 const DIR = path.join(__dirname, "..", "fixtures", "invalid");
-const OBJECT_KEYS = new Set(["proxmox", "nodes", "environments", "vms", "containers"]);
 
 /** "nodes.pve1.disks[0]" → ["nodes", "pve1", "disks", 0] */
 function splitPath(p: string): (string | number)[] {
@@ -55,7 +54,7 @@ function fixtureConfig(fx: Fixture) {
     const tree: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(files.config)) {
         const bare = key.slice(prefix.length);
-        tree[bare] = OBJECT_KEYS.has(bare) ? JSON.parse(text) : text;
+        tree[bare] = decodeValue(bare, text);
     }
     for (const [p, value] of Object.entries(fx.set ?? {})) edit(tree, p, { set: value });
     for (const p of fx.unset ?? []) edit(tree, p, "unset");

@@ -1,10 +1,9 @@
 // The committed stack files as the program sees them: raw values, or parsed and checked.
 
-import { formatIssues, parseStackConfig, RawConfig } from "../../config/load";
+import { decodeValue, formatIssues, parseStackConfig, RawConfig } from "../../config/load";
 import { EnvironmentName, ParsedConfig } from "../../config/schema";
 import { readStackConfig } from "../../tools/stackFiles";
 
-const OBJECT_KEYS = new Set(["proxmox", "nodes", "environments", "vms", "containers"]);
 const bare = (key: string) => key.replace(/^ai-dualstack:/, "");
 
 /** The merged config of a stack file, decoded, with an optional edit and secret-key set. */
@@ -16,7 +15,7 @@ export function rawConfig(
     const files = readStackConfig(stack);
     const values: Record<string, unknown> = {};
     for (const [key, text] of Object.entries(files.config)) {
-        values[bare(key)] = OBJECT_KEYS.has(bare(key)) ? JSON.parse(text) : text;
+        values[bare(key)] = decodeValue(bare(key), text);
     }
     edit(values);
     return { stack, values, secretKeys: new Set((secretKeys ?? files.secretKeys).map(bare)) };
