@@ -5,6 +5,7 @@
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { MODEL_THROUGHPUT_TYPE } from "../providers/ollama/modelThroughput";
 
 export interface RecordedResource {
     urn: string;
@@ -63,7 +64,10 @@ export const KNOWN_CLASSES: ReadonlyMap<
     ].map((cls) => [cls === proxmoxve.Provider ? "pulumi:providers:proxmoxve" : typeToken(cls), cls as never]),
 );
 
-export const KNOWN_TYPES: ReadonlySet<string> = new Set(KNOWN_CLASSES.keys());
+/** Dynamic resources of this project (their provider is code here, not a plugin). */
+export const DYNAMIC_TYPES: ReadonlySet<string> = new Set([MODEL_THROUGHPUT_TYPE]);
+
+export const KNOWN_TYPES: ReadonlySet<string> = new Set([...KNOWN_CLASSES.keys(), ...DYNAMIC_TYPES]);
 
 /** Plausible provider-computed outputs, so that dependent values resolve in the plan. */
 function computedState(type: string, inputs: Record<string, unknown>): Record<string, unknown> {

@@ -104,6 +104,11 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         lines.push(
             `  vm ${name}: VMID ${vm.vmid} on ${vm.node}, ${vm.address ?? "address from the guest agent"}, ${gpu}`,
         );
+        for (const f of vm.throughput) {
+            lines.push(
+                `    gate ${f.model} on ${f.gpu}: at least ${f.requiredTokensPerSecond} tokens/s, measured by \`pulumi up\``,
+            );
+        }
     }
     for (const [name, svc] of Object.entries(out.services)) {
         const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";

@@ -2,6 +2,7 @@
 // per type, and a Mermaid flowchart grouped as in the playbook's diagram. Plain functions.
 
 import { RecordedResource } from "./offline";
+import { MODEL_THROUGHPUT_TYPE } from "../providers/ollama/modelThroughput";
 
 type Inputs = Record<string, unknown>;
 
@@ -119,6 +120,14 @@ export function summarize(r: RecordedResource): string {
                     return `${str(rule["action"])} ${str(rule["proto"])}/${str(rule["dport"])} from ${rule["source"] ? str(rule["source"]) : "any"}`;
                 })
                 .join("; ");
+        case MODEL_THROUGHPUT_TYPE: {
+            const gpu = obj(i["gpu"]);
+            return [
+                `${str(i["model"])}${i["digest"] ? `@${str(i["digest"]).slice(0, 19)}` : ""} on ${str(gpu["name"])} via ${str(i["endpoint"])}`,
+                `at least ${str(i["requiredTokensPerSecond"])} tokens/s${i["requireGpu"] === false ? "" : ", wholly in VRAM"}`,
+                `${str(i["runs"])} runs x ${str(i["numPredict"])} tokens`,
+            ].join(" | ");
+        }
         default:
             return "";
     }
@@ -168,6 +177,7 @@ const GROUP_OF_COMPONENT: Record<string, DiagramGroup | "env"> = {
     "ai-dualstack:network:Network": "network",
     "ai-dualstack:compute:GpuPassthroughVm": "env",
     "ai-dualstack:compute:ServiceLxc": "env",
+    "ai-dualstack:gate:ThroughputGate": "env",
 };
 
 /** The diagram group of a resource: that of its outermost ai-dualstack component. */
@@ -209,6 +219,8 @@ function mermaidLabel(r: RecordedResource): string {
             return `firewall group ${str(i["name"])}`;
         case "pulumi:providers:proxmoxve":
             return `Proxmox API ${r.name}`;
+        case MODEL_THROUGHPUT_TYPE:
+            return `throughput gate<br/>${str(i["model"])} ≥ ${str(i["requiredTokensPerSecond"])} tok/s`;
         default:
             return `${short} ${r.name}`;
     }

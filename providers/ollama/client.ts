@@ -1,0 +1,430 @@
+// The throughput gate's work against one Ollama server, as plain functions over ollama-js: make sure
+// the model is there (pulling it with progress only when needed), warm it up, time N generations,
+// read its residency from `ps`, and judge the result. The dynamic provider (provider.ts) is a thin
+// shell around runGate; tests and bench/gate.ts call runGate directly against a real server.
+
+import { Ollama, type ModelResponse } from "ollama";
+import {
+    ceilingTokensPerSecond,
+    efficiencyPercent,
+    Generation,
+    GenerationTimings,
+    GpuUnderTest,
+    Residency,
+    residencyOf,
+    summarize,
+    Summary,
+    verdict,
+    Verdict,
+} from "./measure";
+
+export type GateErrorKind = "unreachable" | "timeout" | "unknown-model" | "pull-failed" | "digest-mismatch" | "ollama";
+
+/** A failure of the gate's infrastructure rather than of the model's speed. */
+export class GateError extends Error {
+    constructor(
+        message: string,
+        readonly kind: GateErrorKind,
+    ) {
+        super(message);
+        this.name = "GateError";
+    }
+}
+
+export interface GateInput {
+    /** Ollama's base URL, such as http://10.10.10.10:11434. */
+    endpoint: string;
+    /** Model reference, such as "qwen2.5:14b"; no tag means ":latest". */
+    model: string;
+    /** Pinned manifest digest (sha256, at least 12 hex digits, "sha256:" optional). */
+    digest?: string;
+    gpu: GpuUnderTest;
+    requiredTokensPerSecond: number;
+    prompt: string;
+    /** Tokens to generate per run (num_predict). */
+    numPredict: number;
+    /** Measured runs after the warm-up. */
+    runs: number;
+    seed: number;
+    /** Refuse partial offload and CPU fallback. */
+    requireGpu: boolean;
+    /** Per-call limit; a pull is limited by stallSeconds instead. */
+    timeoutSeconds: number;
+    /** A pull that reports no progress for this long is aborted. */
+    stallSeconds: number;
+    /** Tries for a call that fails to connect (1 = no retry). */
+    attempts: number;
+    /** First retry delay; it doubles each time. */
+    backoffMs: number;
+}
+
+export const GATE_DEFAULTS = {
+    prompt: "Explain, step by step, how a home lab server with two GPUs can serve two language models at once.",
+    numPredict: 128,
+    runs: 3,
+    seed: 42,
+    requireGpu: true,
+    timeoutSeconds: 300,
+    stallSeconds: 120,
+    attempts: 4,
+    backoffMs: 1000,
+} as const;
+
+export interface GateResult extends Summary, Verdict {
+    model: string;
+    /** The manifest digest the server holds (hex). */
+    digest: string;
+    /** Whether this run had to pull the model. */
+    pulled: boolean;
+    /** Weights on disk (list), the roofline's divisor. */
+    modelBytes: number;
+    /** Loaded size and its VRAM part (ps). */
+    size: number;
+    sizeVram: number;
+    residency: Residency;
+    ceilingTokensPerSecond: number;
+    efficiencyPercent: number;
+    /** Wall time of the whole gate and the part Ollama spent generating (warm-up included). */
+    wallMs: number;
+    generationMs: number;
+    measuredAt: string;
+}
+
+export type Log = (line: string) => void;
+
+/** Hooks for tests and the bench: see every generation's raw timings. */
+export interface GateHooks {
+    onGeneration?: (g: Generation, warmup: boolean) => void;
+}
+
+// ---- names and digests ----
+
+/** Ollama's canonical name: the tag defaults to "latest". */
+export function canonicalName(model: string): string {
+    const last = model.split("/").pop() ?? model;
+    return last.includes(":") ? model : `${model}:latest`;
+}
+
+/** A pinned digest as bare lowercase hex. */
+export function normalizeDigest(digest: string): string {
+    return digest.toLowerCase().replace(/^sha256:/, "");
+}
+
+export function digestMatches(pinned: string | undefined, actual: string): boolean {
+    if (pinned === undefined) return true;
+    const want = normalizeDigest(pinned);
+    return actual.toLowerCase().startsWith(want);
+}
+
+// ---- transport: timeouts and retries ----
+
+const TRANSIENT_CODES = new Set([
+    "ECONNREFUSED",
+    "ECONNRESET",
+    "EHOSTUNREACH",
+    "ENETUNREACH",
+    "ETIMEDOUT",
+    "EAI_AGAIN",
+    "EPIPE",
+    "UND_ERR_SOCKET",
+    "UND_ERR_CONNECT_TIMEOUT",
+]);
+
+// Errors from fetch come from Node's own realm (not the caller's, under jest or a vm), so they
+// are recognized by shape, never with instanceof.
+const isObject = (e: unknown): e is Record<string, unknown> => typeof e === "object" && e !== null;
+
+function errorCode(err: unknown): string | undefined {
+    let e: unknown = err;
+    for (let depth = 0; depth < 4 && isObject(e); depth++) {
+        if (typeof e["code"] === "string") return e["code"];
+        e = e["cause"];
+    }
+    return undefined;
+}
+
+/** A connection-level failure worth retrying, or a gateway in front of Ollama that is restarting. */
+export function isTransient(err: unknown): boolean {
+    const code = errorCode(err);
+    if (code !== undefined && TRANSIENT_CODES.has(code)) return true;
+    const status = (err as { status_code?: unknown }).status_code;
+    return status === 502 || status === 503 || status === 504;
+}
+
+/** fetch's own failure (TypeError "fetch failed"), whatever its cause. */
+function isNetworkError(err: unknown): boolean {
+    return isObject(err) && err["name"] === "TypeError" && err["message"] === "fetch failed";
+}
+
+function causeMessage(err: unknown): string {
+    const cause = isObject(err) ? err["cause"] : undefined;
+    if (isObject(cause) && typeof cause["message"] === "string") return cause["message"];
+    return isObject(err) && typeof err["message"] === "string" ? err["message"] : String(err);
+}
+
+function isTimeout(err: unknown): boolean {
+    return isObject(err) && (err["name"] === "TimeoutError" || err["name"] === "AbortError");
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Runs `call`, retrying transient failures with exponential backoff. */
+export async function withRetry<T>(
+    what: string,
+    input: Pick<GateInput, "attempts" | "backoffMs" | "endpoint" | "timeoutSeconds" | "model" | "gpu">,
+    call: () => Promise<T>,
+): Promise<T> {
+    let delay = input.backoffMs;
+    for (let attempt = 1; ; attempt++) {
+        try {
+            return await call();
+        } catch (err) {
+            if (err instanceof GateError) throw err;
+            if (isTimeout(err)) {
+                throw new GateError(
+                    `Ollama at ${input.endpoint} did not answer ${what} within ${input.timeoutSeconds} s (model ${input.model}, GPU ${input.gpu.name}); raise the gate's timeoutSeconds for a slow first load`,
+                    "timeout",
+                );
+            }
+            const transient = isTransient(err);
+            if (!transient && !isNetworkError(err)) throw err;
+            if (!transient || attempt >= input.attempts) {
+                const why = errorCode(err) ?? causeMessage(err);
+                throw new GateError(
+                    `cannot reach Ollama at ${input.endpoint} for model ${input.model} on GPU ${input.gpu.name}: ${why} after ${attempt} ${attempt === 1 ? "try" : "tries"}. ` +
+                        "Is the VM running, is the Ollama container up and listening on that address, and does the firewall let this machine in?",
+                    "unreachable",
+                );
+            }
+            await sleep(delay);
+            delay *= 2;
+        }
+    }
+}
+
+/** An ollama-js client whose every request is limited to `timeoutMs` (none when 0). */
+export function client(endpoint: string, timeoutMs: number): Ollama {
+    const timed: typeof fetch = (url, init) => {
+        if (timeoutMs <= 0) return fetch(url, init);
+        const limit = AbortSignal.timeout(timeoutMs);
+        const signal = init?.signal ? AbortSignal.any([init.signal, limit]) : limit;
+        return fetch(url, { ...init, signal });
+    };
+    return new Ollama({ host: endpoint, fetch: timed });
+}
+
+// ---- steps ----
+
+async function findModel(api: Ollama, input: GateInput): Promise<ModelResponse | undefined> {
+    const want = canonicalName(input.model);
+    const { models } = await withRetry("list", input, () => api.list());
+    return models.find((m) => canonicalName(m.name) === want || canonicalName(m.model) === want);
+}
+
+function percent(completed: number, total: number): number {
+    return total > 0 ? Math.floor((100 * completed) / total) : 0;
+}
+
+/** Pulls the model, logging progress in 10% steps per layer, aborting a pull that stalls. */
+async function pull(input: GateInput, log: Log): Promise<void> {
+    const streaming = client(input.endpoint, 0);
+    const stream = await withRetry("pull", input, () => streaming.pull({ model: input.model, stream: true }));
+    let watchdog: NodeJS.Timeout | undefined;
+    let stalled = false;
+    const arm = () => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(() => {
+            stalled = true;
+            stream.abort();
+        }, input.stallSeconds * 1000);
+    };
+    const shown = new Map<string, number>();
+    try {
+        arm();
+        for await (const p of stream) {
+            arm();
+            if (p.total > 0 && p.digest) {
+                const pct = percent(p.completed ?? 0, p.total);
+                const step = Math.floor(pct / 10) * 10;
+                if ((shown.get(p.digest) ?? -1) < step) {
+                    shown.set(p.digest, step);
+                    log(
+                        `pulling ${input.model}: layer ${p.digest.slice(7, 19)} ${pct}% of ${(p.total / 2 ** 30).toFixed(2)} GiB`,
+                    );
+                }
+            } else if (p.status) {
+                log(`pulling ${input.model}: ${p.status}`);
+            }
+        }
+    } catch (err) {
+        if (stalled) {
+            throw new GateError(
+                `pulling model ${input.model} on ${input.endpoint} stalled: no progress for ${input.stallSeconds} s. Check the VM's internet access, then run \`pulumi up\` again (the pull resumes)`,
+                "pull-failed",
+            );
+        }
+        throw classifyPullError(input, err);
+    } finally {
+        clearTimeout(watchdog);
+    }
+}
+
+function classifyPullError(input: GateInput, err: unknown): GateError {
+    if (err instanceof GateError) return err;
+    const raw = isObject(err) && typeof err["message"] === "string" ? err["message"] : String(err);
+    const missing = /file does not exist|not found|manifest unknown/i.test(raw);
+    return new GateError(
+        missing
+            ? `model ${input.model} does not exist in the registry (${raw}); check the name and tag at https://ollama.com/library`
+            : `model ${input.model} is not on ${input.endpoint} and pulling it failed: ${raw}. ` +
+                  "Check the name and tag, and that the VM can reach registry.ollama.ai; on an air-gapped host, `ollama create` the model there first",
+        missing ? "unknown-model" : "pull-failed",
+    );
+}
+
+/** One streamed generation with fixed sampling; returns Ollama's timings and the client's TTFT. */
+async function generate(api: Ollama, input: GateInput): Promise<Generation> {
+    return withRetry("generate", input, async () => {
+        const started = performance.now();
+        let firstToken: number | undefined;
+        let last: GenerationTimings | undefined;
+        const stream = await api.generate({
+            model: input.model,
+            prompt: input.prompt,
+            stream: true,
+            options: { temperature: 0, seed: input.seed, num_predict: input.numPredict },
+        });
+        for await (const chunk of stream) {
+            if (firstToken === undefined && chunk.response) firstToken = performance.now();
+            if (chunk.done) last = chunk;
+        }
+        if (last === undefined) throw new GateError(`Ollama at ${input.endpoint} ended a generation early`, "ollama");
+        return { ...pickTimings(last), timeToFirstTokenMs: (firstToken ?? performance.now()) - started };
+    });
+}
+
+function pickTimings(r: GenerationTimings): GenerationTimings {
+    return {
+        eval_count: r.eval_count ?? 0,
+        eval_duration: r.eval_duration ?? 0,
+        prompt_eval_count: r.prompt_eval_count ?? 0,
+        prompt_eval_duration: r.prompt_eval_duration ?? 0,
+        load_duration: r.load_duration ?? 0,
+        total_duration: r.total_duration ?? 0,
+    };
+}
+
+export interface RunOptions {
+    /** Pull a missing or out-of-date model (create, update); refresh only measures. */
+    allowPull: boolean;
+    log: Log;
+    hooks?: GateHooks;
+}
+
+/**
+ * The gate: ensure the model, warm up, measure, check residency, judge. Infrastructure failures
+ * throw a GateError; a slow or misplaced model returns `passed: false` with the message.
+ */
+export async function runGate(input: GateInput, options: RunOptions): Promise<GateResult> {
+    const wallStart = performance.now();
+    const api = client(input.endpoint, input.timeoutSeconds * 1000);
+    const { log } = options;
+
+    let present = await findModel(api, input);
+    let pulled = false;
+    if (present === undefined || !digestMatches(input.digest, present.digest)) {
+        if (!options.allowPull) {
+            throw new GateError(
+                present === undefined
+                    ? `model ${input.model} is no longer on ${input.endpoint}; run \`pulumi up\` to pull it again`
+                    : `model ${input.model} on ${input.endpoint} is ${present.digest.slice(0, 12)}, not the pinned ${normalizeDigest(input.digest ?? "").slice(0, 12)}; run \`pulumi up\``,
+                "digest-mismatch",
+            );
+        }
+        log(
+            present === undefined
+                ? `model ${input.model} is not on ${input.endpoint}: pulling it`
+                : `model ${input.model} is ${present.digest.slice(0, 12)}, pinned ${normalizeDigest(input.digest ?? "").slice(0, 12)}: pulling it`,
+        );
+        await pull(input, log);
+        pulled = true;
+        present = await findModel(api, input);
+        if (present === undefined) {
+            throw new GateError(`pulled model ${input.model} but ${input.endpoint} does not list it`, "ollama");
+        }
+        if (!digestMatches(input.digest, present.digest)) {
+            throw new GateError(
+                `model ${input.model}: the registry serves ${present.digest.slice(0, 12)}, but the config pins ${normalizeDigest(input.digest ?? "").slice(0, 12)}; update the pinned digest or the tag`,
+                "digest-mismatch",
+            );
+        }
+    }
+
+    log(
+        `measuring ${input.model} on ${input.gpu.name}: 1 warm-up and ${input.runs} runs of ${input.numPredict} tokens`,
+    );
+    const warmup = await generate(api, input);
+    options.hooks?.onGeneration?.(warmup, true);
+    const runs: Generation[] = [];
+    for (let i = 0; i < input.runs; i++) {
+        const g = await generate(api, input);
+        options.hooks?.onGeneration?.(g, false);
+        runs.push(g);
+    }
+    const summary = summarize(warmup, runs);
+
+    const { models: loaded } = await withRetry("ps", input, () => api.ps());
+    // An alias (`ollama cp`) shares the loaded runner, which ps lists under the first name: match
+    // the manifest digest too.
+    const running = loaded.find(
+        (m) => canonicalName(m.name) === canonicalName(input.model) || m.digest === present.digest,
+    );
+    if (running === undefined) {
+        throw new GateError(
+            `model ${input.model} was not loaded on ${input.endpoint} right after generating; is OLLAMA_KEEP_ALIVE 0?`,
+            "ollama",
+        );
+    }
+    const residency = residencyOf(running.size, running.size_vram);
+    const ceiling = ceilingTokensPerSecond(input.gpu.memoryBandwidthGBs, present.size);
+    const judged = verdict({
+        model: input.model,
+        gpu: input.gpu,
+        endpoint: input.endpoint,
+        summary,
+        requiredTokensPerSecond: input.requiredTokensPerSecond,
+        residency,
+        size: running.size,
+        sizeVram: running.size_vram,
+        requireGpu: input.requireGpu,
+        ceiling,
+    });
+    const generationMs = [warmup, ...runs].reduce((sum, g) => sum + g.total_duration, 0) / 1e6;
+    return {
+        ...summary,
+        ...judged,
+        model: input.model,
+        digest: present.digest,
+        pulled,
+        modelBytes: present.size,
+        size: running.size,
+        sizeVram: running.size_vram,
+        residency,
+        ceilingTokensPerSecond: ceiling,
+        efficiencyPercent: efficiencyPercent(summary.tokensPerSecond, ceiling),
+        wallMs: performance.now() - wallStart,
+        generationMs,
+        measuredAt: new Date().toISOString(),
+    };
+}
+
+/** Removes the model from the server; a model already gone is fine. */
+export async function removeModel(input: GateInput): Promise<void> {
+    const api = client(input.endpoint, input.timeoutSeconds * 1000);
+    try {
+        await withRetry("delete", input, () => api.delete({ model: input.model }));
+    } catch (err) {
+        if ((err as { status_code?: unknown }).status_code === 404) return;
+        throw err;
+    }
+}

@@ -1,0 +1,173 @@
+// The ModelThroughput dynamic provider: create and update run the gate (client.ts runGate) and fail
+// the deployment with its verdict; refresh measures again and records drift; delete keeps the model
+// unless asked to remove it. Pulumi serializes this object into the state, so it holds no state of
+// its own and reaches everything through plain imports.
+
+import * as pulumi from "@pulumi/pulumi";
+import { GATE_DEFAULTS, GateError, GateInput, GateResult, canonicalName, removeModel, runGate } from "./client";
+import { GpuUnderTest } from "./measure";
+
+/** What the resource is given, defaults applied (modelThroughput.ts fills them in). */
+export interface ModelThroughputInputs {
+    endpoint: string;
+    model: string;
+    digest?: string;
+    gpu: GpuUnderTest;
+    requiredTokensPerSecond: number;
+    prompt: string;
+    numPredict: number;
+    runs: number;
+    seed: number;
+    requireGpu: boolean;
+    timeoutSeconds: number;
+    stallSeconds: number;
+    attempts: number;
+    backoffMs: number;
+    removeOnDelete: boolean;
+}
+
+/** The recorded state: the inputs plus the last measurement. */
+export type ModelThroughputState = ModelThroughputInputs & Omit<GateResult, "model">;
+
+/** Changing one of these moves the gate to another model or server: a new resource. */
+export const REPLACE_KEYS = ["endpoint", "model"] as const;
+/** Changing one of these measures again. */
+export const MEASURE_KEYS = [
+    "digest",
+    "gpu",
+    "requiredTokensPerSecond",
+    "prompt",
+    "numPredict",
+    "runs",
+    "seed",
+    "requireGpu",
+] as const;
+/** The rest (timeouts, retries, removeOnDelete) are stored without measuring again. */
+
+const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+export function gateInput(i: ModelThroughputInputs): GateInput {
+    return {
+        endpoint: i.endpoint,
+        model: i.model,
+        ...(i.digest ? { digest: i.digest } : {}),
+        gpu: i.gpu,
+        requiredTokensPerSecond: i.requiredTokensPerSecond,
+        prompt: i.prompt ?? GATE_DEFAULTS.prompt,
+        numPredict: i.numPredict ?? GATE_DEFAULTS.numPredict,
+        runs: i.runs ?? GATE_DEFAULTS.runs,
+        seed: i.seed ?? GATE_DEFAULTS.seed,
+        requireGpu: i.requireGpu ?? GATE_DEFAULTS.requireGpu,
+        timeoutSeconds: i.timeoutSeconds ?? GATE_DEFAULTS.timeoutSeconds,
+        stallSeconds: i.stallSeconds ?? GATE_DEFAULTS.stallSeconds,
+        attempts: i.attempts ?? GATE_DEFAULTS.attempts,
+        backoffMs: i.backoffMs ?? GATE_DEFAULTS.backoffMs,
+    };
+}
+
+/** The engine shows a provider's stderr lines as diagnostics during `pulumi up`. */
+function progress(line: string): void {
+    process.stderr.write(`ollama gate: ${line}\n`);
+}
+
+function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
+    const { endpoint, model, digest, gpu, requiredTokensPerSecond, prompt, numPredict, runs, seed } = state;
+    const { requireGpu, timeoutSeconds, stallSeconds, attempts, backoffMs, removeOnDelete } = state;
+    return {
+        endpoint,
+        model,
+        ...(digest ? { digest } : {}),
+        gpu,
+        requiredTokensPerSecond,
+        prompt,
+        numPredict,
+        runs,
+        seed,
+        requireGpu,
+        timeoutSeconds,
+        stallSeconds,
+        attempts,
+        backoffMs,
+        removeOnDelete,
+    };
+}
+
+async function measure(inputs: ModelThroughputInputs): Promise<ModelThroughputState> {
+    const result = await runGate(gateInput(inputs), { allowPull: true, log: progress });
+    if (!result.passed) throw new Error(`throughput gate failed: ${result.message}`);
+    progress(result.message);
+    return { ...result, ...inputsOf(inputs) };
+}
+
+export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThroughputInputs, ModelThroughputState> = {
+    check(_olds, news) {
+        const failures: pulumi.dynamic.CheckFailure[] = [];
+        if (!/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(news.endpoint ?? "")) {
+            failures.push({
+                property: "endpoint",
+                reason: "must be Ollama's base URL, such as http://10.10.10.10:11434",
+            });
+        }
+        if (!(news.requiredTokensPerSecond > 0)) {
+            failures.push({ property: "requiredTokensPerSecond", reason: "must be more than 0 tokens/s" });
+        }
+        if (!(Number.isInteger(news.runs) && news.runs >= 1)) {
+            failures.push({ property: "runs", reason: "must be a whole number of runs, at least 1" });
+        }
+        if (!(Number.isInteger(news.numPredict) && news.numPredict >= 1)) {
+            failures.push({ property: "numPredict", reason: "must be a whole number of tokens, at least 1" });
+        }
+        if (!(news.gpu?.memoryBandwidthGBs > 0)) {
+            failures.push({ property: "gpu", reason: "needs the card's memoryBandwidthGBs" });
+        }
+        return Promise.resolve({ inputs: news, failures });
+    },
+
+    diff(_id, olds, news) {
+        const replaces = REPLACE_KEYS.filter((k) => !same(olds[k], news[k]));
+        const remeasure = MEASURE_KEYS.filter((k) => !same(olds[k], news[k]));
+        const stored = (["timeoutSeconds", "stallSeconds", "attempts", "backoffMs", "removeOnDelete"] as const).filter(
+            (k) => !same(olds[k], news[k]),
+        );
+        // A refresh that measured a failure leaves passed=false: the next `up` gates again.
+        const failedLastTime = olds.passed === false;
+        return Promise.resolve({
+            changes: replaces.length + remeasure.length + stored.length > 0 || failedLastTime,
+            replaces: [...replaces],
+        });
+    },
+
+    async create(inputs) {
+        const outs = await measure(inputs);
+        return { id: `${inputs.endpoint}#${canonicalName(inputs.model)}`, outs };
+    },
+
+    async update(_id, olds, news) {
+        const remeasure = MEASURE_KEYS.some((k) => !same(olds[k], news[k])) || olds.passed === false;
+        if (!remeasure) return { outs: { ...olds, ...inputsOf(news) } };
+        return { outs: await measure(news) };
+    },
+
+    /** `pulumi refresh`: measure again without pulling; a slower or misplaced model shows as drift. */
+    async read(id, props) {
+        if (props === undefined)
+            throw new Error(`cannot import a throughput gate (${id}); create it with \`pulumi up\``);
+        const inputs = inputsOf(props);
+        const result = await runGate(gateInput(inputs), { allowPull: false, log: progress });
+        return { id, props: { ...result, ...inputs } };
+    },
+
+    async delete(_id, props) {
+        if (!props.removeOnDelete) return;
+        try {
+            await removeModel(gateInput(props));
+        } catch (err) {
+            // The VM is often deleted in the same run: nothing left to clean up.
+            if (err instanceof GateError && err.kind === "unreachable") {
+                progress(`${props.model} not removed: ${err.message}`);
+                return;
+            }
+            throw err;
+        }
+    },
+};
