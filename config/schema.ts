@@ -319,6 +319,70 @@ export const EnvironmentSchema = z.strictObject({
         .meta(d("The environment's layer 3.")),
 });
 
+// ---- the post-deploy throughput gate ----
+
+export const MODEL_REF_PATTERN = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*(:[a-z0-9][a-z0-9._-]*)?$/i;
+
+export const ModelGateSchema = z.strictObject({
+    name: z
+        .string()
+        .regex(MODEL_REF_PATTERN, 'must be an Ollama model reference such as "qwen2.5:14b" or "mistral:7b"')
+        .meta(d("Ollama model, name:tag; pulled on the VM's Ollama if it is not there.")),
+    digest: z
+        .string()
+        .regex(/^(sha256:)?[0-9a-f]{12,64}$/, "must be the digest `ollama list` shows (12 to 64 hex digits)")
+        .optional()
+        .meta(d("Pin the model's manifest digest: another digest is pulled again, and a mismatch fails.")),
+    minTokensPerSecond: z
+        .number()
+        .positive("must be more than 0 tokens/s")
+        .default(50)
+        .meta(d("The decode rate (median of the measured runs) below which `pulumi up` fails.")),
+    removeOnDelete: z
+        .boolean()
+        .default(false)
+        .meta(d("Delete the model from Ollama when it leaves this list (by default it stays).")),
+});
+
+export const ThroughputGateSchema = z
+    .strictObject({
+        enabled: z
+            .boolean()
+            .default(true)
+            .meta(d("Measure the models after deploy; off skips the gate (the models are then not pulled either).")),
+        endpoint: z
+            .url({ protocol: /^https?$/, message: 'must be a URL such as "http://10.10.10.10:11434"' })
+            .optional()
+            .meta(d("Ollama's URL as seen from where `pulumi up` runs; default: the VM's address, port 11434.")),
+        prompt: z.string().min(1).optional().meta(d("The fixed prompt of every run (a built-in one by default).")),
+        numPredict: z
+            .number()
+            .int()
+            .min(16, "generate at least 16 tokens, or the rate is noise")
+            .max(4096)
+            .default(128)
+            .meta(d("Tokens generated per run.")),
+        runs: z.number().int().min(1).max(20).default(3).meta(d("Measured runs after one warm-up run.")),
+        requireGpu: z
+            .boolean()
+            .default(true)
+            .meta(d("Fail when the model is not wholly in VRAM (partial offload or CPU fallback).")),
+        timeoutSeconds: z
+            .number()
+            .int()
+            .positive()
+            .default(300)
+            .meta(d("Limit for each call to Ollama (a generation includes loading the model).")),
+        stallSeconds: z
+            .number()
+            .int()
+            .positive()
+            .default(120)
+            .meta(d("A pull with no progress for this long is aborted.")),
+    })
+    .prefault({})
+    .meta(d("How the gate measures this VM's models."));
+
 // ---- per-stack guests (Pulumi.<stack>.yaml) ----
 
 export const VmSchema = z.strictObject({
@@ -329,6 +393,15 @@ export const VmSchema = z.strictObject({
         .string()
         .optional()
         .meta(d("A GPU (nodes.<node>.gpus key) owned by this environment; leave out for a VM without one.")),
+    models: z
+        .array(ModelGateSchema)
+        .default([])
+        .meta(
+            d(
+                "Models the throughput gate pulls and times on the VM's GPU after deploy; `pulumi up` fails on one that is slow or not in VRAM.",
+            ),
+        ),
+    throughputGate: ThroughputGateSchema,
     cores: z.number().int().positive().meta(d("vCPUs (type host).")),
     cpuset: cpuset.meta(
         d("Host CPUs the VM is pinned to: inside the environment's allocation, at least `cores` of them."),
@@ -425,6 +498,8 @@ export type MirrorConfig = z.infer<typeof MirrorSchema>;
 export type BridgeConfig = z.infer<typeof BridgeSchema>;
 export type EnvironmentConfig = z.infer<typeof EnvironmentSchema>;
 export type VmConfig = z.infer<typeof VmSchema>;
+export type ModelGateConfig = z.infer<typeof ModelGateSchema>;
+export type ThroughputGateConfig = z.infer<typeof ThroughputGateSchema>;
 export type LxcConfig = z.infer<typeof LxcSchema>;
 export type InboundRule = z.infer<typeof inboundRule>;
 export type GuestNetworkConfig = z.infer<typeof guestNetwork>;

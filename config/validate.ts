@@ -423,8 +423,38 @@ export function checkGuests(cfg: ParsedConfig, env: EnvironmentName): ConfigIssu
     }
 
     checkGpus(cfg, env, add);
+    checkModels(cfg, add);
     checkPlacement(cfg, env, guests, add);
     return issues;
+}
+
+/** The throughput gate measures on the VM's GPU, one model at a time. */
+function checkModels(cfg: ParsedConfig, add: Add): void {
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        if (vm.models.length === 0) continue;
+        const at = `vms.${vmName}.models`;
+        if (vm.gpu === undefined) {
+            add(
+                at,
+                `the throughput gate measures models on the VM's GPU, and this VM has none; set vms.${vmName}.gpu or remove its models`,
+            );
+            continue;
+        }
+        if (vm.network.address === "dhcp" && vm.throughputGate.enabled && vm.throughputGate.endpoint === undefined) {
+            add(
+                `vms.${vmName}.throughputGate.endpoint`,
+                `the VM takes its address by DHCP, so the gate cannot know where Ollama listens; set it (such as "http://ai.lan:11434") or give the VM a static address`,
+            );
+        }
+        const seen = new Map<string, number>();
+        vm.models.forEach((m, i) => {
+            const key = m.name.includes(":") ? m.name : `${m.name}:latest`;
+            const first = seen.get(key);
+            if (first !== undefined)
+                add(`${at}[${i}].name`, `${m.name} is already gated at ${at}[${first}]; list each model once`);
+            else seen.set(key, i);
+        });
+    }
 }
 
 function checkGpus(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {

@@ -12,6 +12,7 @@ import { GuestImages } from "../components/images";
 import { Network } from "../components/network";
 import { ServiceLxc } from "../components/serviceLxc";
 import { StorageMirror } from "../components/storage";
+import { defaultEndpoint, ModelFigures, ThroughputGate } from "../components/throughputGate";
 import { LxcRole } from "../config/schema";
 
 /** How an environment may be reached; the stacks differ here and in nothing else structural. */
@@ -26,6 +27,8 @@ export interface VmOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     gpu: GpuSummary | null;
+    /** The throughput gate's figures per model (empty without models or with the gate off). */
+    throughput: ModelFigures[];
 }
 
 export interface ServiceOutput {
@@ -160,7 +163,30 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
             },
             { provider: host.provider },
         );
-        vms[vmName] = { vmid: built.vmId, node: vm.node, address: built.address, gpu: built.gpu ?? null };
+        // After the VM runs, the gate measures its models on its GPU; other GPUs' gates run alongside.
+        const gate =
+            built.gpu && vm.models.length > 0 && vm.throughputGate.enabled
+                ? new ThroughputGate(`${vmName}-gate`, {
+                      vmName,
+                      gpu: {
+                          name: built.gpu.name,
+                          model: built.gpu.model,
+                          vramGiB: built.gpu.vramGiB,
+                          memoryBandwidthGBs: built.gpu.memoryBandwidthGBs,
+                      },
+                      endpoint: vm.throughputGate.endpoint ?? defaultEndpoint(vm.network.address),
+                      models: vm.models,
+                      settings: vm.throughputGate,
+                      dependsOn: [built.tune],
+                  })
+                : undefined;
+        vms[vmName] = {
+            vmid: built.vmId,
+            node: vm.node,
+            address: built.address,
+            gpu: built.gpu ?? null,
+            throughput: gate?.figures ?? [],
+        };
     }
 
     const services: Record<string, ServiceOutput> = {};

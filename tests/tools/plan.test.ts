@@ -34,7 +34,11 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain("mapping private-rtx5090 → pve1 0000:01:00 (10de:2b85, IOMMU group 14)");
     expect(out).toContain("storage tank-private → pool tankpriv (images, rootdir) on pve1");
     expect(out).toContain("kernel: intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=64");
-    expect(out).toMatch(/Resources by type \(34 to create\):\n\s+7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy/);
+    expect(out).toContain(
+        "pulumi-nodejs:dynamic/ollama:ModelThroughput private-ai-gate-qwen2-5-14b  qwen2.5:14b on rtx5090 via http://10.10.10.10:11434 | at least 50 tokens/s, wholly in VRAM | 3 runs x 128 tokens",
+    );
+    expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
+    expect(out).toMatch(/Resources by type \(35 to create\):\n\s+7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy/);
     expect(out).toMatch(/^ {4}1 {2}proxmoxve:index\/vmLegacy:VmLegacy$/m);
     expect(out).toContain(
         "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
