@@ -97,8 +97,12 @@ export async function startOllama(bin: string, env: Record<string, string> = {})
     }
 
     const run = promisify(execFile);
-    const cli = async (args: string[], cwd = root) =>
-        (await run(bin, args, { env: childEnv, cwd, maxBuffer: 16 * 2 ** 20 })).stdout;
+    const cli = async (args: string[], cwd = root) => {
+        const pending = run(bin, args, { env: childEnv, cwd, maxBuffer: 16 * 2 ** 20 });
+        // Some commands (run) read stdin when it is not a terminal: close it.
+        pending.child.stdin?.end();
+        return (await pending).stdout;
+    };
 
     return {
         endpoint,

@@ -1,7 +1,8 @@
 // Writes a tiny random-weights llama model as GGUF, the file format Ollama loads, so that the
 // throughput gate can be tested and benchmarked against a real Ollama server with no registry and
-// no GPU. The model is nonsense by design: what matters is that llama.cpp loads it and generates
-// exactly num_predict tokens of valid text (see the output weights in tinyLlamaGguf).
+// no GPU. The model is nonsense by design: what matters is that llama.cpp loads it, does the full
+// work of a llama forward pass per token, and generates exactly num_predict tokens of valid text
+// (see the output weights in tinyLlamaGguf).
 //
 // Usage: ts-node tools/tinyModel.ts <out.gguf> [--width N] [--layers N] [--seed N]
 
@@ -175,18 +176,27 @@ export function tinyLlamaGguf(options: TinyModelOptions = {}): Buffer {
     const nVocab = tokens.length;
 
     const filled = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
+    // Block weights are small, so each position's hidden state stays close to its token's embedding.
     const weights = (rows: number, cols: number): Float32Array =>
-        filled(rows * cols, () => (rand() * 2 - 1) / Math.sqrt(cols));
+        filled(rows * cols, () => (0.05 * (rand() * 2 - 1)) / Math.sqrt(cols));
     const ones = (n: number) => filled(n, () => 1);
 
-    // Output rows of the special and byte tokens are zero, so their logits stay 0 while the 128 word
-    // rows give random ones: greedy decoding picks a word (all 128 negative is a 2^-128 event), so a
-    // generation never ends early and its text is always valid UTF-8.
-    const output = weights(nVocab, width);
-    output.fill(0, 0, (SPECIAL.length + 256) * width);
+    // Greedy decoding of random weights falls into repeating one token, and Ollama aborts a
+    // generation that repeats a token 30 times. So the output layer makes each word predict the
+    // next word: output row of word i+1 = embedding of word i. The last hidden state is close to
+    // the embedding of the current token, and a vector's dot product with itself beats that with
+    // any other random vector by about sqrt(width), so the model cycles through the 128 words.
+    // The special and byte rows stay zero (logit 0): it never ends early or emits invalid UTF-8.
+    const embedding = filled(nVocab * width, () => rand() * 2 - 1);
+    const output = new Float32Array(nVocab * width);
+    const firstWord = SPECIAL.length + 256;
+    for (let i = 0; i < WORDS.length; i++) {
+        const prev = firstWord + ((i + WORDS.length - 1) % WORDS.length);
+        output.set(embedding.subarray(prev * width, (prev + 1) * width), (firstWord + i) * width);
+    }
 
     const tensors: Tensor[] = [
-        { name: "token_embd.weight", dims: [width, nVocab], data: weights(nVocab, width) },
+        { name: "token_embd.weight", dims: [width, nVocab], data: embedding },
         { name: "output_norm.weight", dims: [width], data: ones(width) },
         { name: "output.weight", dims: [width, nVocab], data: output },
     ];

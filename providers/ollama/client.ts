@@ -95,6 +95,8 @@ export type Log = (line: string) => void;
 /** Hooks for tests and the bench: see every generation's raw timings. */
 export interface GateHooks {
     onGeneration?: (g: Generation, warmup: boolean) => void;
+    /** Every streamed token chunk, with the server's timestamp (RFC 3339, nanoseconds). */
+    onToken?: (createdAt: string) => void;
 }
 
 // ---- names and digests ----
@@ -283,7 +285,7 @@ function classifyPullError(input: GateInput, err: unknown): GateError {
 }
 
 /** One streamed generation with fixed sampling; returns Ollama's timings and the client's TTFT. */
-async function generate(api: Ollama, input: GateInput): Promise<Generation> {
+async function generate(api: Ollama, input: GateInput, hooks?: GateHooks): Promise<Generation> {
     return withRetry("generate", input, async () => {
         const started = performance.now();
         let firstToken: number | undefined;
@@ -294,9 +296,27 @@ async function generate(api: Ollama, input: GateInput): Promise<Generation> {
             stream: true,
             options: { temperature: 0, seed: input.seed, num_predict: input.numPredict },
         });
-        for await (const chunk of stream) {
-            if (firstToken === undefined && chunk.response) firstToken = performance.now();
-            if (chunk.done) last = chunk;
+        try {
+            for await (const chunk of stream) {
+                if (chunk.response) {
+                    firstToken ??= performance.now();
+                    hooks?.onToken?.(String(chunk.created_at));
+                }
+                if (chunk.done) last = chunk;
+            }
+        } catch (err) {
+            // ollama-js's words for a stream that closed without its final, timed message.
+            if (
+                isObject(err) &&
+                typeof err["message"] === "string" &&
+                err["message"].startsWith("Did not receive done")
+            ) {
+                throw new GateError(
+                    `Ollama at ${input.endpoint} stopped generating with model ${input.model} before the ${input.numPredict} tokens (it aborts an output that repeats one token 30 times, or its runner failed; see \`journalctl\` or the container log); try another throughputGate.prompt`,
+                    "ollama",
+                );
+            }
+            throw err;
         }
         if (last === undefined) throw new GateError(`Ollama at ${input.endpoint} ended a generation early`, "ollama");
         return { ...pickTimings(last), timeToFirstTokenMs: (firstToken ?? performance.now()) - started };
@@ -363,11 +383,11 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
     log(
         `measuring ${input.model} on ${input.gpu.name}: 1 warm-up and ${input.runs} runs of ${input.numPredict} tokens`,
     );
-    const warmup = await generate(api, input);
+    const warmup = await generate(api, input, options.hooks);
     options.hooks?.onGeneration?.(warmup, true);
     const runs: Generation[] = [];
     for (let i = 0; i < input.runs; i++) {
-        const g = await generate(api, input);
+        const g = await generate(api, input, options.hooks);
         options.hooks?.onGeneration?.(g, false);
         runs.push(g);
     }
