@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     const local = opts.endpoint ? undefined : await startOllama(bin);
-    const endpoint = opts.endpoint ?? (local?.endpoint as string);
+    const endpoint = opts.endpoint ?? (local?.endpoint);
     const model = opts.model ?? "bench-tiny";
     const env = { ...process.env, OLLAMA_HOST: endpoint.replace(/^https?:\/\//, "") };
     const run = promisify(execFile);
