@@ -13,6 +13,8 @@ import { Network } from "../components/network";
 import { ServiceLxc } from "../components/serviceLxc";
 import { StorageMirror } from "../components/storage";
 import { LxcRole } from "../config/schema";
+import { workloadSpec } from "../components/compose";
+import { ComposeWorkload } from "../components/workload";
 
 /** How an environment may be reached; the stacks differ here and in nothing else structural. */
 export interface EnvironmentPolicy {
@@ -26,6 +28,10 @@ export interface VmOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     gpu: GpuSummary | null;
+    /** Service name → its image and where people reach it (vms.<vm>.services). */
+    services: Record<string, { image: string; urls: string[] }>;
+    /** Where the machine running `pulumi up` reaches the VM's Ollama API; absent without one. */
+    ollamaEndpoint?: pulumi.Output<string>;
 }
 
 export interface ServiceOutput {
@@ -132,6 +138,8 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
         network.bridges[nodeName]?.[bridge]?.name.apply((n) => n ?? bridge) ?? pulumi.output(bridge);
 
     const vms: Record<string, VmOutput> = {};
+    /** The containers of each VM; what must wait for a VM's Ollama depends on workloads[vm].ollama. */
+    const workloads: Record<string, ComposeWorkload> = {};
     for (const [vmName, vm] of Object.entries(cfg.vms)) {
         const node = cfg.nodes[vm.node] as NodeConfig;
         const host = hosts[vm.node] as ProxmoxHost;
@@ -160,7 +168,32 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
             },
             { provider: host.provider },
         );
-        vms[vmName] = { vmid: built.vmId, node: vm.node, address: built.address, gpu: built.gpu ?? null };
+        let workload: ComposeWorkload | undefined;
+        if (Object.keys(vm.services).length > 0) {
+            workload = new ComposeWorkload(`${vmName}-workload`, {
+                spec: workloadSpec(vmName, vm, env, envCfg.network.trustedSources),
+                sshUser: vm.cloudInit.user,
+                sshPrivateKey: cfg.secrets.sshPrivateKey,
+                gpu: built.gpu !== undefined,
+                secrets: cfg.secrets.services,
+                // Docker answers once the tune step has started the VM and first boot is done.
+                dependsOn: [built.tune],
+            });
+            workloads[vmName] = workload;
+        }
+        vms[vmName] = {
+            vmid: built.vmId,
+            node: vm.node,
+            address: built.address,
+            gpu: built.gpu ?? null,
+            services: Object.fromEntries(
+                Object.entries(vm.services).map(([svcName, svc]) => [
+                    svcName,
+                    { image: svc.image, urls: workload?.urls[svcName] ?? [] },
+                ]),
+            ),
+            ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
+        };
     }
 
     const services: Record<string, ServiceOutput> = {};

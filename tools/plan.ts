@@ -104,6 +104,11 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         lines.push(
             `  vm ${name}: VMID ${vm.vmid} on ${vm.node}, ${vm.address ?? "address from the guest agent"}, ${gpu}`,
         );
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            const urls = svc.urls.length > 0 ? svc.urls.join(" ") : "not reachable from outside the VM";
+            lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
+        }
+        if (vm.ollamaEndpoint) lines.push(`    Ollama API for this machine: ${vm.ollamaEndpoint}`);
     }
     for (const [name, svc] of Object.entries(out.services)) {
         const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";
