@@ -56,6 +56,7 @@ export function checkServices(
         const known = (ref: string) => names.includes(ref);
         const published = new Map<string, string>();
         let proxy: string | undefined;
+        const inCycle = new Set<string>();
         if (names.length > 0 && vm.network.address === "dhcp") {
             add(
                 `vms.${vmName}.network.address`,
@@ -113,9 +114,11 @@ export function checkServices(
                 }
             }
 
-            const cycle = cycleThrough(vm.services, svcName);
-            if (cycle)
+            const cycle = inCycle.has(svcName) ? undefined : cycleThrough(vm.services, svcName);
+            if (cycle) {
+                cycle.forEach((n) => inCycle.add(n));
                 add(`${at}.dependsOn`, `services wait for each other in a cycle (${cycle.join(" → ")}); break it`);
+            }
 
             if (svc.proxy) {
                 if (proxy !== undefined) {
