@@ -270,11 +270,15 @@ export function decodeValue(key: string, text: string): unknown {
 
 /** One secret Output per name the services use; the parse made sure each exists. */
 function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
-    const used = new Set(
-        Object.values(parsed.vms).flatMap((vm) =>
+    const used = new Set([
+        ...Object.values(parsed.vms).flatMap((vm) =>
             Object.values(vm.services).flatMap((svc) => Object.values(svc.secretEnvironment).flatMap(secretRefs)),
         ),
-    );
+        ...Object.values(parsed.containers).flatMap((ct) => [
+            ...Object.values(ct.postgres?.databases ?? {}).map((db) => db.passwordSecret),
+            ...(ct.redis ? [ct.redis.passwordSecret] : []),
+        ]),
+    ]);
     if (used.size === 0) return {};
     const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
     return Object.fromEntries([...used].sort().map((name) => [name, all.apply((o) => o[name] ?? "")]));

@@ -542,6 +542,34 @@ export const LxcSchema = z.strictObject({
         .optional()
         .meta(d("Override the role's nesting default (only cicd, which runs containers, has it on).")),
     firewall: guestFirewall,
+    postgres: z
+        .strictObject({
+            databases: z
+                .record(
+                    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL name such as "openwebui"'),
+                    z.strictObject({
+                        passwordSecret: z
+                            .string()
+                            .min(1)
+                            .meta(d("The serviceSecrets name holding the owner role's password.")),
+                    }),
+                )
+                .default({})
+                .meta(d("Databases, each with an owner role of the same name (created if missing).")),
+            allowFrom: z
+                .array(cidr)
+                .default([])
+                .meta(d('Networks that may log in (pg_hba, scram-sha-256), such as the AI VM "10.10.10.10/32".')),
+        })
+        .optional()
+        .meta(d("role postgresql: install and configure PostgreSQL in the container over SSH, idempotently.")),
+    redis: z
+        .strictObject({
+            passwordSecret: z.string().min(1).meta(d("The serviceSecrets name holding the Redis password.")),
+            maxmemoryMiB: z.number().int().positive().default(512).meta(d("Memory cap; keys are evicted LRU.")),
+        })
+        .optional()
+        .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
     startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
 });

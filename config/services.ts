@@ -1,6 +1,7 @@
 // Rules about the containers of the GPU VMs (vms.<vm>.services): references between services,
 // port clashes, GPU reservations, secrets, and what a public VM may publish. Plain functions.
 
+import { containsNetwork, parseCidr } from "./net";
 import { EnvironmentName, ParsedConfig, ServiceConfig } from "./schema";
 import type { ConfigIssue } from "./validate";
 
@@ -57,6 +58,7 @@ export function checkServices(
         const published = new Map<string, string>();
         let proxy: string | undefined;
         const inCycle = new Set<string>();
+        const vmGpuSound = vm.gpu === undefined || cfg.nodes[vm.node]?.gpus[vm.gpu]?.environment === env;
         if (names.length > 0 && vm.network.address === "dhcp") {
             add(
                 `vms.${vmName}.network.address`,
@@ -67,7 +69,8 @@ export function checkServices(
         for (const [svcName, svc] of Object.entries(vm.services)) {
             const at = `vms.${vmName}.services.${svcName}`;
 
-            if (svc.gpu !== undefined && svc.gpu !== vm.gpu) {
+            // A VM whose own GPU is wrong is reported at vms.<vm>.gpu; its services follow that fix.
+            if (svc.gpu !== undefined && svc.gpu !== vm.gpu && vmGpuSound) {
                 const owner = Object.entries(cfg.vms).find(([, v]) => v.gpu === svc.gpu)?.[0];
                 const gpuEnv = Object.values(cfg.nodes).find((n) => n.gpus[svc.gpu as string])?.gpus[svc.gpu]
                     ?.environment;
@@ -168,6 +171,44 @@ export function checkServices(
                 published.set(key, svcName);
             });
         }
+    }
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        const at = `containers.${ctName}`;
+        if (ct.postgres && ct.role !== "postgresql") {
+            add(`${at}.postgres`, `only a container with role postgresql runs PostgreSQL (this one is ${ct.role})`);
+        }
+        if ((ct.postgres || ct.redis) && ct.network.address === "dhcp") {
+            add(
+                `${at}.network.address`,
+                "a container with a postgres or redis setup needs a static address: the setup connects to it",
+            );
+        }
+        if (ct.redis && ct.role !== "redis") {
+            add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${ct.role})`);
+        }
+        const named = [
+            ...Object.entries(ct.postgres?.databases ?? {}).map(
+                ([db, x]) => [`${at}.postgres.databases.${db}.passwordSecret`, x.passwordSecret] as const,
+            ),
+            ...(ct.redis ? [[`${at}.redis.passwordSecret`, ct.redis.passwordSecret] as const] : []),
+        ];
+        for (const [path, name] of named) {
+            if (secretNames !== undefined && !secretNames.has(name)) {
+                add(
+                    path,
+                    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``,
+                );
+            }
+        }
+        const envNet = parseCidr(cfg.environments[env].network.cidr);
+        ct.postgres?.allowFrom.forEach((net, i) => {
+            if (!containsNetwork(envNet, parseCidr(net))) {
+                add(
+                    `${at}.postgres.allowFrom[${i}]`,
+                    `${net} is outside the ${env} network ${cfg.environments[env].network.cidr}; the database serves its own environment only`,
+                );
+            }
+        });
     }
     return issues;
 }

@@ -15,6 +15,8 @@ import { StorageMirror } from "../components/storage";
 import { LxcRole } from "../config/schema";
 import { workloadSpec } from "../components/compose";
 import { ComposeWorkload } from "../components/workload";
+import { DataService } from "../components/dataService";
+import { addressOf } from "../config/net";
 
 /** How an environment may be reached; the stacks differ here and in nothing else structural. */
 export interface EnvironmentPolicy {
@@ -40,6 +42,8 @@ export interface ServiceOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     endpoints: pulumi.Output<string[]>;
+    /** What the data-layer setup installs and configures in it (postgres, redis). */
+    setup?: string;
 }
 
 export interface EnvironmentOutputs {
@@ -137,6 +141,48 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
     const bridgeOf = (nodeName: string, bridge: string) =>
         network.bridges[nodeName]?.[bridge]?.name.apply((n) => n ?? bridge) ?? pulumi.output(bridge);
 
+    const services: Record<string, ServiceOutput> = {};
+    /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
+    const dataSetups: pulumi.Resource[] = [];
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        const host = hosts[ct.node] as ProxmoxHost;
+        const built = new ServiceLxc(
+            ctName,
+            {
+                environment: env,
+                nodeName: ct.node,
+                container: ct,
+                storageId: storageOf(ct.node, ct.disk.storage),
+                templateFileId: (images[ct.node] as GuestImages).template(ct.template.url),
+                bridge: bridgeOf(ct.node, ct.network.bridge),
+                gateway: envCfg.network.gateway,
+                dns: envCfg.network.dns,
+                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
+            },
+            { provider: host.provider },
+        );
+        // PostgreSQL and Redis inside their containers, set up over SSH once the container runs.
+        const data =
+            (ct.postgres || ct.redis) && ct.network.address !== "dhcp"
+                ? new DataService(`${ctName}-data`, {
+                      container: ct,
+                      address: addressOf(ct.network.address),
+                      sshPrivateKey: cfg.secrets.sshPrivateKey,
+                      secrets: cfg.secrets.services,
+                      dependsOn: [built.container],
+                  })
+                : undefined;
+        if (data) dataSetups.push(data.setup);
+        services[ctName] = {
+            role: ct.role,
+            vmid: built.vmId,
+            node: ct.node,
+            address: built.address,
+            endpoints: built.endpoints,
+            ...(data ? { setup: data.description } : {}),
+        };
+    }
+
     const vms: Record<string, VmOutput> = {};
     /** The containers of each VM; what must wait for a VM's Ollama depends on workloads[vm].ollama. */
     const workloads: Record<string, ComposeWorkload> = {};
@@ -177,7 +223,7 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                 gpu: built.gpu !== undefined,
                 secrets: cfg.secrets.services,
                 // Docker answers once the tune step has started the VM and first boot is done.
-                dependsOn: [built.tune],
+                dependsOn: [built.tune, ...dataSetups],
             });
             workloads[vmName] = workload;
         }
@@ -193,33 +239,6 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                 ]),
             ),
             ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
-        };
-    }
-
-    const services: Record<string, ServiceOutput> = {};
-    for (const [ctName, ct] of Object.entries(cfg.containers)) {
-        const host = hosts[ct.node] as ProxmoxHost;
-        const built = new ServiceLxc(
-            ctName,
-            {
-                environment: env,
-                nodeName: ct.node,
-                container: ct,
-                storageId: storageOf(ct.node, ct.disk.storage),
-                templateFileId: (images[ct.node] as GuestImages).template(ct.template.url),
-                bridge: bridgeOf(ct.node, ct.network.bridge),
-                gateway: envCfg.network.gateway,
-                dns: envCfg.network.dns,
-                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
-            },
-            { provider: host.provider },
-        );
-        services[ctName] = {
-            role: ct.role,
-            vmid: built.vmId,
-            node: ct.node,
-            address: built.address,
-            endpoints: built.endpoints,
         };
     }
 

@@ -113,6 +113,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     for (const [name, svc] of Object.entries(out.services)) {
         const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";
         lines.push(`  service ${name}: ${svc.role}, CTID ${svc.vmid}, ${svc.address ?? "dhcp"}${endpoints}`);
+        if (svc.setup) lines.push(`    set up over SSH: ${svc.setup}`);
     }
     for (const node of Object.keys(out.hosts)) {
         lines.push(`  host ${node}: rebootRequired is known after \`pulumi up\` runs the bootstrap`);

@@ -40,6 +40,12 @@ export function summarize(r: RecordedResource): string {
                 const huge = qm[3] === undefined ? "no hugepages" : `hugepages ${qm[3] === "1024" ? "1G" : "2M"}`;
                 return `${ssh} | VM ${qm[1]}: pinned ${qm[2]}, ${huge} (root-only, via qm) | starts it once the host check passes`;
             }
+            const data = /Installs and configures (PostgreSQL|Redis)/.exec(stdin);
+            if (data) {
+                const dbs = /^AIDS_PG_DATABASES='([^']*)'$/m.exec(stdin)?.[1];
+                const what = dbs === undefined ? "" : `, databases ${dbs || "none"}`;
+                return `${ssh} | installs and configures ${data[1]}${what} (script held secret: it carries passwords)`;
+            }
             if (stdin.includes("cloud-init status --wait")) {
                 const gpu = stdin.includes("nvidia-smi") ? ", the GPU and the NVIDIA runtime" : "";
                 return `${ssh} | waits for first boot, then checks Docker${gpu}`;

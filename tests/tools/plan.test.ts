@@ -34,7 +34,16 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain("mapping private-rtx5090 → pve1 0000:01:00 (10de:2b85, IOMMU group 14)");
     expect(out).toContain("storage tank-private → pool tankpriv (images, rootdir) on pve1");
     expect(out).toContain("kernel: intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=64");
-    expect(out).toMatch(/Resources by type \(34 to create\):\n\s+7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy/);
+    expect(out).toMatch(/Resources by type \(60 to create\):\n\s+8 {2}docker:index\/container:Container/);
+    expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
+    // The services of the VM, each with its image and where it is reached.
+    expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
+    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.6.18, http://10.10.10.10:3000");
+    expect(out).toContain("    Ollama API for this machine: http://10.10.10.10:11434");
+    expect(out).toMatch(
+        /docker:index\/container:Container private-ai-workload-ollama {2}ollama ← ollama\/ollama:0\.11\.4 \| ports 10\.10\.10\.10:11434→11434 \| GPU all/,
+    );
+    expect(out).not.toContain("offline-placeholder-");
     expect(out).toMatch(/^ {4}1 {2}proxmoxve:index\/vmLegacy:VmLegacy$/m);
     expect(out).toContain(
         "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
