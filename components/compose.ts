@@ -2,9 +2,11 @@
 // reverse proxy's Traefik configuration and the docker-compose.yml artifact. Plain functions, used
 // by ComposeWorkload (which deploys the same spec) and tested without Pulumi.
 
+import * as fs from "fs";
+import * as path from "path";
 import { stringify } from "yaml";
 import { addressOf } from "../config/net";
-import { proxyOf, secretRefs } from "../config/services";
+import { PROJECT_ROOT, proxyOf, secretRefs } from "../config/services";
 import { EnvironmentName, ServiceConfig, VmConfig } from "../config/schema";
 
 export interface WorkloadSpec {
@@ -20,6 +22,8 @@ export interface WorkloadSpec {
     /** Named volumes, by compose key and Docker name. */
     readonly volumes: Readonly<Record<string, string>>;
     readonly services: Readonly<Record<string, ServiceConfig>>;
+    /** The content of each service's `files`, read from the repository: service → target → text. */
+    readonly files: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export const NETWORK_KEY = "ai";
@@ -48,7 +52,22 @@ export function workloadSpec(
         network: { key: NETWORK_KEY, name: `${vmName}-net` },
         volumes: Object.fromEntries([...volumeKeys].sort().map((k) => [k, `${vmName}-${k}`])),
         services: vm.services,
+        files: Object.fromEntries(
+            Object.entries(vm.services)
+                .filter(([, s]) => s.files.length > 0)
+                .map(([name, s]) => [
+                    name,
+                    Object.fromEntries(
+                        s.files.map((f) => [f.target, fs.readFileSync(path.join(PROJECT_ROOT, f.source), "utf8")]),
+                    ),
+                ]),
+        ),
     };
+}
+
+/** The compose `configs` key of a service's file: "<service>-<basename>". */
+export function fileConfigKey(service: string, target: string): string {
+    return `${service}-${path.posix.basename(target).replace(/[^A-Za-z0-9_-]/g, "-")}`;
 }
 
 /** The env-file variables of a service: the ones that hold secrets. */
@@ -220,7 +239,14 @@ function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): R
                   })),
               }
             : {}),
-        ...(svc.proxy ? { configs: [{ source: "traefik-dynamic", target: TRAEFIK_DYNAMIC_FILE }] } : {}),
+        ...(svc.proxy || svc.files.length > 0
+            ? {
+                  configs: [
+                      ...(svc.proxy ? [{ source: "traefik-dynamic", target: TRAEFIK_DYNAMIC_FILE }] : []),
+                      ...svc.files.map((f) => ({ source: fileConfigKey(name, f.target), target: f.target })),
+                  ],
+              }
+            : {}),
         networks: [spec.network.key],
         ...(svc.dependsOn.length > 0
             ? { depends_on: Object.fromEntries(svc.dependsOn.map((d) => [d, { condition: "service_healthy" }])) }
@@ -243,6 +269,14 @@ function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): R
  */
 export function renderCompose(spec: WorkloadSpec): string {
     const proxy = proxyOf(spec.services);
+    const configs: Record<string, { content: string }> = {
+        ...(proxy?.[1].proxy ? { "traefik-dynamic": { content: traefikDynamicConfig(spec, proxy[1].proxy) } } : {}),
+        ...Object.fromEntries(
+            Object.entries(spec.files).flatMap(([svc, files]) =>
+                Object.entries(files).map(([target, content]) => [fileConfigKey(svc, target), { content }]),
+            ),
+        ),
+    };
     const doc: Record<string, unknown> = {
         name: spec.project,
         services: Object.fromEntries(
@@ -252,9 +286,7 @@ export function renderCompose(spec: WorkloadSpec): string {
         ...(Object.keys(spec.volumes).length > 0
             ? { volumes: Object.fromEntries(Object.entries(spec.volumes).map(([k, name]) => [k, { name }])) }
             : {}),
-        ...(proxy?.[1].proxy
-            ? { configs: { "traefik-dynamic": { content: traefikDynamicConfig(spec, proxy[1].proxy) } } }
-            : {}),
+        ...(Object.keys(configs).length > 0 ? { configs } : {}),
     };
     const envFiles = Object.entries(spec.services)
         .filter(([, s]) => secretKeys(s).length > 0)

@@ -90,6 +90,10 @@ export class WorkloadService extends pulumi.ComponentResource {
             { parent: this, dependsOn: args.dependsOn },
         );
         const h = svc.healthcheck;
+        const uploads = [
+            ...(svc.proxy ? [{ file: TRAEFIK_DYNAMIC_FILE, content: traefikDynamicConfig(spec, svc.proxy) }] : []),
+            ...Object.entries(spec.files[args.name] ?? {}).map(([file, content]) => ({ file, content })),
+        ];
         this.container = new docker.Container(
             name,
             {
@@ -130,9 +134,7 @@ export class WorkloadService extends pulumi.ComponentResource {
                 ...(svc.limits.memoryGiB !== undefined
                     ? { memory: Math.round(svc.limits.memoryGiB * MIB_PER_GIB) }
                     : {}),
-                ...(svc.proxy
-                    ? { uploads: [{ file: TRAEFIK_DYNAMIC_FILE, content: traefikDynamicConfig(spec, svc.proxy) }] }
-                    : {}),
+                ...(uploads.length > 0 ? { uploads } : {}),
                 // `up` returns once the container is healthy, so what depends on it finds it working.
                 wait: true,
                 waitTimeout: h.startPeriodSeconds + h.retries * (h.intervalSeconds + h.timeoutSeconds) + 60,

@@ -197,6 +197,28 @@ export const ServiceSchema = z.strictObject({
         )
         .default([])
         .meta(d("Mounts.")),
+    files: z
+        .array(
+            z.strictObject({
+                source: z
+                    .string()
+                    .regex(
+                        /^services\/[A-Za-z0-9._/-]+$/,
+                        'must be a file under services/ in this repository, such as "services/rag-ingest.py"',
+                    )
+                    .meta(d("A file of this repository, under services/.")),
+                target: z
+                    .string()
+                    .regex(/^\/\S*$/, "must be an absolute path in the container")
+                    .meta(d("Where it appears in the container.")),
+            }),
+        )
+        .default([])
+        .meta(
+            d(
+                "Files of this repository placed into the container (Docker uploads; inline configs in the compose file).",
+            ),
+        ),
     gpu: z
         .string()
         .optional()

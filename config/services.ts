@@ -1,9 +1,14 @@
 // Rules about the containers of the GPU VMs (vms.<vm>.services): references between services,
 // port clashes, GPU reservations, secrets, and what a public VM may publish. Plain functions.
 
+import * as fs from "fs";
+import * as path from "path";
 import { containsNetwork, parseCidr } from "./net";
 import { EnvironmentName, ParsedConfig, ServiceConfig } from "./schema";
 import type { ConfigIssue } from "./validate";
+
+/** The repository root: services' `files` are read from under it. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..");
 
 /** Ports the public proxy may publish: HTTP (redirect, LAN-only routes) and HTTPS. */
 export const PUBLIC_PORTS: readonly number[] = [80, 443];
@@ -86,6 +91,15 @@ export function checkServices(
                         : `"${svc.gpu}" is not this VM's GPU (${where}); a container reserves only its own VM's GPU, "${vm.gpu}"`,
                 );
             }
+
+            svc.files.forEach((f, i) => {
+                if (!fs.existsSync(path.join(PROJECT_ROOT, f.source))) {
+                    add(
+                        `${at}.files[${i}].source`,
+                        `${f.source} does not exist in this repository; add it or fix the path`,
+                    );
+                }
+            });
 
             svc.dependsOn.forEach((ref, i) => {
                 if (ref === svcName) add(`${at}.dependsOn[${i}]`, "a service cannot wait for itself; remove it");

@@ -168,6 +168,13 @@ test("services start after what they depend on, the proxy last", () => {
     expect(order[order.length - 1]).toBe("proxy");
 });
 
+test("repository files reach the container inline, the same text Pulumi uploads", () => {
+    const script = fs.readFileSync(path.join(__dirname, "..", "..", "services", "rag-ingest.py"), "utf8");
+    const ingest = doc(priv).services["rag-ingest"] as { configs: { source: string; target: string }[] };
+    expect(ingest.configs).toEqual([{ source: "rag-ingest-rag-ingest-py", target: "/app/rag-ingest.py" }]);
+    expect(doc(priv).configs?.["rag-ingest-rag-ingest-py"]?.content).toBe(script);
+});
+
 test("named volumes are per VM; host paths stay binds", () => {
     expect(priv.volumes).toMatchObject({ models: "private-ai-models", "qdrant-data": "private-ai-qdrant-data" });
     expect(Object.keys(priv.volumes)).not.toContain("/sys");

@@ -55,6 +55,7 @@ test("every service is an image and a container of its own, the images pinned", 
             "ollama",
             "open-webui",
             "qdrant",
+            "rag-ingest",
         ].sort(),
     );
     expect(Object.keys(byName(pub)).sort()).toEqual(
@@ -88,6 +89,9 @@ test("private services are bound to the private bridge only, never reachable fro
     const publicNet = parseCidr("10.20.20.0/24");
     const bound = containers(priv).flatMap(ports);
     expect(bound.length).toBeGreaterThanOrEqual(8);
+    expect(byName(priv)["rag-ingest"]?.inputs["uploads"]).toEqual([
+        { file: "/app/rag-ingest.py", content: expect.stringContaining("def chunk(") as unknown },
+    ]);
     for (const p of bound) {
         expect(p.ip).toBe("10.10.10.10");
         expect(containsIp(privateNet, p.ip)).toBe(true);

@@ -34,7 +34,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain("mapping private-rtx5090 → pve1 0000:01:00 (10de:2b85, IOMMU group 14)");
     expect(out).toContain("storage tank-private → pool tankpriv (images, rootdir) on pve1");
     expect(out).toContain("kernel: intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=64");
-    expect(out).toMatch(/Resources by type \(60 to create\):\n\s+8 {2}docker:index\/container:Container/);
+    expect(out).toMatch(/Resources by type \(62 to create\):\n\s+9 {2}docker:index\/container:Container/);
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
