@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main, parseArgs } from "../../tools/plan";
+import { main as composeMain } from "../../tools/compose";
 import { PROJECT_DIR } from "../../tools/stackFiles";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -93,4 +94,32 @@ test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0
     const good = run("private");
     expect(good.status).toBe(0);
     expect(good.stdout).toContain("Resources by type");
+});
+
+test("compose: writes each VM's docker-compose.yml and env file examples, without a secret", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "aids-compose-out-"));
+    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+        expect(composeMain(["public", "--out", out])).toBe(0);
+    } finally {
+        log.mockRestore();
+    }
+    const compose = fs.readFileSync(path.join(out, "public-ai", "docker-compose.yml"), "utf8");
+    expect(compose).toMatch(/^name: public-ai$/m);
+    expect(compose).not.toContain("offline-placeholder-");
+    expect(fs.readFileSync(path.join(out, "public-ai", "chromadb.env.example"), "utf8")).toBe(
+        "CHROMA_SERVER_AUTHN_CREDENTIALS=\n",
+    );
+    expect(composeMain(["public", "--out"])).toBe(2);
+});
+
+test("compose: prints the files when no directory is given", () => {
+    const lines: string[] = [];
+    const log = jest.spyOn(console, "log").mockImplementation((text: string) => void lines.push(text));
+    try {
+        expect(composeMain(["private"])).toBe(0);
+    } finally {
+        log.mockRestore();
+    }
+    expect(lines.join("\n")).toMatch(/^# ---- private-ai\/docker-compose\.yml\n# private-ai \(private\)/);
 });
