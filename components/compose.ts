@@ -236,6 +236,8 @@ function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): R
                       source: v.source,
                       target: v.target,
                       read_only: v.readOnly,
+                      // As Pulumi's Docker provider does, a missing host folder is created.
+                      ...(isHostPath(v.source) ? { bind: { create_host_path: true } } : {}),
                   })),
               }
             : {}),
