@@ -110,7 +110,13 @@ test("compose: writes each VM's docker-compose.yml and env file examples, withou
     expect(fs.readFileSync(path.join(out, "public-ai", "chromadb.env.example"), "utf8")).toBe(
         "CHROMA_SERVER_AUTHN_CREDENTIALS=\n",
     );
-    expect(composeMain(["public", "--out"])).toBe(2);
+    const err = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+        expect(composeMain(["public", "--out"])).toBe(2);
+        expect(err.mock.calls[0]?.[0]).toMatch(/^compose: name one stack and a directory after --out/);
+    } finally {
+        err.mockRestore();
+    }
 });
 
 test("compose: prints the files when no directory is given", () => {
