@@ -20,6 +20,9 @@ export function secretRefs(template: string): string[] {
     return [...template.matchAll(SECRET_REF)].map((m) => m[1] as string);
 }
 
+const unsetSecret = (name: string) =>
+    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``;
+
 function list(items: Iterable<string>): string {
     const all = [...items];
     return all.length === 0 ? "none" : all.map((i) => `"${i}"`).join(", ");
@@ -123,10 +126,7 @@ export function checkServices(
                 }
                 for (const ref of refs) {
                     if (secretNames !== undefined && !secretNames.has(ref)) {
-                        add(
-                            `${at}.secretEnvironment.${key}`,
-                            `serviceSecrets.${ref} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${ref}' <value>\``,
-                        );
+                        add(`${at}.secretEnvironment.${key}`, unsetSecret(ref));
                     }
                 }
             }
@@ -208,10 +208,7 @@ export function checkServices(
         ];
         for (const [path, name] of named) {
             if (secretNames !== undefined && !secretNames.has(name)) {
-                add(
-                    path,
-                    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``,
-                );
+                add(path, unsetSecret(name));
             }
         }
         const envNet = parseCidr(cfg.environments[env].network.cidr);
