@@ -1,7 +1,8 @@
 // ai-dualstack: one Proxmox server, two GPUs, two AI environments. The program loads the stack's
 // config (failing before any resource on a bad one) and builds that environment; `pulumi stack
 // select private` or `public` picks which. Its return value is the stack outputs:
-//   environment, exposure, vms (id, node, address, GPU), services (role, address, endpoints),
+//   environment, exposure, vms (id, node, address, GPU, its services with their URLs, the Ollama
+//   endpoint), services (role, address, endpoints, data-layer setup),
 //   hosts (whether the host bootstrap waits on a reboot, and why).
 
 import { loadStackConfig } from "./config/load";

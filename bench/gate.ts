@@ -11,7 +11,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { GATE_DEFAULTS, GateInput, runGate } from "../providers/ollama/client";
 import { median } from "../providers/ollama/measure";
-import { findOllama, startOllama } from "../tools/ollamaServer";
+import { findOllama, OllamaServer, startOllama } from "../tools/ollamaServer";
 
 const USAGE = `Usage: npm run bench:gate [-- options]
 
@@ -117,7 +117,7 @@ async function main(argv: string[]): Promise<number> {
         return 2;
     }
     const local = opts.endpoint ? undefined : await startOllama(bin);
-    const endpoint = opts.endpoint ?? (local?.endpoint);
+    const endpoint: string = opts.endpoint ?? (local as OllamaServer).endpoint;
     const model = opts.model ?? "bench-tiny";
     const env = { ...process.env, OLLAMA_HOST: endpoint.replace(/^https?:\/\//, "") };
     const run = promisify(execFile);

@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, CONFIG_KEYS, ConfigKey } from "./schema";
 import { ConfigIssue, checkGuests, checkShared } from "./validate";
+import { checkServices, secretRefs } from "./services";
 
 export const NAMESPACE = "ai-dualstack";
 
@@ -17,6 +18,8 @@ export type StackConfig = Omit<ParsedConfig, "environment"> & {
         proxmoxApiToken: pulumi.Output<string>;
         /** OpenSSH private key for host commands and snippet uploads. */
         sshPrivateKey: pulumi.Output<string>;
+        /** serviceSecrets: the values services' secretEnvironment templates name, each a secret. */
+        services: Readonly<Record<string, pulumi.Output<string>>>;
     };
 };
 
@@ -55,6 +58,32 @@ const SECRET_FORMATS: Record<"proxmoxApiToken" | "sshPrivateKey", { pattern: Reg
             example: `pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/ai-dualstack`,
         },
     };
+
+export const SERVICE_SECRET_EXAMPLE = `pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.<name>' '<value>'`;
+
+/**
+ * serviceSecrets: an object of secret names to non-empty strings, held encrypted. Returns the
+ * names (never the values) for the services' references; undefined when the shape is wrong.
+ */
+function checkServiceSecrets(value: unknown, encrypted: boolean, issues: ConfigIssue[]): Set<string> | undefined {
+    if (value === undefined) return new Set();
+    const fix = `set each with \`${SERVICE_SECRET_EXAMPLE}\``;
+    if (value === null || typeof value !== "object" || Array.isArray(value)) {
+        issues.push({ path: "serviceSecrets", message: `must be an object of names to secret strings; ${fix}` });
+        return undefined;
+    }
+    const names = new Set<string>();
+    for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
+        if (typeof v !== "string" || v.length === 0) {
+            issues.push({ path: `serviceSecrets.${name}`, message: `must be a non-empty string (not shown); ${fix}` });
+        }
+        names.add(name);
+    }
+    if (!encrypted) {
+        issues.push({ path: "serviceSecrets", message: `is stored in plain text; set it again with --secret: ${fix}` });
+    }
+    return names;
+}
 
 /** The value of `environment`, or the stack name when it names an environment. */
 function resolveEnvironment(stack: string, configured: EnvironmentName | undefined): EnvironmentName | undefined {
@@ -159,8 +188,9 @@ export type ParseResult =
  * Pure: it sees the secrets' plaintext only to check their shape and never returns it.
  */
 export function parseStackConfig(raw: RawConfig): ParseResult {
-    const { proxmoxApiToken, sshPrivateKey, ...rest } = raw.values;
+    const { proxmoxApiToken, sshPrivateKey, serviceSecrets, ...rest } = raw.values;
     const issues: ConfigIssue[] = [];
+    const secretNames = checkServiceSecrets(serviceSecrets, raw.secretKeys.has("serviceSecrets"), issues);
 
     for (const [key, value] of [
         ["proxmoxApiToken", proxmoxApiToken],
@@ -193,7 +223,11 @@ export function parseStackConfig(raw: RawConfig): ParseResult {
         });
         return { ok: false, issues };
     }
-    issues.push(...checkShared(parsed.data), ...checkGuests(parsed.data, environment));
+    issues.push(
+        ...checkShared(parsed.data),
+        ...checkGuests(parsed.data, environment),
+        ...checkServices(parsed.data, environment, secretNames),
+    );
     if (issues.length > 0) return { ok: false, issues };
     return { ok: true, config: { ...parsed.data, environment } };
 }
@@ -204,6 +238,7 @@ const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
     "environments",
     "vms",
     "containers",
+    "serviceSecrets",
 ]);
 
 /** The namespace's keys as the engine passed them to this process. */
@@ -233,6 +268,22 @@ export function decodeValue(key: string, text: string): unknown {
     }
 }
 
+/** One secret Output per name the services use; the parse made sure each exists. */
+function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
+    const used = new Set([
+        ...Object.values(parsed.vms).flatMap((vm) =>
+            Object.values(vm.services).flatMap((svc) => Object.values(svc.secretEnvironment).flatMap(secretRefs)),
+        ),
+        ...Object.values(parsed.containers).flatMap((ct) => [
+            ...Object.values(ct.postgres?.databases ?? {}).map((db) => db.passwordSecret),
+            ...(ct.redis ? [ct.redis.passwordSecret] : []),
+        ]),
+    ]);
+    if (used.size === 0) return {};
+    const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
+    return Object.fromEntries([...used].sort().map((name) => [name, all.apply((o) => o[name] ?? "")]));
+}
+
 /** Loads the stack's configuration, or throws a ConfigError naming every bad path. */
 export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
     const result = parseStackConfig(raw);
@@ -244,6 +295,7 @@ export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
         secrets: {
             proxmoxApiToken: cfg.requireSecret("proxmoxApiToken"),
             sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
+            services: serviceSecretOutputs(cfg, result.config),
         },
     };
 }

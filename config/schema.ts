@@ -127,6 +127,171 @@ const imageSource = (defaultUrl: string, what: string) =>
         .default({ url: defaultUrl })
         .meta(d(`The ${what}; downloaded once per environment and node.`));
 
+// ---- the containers of a GPU VM (vms.<name>.services), deployed by components/workload.ts ----
+
+/** A reference image name with a pinned tag and/or digest; `:latest` and bare names are refused. */
+export const PINNED_IMAGE =
+    /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/;
+
+const port = z.number().int().min(1, "ports run 1-65535").max(65535, "ports run 1-65535");
+const envName = z
+    .string()
+    .regex(/^[A-Za-z_][A-Za-z0-9_]*$/, "must be an environment variable name such as OLLAMA_HOST");
+const serviceRef = z
+    .string()
+    .regex(/^[a-z][a-z0-9-]{0,62}$/, 'must name a service of this VM (a key of vms.<vm>.services), such as "ollama"');
+const seconds = (what: string, fallback: number) =>
+    z.number().int().positive("must be more than 0 seconds").default(fallback).meta(d(what));
+
+export const ServiceSchema = z.strictObject({
+    image: z
+        .string()
+        .regex(
+            PINNED_IMAGE,
+            'must pin a tag or digest, never :latest, such as "ollama/ollama:0.11.4" or "caddy@sha256:<64 hex>"',
+        )
+        .meta(d("The image, pinned by tag or digest (`:latest` is refused).")),
+    command: z.array(z.string()).optional().meta(d("Arguments replacing the image's CMD.")),
+    environment: z
+        .record(envName, z.string())
+        .default({})
+        .meta(d("Plain environment variables; they appear in the rendered compose file. No secrets here.")),
+    secretEnvironment: z
+        .record(envName, z.string().min(1))
+        .default({})
+        .meta(
+            d(
+                'Environment variables built from serviceSecrets: each value is a template such as "{{qdrantApiKey}}" or "postgresql://webui:{{postgresPassword}}@10.10.10.20/webui". They stay Pulumi secrets and go to an env file, never into the compose file.',
+            ),
+        ),
+    ports: z
+        .array(
+            z.strictObject({
+                published: port.meta(d("Port on the VM. Private: bound to the VM's address only.")),
+                target: port.meta(d("Port inside the container.")),
+                protocol: z.enum(["tcp", "udp"]).default("tcp").meta(d("Protocol.")),
+            }),
+        )
+        .default([])
+        .meta(d("Published ports. On public VMs only the proxy service may publish, and only 80 and 443.")),
+    volumes: z
+        .array(
+            z.strictObject({
+                source: z
+                    .string()
+                    .regex(
+                        /^(\/[^\s:]*|[a-z][a-z0-9_-]*)$/,
+                        'must be a volume name such as "models" or an absolute host path such as "/sys"',
+                    )
+                    .meta(
+                        d(
+                            "A named volume (created per VM, kept on destroy of the container) or an absolute host path.",
+                        ),
+                    ),
+                target: z
+                    .string()
+                    .regex(/^\/\S*$/, "must be an absolute path in the container")
+                    .meta(d("Mount point in the container.")),
+                readOnly: z.boolean().default(false).meta(d("Mount read-only.")),
+            }),
+        )
+        .default([])
+        .meta(d("Mounts.")),
+    files: z
+        .array(
+            z.strictObject({
+                source: z
+                    .string()
+                    .regex(
+                        /^services\/[A-Za-z0-9._/-]+$/,
+                        'must be a file under services/ in this repository, such as "services/rag-ingest.py"',
+                    )
+                    .meta(d("A file of this repository, under services/.")),
+                target: z
+                    .string()
+                    .regex(/^\/\S*$/, "must be an absolute path in the container")
+                    .meta(d("Where it appears in the container.")),
+            }),
+        )
+        .default([])
+        .meta(
+            d(
+                "Files of this repository placed into the container (Docker uploads; inline configs in the compose file).",
+            ),
+        ),
+    gpu: z
+        .string()
+        .optional()
+        .meta(d("Reserve the VM's GPU (its nodes.<node>.gpus key, the same as vms.<vm>.gpu) for this container.")),
+    healthcheck: z
+        .strictObject({
+            test: z
+                .array(z.string())
+                .min(2, 'must be ["CMD", ...] or ["CMD-SHELL", "..."]')
+                .refine((t) => t[0] === "CMD" || t[0] === "CMD-SHELL", 'must start with "CMD" or "CMD-SHELL"')
+                .meta(d('The probe: ["CMD", "ollama", "list"] or ["CMD-SHELL", "curl -f http://localhost/"].')),
+            intervalSeconds: seconds("Time between probes.", 30),
+            timeoutSeconds: seconds("How long one probe may take.", 10),
+            retries: z.number().int().positive().default(3).meta(d("Failures before unhealthy.")),
+            startPeriodSeconds: seconds("Grace period after start.", 30),
+        })
+        .meta(d("How Docker tells that the service works; every service needs one.")),
+    restart: z
+        .enum(["no", "always", "unless-stopped", "on-failure"])
+        .default("unless-stopped")
+        .meta(d("Restart policy.")),
+    limits: z
+        .strictObject({
+            cpus: z.number().positive().optional().meta(d("CPUs the container may use.")),
+            memoryGiB: z.number().positive().optional().meta(d("Memory limit.")),
+        })
+        .default({})
+        .meta(d("Resource limits.")),
+    dependsOn: z.array(serviceRef).default([]).meta(d("Services of this VM that must be healthy first.")),
+    proxy: z
+        .strictObject({
+            acmeEmail: z.email("must be an e-mail address for Let's Encrypt").meta(d("Let's Encrypt account e-mail.")),
+            rateLimit: z
+                .strictObject({
+                    average: z.number().int().positive().default(20).meta(d("Requests per second per client IP.")),
+                    burst: z.number().int().positive().default(50).meta(d("Burst above the average.")),
+                })
+                .default({ average: 20, burst: 50 })
+                .meta(d("Rate limit on every TLS route, per client IP.")),
+            routes: z
+                .array(
+                    z.strictObject({
+                        host: z
+                            .string()
+                            .regex(
+                                /^[A-Za-z0-9.-]+$/,
+                                'must be a host name such as "chat.example.com" or an IP address',
+                            )
+                            .meta(d("Host name (TLS via Let's Encrypt) or the VM's own address (plain HTTP).")),
+                        pathPrefix: z
+                            .string()
+                            .regex(/^\/[A-Za-z0-9._/-]*$/, 'must start with "/"')
+                            .optional()
+                            .meta(d("Only this path (stripped before forwarding).")),
+                        service: serviceRef.meta(d("The service it forwards to.")),
+                        port: port.meta(d("The service's port inside the VM network.")),
+                        tls: z
+                            .boolean()
+                            .default(true)
+                            .meta(d("HTTPS on 443 with a Let's Encrypt certificate; false serves plain HTTP on 80.")),
+                        trustedOnly: z
+                            .boolean()
+                            .default(false)
+                            .meta(d("Only environments.<env>.network.trustedSources may use it; others get 403.")),
+                    }),
+                )
+                .min(1, "add at least one route")
+                .meta(d("What the proxy forwards.")),
+        })
+        .optional()
+        .meta(d("Makes this service the VM's reverse proxy (Traefik): TLS, rate limiting, routes.")),
+});
+
 // ---- shared host facts (Pulumi.yaml) ----
 
 export const ProxmoxSchema = z
@@ -431,6 +596,14 @@ export const VmSchema = z.strictObject({
         })
         .meta(d("First-boot setup: user, keys, NVIDIA driver, container toolkit, Docker.")),
     firewall: guestFirewall,
+    services: z
+        .record(serviceRef, ServiceSchema)
+        .default({})
+        .meta(
+            d(
+                'Containers this VM runs, keyed by service name (the container\'s host name in the VM network); see README, "Services".',
+            ),
+        ),
     protect: z
         .boolean()
         .default(true)
@@ -464,11 +637,39 @@ export const LxcSchema = z.strictObject({
         .optional()
         .meta(d("Override the role's nesting default (only cicd, which runs containers, has it on).")),
     firewall: guestFirewall,
+    postgres: z
+        .strictObject({
+            databases: z
+                .record(
+                    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL name such as "openwebui"'),
+                    z.strictObject({
+                        passwordSecret: z
+                            .string()
+                            .min(1)
+                            .meta(d("The serviceSecrets name holding the owner role's password.")),
+                    }),
+                )
+                .default({})
+                .meta(d("Databases, each with an owner role of the same name (created if missing).")),
+            allowFrom: z
+                .array(cidr)
+                .default([])
+                .meta(d('Networks that may log in (pg_hba, scram-sha-256), such as the AI VM "10.10.10.10/32".')),
+        })
+        .optional()
+        .meta(d("role postgresql: install and configure PostgreSQL in the container over SSH, idempotently.")),
+    redis: z
+        .strictObject({
+            passwordSecret: z.string().min(1).meta(d("The serviceSecrets name holding the Redis password.")),
+            maxmemoryMiB: z.number().int().positive().default(512).meta(d("Memory cap; keys are evicted LRU.")),
+        })
+        .optional()
+        .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
     startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
 });
 
-/** Every key in the `ai-dualstack` namespace except the two secrets, which load.ts reads as secrets. */
+/** Every key in the `ai-dualstack` namespace except the secrets, which load.ts reads as secrets. */
 export const StackConfigSchema = z.strictObject({
     environment: z
         .preprocess((v) => (v === "" ? undefined : v), environment.optional())
@@ -503,6 +704,7 @@ export type ThroughputGateConfig = z.infer<typeof ThroughputGateSchema>;
 export type LxcConfig = z.infer<typeof LxcSchema>;
 export type InboundRule = z.infer<typeof inboundRule>;
 export type GuestNetworkConfig = z.infer<typeof guestNetwork>;
+export type ServiceConfig = z.infer<typeof ServiceSchema>;
 export type ParsedConfig = z.infer<typeof StackConfigSchema>;
 
 /** The top-level keys and where a user edits them: shared host facts or the stack's own file. */
@@ -515,5 +717,6 @@ export const CONFIG_KEYS = {
     containers: "stack",
     proxmoxApiToken: "secret",
     sshPrivateKey: "secret",
+    serviceSecrets: "secret",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;

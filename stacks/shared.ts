@@ -14,6 +14,10 @@ import { ServiceLxc } from "../components/serviceLxc";
 import { StorageMirror } from "../components/storage";
 import { defaultEndpoint, ModelFigures, ThroughputGate } from "../components/throughputGate";
 import { LxcRole } from "../config/schema";
+import { workloadSpec } from "../components/compose";
+import { ComposeWorkload } from "../components/workload";
+import { DataService } from "../components/dataService";
+import { addressOf } from "../config/net";
 
 /** How an environment may be reached; the stacks differ here and in nothing else structural. */
 export interface EnvironmentPolicy {
@@ -27,6 +31,10 @@ export interface VmOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     gpu: GpuSummary | null;
+    /** Service name → its image and where people reach it (vms.<vm>.services). */
+    services: Record<string, { image: string; urls: string[] }>;
+    /** Where the machine running `pulumi up` reaches the VM's Ollama API; absent without one. */
+    ollamaEndpoint?: pulumi.Output<string>;
     /** The throughput gate's figures per model (empty without models or with the gate off). */
     throughput: ModelFigures[];
 }
@@ -37,6 +45,8 @@ export interface ServiceOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     endpoints: pulumi.Output<string[]>;
+    /** What the data-layer setup installs and configures in it (postgres, redis). */
+    setup?: string;
 }
 
 export interface EnvironmentOutputs {
@@ -134,7 +144,51 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
     const bridgeOf = (nodeName: string, bridge: string) =>
         network.bridges[nodeName]?.[bridge]?.name.apply((n) => n ?? bridge) ?? pulumi.output(bridge);
 
+    const services: Record<string, ServiceOutput> = {};
+    /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
+    const dataSetups: pulumi.Resource[] = [];
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        const host = hosts[ct.node] as ProxmoxHost;
+        const built = new ServiceLxc(
+            ctName,
+            {
+                environment: env,
+                nodeName: ct.node,
+                container: ct,
+                storageId: storageOf(ct.node, ct.disk.storage),
+                templateFileId: (images[ct.node] as GuestImages).template(ct.template.url),
+                bridge: bridgeOf(ct.node, ct.network.bridge),
+                gateway: envCfg.network.gateway,
+                dns: envCfg.network.dns,
+                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
+            },
+            { provider: host.provider },
+        );
+        // PostgreSQL and Redis inside their containers, set up over SSH once the container runs.
+        const data =
+            (ct.postgres || ct.redis) && ct.network.address !== "dhcp"
+                ? new DataService(`${ctName}-data`, {
+                      container: ct,
+                      address: addressOf(ct.network.address),
+                      sshPrivateKey: cfg.secrets.sshPrivateKey,
+                      secrets: cfg.secrets.services,
+                      dependsOn: [built.container],
+                  })
+                : undefined;
+        if (data) dataSetups.push(data.setup);
+        services[ctName] = {
+            role: ct.role,
+            vmid: built.vmId,
+            node: ct.node,
+            address: built.address,
+            endpoints: built.endpoints,
+            ...(data ? { setup: data.description } : {}),
+        };
+    }
+
     const vms: Record<string, VmOutput> = {};
+    /** The containers of each VM; what must wait for a VM's Ollama depends on workloads[vm].ollama. */
+    const workloads: Record<string, ComposeWorkload> = {};
     for (const [vmName, vm] of Object.entries(cfg.vms)) {
         const node = cfg.nodes[vm.node] as NodeConfig;
         const host = hosts[vm.node] as ProxmoxHost;
@@ -163,7 +217,21 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
             },
             { provider: host.provider },
         );
-        // After the VM runs, the gate measures its models on its GPU; other GPUs' gates run alongside.
+        let workload: ComposeWorkload | undefined;
+        if (Object.keys(vm.services).length > 0) {
+            workload = new ComposeWorkload(`${vmName}-workload`, {
+                spec: workloadSpec(vmName, vm, env, envCfg.network.trustedSources),
+                sshUser: vm.cloudInit.user,
+                sshPrivateKey: cfg.secrets.sshPrivateKey,
+                gpu: built.gpu !== undefined,
+                secrets: cfg.secrets.services,
+                // Docker answers once the tune step has started the VM and first boot is done.
+                dependsOn: [built.tune, ...dataSetups],
+            });
+            workloads[vmName] = workload;
+        }
+        // Once the VM and its Ollama run, the gate times its models on its GPU; other GPUs' gates
+        // run alongside. The endpoint: the config's, else the workload's, else Ollama's port on the VM.
         const gate =
             built.gpu && vm.models.length > 0 && vm.throughputGate.enabled
                 ? new ThroughputGate(`${vmName}-gate`, {
@@ -174,10 +242,11 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                           vramGiB: built.gpu.vramGiB,
                           memoryBandwidthGBs: built.gpu.memoryBandwidthGBs,
                       },
-                      endpoint: vm.throughputGate.endpoint ?? defaultEndpoint(vm.network.address),
+                      endpoint:
+                          vm.throughputGate.endpoint ?? workload?.ollamaEndpoint ?? defaultEndpoint(vm.network.address),
                       models: vm.models,
                       settings: vm.throughputGate,
-                      dependsOn: [built.tune],
+                      dependsOn: [built.tune, ...(workload?.ollama ? [workload.ollama] : [])],
                   })
                 : undefined;
         vms[vmName] = {
@@ -185,34 +254,14 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
             node: vm.node,
             address: built.address,
             gpu: built.gpu ?? null,
+            services: Object.fromEntries(
+                Object.entries(vm.services).map(([svcName, svc]) => [
+                    svcName,
+                    { image: svc.image, urls: workload?.urls[svcName] ?? [] },
+                ]),
+            ),
+            ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
             throughput: gate?.figures ?? [],
-        };
-    }
-
-    const services: Record<string, ServiceOutput> = {};
-    for (const [ctName, ct] of Object.entries(cfg.containers)) {
-        const host = hosts[ct.node] as ProxmoxHost;
-        const built = new ServiceLxc(
-            ctName,
-            {
-                environment: env,
-                nodeName: ct.node,
-                container: ct,
-                storageId: storageOf(ct.node, ct.disk.storage),
-                templateFileId: (images[ct.node] as GuestImages).template(ct.template.url),
-                bridge: bridgeOf(ct.node, ct.network.bridge),
-                gateway: envCfg.network.gateway,
-                dns: envCfg.network.dns,
-                securityGroup: network.securityGroup.name.apply((n) => n ?? network.securityGroupName),
-            },
-            { provider: host.provider },
-        );
-        services[ctName] = {
-            role: ct.role,
-            vmid: built.vmId,
-            node: ct.node,
-            address: built.address,
-            endpoints: built.endpoints,
         };
     }
 

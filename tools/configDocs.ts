@@ -29,6 +29,8 @@ const README = path.join(__dirname, "..", "README.md");
 const SECRETS: Record<string, string> = {
     proxmoxApiToken: "Proxmox API token `user@realm!tokenid=uuid`. Set with `pulumi config set --secret`.",
     sshPrivateKey: "OpenSSH private key for nodes.<node>.sshUser. Set with `pulumi config set --secret ... < keyfile`.",
+    serviceSecrets:
+        "Object of secrets the services name as `{{name}}` in secretEnvironment (qdrantApiKey, webuiSecretKey, ...); required once a service names one. Set each with `pulumi config set --secret --path 'ai-dualstack:serviceSecrets.<name>' <value>`.",
 };
 
 const RECORD_KEY: Record<string, string> = {
@@ -101,7 +103,8 @@ export function renderConfigReference(): string {
             "| --- | --- | --- | --- |",
         );
         if (kind === "secret") {
-            out.push(`| \`${key}\` | secret string | required | ${SECRETS[key] ?? ""} |`);
+            const type = key === "serviceSecrets" ? "secret object" : "secret string";
+            out.push(`| \`${key}\` | ${type} | required | ${SECRETS[key] ?? ""} |`);
         } else {
             const schema = root.properties?.[key];
             if (!schema) throw new Error(`config/schema.ts has no key ${key}`);

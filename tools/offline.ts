@@ -3,6 +3,7 @@
 // all go through here. Mocks are strict: an unexpected resource type or invoke throws.
 
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { MODEL_THROUGHPUT_TYPE } from "../providers/ollama/modelThroughput";
@@ -41,6 +42,11 @@ export function typeToken(cls: abstract new (...args: never[]) => pulumi.Resourc
     return token;
 }
 
+const PROVIDER_TOKENS = new Map<unknown, string>([
+    [proxmoxve.Provider, "pulumi:providers:proxmoxve"],
+    [docker.Provider, "pulumi:providers:docker"],
+]);
+
 /** The resource classes this program may register, by type token; anything else is a bug. */
 export const KNOWN_CLASSES: ReadonlyMap<
     string,
@@ -61,7 +67,12 @@ export const KNOWN_CLASSES: ReadonlyMap<
         proxmoxve.firewall.RulesLegacy,
         proxmoxve.cluster.firewall.security.GroupLegacy,
         command.remote.Command,
-    ].map((cls) => [cls === proxmoxve.Provider ? "pulumi:providers:proxmoxve" : typeToken(cls), cls as never]),
+        docker.Provider,
+        docker.RemoteImage,
+        docker.Container,
+        docker.Network,
+        docker.Volume,
+    ].map((cls) => [PROVIDER_TOKENS.get(cls) ?? typeToken(cls), cls as never]),
 );
 
 /** Dynamic resources of this project (their provider is code here, not a plugin). */
@@ -85,6 +96,9 @@ function computedState(type: string, inputs: Record<string, unknown>): Record<st
         }
         case typeToken(proxmoxve.VmLegacy):
             return { ipv4Addresses: [], macAddresses: [] };
+        // The engine reports the pulled image's id; the pinned reference stands in for it here.
+        case typeToken(docker.RemoteImage):
+            return { imageId: field(inputs["name"]), repoDigest: "" };
         default:
             return {};
     }

@@ -104,6 +104,11 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         lines.push(
             `  vm ${name}: VMID ${vm.vmid} on ${vm.node}, ${vm.address ?? "address from the guest agent"}, ${gpu}`,
         );
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            const urls = svc.urls.length > 0 ? svc.urls.join(" ") : "not reachable from outside the VM";
+            lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
+        }
+        if (vm.ollamaEndpoint) lines.push(`    Ollama API for this machine: ${vm.ollamaEndpoint}`);
         for (const f of vm.throughput) {
             lines.push(
                 `    gate ${f.model} on ${f.gpu}: at least ${f.requiredTokensPerSecond} tokens/s, measured by \`pulumi up\``,
@@ -113,6 +118,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     for (const [name, svc] of Object.entries(out.services)) {
         const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";
         lines.push(`  service ${name}: ${svc.role}, CTID ${svc.vmid}, ${svc.address ?? "dhcp"}${endpoints}`);
+        if (svc.setup) lines.push(`    set up over SSH: ${svc.setup}`);
     }
     for (const node of Object.keys(out.hosts)) {
         lines.push(`  host ${node}: rebootRequired is known after \`pulumi up\` runs the bootstrap`);

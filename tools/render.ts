@@ -41,6 +41,16 @@ export function summarize(r: RecordedResource): string {
                 const huge = qm[3] === undefined ? "no hugepages" : `hugepages ${qm[3] === "1024" ? "1G" : "2M"}`;
                 return `${ssh} | VM ${qm[1]}: pinned ${qm[2]}, ${huge} (root-only, via qm) | starts it once the host check passes`;
             }
+            const data = /Installs and configures (PostgreSQL|Redis)/.exec(stdin);
+            if (data) {
+                const dbs = /^AIDS_PG_DATABASES='([^']*)'$/m.exec(stdin)?.[1];
+                const what = dbs === undefined ? "" : `, databases ${dbs || "none"}`;
+                return `${ssh} | installs and configures ${data[1]}${what} (script held secret: it carries passwords)`;
+            }
+            if (stdin.includes("cloud-init status --wait")) {
+                const gpu = stdin.includes("nvidia-smi") ? ", the GPU and the NVIDIA runtime" : "";
+                return `${ssh} | waits for first boot, then checks Docker${gpu}`;
+            }
             const v = scriptVars(stdin);
             if (v["AIDS_GPU_CHECKS"] !== undefined) {
                 return `${ssh} | read-only host check on every up: kernel args live, cards ${v["AIDS_GPU_CHECKS"] || "none"}, vfio-pci bound`;
@@ -108,6 +118,33 @@ export function summarize(r: RecordedResource): string {
                 `disk ${str(disk["datastoreId"])} ${str(disk["size"])} GiB`,
                 `${i["unprivileged"] ? "unprivileged" : "PRIVILEGED"}, nesting ${features["nesting"] ? "on" : "off"}`,
                 r.protect ? "protected" : "not protected",
+            ].join(" | ");
+        }
+        case "pulumi:providers:docker":
+            return `Docker at ${str(i["host"])}`;
+        case "docker:index/remoteImage:RemoteImage":
+            return `pull ${str(i["name"])}`;
+        case "docker:index/network:Network":
+            return `network ${str(i["name"])} (${str(i["driver"])})`;
+        case "docker:index/volume:Volume":
+            return `volume ${str(i["name"])}`;
+        case "docker:index/container:Container": {
+            const ports = arr(i["ports"])
+                .map(obj)
+                .map((p) => `${str(p["ip"])}:${str(p["external"])}→${str(p["internal"])}`);
+            const health = arr(obj(i["healthcheck"])["tests"]).map(str).join(" ");
+            const limits = [
+                i["cpus"] !== undefined ? `${str(i["cpus"])} CPUs` : "",
+                i["memory"] !== undefined ? gib(i["memory"]) : "",
+            ].filter((x) => x !== "");
+            return [
+                `${str(i["name"])} ← ${str(i["image"])}`,
+                ports.length > 0 ? `ports ${ports.join(", ")}` : "no published port",
+                ...(i["gpus"] !== undefined ? [`GPU ${str(i["gpus"])}`] : []),
+                ...(limits.length > 0 ? [`limit ${limits.join(", ")}`] : []),
+                `health: ${health}`,
+                `restart ${str(i["restart"])}`,
+                ...(r.secretInputs.includes("envs") ? ["env with secrets (hidden)"] : []),
             ].join(" | ");
         }
         case "proxmoxve:firewall/optionsLegacy:OptionsLegacy":
@@ -214,7 +251,9 @@ function mermaidLabel(r: RecordedResource): string {
         case "proxmoxve:network/linux/vlan:Vlan":
             return `VLAN ${str(i["name"])}`;
         case "command:remote:Command":
-            return `host bootstrap ${r.name}`;
+            return r.name.endsWith("-docker-ready") ? `Docker ready ${r.name}` : `host bootstrap ${r.name}`;
+        case "docker:index/container:Container":
+            return `container ${str(i["name"])}<br/>${str(i["image"])}`;
         case "proxmoxve:cluster/firewall/security/groupLegacy:GroupLegacy":
             return `firewall group ${str(i["name"])}`;
         case "pulumi:providers:proxmoxve":
@@ -244,6 +283,8 @@ export function renderMermaid(runs: readonly StackRun[]): string[] {
         "proxmoxve:firewall/rulesLegacy:RulesLegacy",
         "proxmoxve:index/fileLegacy:FileLegacy",
         "proxmoxve:download/file:File",
+        "docker:index/remoteImage:RemoteImage",
+        "docker:index/volume:Volume",
     ]);
     runs.forEach((run, runIdx) => {
         const byUrn = new Map(run.resources.map((r) => [r.urn, r]));

@@ -13,6 +13,19 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
     [`${NAMESPACE}:sshPrivateKey`]:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1wbGFuLXBsYWNlaG9sZGVy\n-----END OPENSSH PRIVATE KEY-----\n",
+    [`${NAMESPACE}:serviceSecrets`]: JSON.stringify(
+        Object.fromEntries(
+            [
+                "anythingllmJwtSecret",
+                "chromaToken",
+                "jupyterToken",
+                "postgresPassword",
+                "qdrantApiKey",
+                "redisPassword",
+                "webuiSecretKey",
+            ].map((name) => [name, `offline-placeholder-${name}`]),
+        ),
+    ),
 };
 
 export interface StackConfigFiles {

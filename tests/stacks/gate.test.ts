@@ -2,6 +2,7 @@
 // the VM is started; the models of one card measured one after another, the cards independently.
 
 import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
 import { MODEL_THROUGHPUT_TYPE } from "../../providers/ollama/modelThroughput";
 import { RecordedResource } from "../../tools/offline";
 import { rawConfig } from "../helpers/config";
@@ -19,7 +20,8 @@ test.each([
     {
         stack: "public",
         model: "mistral:7b",
-        endpoint: "http://10.20.20.10:11434",
+        // Public Ollama publishes no port: the proxy's plain route on the VM's address, trusted sources only.
+        endpoint: "http://10.20.20.10",
         gpu: { name: "rtx3060", model: "NVIDIA GeForce RTX 3060 12GB", vramGiB: 12, memoryBandwidthGBs: 360 },
     },
 ])("$stack: $model is gated on $gpu.name at 50 tokens/s, after its VM is started", async (c) => {
@@ -38,9 +40,10 @@ test.each([
     expect(gate.inputs["digest"]).toBeUndefined();
     // The dynamic provider travels in the state, serialized by Pulumi.
     expect(gate.inputs["__provider"]).toEqual(expect.stringContaining("exports.handler"));
-    // After the step that pins and starts the VM.
+    // After the step that pins and starts the VM, and after the VM's Ollama container.
     const tune = one(run.resources, command.remote.Command, `${c.stack}-ai-tune`);
-    expect(gate.dependencies).toContain(tune.urn);
+    const ollama = one(run.resources, docker.Container, `${c.stack}-ai-workload-ollama`);
+    expect(gate.dependencies).toEqual(expect.arrayContaining([tune.urn, ollama.urn]));
     const parent = run.resources.find((r) => r.urn === gate.parent);
     expect(parent?.type).toBe("ai-dualstack:gate:ThroughputGate");
     expect(run.outputs?.vms[`${c.stack}-ai`]?.throughput).toEqual([
@@ -107,6 +110,8 @@ test("one card measures its models in turn; two cards' gates do not wait for eac
         disk: { storage: "tank-private", sizeGiB: 50 },
         network: { bridge: "vmbr1", address: "10.10.10.11/24" },
         models: [{ name: "llama3.2:3b" }],
+        // No workload: the gate then defaults to Ollama's port on the VM's address.
+        services: {},
     };
     const run = await runStack("private", { nodes, vms, containers: {} });
 

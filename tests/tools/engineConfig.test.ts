@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PROJECT_DIR, readStackConfig } from "../../tools/stackFiles";
+import { PLACEHOLDER_SECRETS, PROJECT_DIR, readStackConfig } from "../../tools/stackFiles";
 
 function pulumiBinary(): string | undefined {
     const bin = process.env["AIDS_PULUMI_BIN"];
@@ -60,6 +60,16 @@ interface EngineValue {
     secret: boolean;
 }
 
+/** Each serviceSecrets value the stacks name, set one path at a time as the README says. */
+function setServiceSecrets(run: (args: string[], input?: string) => string): void {
+    const names = Object.keys(
+        JSON.parse(PLACEHOLDER_SECRETS["ai-dualstack:serviceSecrets"] as string) as Record<string, string>,
+    );
+    for (const name of names) {
+        run(["config", "set", "--secret", "--path", `ai-dualstack:serviceSecrets.${name}`, `engine-test-${name}`]);
+    }
+}
+
 (pulumi ? describe : describe.skip).each(["private", "public"])("the real engine on the %s stack", (stack) => {
     test("accepts the project, and merges the same config the offline plan uses", () => {
         const { run } = project();
@@ -73,6 +83,7 @@ interface EngineValue {
         ]);
         // From stdin: a key starts with "-----", which the CLI would take for a flag.
         run(["config", "set", "--secret", "ai-dualstack:sshPrivateKey"], KEY);
+        setServiceSecrets(run);
         const engine = JSON.parse(run(["config", "--json", "--show-secrets"])) as Record<string, EngineValue>;
 
         const ours = readStackConfig(stack);
@@ -102,6 +113,7 @@ interface EngineValue {
         run(["stack", "init", stack]);
         run(["config", "set", "ai-dualstack:proxmoxApiToken", "plain-text"]);
         run(["config", "set", "--secret", "ai-dualstack:sshPrivateKey"], KEY);
+        setServiceSecrets(run);
         expect(previewOutput(run)).toContain(
             `validating stack config: Stack '${stack}' with configuration key 'proxmoxApiToken' must be encrypted as it's secret`,
         );

@@ -5,6 +5,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { main, parseArgs } from "../../tools/plan";
+import { main as composeMain } from "../../tools/compose";
 import { PROJECT_DIR } from "../../tools/stackFiles";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
@@ -38,7 +39,16 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "pulumi-nodejs:dynamic/ollama:ModelThroughput private-ai-gate-qwen2-5-14b  qwen2.5:14b on rtx5090 via http://10.10.10.10:11434 | at least 50 tokens/s, wholly in VRAM | 3 runs x 128 tokens",
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
-    expect(out).toMatch(/Resources by type \(35 to create\):\n\s+7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy/);
+    expect(out).toMatch(/Resources by type \(63 to create\):\n\s+9 {2}docker:index\/container:Container/);
+    expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
+    // The services of the VM, each with its image and where it is reached.
+    expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
+    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.6.18, http://10.10.10.10:3000");
+    expect(out).toContain("    Ollama API for this machine: http://10.10.10.10:11434");
+    expect(out).toMatch(
+        /docker:index\/container:Container private-ai-workload-ollama {2}ollama ← ollama\/ollama:0\.11\.4 \| ports 10\.10\.10\.10:11434→11434 \| GPU all/,
+    );
+    expect(out).not.toContain("offline-placeholder-");
     expect(out).toMatch(/^ {4}1 {2}proxmoxve:index\/vmLegacy:VmLegacy$/m);
     expect(out).toContain(
         "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
@@ -88,4 +98,38 @@ test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0
     const good = run("private");
     expect(good.status).toBe(0);
     expect(good.stdout).toContain("Resources by type");
+});
+
+test("compose: writes each VM's docker-compose.yml and env file examples, without a secret", () => {
+    const out = fs.mkdtempSync(path.join(os.tmpdir(), "aids-compose-out-"));
+    const log = jest.spyOn(console, "log").mockImplementation(() => undefined);
+    try {
+        expect(composeMain(["public", "--out", out])).toBe(0);
+    } finally {
+        log.mockRestore();
+    }
+    const compose = fs.readFileSync(path.join(out, "public-ai", "docker-compose.yml"), "utf8");
+    expect(compose).toMatch(/^name: public-ai$/m);
+    expect(compose).not.toContain("offline-placeholder-");
+    expect(fs.readFileSync(path.join(out, "public-ai", "chromadb.env.example"), "utf8")).toBe(
+        "CHROMA_SERVER_AUTHN_CREDENTIALS=\n",
+    );
+    const err = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+        expect(composeMain(["public", "--out"])).toBe(2);
+        expect(err.mock.calls[0]?.[0]).toMatch(/^compose: name one stack and a directory after --out/);
+    } finally {
+        err.mockRestore();
+    }
+});
+
+test("compose: prints the files when no directory is given", () => {
+    const lines: string[] = [];
+    const log = jest.spyOn(console, "log").mockImplementation((text: string) => void lines.push(text));
+    try {
+        expect(composeMain(["private"])).toBe(0);
+    } finally {
+        log.mockRestore();
+    }
+    expect(lines.join("\n")).toMatch(/^# ---- private-ai\/docker-compose\.yml\n# private-ai \(private\)/);
 });
