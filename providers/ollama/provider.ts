@@ -99,10 +99,13 @@ async function measure(inputs: ModelThroughputInputs): Promise<ModelThroughputSt
     return { ...result, ...inputsOf(inputs) };
 }
 
+/** How the engine passes a value that is not known yet (during a preview) to a dynamic provider. */
+const UNKNOWN = "04da6b54-80e4-46f7-96ec-b56ff0331ba9";
+
 export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThroughputInputs, ModelThroughputState> = {
     check(_olds, news) {
         const failures: pulumi.dynamic.CheckFailure[] = [];
-        if (!/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(news.endpoint ?? "")) {
+        if (news.endpoint !== UNKNOWN && !/^https?:\/\/[^\s/]+(:\d+)?\/?$/.test(news.endpoint ?? "")) {
             failures.push({
                 property: "endpoint",
                 reason: "must be Ollama's base URL, such as http://10.10.10.10:11434",

@@ -207,3 +207,27 @@ describe("diff: what makes the gate run again", () => {
         });
     });
 });
+
+describe("check: the provider's own input check", () => {
+    const check = modelThroughputProvider.check as NonNullable<typeof modelThroughputProvider.check>;
+    const good = {
+        endpoint: "http://10.20.20.10",
+        model: "mistral:7b",
+        gpu: RTX3060,
+        requiredTokensPerSecond: 50,
+        numPredict: 128,
+        runs: 3,
+    } as unknown as Parameters<typeof check>[1];
+
+    test("accepts good inputs, and an endpoint not known yet during a preview", async () => {
+        expect((await check(good, good)).failures).toEqual([]);
+        const unknown = { ...good, endpoint: "04da6b54-80e4-46f7-96ec-b56ff0331ba9" };
+        expect((await check(good, unknown)).failures).toEqual([]);
+    });
+
+    test("refuses an endpoint without scheme, a zero threshold and zero runs, each by property", async () => {
+        const bad = { ...good, endpoint: "10.20.20.10:11434", requiredTokensPerSecond: 0, runs: 0 };
+        const { failures } = await check(good, bad);
+        expect(failures?.map((f) => f.property)).toEqual(["endpoint", "requiredTokensPerSecond", "runs"]);
+    });
+});
