@@ -6,6 +6,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ModelGateConfig, ThroughputGateConfig } from "../config/schema";
 import { GpuUnderTest } from "../providers/ollama/measure";
 import { ModelThroughput } from "../providers/ollama/modelThroughput";
+import { modelSlug } from "../providers/ollama/names";
 
 export const OLLAMA_PORT = 11434;
 
@@ -15,9 +16,11 @@ export interface ThroughputGateArgs {
     gpu: GpuUnderTest;
     /** Ollama's URL as seen from where `pulumi up` runs. */
     endpoint: pulumi.Input<string>;
+    /** What serves the endpoint (the Ollama container's id): a replaced container measures again. */
+    server?: pulumi.Input<string>;
     models: readonly ModelGateConfig[];
     settings: ThroughputGateConfig;
-    /** What must exist first: the started VM and its Ollama workload. */
+    /** What must exist first: the started VM and its workload (Ollama, and the proxy in front of it). */
     dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -37,14 +40,6 @@ export function defaultEndpoint(address: string): string {
     return `http://${address.split("/")[0]}:${OLLAMA_PORT}`;
 }
 
-/** A resource name for a model reference: "qwen2.5:14b" → "qwen2-5-14b". */
-export function modelSlug(model: string): string {
-    return model
-        .toLowerCase()
-        .replace(/[^a-z0-9]+/g, "-")
-        .replace(/^-|-$/g, "");
-}
-
 export class ThroughputGate extends pulumi.ComponentResource {
     public readonly models: Record<string, ModelThroughput> = {};
     public readonly figures: ModelFigures[];
@@ -58,6 +53,7 @@ export class ThroughputGate extends pulumi.ComponentResource {
                 `${name}-${modelSlug(m.name)}`,
                 {
                     endpoint: args.endpoint,
+                    ...(args.server ? { server: args.server } : {}),
                     model: m.name,
                     ...(m.digest ? { digest: m.digest } : {}),
                     gpu: args.gpu,

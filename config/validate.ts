@@ -5,6 +5,7 @@ import { formatCpuset, parseCpuset } from "./cpuset";
 import { addressOf, containsIp, containsNetwork, networksOverlap, parseCidr, ipToNumber } from "./net";
 import { ENVIRONMENTS, EnvironmentName, LxcConfig, NodeConfig, ParsedConfig, VmConfig } from "./schema";
 import { lxcSizing } from "./sizing";
+import { canonicalName, modelSlug } from "../providers/ollama/names";
 
 export interface ConfigIssue {
     /** Path under the `ai-dualstack` namespace, in `pulumi config --path` form. */
@@ -447,12 +448,20 @@ function checkModels(cfg: ParsedConfig, add: Add): void {
             );
         }
         const seen = new Map<string, number>();
+        const slugs = new Map<string, number>();
         vm.models.forEach((m, i) => {
-            const key = m.name.includes(":") ? m.name : `${m.name}:latest`;
+            const key = canonicalName(m.name);
             const first = seen.get(key);
+            const sameSlug = slugs.get(modelSlug(m.name));
             if (first !== undefined)
                 add(`${at}[${i}].name`, `${m.name} is already gated at ${at}[${first}]; list each model once`);
-            else seen.set(key, i);
+            else if (sameSlug !== undefined)
+                add(
+                    `${at}[${i}].name`,
+                    `${m.name} and ${at}[${sameSlug}] (${vm.models[sameSlug]?.name}) would share the gate's resource name "${modelSlug(m.name)}"; gate one of them`,
+                );
+            if (first === undefined) seen.set(key, i);
+            if (sameSlug === undefined) slugs.set(modelSlug(m.name), i);
         });
     }
 }

@@ -244,9 +244,11 @@ export function buildEnvironment(cfg: StackConfig, policy: EnvironmentPolicy): E
                       },
                       endpoint:
                           vm.throughputGate.endpoint ?? workload?.ollamaEndpoint ?? defaultEndpoint(vm.network.address),
+                      ...(workload?.ollama ? { server: workload.ollama.id } : {}),
                       models: vm.models,
                       settings: vm.throughputGate,
-                      dependsOn: [built.tune, ...(workload?.ollama ? [workload.ollama] : [])],
+                      // The whole workload: Ollama, and on public the proxy whose route the endpoint is.
+                      dependsOn: [built.tune, ...(workload ? [workload] : [])],
                   })
                 : undefined;
         vms[vmName] = {

@@ -17,6 +17,7 @@ import {
     verdict,
     Verdict,
 } from "./measure";
+import { canonicalName } from "./names";
 
 export type GateErrorKind = "unreachable" | "timeout" | "unknown-model" | "pull-failed" | "digest-mismatch" | "ollama";
 
@@ -66,7 +67,7 @@ export const GATE_DEFAULTS = {
     requireGpu: true,
     timeoutSeconds: 300,
     stallSeconds: 120,
-    attempts: 4,
+    attempts: 6,
     backoffMs: 1000,
 } as const;
 
@@ -101,11 +102,7 @@ export interface GateHooks {
 
 // ---- names and digests ----
 
-/** Ollama's canonical name: the tag defaults to "latest". */
-export function canonicalName(model: string): string {
-    const last = model.split("/").pop() ?? model;
-    return last.includes(":") ? model : `${model}:latest`;
-}
+export { canonicalName };
 
 /** A pinned digest as bare lowercase hex. */
 export function normalizeDigest(digest: string): string {

@@ -12,6 +12,8 @@ export const MODEL_THROUGHPUT_TYPE = "pulumi-nodejs:dynamic/ollama:ModelThroughp
 export interface ModelThroughputArgs {
     /** Ollama's base URL as seen from where `pulumi up` runs. */
     endpoint: pulumi.Input<string>;
+    /** What serves the endpoint (such as the Ollama container's id); when it changes, measure again. */
+    server?: pulumi.Input<string>;
     model: pulumi.Input<string>;
     /** Pinned manifest digest; a model with another digest is pulled again, then checked. */
     digest?: pulumi.Input<string>;
@@ -34,7 +36,7 @@ export interface ModelThroughputArgs {
 
 /** The measured outputs, set by the provider; undefined in a preview. */
 const OUTPUTS = [
-    "digest",
+    "modelDigest",
     "pulled",
     "passed",
     "message",
@@ -58,7 +60,8 @@ const OUTPUTS = [
 export class ModelThroughput extends pulumi.dynamic.Resource {
     declare readonly endpoint: pulumi.Output<string>;
     declare readonly model: pulumi.Output<string>;
-    declare readonly digest: pulumi.Output<string>;
+    /** The manifest digest found on the server. */
+    declare readonly modelDigest: pulumi.Output<string>;
     declare readonly pulled: pulumi.Output<boolean>;
     declare readonly passed: pulumi.Output<boolean>;
     declare readonly message: pulumi.Output<string>;
@@ -79,6 +82,7 @@ export class ModelThroughput extends pulumi.dynamic.Resource {
     constructor(name: string, args: ModelThroughputArgs, opts?: pulumi.CustomResourceOptions) {
         const inputs: Record<keyof ModelThroughputInputs, unknown> = {
             endpoint: args.endpoint,
+            server: args.server,
             model: args.model,
             digest: args.digest,
             gpu: args.gpu,

@@ -10,6 +10,8 @@ import { GpuUnderTest } from "./measure";
 /** What the resource is given, defaults applied (modelThroughput.ts fills them in). */
 export interface ModelThroughputInputs {
     endpoint: string;
+    /** What serves the endpoint (the Ollama container's id): a new server measures again. */
+    server?: string;
     model: string;
     digest?: string;
     gpu: GpuUnderTest;
@@ -26,13 +28,23 @@ export interface ModelThroughputInputs {
     removeOnDelete: boolean;
 }
 
+/** The last measurement; the digest found on the server is `modelDigest` (`digest` is the pin). */
+export type Measurement = Omit<GateResult, "model" | "digest"> & { modelDigest: string };
+
 /** The recorded state: the inputs plus the last measurement. */
-export type ModelThroughputState = ModelThroughputInputs & Omit<GateResult, "model">;
+export type ModelThroughputState = ModelThroughputInputs & Measurement;
+
+export function measurementOf(result: GateResult): Measurement {
+    const { model, digest, ...figures } = result;
+    void model;
+    return { ...figures, modelDigest: digest };
+}
 
 /** Changing one of these moves the gate to another model or server: a new resource. */
 export const REPLACE_KEYS = ["endpoint", "model"] as const;
 /** Changing one of these measures again. */
 export const MEASURE_KEYS = [
+    "server",
     "digest",
     "gpu",
     "requiredTokensPerSecond",
@@ -71,10 +83,11 @@ function progress(line: string): void {
 }
 
 function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
-    const { endpoint, model, digest, gpu, requiredTokensPerSecond, prompt, numPredict, runs, seed } = state;
+    const { endpoint, server, model, digest, gpu, requiredTokensPerSecond, prompt, numPredict, runs, seed } = state;
     const { requireGpu, timeoutSeconds, stallSeconds, attempts, backoffMs, removeOnDelete } = state;
     return {
         endpoint,
+        ...(server ? { server } : {}),
         model,
         ...(digest ? { digest } : {}),
         gpu,
@@ -96,7 +109,7 @@ async function measure(inputs: ModelThroughputInputs): Promise<ModelThroughputSt
     const result = await runGate(gateInput(inputs), { allowPull: true, log: progress });
     if (!result.passed) throw new Error(`throughput gate failed: ${result.message}`);
     progress(result.message);
-    return { ...result, ...inputsOf(inputs) };
+    return { ...inputsOf(inputs), ...measurementOf(result) };
 }
 
 /** How the engine passes a value that is not known yet (during a preview) to a dynamic provider. */
@@ -137,6 +150,11 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
         return Promise.resolve({
             changes: replaces.length + remeasure.length + stored.length > 0 || failedLastTime,
             replaces: [...replaces],
+            // Both gates may reach the same Ollama: removing the old model after the new gate
+            // measured it would undo the new one.
+            ...(replaces.length > 0 && (olds.removeOnDelete || news.removeOnDelete)
+                ? { deleteBeforeReplace: true }
+                : {}),
         });
     },
 
@@ -151,13 +169,22 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
         return { outs: await measure(news) };
     },
 
-    /** `pulumi refresh`: measure again without pulling; a slower or misplaced model shows as drift. */
+    /**
+     * `pulumi refresh`: measure again without pulling. A slower or misplaced model, or one that is
+     * gone or unreachable, is recorded as drift (passed=false), and the next `up` gates again.
+     */
     async read(id, props) {
         if (props === undefined)
             throw new Error(`cannot import a throughput gate (${id}); create it with \`pulumi up\``);
         const inputs = inputsOf(props);
-        const result = await runGate(gateInput(inputs), { allowPull: false, log: progress });
-        return { id, props: { ...result, ...inputs } };
+        try {
+            const result = await runGate(gateInput(inputs), { allowPull: false, log: progress });
+            return { id, props: { ...inputs, ...measurementOf(result) } };
+        } catch (err) {
+            if (!(err instanceof GateError)) throw err;
+            progress(`refresh: ${err.message}`);
+            return { id, props: { ...props, passed: false, message: err.message } };
+        }
     },
 
     async delete(_id, props) {

@@ -11,7 +11,8 @@ import {
     verdict,
     VerdictInput,
 } from "../../providers/ollama/measure";
-import { canonicalName, digestMatches, isTransient } from "../../providers/ollama/client";
+import { digestMatches, isTransient } from "../../providers/ollama/client";
+import { canonicalName, modelSlug } from "../../providers/ollama/names";
 import { modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 
 const RTX3060 = { name: "rtx3060", model: "NVIDIA GeForce RTX 3060", vramGiB: 12, memoryBandwidthGBs: 360 };
@@ -130,11 +131,15 @@ describe("verdicts name the model, the GPU, the measured and the required figure
 });
 
 describe("names, digests, transient errors", () => {
-    test("the tag defaults to latest, also under a namespace", () => {
+    test("names compare as Ollama resolves them: any case, default registry implied, tag latest", () => {
         expect(canonicalName("tiny")).toBe("tiny:latest");
         expect(canonicalName("qwen2.5:14b")).toBe("qwen2.5:14b");
-        expect(canonicalName("library/mistral")).toBe("library/mistral:latest");
+        expect(canonicalName("Qwen2.5:14B")).toBe("qwen2.5:14b");
+        expect(canonicalName("library/mistral")).toBe("mistral:latest");
+        expect(canonicalName("registry.ollama.ai/library/mistral:7b")).toBe("mistral:7b");
         expect(canonicalName("host:5000/ns/model")).toBe("host:5000/ns/model:latest");
+        expect(modelSlug("qwen2.5:14b")).toBe("qwen2-5-14b");
+        expect(modelSlug("Mistral")).toBe("mistral");
     });
 
     test("a pinned digest matches by prefix, with or without sha256:", () => {
@@ -198,6 +203,18 @@ describe("diff: what makes the gate run again", () => {
         ]) {
             expect(await diff(change)).toEqual({ changes: true, replaces: [] });
         }
+    });
+
+    test("a new Ollama server (its container replaced) measures again", async () => {
+        expect(await diff({ server: "b" }, { server: "a" })).toEqual({ changes: true, replaces: [] });
+    });
+
+    test("with removeOnDelete, a replacement deletes the old gate first (it may share the server)", async () => {
+        expect(await diff({ endpoint: "http://ai.lan:11434", removeOnDelete: true })).toEqual({
+            changes: true,
+            replaces: ["endpoint"],
+            deleteBeforeReplace: true,
+        });
     });
 
     test("a refresh that measured a failure makes the next up gate again", async () => {

@@ -137,21 +137,38 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         const second = await create(inputs());
         expect(first.outs.pulled).toBe(false);
         expect(second.outs.pulled).toBe(false);
-        expect(second.outs.digest).toBe(first.outs.digest);
+        expect(second.outs.modelDigest).toBe(first.outs.modelDigest);
         expect(await pulls()).toBe(before);
         expect(first.id).toBe(`${server.endpoint}#tiny:latest`);
     });
 
-    test("a pinned digest: matching is not pulled; another digest pulls and then fails on the mismatch", async () => {
+    test("a pinned digest: matching is not pulled; another digest pulls again", async () => {
         const { outs } = await create(inputs());
         const before = await pulls();
-        await provider.create(inputs({ digest: `sha256:${outs.digest.slice(0, 16)}` }));
+        await provider.create(inputs({ digest: `sha256:${outs.modelDigest.slice(0, 16)}` }));
         expect(await pulls()).toBe(before);
-        await expect(provider.create(inputs({ digest: "0123456789ab" }))).rejects.toThrow(/model tiny/);
+        // Another digest makes it pull; with no registry here the pull itself is what fails.
+        const err = await provider.create(inputs({ digest: "0123456789ab" })).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(GateError);
+        expect(err).toMatchObject({ kind: "pull-failed" });
+        expect((err as GateError).message).toMatch(
+            /^model tiny is not on http:\/\/127\.0\.0\.1:\d+ and pulling it failed/,
+        );
         expect(await pulls()).toBe(before + 1);
     });
 
-    test("refresh measures again without pulling; a model gone since is a clear error", async () => {
+    test("an unchanged gate does not run again: diff of its own recorded state", async () => {
+        const { id, outs } = await create(inputs());
+        expect(outs.modelDigest).toMatch(/^[0-9a-f]{64}$/);
+        expect(outs.digest).toBeUndefined();
+        expect(await provider.diff(id, outs, inputs())).toEqual({ changes: false, replaces: [] });
+        expect(await provider.diff(id, outs, inputs({ server: "another-container" }))).toEqual({
+            changes: true,
+            replaces: [],
+        });
+    });
+
+    test("refresh measures again without pulling; a model gone since is recorded as a failed gate", async () => {
         await server.cli(["cp", "tiny", "tiny-refresh"]);
         const { id, outs } = await create(inputs({ model: "tiny-refresh" }));
         const read = await provider.read(id, outs);
@@ -160,10 +177,17 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         expect(read.props?.requiredTokensPerSecond).toBe(1);
         await server.cli(["rm", "tiny-refresh"]);
         const before = await pulls();
-        await expect(provider.read(id, outs)).rejects.toThrow(
-            `model tiny-refresh is no longer on ${server.endpoint}; run \`pulumi up\` to pull it again`,
-        );
+        const gone = await provider.read(id, outs);
+        expect(gone.props).toMatchObject({
+            passed: false,
+            message: `model tiny-refresh is no longer on ${server.endpoint}; run \`pulumi up\` to pull it again`,
+        });
         expect(await pulls()).toBe(before);
+        // So the next `up` gates it again.
+        expect(await provider.diff(id, gone.props as ModelThroughputState, inputs({ model: "tiny-refresh" }))).toEqual({
+            changes: true,
+            replaces: [],
+        });
     });
 
     test("delete keeps the model by default and removes it when asked", async () => {

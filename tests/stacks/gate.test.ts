@@ -44,11 +44,21 @@ test.each([
     const tune = one(run.resources, command.remote.Command, `${c.stack}-ai-tune`);
     const ollama = one(run.resources, docker.Container, `${c.stack}-ai-workload-ollama`);
     expect(gate.dependencies).toEqual(expect.arrayContaining([tune.urn, ollama.urn]));
+    // The container's id identifies the server: a replaced container is measured again.
+    expect(gate.inputs["server"]).toBe(`${c.stack}-ai-workload-ollama-id`);
     const parent = run.resources.find((r) => r.urn === gate.parent);
     expect(parent?.type).toBe("ai-dualstack:gate:ThroughputGate");
     expect(run.outputs?.vms[`${c.stack}-ai`]?.throughput).toEqual([
         expect.objectContaining({ model: c.model, gpu: c.gpu.name, requiredTokensPerSecond: 50 }),
     ]);
+});
+
+test("public: the gate also waits for the proxy, whose trusted route its endpoint is", async () => {
+    const run = await runStack("public");
+    const gate = one(run.resources, MODEL_THROUGHPUT_TYPE);
+    const proxy = one(run.resources, docker.Container, "public-ai-workload-proxy");
+    expect(gate.inputs["endpoint"]).toBe("http://10.20.20.10");
+    expect(gate.dependencies).toContain(proxy.urn);
 });
 
 test("config reaches the gate: digest, threshold, endpoint, runs, residency, removal", async () => {
