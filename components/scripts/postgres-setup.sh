@@ -56,8 +56,10 @@ for db in $AIDS_PG_DATABASES; do
         psql_ -c "CREATE ROLE \"$db\" LOGIN"
         log "created role $db"
     fi
-    # The password goes in as a psql variable, never on a command line.
-    psql_ -v pw="${AIDS_PG_PASSWORDS[$db]}" <<<"ALTER ROLE \"$db\" PASSWORD :'pw';"
+    # The password reaches psql through its environment (\getenv, psql 15+) and stdin, never argv,
+    # which any local user could read in /proc.
+    AIDS_PG_PW="${AIDS_PG_PASSWORDS[$db]}" psql_ <<<"\\getenv pw AIDS_PG_PW
+ALTER ROLE \"$db\" PASSWORD :'pw';"
     if [[ "$(psql_ -c "SELECT 1 FROM pg_database WHERE datname = '$db'")" != 1 ]]; then
         runuser -u postgres -- createdb -O "$db" "$db"
         log "created database $db"
