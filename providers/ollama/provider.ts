@@ -4,27 +4,13 @@
 // its own and reaches everything through plain imports.
 
 import * as pulumi from "@pulumi/pulumi";
-import { GATE_DEFAULTS, GateError, GateInput, GateResult, canonicalName, removeModel, runGate } from "./client";
-import { GpuUnderTest } from "./measure";
+import { GateError, GateInput, GateResult, canonicalName, removeModel, runGate } from "./client";
 
-/** What the resource is given, defaults applied (modelThroughput.ts fills them in). */
-export interface ModelThroughputInputs {
-    endpoint: string;
+/** What the resource is given, defaults applied (modelThroughput.ts fills them in): the gate's own
+ * input, plus what only the resource needs. */
+export interface ModelThroughputInputs extends GateInput {
     /** What serves the endpoint (the Ollama container's id): a new server measures again. */
     server?: string;
-    model: string;
-    digest?: string;
-    gpu: GpuUnderTest;
-    requiredTokensPerSecond: number;
-    prompt: string;
-    numPredict: number;
-    runs: number;
-    seed: number;
-    requireGpu: boolean;
-    timeoutSeconds: number;
-    stallSeconds: number;
-    attempts: number;
-    backoffMs: number;
     removeOnDelete: boolean;
 }
 
@@ -59,22 +45,10 @@ export const MEASURE_KEYS = [
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
 
 export function gateInput(i: ModelThroughputInputs): GateInput {
-    return {
-        endpoint: i.endpoint,
-        model: i.model,
-        ...(i.digest ? { digest: i.digest } : {}),
-        gpu: i.gpu,
-        requiredTokensPerSecond: i.requiredTokensPerSecond,
-        prompt: i.prompt ?? GATE_DEFAULTS.prompt,
-        numPredict: i.numPredict ?? GATE_DEFAULTS.numPredict,
-        runs: i.runs ?? GATE_DEFAULTS.runs,
-        seed: i.seed ?? GATE_DEFAULTS.seed,
-        requireGpu: i.requireGpu ?? GATE_DEFAULTS.requireGpu,
-        timeoutSeconds: i.timeoutSeconds ?? GATE_DEFAULTS.timeoutSeconds,
-        stallSeconds: i.stallSeconds ?? GATE_DEFAULTS.stallSeconds,
-        attempts: i.attempts ?? GATE_DEFAULTS.attempts,
-        backoffMs: i.backoffMs ?? GATE_DEFAULTS.backoffMs,
-    };
+    const { server, removeOnDelete, ...gate } = inputsOf(i);
+    void server;
+    void removeOnDelete;
+    return gate;
 }
 
 /** The engine shows a provider's stderr lines as diagnostics during `pulumi up`. */
