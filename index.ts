@@ -6,6 +6,6 @@
 //   hosts (whether the host bootstrap waits on a reboot, and why).
 
 import { loadStackConfig } from "./config/load";
-import { buildStack } from "./stacks";
+import { POLICIES, buildStack } from "./stacks";
 
-export = () => buildStack(loadStackConfig());
+export = () => buildStack(loadStackConfig(POLICIES));

@@ -9,9 +9,10 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { GATE_DEFAULTS, GateInput, runGate } from "../providers/ollama/client";
+import { GATE_DEFAULTS } from "../lib/gateDefaults";
+import { GateInput, runGate } from "../providers/ollama/client";
 import { median } from "../providers/ollama/measure";
-import { findOllama, OllamaServer, startOllama } from "../tools/ollamaServer";
+import { findOllama, OllamaServer, startOllama } from "../testing/ollamaServer";
 
 const USAGE = `Usage: npm run bench:gate [-- options]
 

@@ -3,8 +3,8 @@
 // Targets: the plan costs at most 1.5x the bare program, and time grows no worse than linearly.
 
 import * as pulumi from "@pulumi/pulumi";
-import { planStack } from "../tools/plan";
-import { KNOWN_CLASSES, RecordedResource, runOffline } from "../tools/offline";
+import { RecordedResource, runOffline } from "../testing/mockRuntime";
+import { planStack } from "../testing/planStack";
 import { generateConfig } from "./generate";
 
 const USAGE = `Usage: npm run bench:plan [-- --runs N]
@@ -47,9 +47,9 @@ async function bare(recorded: readonly RecordedResource[]): Promise<void> {
                     new pulumi.ComponentResource(r.type, `bare-${i}`);
                     return;
                 }
-                const cls = KNOWN_CLASSES.get(r.type);
-                if (!cls) throw new Error(`no class for ${r.type}`);
-                new cls(`bare-${i}`, r.inputs as never);
+                // The class the plan built it from: SDK classes and the gate's dynamic resource alike.
+                const cls = r.resource.constructor as new (name: string, args: unknown) => pulumi.Resource;
+                new cls(`bare-${i}`, r.inputs);
             });
         },
     });

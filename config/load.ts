@@ -1,27 +1,27 @@
 // Reads the stack's configuration once, parses it through the strict schema and the cross-field
-// rules, and returns typed objects. A bad config throws before any resource is registered.
+// rules, and resolves it into the StackModel. A bad config throws before any resource is registered.
 
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
+import { secretRefs } from "../lib/secretTemplate";
+import { EnvironmentPolicies } from "./policy";
+import { resolveStack, StackModel } from "./resolve";
+import { ConfigIssue, checkConfig } from "./rules";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, CONFIG_KEYS, ConfigKey } from "./schema";
-import { ConfigIssue, checkGuests, checkShared } from "./validate";
-import { checkServices, secretRefs } from "./services";
 
 export const NAMESPACE = "ai-dualstack";
 
-export type StackConfig = Omit<ParsedConfig, "environment"> & {
-    /** The environment this stack builds. */
-    environment: EnvironmentName;
-    stack: string;
-    secrets: {
-        /** `user@realm!tokenid=uuid`, held by the Proxmox provider only. */
-        proxmoxApiToken: pulumi.Output<string>;
-        /** OpenSSH private key for host commands and snippet uploads. */
-        sshPrivateKey: pulumi.Output<string>;
-        /** serviceSecrets: the values services' secretEnvironment templates name, each a secret. */
-        services: Readonly<Record<string, pulumi.Output<string>>>;
-    };
-};
+export interface StackSecrets {
+    /** `user@realm!tokenid=uuid`, held by the Proxmox provider only. */
+    readonly proxmoxApiToken: pulumi.Output<string>;
+    /** OpenSSH private key for host commands and snippet uploads. */
+    readonly sshPrivateKey: pulumi.Output<string>;
+    /** serviceSecrets: the values the services' templates and the data setups name, each a secret. */
+    readonly services: Readonly<Record<string, pulumi.Output<string>>>;
+}
+
+/** What the program builds from: the resolved model and the stack's secrets. */
+export type LoadedStack = StackModel & { readonly secrets: StackSecrets };
 
 /** A configuration the program refuses: every finding, each with its path and fix. */
 export class ConfigError extends pulumi.RunError {
@@ -156,7 +156,7 @@ function schemaIssues(error: z.ZodError): ConfigIssue[] {
                     path: path === "" ? key : `${path}.${key}`,
                     message: hint
                         ? `unknown key; did you mean "${hint}"?`
-                        : "unknown key; remove it (see the config reference in README.md)",
+                        : "unknown key; remove it (see docs/config-reference.md)",
                 };
             });
         }
@@ -187,7 +187,7 @@ export type ParseResult =
  * Parses and checks a stack's raw configuration: schema first, then the cross-field rules.
  * Pure: it sees the secrets' plaintext only to check their shape and never returns it.
  */
-export function parseStackConfig(raw: RawConfig): ParseResult {
+export function parseStackConfig(raw: RawConfig, policies: EnvironmentPolicies): ParseResult {
     const { proxmoxApiToken, sshPrivateKey, serviceSecrets, ...rest } = raw.values;
     const issues: ConfigIssue[] = [];
     const secretNames = checkServiceSecrets(serviceSecrets, raw.secretKeys.has("serviceSecrets"), issues);
@@ -223,11 +223,7 @@ export function parseStackConfig(raw: RawConfig): ParseResult {
         });
         return { ok: false, issues };
     }
-    issues.push(
-        ...checkShared(parsed.data),
-        ...checkGuests(parsed.data, environment),
-        ...checkServices(parsed.data, environment, secretNames),
-    );
+    issues.push(...checkConfig(parsed.data, environment, policies, secretNames));
     if (issues.length > 0) return { ok: false, issues };
     return { ok: true, config: { ...parsed.data, environment } };
 }
@@ -281,17 +277,22 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
     ]);
     if (used.size === 0) return {};
     const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
-    return Object.fromEntries([...used].sort().map((name) => [name, all.apply((o) => o[name] ?? "")]));
+    const value = (name: string) =>
+        all.apply((o) => {
+            const v = o[name];
+            if (v === undefined) throw new Error(`serviceSecrets.${name} is not set; ${SERVICE_SECRET_EXAMPLE}`);
+            return v;
+        });
+    return Object.fromEntries([...used].sort().map((name) => [name, value(name)]));
 }
 
-/** Loads the stack's configuration, or throws a ConfigError naming every bad path. */
-export function loadStackConfig(raw: RawConfig = readRawConfig()): StackConfig {
-    const result = parseStackConfig(raw);
+/** Loads the stack's configuration and resolves it, or throws a ConfigError naming every bad path. */
+export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = readRawConfig()): LoadedStack {
+    const result = parseStackConfig(raw, policies);
     if (!result.ok) throw new ConfigError(raw.stack, result.issues);
     const cfg = new pulumi.Config(NAMESPACE);
     return {
-        ...result.config,
-        stack: raw.stack,
+        ...resolveStack(result.config, raw.stack, policies[result.config.environment]),
         secrets: {
             proxmoxApiToken: cfg.requireSecret("proxmoxApiToken"),
             sshPrivateKey: cfg.requireSecret("sshPrivateKey"),

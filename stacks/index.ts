@@ -1,16 +1,14 @@
-// Picks the stack builder for the configured environment.
+// The environments' policies, and the builder for the loaded stack.
 
-import { StackConfig } from "../config/load";
-import { EnvironmentName } from "../config/schema";
-import { buildPrivateStack } from "./private";
-import { buildPublicStack } from "./public";
-import { EnvironmentOutputs } from "./shared";
+import { LoadedStack } from "../config/load";
+import { EnvironmentPolicies } from "../config/policy";
+import { buildEnvironment } from "./build";
+import { EnvironmentOutputs } from "./outputs";
+import { PRIVATE_POLICY } from "./private";
+import { PUBLIC_POLICY } from "./public";
 
-export const STACK_BUILDERS: Readonly<Record<EnvironmentName, (cfg: StackConfig) => EnvironmentOutputs>> = {
-    private: buildPrivateStack,
-    public: buildPublicStack,
-};
+export const POLICIES: EnvironmentPolicies = { private: PRIVATE_POLICY, public: PUBLIC_POLICY };
 
-export function buildStack(cfg: StackConfig): EnvironmentOutputs {
-    return STACK_BUILDERS[cfg.environment](cfg);
+export function buildStack(stack: LoadedStack): EnvironmentOutputs {
+    return buildEnvironment(stack);
 }

@@ -1,14 +1,24 @@
 // The private environment: the "second brain". Qwen 2.5 on the big GPU, Qdrant and the personal
 // services, reachable only from the LAN and VPN networks in environments.private.network.trustedSources.
 
-import { StackConfig } from "../config/load";
-import { EnvironmentOutputs, buildEnvironment } from "./shared";
+import { EnvironmentPolicy, FirewallRule } from "../config/policy";
 
-export const PRIVATE_POLICY = {
+export const PRIVATE_POLICY: EnvironmentPolicy = {
     environment: "private",
     exposure: "LAN/VPN only: inbound is denied except from environments.private.network.trustedSources",
-} as const;
-
-export function buildPrivateStack(cfg: StackConfig): EnvironmentOutputs {
-    return buildEnvironment(cfg, PRIVATE_POLICY);
-}
+    // The trusted networks reach everything, so they must be narrow; every guest rule stays inside them.
+    trustedSources: "reach-all",
+    // Services publish on the VM's own address, which only the trusted networks reach.
+    publishablePorts: undefined,
+    baselineRules(network) {
+        return [
+            { type: "in", action: "ACCEPT", source: network.cidr, comment: "private guests reach each other" },
+            ...network.trustedSources.map((source): FirewallRule => ({
+                type: "in",
+                action: "ACCEPT",
+                source,
+                comment: `LAN/VPN ${source}`,
+            })),
+        ];
+    },
+};

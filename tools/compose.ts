@@ -4,9 +4,12 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { envFileName, renderCompose, secretKeys, workloadSpec } from "../components/compose";
+import { envFileName, renderCompose } from "../components/workload/composeFile";
+import { secretKeys, workloadSpec } from "../components/workload/spec";
 import { decodeValue, formatIssues, parseStackConfig } from "../config/load";
-import { readStackConfig } from "./stackFiles";
+import { resolveStack } from "../config/resolve";
+import { POLICIES } from "../stacks";
+import { readStackConfig } from "../testing/stackFiles";
 
 const USAGE = `Usage: npm run compose -- <stack> [--out DIR]
 
@@ -26,28 +29,22 @@ export function renderStackCompose(
         const bare = key.replace(/^ai-dualstack:/, "");
         values[bare] = decodeValue(bare, text);
     }
-    const result = parseStackConfig({
-        stack,
-        values,
-        secretKeys: new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, ""))),
-    });
+    const result = parseStackConfig(
+        { stack, values, secretKeys: new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, ""))) },
+        POLICIES,
+    );
     if (!result.ok) throw new Error(formatIssues(stack, result.issues));
-    const cfg = result.config;
-    return Object.entries(cfg.vms)
-        .filter(([, vm]) => Object.keys(vm.services).length > 0)
-        .map(([name, vm]) => {
-            const spec = workloadSpec(
-                name,
-                vm,
-                cfg.environment,
-                cfg.environments[cfg.environment].network.trustedSources,
-            );
+    const model = resolveStack(result.config, stack, POLICIES[result.config.environment]);
+    return model.vms
+        .filter((vm) => Object.keys(vm.services).length > 0)
+        .map((vm) => {
+            const spec = workloadSpec(vm, model.environment, model.network.trustedSources);
             const envKeys = Object.fromEntries(
                 Object.entries(vm.services)
                     .map(([svc, s]) => [svc, secretKeys(s)] as const)
                     .filter(([, keys]) => keys.length > 0),
             );
-            return { vm: name, compose: renderCompose(spec), envKeys };
+            return { vm: vm.name, compose: renderCompose(spec), envKeys };
         });
 }
 

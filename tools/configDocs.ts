@@ -1,7 +1,8 @@
-// Renders the config reference (README.md, "Config reference") from the schema itself, so the docs
-// cannot drift from what the program accepts. `npm run docs:config` rewrites the README section.
+// Renders the config reference (docs/config-reference.md) from the schema itself, so the docs
+// cannot drift from what the program accepts. `npm run docs:config` rewrites the generated section,
+// between the BEGIN and END markers; the heading and paragraph above them are kept as written.
+// The file is in .prettierignore, so the tables are committed exactly as rendered, unpadded.
 
-import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
@@ -22,9 +23,11 @@ interface JsonSchema {
     anyOf?: JsonSchema[];
 }
 
-export const BEGIN = "<!-- config-reference:begin (generated from config/schema.ts by `npm run docs:config`) -->";
+export const BEGIN = "<!-- config-reference:begin (generated from config/schema by `npm run docs:config`) -->";
 export const END = "<!-- config-reference:end -->";
-const README = path.join(__dirname, "..", "README.md");
+/** The file that holds the generated reference. */
+export const REFERENCE_FILE = path.join(__dirname, "..", "docs", "config-reference.md");
+const REFERENCE_NAME = "docs/config-reference.md";
 
 const SECRETS: Record<string, string> = {
     proxmoxApiToken: "Proxmox API token `user@realm!tokenid=uuid`. Set with `pulumi config set --secret`.",
@@ -97,7 +100,7 @@ export function renderConfigReference(): string {
     };
     for (const [key, kind] of Object.entries(CONFIG_KEYS)) {
         out.push(
-            `#### \`ai-dualstack:${key}\` (${where[kind]})`,
+            `## \`ai-dualstack:${key}\` (${cell(where[kind])})`,
             "",
             "| key | type | default | meaning |",
             "| --- | --- | --- | --- |",
@@ -107,7 +110,7 @@ export function renderConfigReference(): string {
             out.push(`| \`${key}\` | ${type} | required | ${SECRETS[key] ?? ""} |`);
         } else {
             const schema = root.properties?.[key];
-            if (!schema) throw new Error(`config/schema.ts has no key ${key}`);
+            if (!schema) throw new Error(`config/schema has no key ${key}`);
             rows(schema, key, root.required?.includes(key) ?? false, out);
         }
         out.push("");
@@ -115,7 +118,7 @@ export function renderConfigReference(): string {
     return out.join("\n").trimEnd();
 }
 
-/** Table text without the padding prettier adds, for comparing the README with a fresh render. */
+/** Table text without the padding prettier would add, for comparing the docs file with a fresh render. */
 export function normalize(markdown: string): string {
     return markdown
         .split("\n")
@@ -124,26 +127,34 @@ export function normalize(markdown: string): string {
         .trim();
 }
 
-export function readmeSection(readme: string): string | undefined {
-    const start = readme.indexOf(BEGIN);
-    const end = readme.indexOf(END);
+/** The generated text between the markers of a document, or undefined when it has no markers. */
+export function generatedSection(doc: string): string | undefined {
+    const start = doc.indexOf(BEGIN);
+    const end = doc.indexOf(END);
     if (start < 0 || end < start) return undefined;
-    return readme.slice(start + BEGIN.length, end).trim();
+    return doc.slice(start + BEGIN.length, end).trim();
+}
+
+/** The document with a fresh render between its markers; everything outside them is kept. */
+export function withFreshReference(doc: string): string {
+    if (generatedSection(doc) === undefined) throw new Error(`no ${BEGIN} ... ${END} markers`);
+    const start = doc.indexOf(BEGIN) + BEGIN.length;
+    const end = doc.indexOf(END);
+    return `${doc.slice(0, start)}\n\n${renderConfigReference()}\n\n${doc.slice(end)}`;
 }
 
 if (require.main === module) {
     if (process.argv.includes("--help") || process.argv.includes("-h")) {
-        console.log("Usage: npm run docs:config\n\nRewrites README.md's config reference from config/schema.ts.");
+        console.log(
+            `Usage: npm run docs:config\n\nRewrites ${REFERENCE_NAME}'s generated config reference (between its markers) from config/schema.`,
+        );
         process.exit(0);
     }
-    const readme = fs.readFileSync(README, "utf8");
-    if (readmeSection(readme) === undefined) {
-        console.error(`README.md has no ${BEGIN} ... ${END} markers`);
+    const doc = fs.readFileSync(REFERENCE_FILE, "utf8");
+    if (generatedSection(doc) === undefined) {
+        console.error(`${REFERENCE_NAME} has no ${BEGIN} ... ${END} markers`);
         process.exit(1);
     }
-    const start = readme.indexOf(BEGIN) + BEGIN.length;
-    const end = readme.indexOf(END);
-    fs.writeFileSync(README, `${readme.slice(0, start)}\n\n${renderConfigReference()}\n\n${readme.slice(end)}`);
-    execFileSync("npx", ["prettier", "--write", README], { stdio: "ignore" });
-    console.log("README.md: config reference updated");
+    fs.writeFileSync(REFERENCE_FILE, withFreshReference(doc));
+    console.log(`${REFERENCE_NAME}: config reference updated`);
 }

@@ -1,14 +1,12 @@
 // The offline plan: runs the real program for a stack in Pulumi's mock runtime, against that
 // stack's files, and prints what `pulumi up` would register. No Proxmox host, no Pulumi CLI.
 
-import { ConfigError, loadStackConfig } from "../config/load";
-import { buildStack } from "../stacks";
-import { EnvironmentName } from "../config/schema";
 import type { Unwrap } from "@pulumi/pulumi";
-import type { EnvironmentOutputs } from "../stacks/shared";
-import { RecordedResource, runOffline } from "./offline";
-import { countByType, renderMermaid, renderTree, StackRun } from "./render";
-import { readStackConfig } from "./stackFiles";
+import { ConfigError } from "../config/load";
+import { EnvironmentName } from "../config/schema";
+import type { EnvironmentOutputs } from "../stacks/outputs";
+import { PlannedStack, planStack } from "../testing/planStack";
+import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
 
 const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
 
@@ -65,35 +63,6 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
 }
 
 export class UsageError extends Error {}
-
-export interface PlannedStack {
-    stack: string;
-    notes: string[];
-    resources: RecordedResource[];
-    outputs: Unwrap<EnvironmentOutputs> | undefined;
-}
-
-/** Runs index.ts for one stack under the mock runtime. */
-export async function planStack(
-    stack: string,
-    opts: { projectDir?: string; overrides?: Record<string, unknown> } = {},
-): Promise<PlannedStack> {
-    const files = readStackConfig(stack, opts);
-    // The same two calls index.ts makes, so that several stacks can run in one process.
-    const run = await runOffline({
-        stack,
-        config: files.config,
-        secretKeys: files.secretKeys,
-        program: () => buildStack(loadStackConfig()),
-    });
-    if (run.error !== undefined) throw run.error;
-    return {
-        stack,
-        notes: [...files.notes, ...run.warnings.map((w) => `warning: ${w}`)],
-        resources: run.resources,
-        outputs: run.outputs,
-    };
-}
 
 function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     const lines = [`Outputs (${out.environment}: ${out.exposure}):`];

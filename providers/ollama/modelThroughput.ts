@@ -3,11 +3,8 @@
 // pulumi-nodejs:dynamic/ollama:ModelThroughput.
 
 import * as pulumi from "@pulumi/pulumi";
-import { GATE_DEFAULTS } from "./client";
 import { GpuUnderTest, Residency } from "./measure";
 import { ModelThroughputInputs, modelThroughputProvider } from "./provider";
-
-export const MODEL_THROUGHPUT_TYPE = "pulumi-nodejs:dynamic/ollama:ModelThroughput";
 
 export interface ModelThroughputArgs {
     /** Ollama's base URL as seen from where `pulumi up` runs. */
@@ -20,18 +17,24 @@ export interface ModelThroughputArgs {
     gpu: pulumi.Input<GpuUnderTest>;
     /** Required median decode rate. */
     requiredTokensPerSecond: pulumi.Input<number>;
-    prompt?: pulumi.Input<string>;
-    numPredict?: pulumi.Input<number>;
-    runs?: pulumi.Input<number>;
-    seed?: pulumi.Input<number>;
-    /** Fail on partial offload or CPU fallback (default true). */
-    requireGpu?: pulumi.Input<boolean>;
-    timeoutSeconds?: pulumi.Input<number>;
-    stallSeconds?: pulumi.Input<number>;
-    attempts?: pulumi.Input<number>;
-    backoffMs?: pulumi.Input<number>;
-    /** Delete the model from Ollama when the gate is deleted (default: keep it). */
-    removeOnDelete?: pulumi.Input<boolean>;
+    /** The fixed prompt of every run. Defaults for all of these: lib/gateDefaults.ts, applied by the config. */
+    prompt: pulumi.Input<string>;
+    /** Tokens generated per run. */
+    numPredict: pulumi.Input<number>;
+    /** Measured runs after one warm-up. */
+    runs: pulumi.Input<number>;
+    seed: pulumi.Input<number>;
+    /** Fail on partial offload or CPU fallback. */
+    requireGpu: pulumi.Input<boolean>;
+    /** Limit for each call to Ollama. */
+    timeoutSeconds: pulumi.Input<number>;
+    /** A pull with no progress for this long is aborted. */
+    stallSeconds: pulumi.Input<number>;
+    /** Tries for a call that fails to connect, and the first retry's delay (doubling). */
+    attempts: pulumi.Input<number>;
+    backoffMs: pulumi.Input<number>;
+    /** Delete the model from Ollama when the gate is deleted. */
+    removeOnDelete: pulumi.Input<boolean>;
 }
 
 /** The measured outputs, set by the provider; undefined in a preview. */
@@ -87,16 +90,16 @@ export class ModelThroughput extends pulumi.dynamic.Resource {
             digest: args.digest,
             gpu: args.gpu,
             requiredTokensPerSecond: args.requiredTokensPerSecond,
-            prompt: args.prompt ?? GATE_DEFAULTS.prompt,
-            numPredict: args.numPredict ?? GATE_DEFAULTS.numPredict,
-            runs: args.runs ?? GATE_DEFAULTS.runs,
-            seed: args.seed ?? GATE_DEFAULTS.seed,
-            requireGpu: args.requireGpu ?? GATE_DEFAULTS.requireGpu,
-            timeoutSeconds: args.timeoutSeconds ?? GATE_DEFAULTS.timeoutSeconds,
-            stallSeconds: args.stallSeconds ?? GATE_DEFAULTS.stallSeconds,
-            attempts: args.attempts ?? GATE_DEFAULTS.attempts,
-            backoffMs: args.backoffMs ?? GATE_DEFAULTS.backoffMs,
-            removeOnDelete: args.removeOnDelete ?? false,
+            prompt: args.prompt,
+            numPredict: args.numPredict,
+            runs: args.runs,
+            seed: args.seed,
+            requireGpu: args.requireGpu,
+            timeoutSeconds: args.timeoutSeconds,
+            stallSeconds: args.stallSeconds,
+            attempts: args.attempts,
+            backoffMs: args.backoffMs,
+            removeOnDelete: args.removeOnDelete,
         };
         const outputs = Object.fromEntries(OUTPUTS.filter((k) => !(k in inputs)).map((k) => [k, undefined]));
         super(modelThroughputProvider, name, { ...outputs, ...inputs }, opts, "ollama", "ModelThroughput");

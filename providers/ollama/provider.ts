@@ -4,10 +4,12 @@
 // its own and reaches everything through plain imports.
 
 import * as pulumi from "@pulumi/pulumi";
-import { GateError, GateInput, GateResult, canonicalName, removeModel, runGate } from "./client";
+import { canonicalName } from "../../lib/modelRef";
+import { GateInput, GateResult, removeModel, runGate } from "./client";
+import { GateError } from "./transport";
 
-/** What the resource is given, defaults applied (modelThroughput.ts fills them in): the gate's own
- * input, plus what only the resource needs. */
+/** What the resource is given, every setting filled in by the config: the gate's own input, plus
+ * what only the resource needs. */
 export interface ModelThroughputInputs extends GateInput {
     /** What serves the endpoint (the Ollama container's id): a new server measures again. */
     server?: string;

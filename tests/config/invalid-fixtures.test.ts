@@ -5,8 +5,8 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { ConfigError, decodeValue } from "../../config/load";
-import { runOffline } from "../../tools/offline";
-import { readStackConfig } from "../../tools/stackFiles";
+import { runOffline } from "../../testing/mockRuntime";
+import { readStackConfig } from "../../testing/stackFiles";
 
 interface Fixture {
     description: string;
@@ -78,12 +78,12 @@ describe.each(fixtures)("$file", ({ fx }) => {
     test(`is rejected: ${fx.description}`, async () => {
         const { config, secretKeys } = fixtureConfig(fx);
         const { loadStackConfig } = await import("../../config/load");
-        const { buildStack } = await import("../../stacks");
+        const { buildStack, POLICIES } = await import("../../stacks");
         const { error, resources } = await runOffline({
             stack: fx.stackName ?? fx.stack,
             config,
             secretKeys,
-            program: () => buildStack(loadStackConfig()),
+            program: () => buildStack(loadStackConfig(POLICIES)),
         });
         const registered = resources.map((r) => r.type);
 

@@ -1,20 +1,22 @@
 // parseStackConfig: the real stack files parse, defaults land, and the secrets are checked
 // without ever being echoed.
 
-import { formatIssues, parseStackConfig, suggestField } from "../../config/load";
-import { readStackConfig } from "../../tools/stackFiles";
+import { formatIssues, parseStackConfig, RawConfig, suggestField } from "../../config/load";
+import { POLICIES } from "../../stacks";
+import { readStackConfig } from "../../testing/stackFiles";
 import { rawConfig } from "../helpers/config";
 
 const raw = rawConfig;
+const parse = (config: RawConfig) => parseStackConfig(config, POLICIES);
 
 test.each(["private", "public"])("the %s stack file parses", (stack) => {
-    const result = parseStackConfig(raw(stack));
+    const result = parse(raw(stack));
     if (!result.ok) throw new Error(formatIssues(stack, result.issues));
     expect(result.config.environment).toBe(stack);
 });
 
 test("defaults are filled in where the file is silent", () => {
-    const result = parseStackConfig(raw("private"));
+    const result = parse(raw("private"));
     if (!result.ok) throw new Error("expected the private config to parse");
     const cfg = result.config;
     const vm = cfg.vms["private-ai"];
@@ -27,15 +29,15 @@ test("defaults are filled in where the file is silent", () => {
 });
 
 test("an empty environment means the stack name; another name needs it set", () => {
-    const named = parseStackConfig(raw("public", (v) => (v["environment"] = "")));
+    const named = parse(raw("public", (v) => (v["environment"] = "")));
     expect(named.ok && named.config.environment).toBe("public");
-    const other = parseStackConfig({ ...raw("public", (v) => (v["environment"] = "public")), stack: "dmz" });
+    const other = parse({ ...raw("public", (v) => (v["environment"] = "public")), stack: "dmz" });
     expect(other.ok && other.config.environment).toBe("public");
 });
 
 describe("secrets", () => {
     test("a missing token says how to set it", () => {
-        const result = parseStackConfig(raw("private", (v) => delete v["proxmoxApiToken"]));
+        const result = parse(raw("private", (v) => delete v["proxmoxApiToken"]));
         expect(result.ok).toBe(false);
         if (result.ok) return;
         expect(result.issues).toEqual([
@@ -49,7 +51,7 @@ describe("secrets", () => {
     test("a token stored in plain text is refused", () => {
         const files = readStackConfig("private");
         const plain = files.secretKeys.filter((k) => !k.endsWith("proxmoxApiToken"));
-        const result = parseStackConfig(raw("private", () => {}, plain));
+        const result = parse(raw("private", () => {}, plain));
         expect(result.ok).toBe(false);
         if (result.ok) return;
         expect(result.issues.map((i) => i.path)).toEqual(["proxmoxApiToken"]);
@@ -58,7 +60,7 @@ describe("secrets", () => {
 
     test("a malformed private key is named but never shown", () => {
         const secret = "not-a-key-but-a-password-hunter2";
-        const result = parseStackConfig(raw("private", (v) => (v["sshPrivateKey"] = secret)));
+        const result = parse(raw("private", (v) => (v["sshPrivateKey"] = secret)));
         expect(result.ok).toBe(false);
         if (result.ok) return;
         const text = formatIssues("private", result.issues);
@@ -70,7 +72,7 @@ describe("secrets", () => {
 });
 
 test("every finding is reported at once, not only the first", () => {
-    const result = parseStackConfig(
+    const result = parse(
         raw("private", (v) => {
             const vms = v["vms"] as Record<string, Record<string, unknown>>;
             (vms["private-ai"] as Record<string, unknown>)["vmid"] = 250;

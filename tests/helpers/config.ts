@@ -1,8 +1,10 @@
-// The committed stack files as the program sees them: raw values, or parsed and checked.
+// The committed stack files as the program sees them: raw values, parsed and checked, or resolved.
 
 import { decodeValue, formatIssues, parseStackConfig, RawConfig } from "../../config/load";
+import { resolveStack, StackModel } from "../../config/resolve";
 import { EnvironmentName, ParsedConfig } from "../../config/schema";
-import { readStackConfig } from "../../tools/stackFiles";
+import { POLICIES } from "../../stacks";
+import { readStackConfig } from "../../testing/stackFiles";
 
 const bare = (key: string) => key.replace(/^ai-dualstack:/, "");
 
@@ -22,7 +24,12 @@ export function rawConfig(
 }
 
 export function parsedConfig(stack: EnvironmentName): ParsedConfig & { environment: EnvironmentName } {
-    const result = parseStackConfig(rawConfig(stack));
+    const result = parseStackConfig(rawConfig(stack), POLICIES);
     if (!result.ok) throw new Error(formatIssues(stack, result.issues));
     return result.config;
+}
+
+/** The committed stack's resolved model, as the program builds from it. */
+export function stackModel(stack: EnvironmentName): StackModel {
+    return resolveStack(parsedConfig(stack), stack, POLICIES[stack]);
 }

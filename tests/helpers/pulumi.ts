@@ -1,10 +1,8 @@
-// Helpers for tests that run code in Pulumi's mock runtime (strict mocks, see tools/offline.ts).
+// Helpers for tests that run code in Pulumi's mock runtime (strict mocks, see testing/mockRuntime.ts).
 
 import * as pulumi from "@pulumi/pulumi";
-import { RecordedResource, runOffline, typeToken } from "../../tools/offline";
-import { planStack } from "../../tools/plan";
-
-export { typeToken };
+import { RecordedResource, runOffline } from "../../testing/mockRuntime";
+import { planStack } from "../../testing/planStack";
 
 /** Registers whatever `program` builds, under strict mocks, and returns the registrations. */
 export async function record(program: () => unknown, config: Record<string, string> = {}): Promise<RecordedResource[]> {
@@ -20,23 +18,16 @@ export function runStack(stack: string, overrides?: Record<string, unknown>) {
 
 type ResourceClass = abstract new (...args: never[]) => pulumi.Resource;
 
-/** All registrations of a resource class (matched by its SDK type token, never a typed string). */
-export function ofType(resources: readonly RecordedResource[], cls: ResourceClass | string): RecordedResource[] {
-    const token = typeof cls === "string" ? cls : typeToken(cls);
-    return resources.filter((r) => r.type === token);
+/** All registrations of a resource class (matched by the class itself, never a typed string). */
+export function ofType(resources: readonly RecordedResource[], cls: ResourceClass): RecordedResource[] {
+    return resources.filter((r) => r.resource instanceof cls);
 }
 
 /** The one registration of a class, failing the test when there are none or several. */
-export function one(
-    resources: readonly RecordedResource[],
-    cls: ResourceClass | string,
-    name?: string,
-): RecordedResource {
+export function one(resources: readonly RecordedResource[], cls: ResourceClass, name?: string): RecordedResource {
     const found = ofType(resources, cls).filter((r) => name === undefined || r.name === name);
     if (found.length !== 1) {
-        throw new Error(
-            `expected one ${typeof cls === "string" ? cls : cls.name}${name ? ` named ${name}` : ""}, found ${found.length}`,
-        );
+        throw new Error(`expected one ${cls.name}${name ? ` named ${name}` : ""}, found ${found.length}`);
     }
     return found[0] as RecordedResource;
 }

@@ -11,8 +11,8 @@ import {
     verdict,
     VerdictInput,
 } from "../../providers/ollama/measure";
-import { digestMatches, isTransient } from "../../providers/ollama/client";
-import { canonicalName, modelSlug } from "../../providers/ollama/names";
+import { digestMatches, isTransient } from "../../providers/ollama/transport";
+import { canonicalName, modelSlug } from "../../lib/modelRef";
 import { modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 
 const RTX3060 = { name: "rtx3060", model: "NVIDIA GeForce RTX 3060", vramGiB: 12, memoryBandwidthGBs: 360 };

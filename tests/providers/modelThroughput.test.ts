@@ -8,10 +8,12 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
-import { GATE_DEFAULTS, GateError, runGate } from "../../providers/ollama/client";
+import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { runGate } from "../../providers/ollama/client";
+import { GateError } from "../../providers/ollama/transport";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 import { Generation, median, rate } from "../../providers/ollama/measure";
-import { findOllama, freePort, OllamaServer, startOllama } from "../../tools/ollamaServer";
+import { findOllama, freePort, OllamaServer, startOllama } from "../../testing/ollamaServer";
 
 const bin = findOllama();
 if (!bin && process.env["CI"]) {

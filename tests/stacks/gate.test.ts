@@ -3,12 +3,12 @@
 
 import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
-import { MODEL_THROUGHPUT_TYPE } from "../../providers/ollama/modelThroughput";
-import { RecordedResource } from "../../tools/offline";
+import { ModelThroughput } from "../../providers/ollama/modelThroughput";
+import { RecordedResource } from "../../testing/mockRuntime";
 import { rawConfig } from "../helpers/config";
 import { ofType, one, runStack } from "../helpers/pulumi";
 
-const gates = (resources: readonly RecordedResource[]) => ofType(resources, MODEL_THROUGHPUT_TYPE);
+const gates = (resources: readonly RecordedResource[]) => ofType(resources, ModelThroughput);
 
 test.each([
     {
@@ -26,7 +26,7 @@ test.each([
     },
 ])("$stack: $model is gated on $gpu.name at 50 tokens/s, after its VM is started", async (c) => {
     const run = await runStack(c.stack);
-    const gate = one(run.resources, MODEL_THROUGHPUT_TYPE);
+    const gate = one(run.resources, ModelThroughput);
     expect(gate.inputs).toMatchObject({
         endpoint: c.endpoint,
         model: c.model,
@@ -55,7 +55,7 @@ test.each([
 
 test("public: the gate also waits for the proxy, whose trusted route its endpoint is", async () => {
     const run = await runStack("public");
-    const gate = one(run.resources, MODEL_THROUGHPUT_TYPE);
+    const gate = one(run.resources, ModelThroughput);
     const proxy = one(run.resources, docker.Container, "public-ai-workload-proxy");
     expect(gate.inputs["endpoint"]).toBe("http://10.20.20.10");
     expect(gate.dependencies).toContain(proxy.urn);
@@ -74,7 +74,7 @@ test("config reaches the gate: digest, threshold, endpoint, runs, residency, rem
             },
         },
     });
-    expect(one(run.resources, MODEL_THROUGHPUT_TYPE).inputs).toMatchObject({
+    expect(one(run.resources, ModelThroughput).inputs).toMatchObject({
         endpoint: "https://ollama.lan",
         digest: "sha256:f974a74358d6",
         requiredTokensPerSecond: 60,
@@ -125,7 +125,7 @@ test("one card measures its models in turn; two cards' gates do not wait for eac
     };
     const run = await runStack("private", { nodes, vms, containers: {} });
 
-    const byName = (n: string) => one(run.resources, MODEL_THROUGHPUT_TYPE, n);
+    const byName = (n: string) => one(run.resources, ModelThroughput, n);
     const big14 = byName("private-ai-gate-qwen2-5-14b");
     const big7 = byName("private-ai-gate-qwen2-5-7b");
     const small = byName("private-ai2-gate-llama3-2-3b");

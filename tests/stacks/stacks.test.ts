@@ -3,7 +3,7 @@
 
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { RecordedResource } from "../../tools/offline";
+import { RecordedResource } from "../../testing/mockRuntime";
 import { ofType, one, runStack } from "../helpers/pulumi";
 
 let priv: Awaited<ReturnType<typeof runStack>>;
@@ -109,7 +109,7 @@ test("each GPU VM, its snippet and the downloads wait for the host bootstrap and
 
 test("every Proxmox resource goes through the stack's explicit provider", () => {
     for (const run of [priv, pub]) {
-        const provider = one(run.resources, "pulumi:providers:proxmoxve");
+        const provider = one(run.resources, proxmoxve.Provider);
         const proxmox = run.resources.filter((r) => r.custom && r.type.startsWith("proxmoxve:"));
         expect(proxmox.length).toBeGreaterThan(10);
         for (const r of proxmox) expect(r.provider?.startsWith(`${provider.urn}::`)).toBe(true);

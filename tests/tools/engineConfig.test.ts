@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PLACEHOLDER_SECRETS, PROJECT_DIR, readStackConfig } from "../../tools/stackFiles";
+import { PLACEHOLDER_SECRETS, PROJECT_DIR, readStackConfig } from "../../testing/stackFiles";
 
 function pulumiBinary(): string | undefined {
     const bin = process.env["AIDS_PULUMI_BIN"];

@@ -6,7 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { main, parseArgs } from "../../tools/plan";
 import { main as composeMain } from "../../tools/compose";
-import { PROJECT_DIR } from "../../tools/stackFiles";
+import { PROJECT_DIR } from "../../testing/stackFiles";
 
 async function capture(argv: string[]): Promise<{ code: number; out: string; err: string }> {
     const out: string[] = [];

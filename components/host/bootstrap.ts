@@ -1,0 +1,138 @@
+// What the host bootstrap does on one node for one environment, the scripts that do it (apply,
+// remove) and check it (read-only, every up). Plain functions: plan from config, scripts from plan.
+
+import { NodeModel } from "../../config/resolve";
+import { EnvironmentName, ProxmoxConfig } from "../../config/schema";
+import { loadScript, renderScript } from "../../lib/scripts";
+
+export interface GpuCheck {
+    address: string;
+    vendorDeviceId: string;
+    iommuGroup: number;
+}
+
+export interface BootstrapPlan {
+    environment: EnvironmentName;
+    /** Host-wide: computed from the shared config, so both stacks write the same. */
+    kernelArgs: string[];
+    /** Host-wide: drivers blacklisted so the host never grabs a passed-through card. */
+    blacklist: string[];
+    /** This environment's vendor:device ids for vfio-pci. */
+    vfioIds: string[];
+    /** This environment's cards, checked against sysfs before anything is declared ready. */
+    gpuChecks: GpuCheck[];
+    zfsArcMaxBytes?: number;
+    datastore: string;
+    datacenterFirewall: boolean;
+    /** Networks that keep GUI/SSH access to the node once the datacenter firewall is on. */
+    managementSources: string[];
+    /** RAM the config says the node has, checked against /proc/meminfo. */
+    memoryGiB: number;
+}
+
+/** Disk imports from the `import` content type arrived in Proxmox VE 8.4. */
+export const MIN_PVE_RELEASE = "8.4";
+
+const DRIVERS_BY_VENDOR: Record<string, string[]> = {
+    "10de": ["nouveau", "nvidia", "nvidiafb", "nvidia_drm", "nvidia_modeset"],
+    "1002": ["amdgpu", "radeon"],
+};
+
+/** The kernel arguments a node needs: IOMMU on in passthrough mode, and the hugepage pool. */
+export function kernelArgs(node: NodeModel): string[] {
+    const args = [node.cpuVendor === "intel" ? "intel_iommu=on" : "amd_iommu=on", "iommu=pt"];
+    const hugeGiB = node.hugepagesGiB;
+    if (hugeGiB > 0) {
+        const size = node.memory.hugepageSize;
+        const pages = size === "1G" ? hugeGiB : Math.ceil(hugeGiB * 512);
+        args.push(`default_hugepagesz=${size}`, `hugepagesz=${size}`, `hugepages=${pages}`);
+    }
+    return args;
+}
+
+export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
+    const functions = node.gpus.flatMap((g) => [
+        { address: g.pciAddress, vendorDeviceId: g.vendorDeviceId, iommuGroup: g.iommuGroup },
+        ...g.functions.map((f) => ({
+            address: f.pciAddress,
+            vendorDeviceId: f.vendorDeviceId,
+            iommuGroup: g.iommuGroup,
+        })),
+    ]);
+    const vendors = [...new Set(node.allGpus.map((g) => g.vendorDeviceId.slice(0, 4)))].sort();
+    return {
+        environment,
+        kernelArgs: kernelArgs(node),
+        blacklist: vendors.flatMap((v) => DRIVERS_BY_VENDOR[v] ?? []),
+        vfioIds: [...new Set(functions.map((f) => f.vendorDeviceId))].sort(),
+        gpuChecks: functions,
+        zfsArcMaxBytes:
+            node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
+        datastore: proxmox.filesDatastore,
+        datacenterFirewall: proxmox.enableDatacenterFirewall,
+        managementSources: [...proxmox.managementSources],
+        memoryGiB: Math.floor(node.memory.totalGiB),
+    };
+}
+
+const BOOTSTRAP = loadScript(__dirname, "host-bootstrap.sh");
+const CHECK = loadScript(__dirname, "host-check.sh");
+
+const render = (body: string, vars: Record<string, string>) =>
+    renderScript("Rendered by ai-dualstack (components/host/bootstrap.ts). Do not edit on the host.", vars, body);
+
+/** The bootstrap: writes the settings (`apply`) or drops this environment's vfio fragment (`remove`). */
+export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remove" = "apply"): string {
+    return render(BOOTSTRAP, {
+        AIDS_ENV: plan.environment,
+        AIDS_MODE: mode,
+        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
+        AIDS_VFIO_IDS: plan.vfioIds.join(","),
+        AIDS_BLACKLIST: plan.blacklist.join(" "),
+        AIDS_ZFS_ARC_MAX: plan.zfsArcMaxBytes === undefined ? "" : String(plan.zfsArcMaxBytes),
+        AIDS_DATASTORE: plan.datastore,
+        AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
+        AIDS_MGMT_SOURCES: plan.managementSources.join(" "),
+    });
+}
+
+/** The read-only check: the facts a reboot changes (reported) and those it cannot (fatal). */
+export function renderCheckScript(plan: BootstrapPlan): string {
+    return render(CHECK, {
+        AIDS_ENV: plan.environment,
+        AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
+        AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
+        AIDS_MEMORY_GIB: String(plan.memoryGiB),
+        AIDS_MIN_PVE: MIN_PVE_RELEASE,
+    });
+}
+
+export interface RebootStatus {
+    required: boolean;
+    reasons: string[];
+}
+
+/** Reads the script's last verdict line. */
+export function parseRebootStatus(stdout: string): RebootStatus {
+    const lines = stdout.split("\n").filter((l) => l.includes("reboot-required="));
+    const last = lines[lines.length - 1];
+    if (!last) return { required: false, reasons: [] };
+    const match = /reboot-required=(yes|no)(?: \((.*)\))?/.exec(last);
+    if (!match || match[1] === "no") return { required: false, reasons: [] };
+    return { required: true, reasons: (match[2] ?? "").split("; ").filter((r) => r.length > 0) };
+}
+
+/** The plan's summary line: what the bootstrap writes. */
+export function describeBootstrap(plan: BootstrapPlan): string {
+    return [
+        `kernel: ${plan.kernelArgs.join(" ")}`,
+        `vfio-pci ids: ${plan.vfioIds.join(",") || "none"}`,
+        `blacklist: ${plan.blacklist.join(" ") || "none"}`,
+    ].join(" | ");
+}
+
+/** The plan's summary line of the read-only check. */
+export function describeCheck(plan: BootstrapPlan): string {
+    const cards = plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" ");
+    return `read-only host check on every up: kernel args live, cards ${cards || "none"}, vfio-pci bound`;
+}

@@ -1,0 +1,132 @@
+// One Proxmox node as an environment sees it: the explicit provider for its API, and the host
+// bootstrap (IOMMU, vfio, driver blacklist, hugepages) run over SSH. It never reboots the node.
+
+import * as command from "@pulumi/command";
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import { NodeModel } from "../../config/resolve";
+import { inlineScript } from "../../lib/scripts";
+import { describe } from "../describe";
+import {
+    BootstrapPlan,
+    describeBootstrap,
+    describeCheck,
+    parseRebootStatus,
+    renderBootstrapScript,
+    renderCheckScript,
+} from "./bootstrap";
+
+export interface ProxmoxHostArgs {
+    /** The node's name in the Proxmox cluster. */
+    readonly nodeName: string;
+    /** Where root SSH reaches the node; an unset host key is warned about, not trusted silently. */
+    readonly ssh: NodeModel["ssh"];
+    /** The Proxmox API (proxmox.endpoint) and whether its TLS certificate is verified. */
+    readonly api: { readonly endpoint: string; readonly insecure: boolean };
+    /** API token `user@realm!tokenid=uuid`; needs VM.*, Datastore.*, Sys.Modify and Mapping.* privileges. */
+    readonly apiToken: pulumi.Input<string>;
+    /** Private key for `root` (or node.sshUser) on the node: host commands and snippet uploads. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** What the bootstrap sets up; see bootstrap.ts. */
+    readonly bootstrap: BootstrapPlan;
+    /**
+     * Changes on every run, so that the read-only host check runs on every `pulumi up` (after a
+     * reboot above all). Default: the current time.
+     */
+    readonly checkTrigger?: string;
+}
+
+export class ProxmoxHost extends pulumi.ComponentResource {
+    /** Every Proxmox resource on this node goes through this provider; none reads the environment. */
+    public readonly provider: proxmoxve.Provider;
+    public readonly bootstrap: command.remote.Command;
+    /** The read-only host check, run on every up after the bootstrap. */
+    public readonly check: command.remote.Command;
+    public readonly nodeName: string;
+    /** Root SSH to the node, for commands that only root may run (see GpuPassthroughVm). */
+    public readonly connection: command.types.input.remote.ConnectionArgs;
+    /** True while something only a reboot activates is not live yet (kernel args, vfio binding). */
+    public readonly rebootRequired: pulumi.Output<boolean>;
+    public readonly rebootReasons: pulumi.Output<string[]>;
+    /** The host can run this environment's GPU VMs: the opposite of rebootRequired. */
+    public readonly ready: pulumi.Output<boolean>;
+
+    constructor(name: string, args: ProxmoxHostArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:host:ProxmoxHost", name, {}, opts);
+        this.nodeName = args.nodeName;
+        const { ssh } = args;
+
+        this.provider = new proxmoxve.Provider(
+            `${name}-provider`,
+            {
+                endpoint: args.api.endpoint,
+                apiToken: args.apiToken,
+                insecure: args.api.insecure,
+                randomVmIds: false,
+                ssh: {
+                    username: ssh.user,
+                    privateKey: args.sshPrivateKey,
+                    agent: false,
+                    nodes: [{ name: args.nodeName, address: ssh.address, port: ssh.port }],
+                },
+            },
+            { parent: this },
+        );
+
+        this.connection = {
+            host: ssh.address,
+            port: ssh.port,
+            user: ssh.user,
+            privateKey: args.sshPrivateKey,
+            ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
+        };
+        if (!ssh.hostKey) {
+            void pulumi.log.warn(
+                `nodes.${args.nodeName}.sshHostKey is not set, so the SSH host key of ${ssh.address} is not verified; pin it (ssh-keyscan -t ed25519 ${ssh.address})`,
+                this,
+            );
+        }
+        // The script goes in on stdin so that a preview shows it line by line in the diff.
+        this.bootstrap = describe(
+            describeBootstrap(args.bootstrap),
+            new command.remote.Command(
+                `${name}-bootstrap`,
+                {
+                    connection: this.connection,
+                    create: "bash -s",
+                    update: "bash -s",
+                    stdin: renderBootstrapScript(args.bootstrap, "apply"),
+                    delete: inlineScript(renderBootstrapScript(args.bootstrap, "remove")),
+                    logging: "stdoutAndStderr",
+                },
+                // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
+                { parent: this, deleteBeforeReplace: true },
+            ),
+        );
+        this.check = describe(
+            describeCheck(args.bootstrap),
+            new command.remote.Command(
+                `${name}-check`,
+                {
+                    connection: this.connection,
+                    create: "bash -s",
+                    stdin: renderCheckScript(args.bootstrap),
+                    triggers: [args.checkTrigger ?? new Date().toISOString()],
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [this.bootstrap] },
+            ),
+        );
+
+        const status = this.check.stdout.apply(parseRebootStatus);
+        this.rebootRequired = status.apply((s) => s.required);
+        this.rebootReasons = status.apply((s) => s.reasons);
+        this.ready = this.rebootRequired.apply((r) => !r);
+
+        this.registerOutputs({
+            nodeName: this.nodeName,
+            rebootRequired: this.rebootRequired,
+            rebootReasons: this.rebootReasons,
+        });
+    }
+}

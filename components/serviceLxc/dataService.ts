@@ -1,0 +1,122 @@
+// The data layer inside the service containers: PostgreSQL and Redis installed and configured over
+// SSH by idempotent scripts (components/serviceLxc/scripts/*-setup.sh), with passwords from
+// serviceSecrets. The script reaches the container on stdin, so Pulumi keeps it secret as a whole;
+// the plain description of what it sets up is in the component's outputs and the plan.
+
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { ContainerModel } from "../../config/resolve";
+import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
+import { describe } from "../describe";
+
+const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
+const REDIS = loadScript(__dirname, "redis-setup.sh");
+const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/dataService.ts). Do not edit in the container.";
+
+type Postgres = NonNullable<ContainerModel["postgres"]>;
+type Redis = NonNullable<ContainerModel["redis"]>;
+
+/** PostgreSQL: databases (each with its owner role), their passwords, the networks that may log in. */
+export function renderPostgresScript(pg: Postgres, passwords: Readonly<Record<string, string>>): string {
+    const dbs = Object.keys(pg.databases).sort();
+    const entries = dbs.map((db) => `[${db}]=${shellQuote(passwords[db] ?? "")}`);
+    return renderScript(
+        COMMENT,
+        { AIDS_PG_DATABASES: dbs.join(" "), AIDS_PG_ALLOW: pg.allowFrom.join(" ") },
+        POSTGRES,
+        [`declare -A AIDS_PG_PASSWORDS=(${entries.join(" ")})`],
+    );
+}
+
+export function renderRedisScript(redis: Redis, password: string): string {
+    return renderScript(
+        COMMENT,
+        { AIDS_REDIS_PASSWORD: password, AIDS_REDIS_MAXMEMORY_MIB: String(redis.maxmemoryMiB) },
+        REDIS,
+    );
+}
+
+/** What a container's setup does, in one plain line (no secret). */
+export function describeSetup(ct: Pick<ContainerModel, "postgres" | "redis">): string | undefined {
+    if (ct.postgres) {
+        const dbs = Object.keys(ct.postgres.databases).sort().join(", ") || "none";
+        return `PostgreSQL: databases ${dbs}; logins from ${ct.postgres.allowFrom.join(", ") || "nowhere"}`;
+    }
+    if (ct.redis) return `Redis: password required, maxmemory ${ct.redis.maxmemoryMiB} MiB (LRU)`;
+    return undefined;
+}
+
+/** The setup command's line in the plan. */
+function describeCommand(ct: Pick<ContainerModel, "postgres" | "redis">): string {
+    const what = ct.postgres
+        ? `PostgreSQL, databases ${Object.keys(ct.postgres.databases).sort().join(" ") || "none"}`
+        : "Redis";
+    return `installs and configures ${what} (script held secret: it carries passwords)`;
+}
+
+export interface DataServiceArgs {
+    /** The container's data-layer settings: postgres or redis. */
+    readonly container: Pick<ContainerModel, "postgres" | "redis">;
+    /** The container's static address. */
+    readonly address: string;
+    /** Private key whose public half is in the container's sshPublicKeys (root). */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** The serviceSecrets values; each password the setup names must be among them. */
+    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** The container itself: it must run before anything is installed in it. */
+    readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** The secret named `name`, or an error that names it. */
+function secretOf(secrets: DataServiceArgs["secrets"], name: string, owner: string): pulumi.Output<string> {
+    const value = secrets[name];
+    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
+    return value;
+}
+
+export class DataService extends pulumi.ComponentResource {
+    public readonly setup: command.remote.Command;
+    public readonly description: string;
+
+    constructor(name: string, args: DataServiceArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:data:DataService", name, {}, opts);
+        const ct = args.container;
+        const secret = (n: string) => secretOf(args.secrets, n, name);
+        let stdin: pulumi.Output<string>;
+        if (ct.postgres) {
+            const pg = ct.postgres;
+            const dbs = Object.keys(pg.databases).sort();
+            stdin = pulumi
+                .all(dbs.map((db) => secret((pg.databases[db] as { passwordSecret: string }).passwordSecret)))
+                .apply((pws) =>
+                    renderPostgresScript(pg, Object.fromEntries(dbs.map((db, i) => [db, pws[i] as string]))),
+                );
+        } else if (ct.redis) {
+            const redis = ct.redis;
+            stdin = secret(redis.passwordSecret).apply((pw) => renderRedisScript(redis, pw));
+        } else {
+            throw new Error(`${name}: a DataService needs postgres or redis settings`);
+        }
+        this.description = describeSetup(ct) ?? "";
+        this.setup = describe(
+            describeCommand(ct),
+            new command.remote.Command(
+                `${name}-setup`,
+                {
+                    connection: {
+                        host: args.address,
+                        user: "root",
+                        privateKey: args.sshPrivateKey,
+                        dialErrorLimit: 30,
+                    },
+                    create: "bash -s",
+                    update: "bash -s",
+                    stdin: pulumi.secret(stdin),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            ),
+        );
+        this.registerOutputs({ description: this.description });
+    }
+}

@@ -1,0 +1,151 @@
+// The containers of one GPU VM, deployed with @pulumi/docker through a provider that reaches the
+// VM's Docker over SSH. Each service is its own component (pinned image, container), beside the
+// VM's network and named volumes, so a preview shows a diff per service. The same spec renders the
+// docker-compose.yml artifact (composeFile.ts).
+
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as pulumi from "@pulumi/pulumi";
+import { dependencyOrder } from "../../lib/graph";
+import { fillTemplate } from "../../lib/secretTemplate";
+import { describe } from "../describe";
+import { renderCompose } from "./composeFile";
+import { DOCKER_SSH_OPTS, describeDockerReady, renderDockerReadyScript } from "./dockerReady";
+import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceSecretNames, serviceUrls } from "./spec";
+import { WorkloadService } from "./workloadService";
+
+export interface ComposeWorkloadArgs {
+    readonly spec: WorkloadSpec;
+    /** The VM's login user (cloudInit.user), in the docker group. */
+    readonly sshUser: string;
+    /** Private key whose public half is in the VM's cloudInit.sshPublicKeys. */
+    readonly sshPrivateKey: pulumi.Input<string>;
+    /** Whether the VM has a GPU the containers may reserve (checked before they start). */
+    readonly gpu: boolean;
+    /** The serviceSecrets values; each one a service's template names must be among them. */
+    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** What must be done before the VM's Docker answers: the VM's start (GpuPassthroughVm.tune). */
+    readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A service's KEY=value lines: plain ones, and those filled from its secrets (then a secret). */
+export function serviceEnvs(
+    owner: string,
+    svc: WorkloadSpec["services"][string],
+    secrets: ComposeWorkloadArgs["secrets"],
+): { envs: pulumi.Input<string[]>; secret: boolean } {
+    const plain = Object.entries(svc.environment).map(([k, v]) => `${k}=${v}`);
+    const names = serviceSecretNames(svc);
+    if (names.length === 0) return { envs: plain, secret: false };
+    const values = names.map((n) => {
+        const value = secrets[n];
+        if (value === undefined) throw new Error(`${owner}: serviceSecrets.${n} is not set`);
+        return value;
+    });
+    const envs = pulumi.all(values).apply((vs) => {
+        const byName = Object.fromEntries(names.map((n, i) => [n, vs[i] as string]));
+        return [...plain, ...Object.entries(svc.secretEnvironment).map(([k, t]) => `${k}=${fillTemplate(t, byName)}`)];
+    });
+    return { envs: pulumi.secret(envs), secret: true };
+}
+
+export class ComposeWorkload extends pulumi.ComponentResource {
+    /** Reaches the VM's Docker as `ssh://<user>@<address>`. */
+    public readonly provider: docker.Provider;
+    /** First boot done, Docker (and the GPU) answering. */
+    public readonly ready: command.remote.Command;
+    public readonly network: docker.Network;
+    public readonly volumes: Readonly<Record<string, docker.Volume>>;
+    public readonly services: Readonly<Record<string, WorkloadService>>;
+    /** The Ollama container (the service named "ollama"), for whatever must wait for it. */
+    public readonly ollama?: docker.Container;
+    /** Where the machine running `pulumi up` reaches this VM's Ollama API (see spec.ollamaEndpoint). */
+    public readonly ollamaEndpoint?: pulumi.Output<string>;
+    /** Service name → where people reach it. */
+    public readonly urls: Readonly<Record<string, string[]>>;
+    /** The docker-compose.yml artifact; holds no secret. */
+    public readonly composeYaml: string;
+
+    constructor(name: string, args: ComposeWorkloadArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:workload:ComposeWorkload", name, {}, opts);
+        const { spec } = args;
+        this.ready = describe(
+            describeDockerReady(args.gpu),
+            new command.remote.Command(
+                `${name}-docker-ready`,
+                {
+                    connection: {
+                        host: spec.address,
+                        user: args.sshUser,
+                        privateKey: args.sshPrivateKey,
+                        dialErrorLimit: 60,
+                    },
+                    create: "bash -s",
+                    stdin: renderDockerReadyScript(args.gpu),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            ),
+        );
+        // The host waits for the check above, so the provider never dials a VM that is not up.
+        this.provider = new docker.Provider(
+            `${name}-docker`,
+            {
+                host: this.ready.stdout.apply(() => `ssh://${args.sshUser}@${spec.address}`),
+                sshOpts: [...DOCKER_SSH_OPTS],
+            },
+            { parent: this },
+        );
+        const child = { parent: this, provider: this.provider, dependsOn: [this.ready] };
+        const labels = [{ label: "ai-dualstack.environment", value: spec.environment }];
+        this.network = new docker.Network(
+            `${name}-net`,
+            { name: spec.network.name, driver: "bridge", attachable: false, labels },
+            child,
+        );
+        this.volumes = Object.fromEntries(
+            Object.entries(spec.volumes).map(([key, volumeName]) => [
+                key,
+                // Models and databases outlive the container and a destroy; remove them by hand.
+                new docker.Volume(
+                    `${name}-vol-${key}`,
+                    { name: volumeName, labels },
+                    { ...child, retainOnDelete: true },
+                ),
+            ]),
+        );
+        this.services = this.deployServices(name, args);
+        this.ollama = this.services["ollama"]?.container;
+        const endpoint = ollamaEndpoint(spec);
+        if (endpoint !== undefined) this.ollamaEndpoint = pulumi.output(endpoint);
+        this.urls = serviceUrls(spec);
+        this.composeYaml = renderCompose(spec);
+        this.registerOutputs({ urls: this.urls, ollamaEndpoint: this.ollamaEndpoint });
+    }
+
+    /** Services come up after the ones they depend on (the proxy last); the rules ruled out unknown names. */
+    private deployServices(name: string, args: ComposeWorkloadArgs): Record<string, WorkloadService> {
+        const { spec } = args;
+        const services: Record<string, WorkloadService> = {};
+        const graph = Object.fromEntries(Object.entries(spec.services).map(([n, s]) => [n, s.dependsOn]));
+        for (const svcName of dependencyOrder(graph, proxyOf(spec.services)?.[0])) {
+            const svc = spec.services[svcName] as WorkloadSpec["services"][string];
+            const { envs, secret } = serviceEnvs(`${name}-${svcName}`, svc, args.secrets);
+            services[svcName] = new WorkloadService(
+                `${name}-${svcName}`,
+                {
+                    name: svcName,
+                    svc,
+                    spec,
+                    network: this.network,
+                    volumes: this.volumes,
+                    envs,
+                    secret,
+                    dependsOn: [this.ready, ...svc.dependsOn.map((d) => (services[d] as WorkloadService).container)],
+                },
+                { parent: this, provider: this.provider },
+            );
+        }
+        return services;
+    }
+}

@@ -1,0 +1,34 @@
+// The first contact with a GPU VM's Docker: wait for first boot (cloud-init, the NVIDIA reboot), then
+// prove that Docker, and on a GPU VM the GPU and the NVIDIA runtime, answer.
+
+/** The docker provider's SSH options: no prompts, and the host key learnt on first contact. */
+export const DOCKER_SSH_OPTS = [
+    "-o",
+    "BatchMode=yes",
+    "-o",
+    "StrictHostKeyChecking=accept-new",
+    "-o",
+    "ConnectTimeout=15",
+] as const;
+
+/** Waits for first boot (cloud-init, the NVIDIA reboot) and proves Docker, and the GPU, answer. */
+export function renderDockerReadyScript(gpu: boolean): string {
+    const lines = [
+        "set -euo pipefail",
+        // Exit 2 means done with recoverable warnings; only a hang or a hard error stops here.
+        "timeout 1800 cloud-init status --wait >/dev/null || [ $? -eq 2 ]",
+        "docker info --format 'ai-dualstack: docker {{.ServerVersion}}'",
+        ...(gpu
+            ? [
+                  "nvidia-smi --query-gpu=name,driver_version --format=csv,noheader",
+                  "docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo 'ai-dualstack: the nvidia container runtime is missing' >&2; exit 1; }",
+              ]
+            : []),
+    ];
+    return `${lines.join("\n")}\n`;
+}
+
+/** The plan's summary line of the readiness check. */
+export function describeDockerReady(gpu: boolean): string {
+    return `waits for first boot, then checks Docker${gpu ? ", the GPU and the NVIDIA runtime" : ""}`;
+}

@@ -1,0 +1,109 @@
+// The typed workload of one GPU VM (services, networks, volumes) and what follows from it alone: where
+// Ollama and each service are reached. Plain functions, used by ComposeWorkload (which deploys the
+// spec) and the compose file (which renders it), and tested without Pulumi.
+
+import * as path from "path";
+import { ServiceModel, VmModel } from "../../config/resolve";
+import { EnvironmentName, ServiceConfig } from "../../config/schema";
+import { secretNamesOf } from "../../lib/secretTemplate";
+
+/** The service that is the VM's reverse proxy, if any. */
+export function proxyOf<S extends ServiceConfig>(services: Readonly<Record<string, S>>): [string, S] | undefined {
+    return Object.entries(services).find(([, s]) => s.proxy !== undefined);
+}
+
+export interface WorkloadSpec {
+    /** The VM's name: the compose project name and the prefix of every Docker object. */
+    readonly project: string;
+    readonly environment: EnvironmentName;
+    /** The VM's static address: published ports bind to it and nothing else. */
+    readonly address: string;
+    /** The networks allowed through trustedOnly proxy routes. */
+    readonly trustedSources: readonly string[];
+    /** The one user-defined bridge network the services share, by compose key and Docker name. */
+    readonly network: { readonly key: string; readonly name: string };
+    /** Named volumes, by compose key and Docker name. */
+    readonly volumes: Readonly<Record<string, string>>;
+    readonly services: Readonly<Record<string, ServiceModel>>;
+    /** The content of each service's `files`, read from the repository: service → target → text. */
+    readonly files: Readonly<Record<string, Readonly<Record<string, string>>>>;
+}
+
+export const NETWORK_KEY = "ai";
+
+export function isHostPath(source: string): boolean {
+    return source.startsWith("/");
+}
+
+/** The workload of one VM, from its resolved model; file contents were read by the resolve step. */
+export function workloadSpec(
+    vm: Pick<VmModel, "name" | "network" | "services">,
+    environment: EnvironmentName,
+    trustedSources: readonly string[],
+): WorkloadSpec {
+    const volumeKeys = new Set(
+        Object.values(vm.services).flatMap((s) => s.volumes.map((v) => v.source).filter((src) => !isHostPath(src))),
+    );
+    return {
+        project: vm.name,
+        environment,
+        address: vm.network.address?.ip ?? "0.0.0.0",
+        trustedSources: [...trustedSources],
+        network: { key: NETWORK_KEY, name: `${vm.name}-net` },
+        volumes: Object.fromEntries([...volumeKeys].sort().map((k) => [k, `${vm.name}-${k}`])),
+        services: vm.services,
+        files: Object.fromEntries(
+            Object.entries(vm.services)
+                .filter(([, s]) => s.files.length > 0)
+                .map(([name, s]) => [name, { ...s.fileContents }]),
+        ),
+    };
+}
+
+/** The compose `configs` key of a service's file: "<service>-<basename>". */
+export function fileConfigKey(service: string, target: string): string {
+    return `${service}-${path.posix.basename(target).replace(/[^A-Za-z0-9_-]/g, "-")}`;
+}
+
+/** The env-file variables of a service: the ones that hold secrets. */
+export function secretKeys(svc: ServiceConfig): string[] {
+    return Object.keys(svc.secretEnvironment).sort();
+}
+
+/** The serviceSecrets names a service's secretEnvironment uses. */
+export function serviceSecretNames(svc: ServiceConfig): string[] {
+    return secretNamesOf(Object.values(svc.secretEnvironment));
+}
+
+/**
+ * The URL at which the machine running `pulumi up` reaches the VM's Ollama (the service named
+ * "ollama"): its published port on a private VM, or a trusted-only plain route of the proxy on a
+ * public one (where Ollama publishes nothing). Undefined when there is no such way in.
+ */
+export function ollamaEndpoint(spec: WorkloadSpec): string | undefined {
+    const ollama = spec.services["ollama"];
+    if (!ollama) return undefined;
+    const port = ollama.ports.find((p) => p.target === 11434 && p.protocol === "tcp");
+    if (port) return `http://${spec.address}:${port.published}`;
+    const proxy = proxyOf(spec.services);
+    const route = proxy?.[1].proxy?.routes.find((r) => r.service === "ollama" && r.port === 11434);
+    if (!proxy || !route) return undefined;
+    const scheme = route.tls ? "https" : "http";
+    return `${scheme}://${route.host}${route.pathPrefix ?? ""}`;
+}
+
+/** Where a person reaches each service: its published ports and the proxy routes to it. */
+export function serviceUrls(spec: WorkloadSpec): Record<string, string[]> {
+    const urls: Record<string, string[]> = Object.fromEntries(Object.keys(spec.services).map((s) => [s, []]));
+    for (const [name, svc] of Object.entries(spec.services)) {
+        for (const p of svc.ports) {
+            const scheme = p.protocol === "udp" ? "udp" : p.published === 443 ? "https" : "http";
+            urls[name]?.push(`${scheme}://${spec.address}:${p.published}`);
+        }
+    }
+    const proxy = proxyOf(spec.services);
+    for (const route of proxy?.[1].proxy?.routes ?? []) {
+        urls[route.service]?.push(`${route.tls ? "https" : "http"}://${route.host}${route.pathPrefix ?? ""}`);
+    }
+    return urls;
+}

@@ -1,0 +1,256 @@
+// The resolve step: a validated config becomes the StackModel the stack builds from. References are
+// followed once here (GPU names to GPU objects, "2-13" to CPU lists, "10.10.10.10/24" to
+// { ip, prefix }, role defaults to each container's sizing, the gate's fixed settings added), and the
+// files services ship are read, so nothing downstream looks anything up or parses it again.
+
+import * as fs from "fs";
+import * as path from "path";
+import { parseCpuset } from "../lib/cpuset";
+import { GATE_DEFAULTS } from "../lib/gateDefaults";
+import { Ipv4Address, parseAddress } from "../lib/ipv4";
+import { EnvironmentPolicy } from "./policy";
+import { PROJECT_ROOT } from "./rules/workload";
+import {
+    BridgeConfig,
+    EnvironmentConfig,
+    EnvironmentName,
+    GpuConfig,
+    GuestNetworkConfig,
+    InboundRule,
+    LxcConfig,
+    LxcRole,
+    MirrorConfig,
+    ModelGateConfig,
+    NodeConfig,
+    ParsedConfig,
+    ProxmoxConfig,
+    ServiceConfig,
+    VmConfig,
+} from "./schema";
+import { LxcSizing, ROLE_DEFAULTS, lxcSizing } from "./sizing";
+
+export interface GpuModel extends GpuConfig {
+    /** Its nodes.<node>.gpus key: the PCI mapping's name part. */
+    readonly name: string;
+    readonly node: string;
+}
+
+export interface MirrorModel extends MirrorConfig {
+    /** The Proxmox storage id (its nodes.<node>.mirrors key). */
+    readonly storageId: string;
+}
+
+export interface BridgeModel extends BridgeConfig {
+    readonly name: string;
+}
+
+/** A node as one environment sees it: its own hardware, and the host-wide facts both stacks write alike. */
+export interface NodeModel {
+    readonly name: string;
+    readonly ssh: { readonly address: string; readonly port: number; readonly user: string; readonly hostKey?: string };
+    readonly cpuVendor: "intel" | "amd";
+    readonly memory: NodeConfig["memory"];
+    /** Hugepages both environments reserve on the node, in GiB (a host-wide kernel argument). */
+    readonly hugepagesGiB: number;
+    /** Every GPU on the node, whichever environment owns it (the host-wide driver blacklist). */
+    readonly allGpus: readonly GpuModel[];
+    /** The GPUs, mirrors and bridges this environment owns here. */
+    readonly gpus: readonly GpuModel[];
+    readonly mirrors: readonly MirrorModel[];
+    readonly bridges: readonly BridgeModel[];
+}
+
+export interface GuestNetworkModel {
+    readonly bridge: string;
+    /** The static address; undefined for DHCP. */
+    readonly address?: Ipv4Address;
+    readonly macAddress?: string;
+}
+
+/** A service with the contents of the files it ships, read once from the repository. */
+export interface ServiceModel extends ServiceConfig {
+    readonly fileContents: Readonly<Record<string, string>>;
+}
+
+/** The throughput gate of one VM, every setting filled in. */
+export interface GateSettings {
+    /** From the config; otherwise the stack takes the workload's endpoint or Ollama's port on the VM. */
+    readonly endpoint?: string;
+    readonly prompt: string;
+    readonly numPredict: number;
+    readonly runs: number;
+    readonly seed: number;
+    readonly requireGpu: boolean;
+    readonly timeoutSeconds: number;
+    readonly stallSeconds: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+}
+
+export interface VmModel {
+    readonly name: string;
+    readonly vmid: number;
+    readonly node: string;
+    readonly description?: string;
+    readonly gpu?: GpuModel;
+    readonly cores: number;
+    readonly cpus: readonly number[];
+    readonly memoryGiB: number;
+    /** The node's hugepage size when the VM's RAM is hugepage-backed; undefined otherwise. */
+    readonly hugepages?: "2M" | "1G";
+    readonly disk: VmConfig["disk"];
+    readonly network: GuestNetworkModel;
+    readonly image: VmConfig["image"];
+    readonly cloudInit: VmConfig["cloudInit"];
+    readonly inbound: readonly InboundRule[];
+    readonly services: Readonly<Record<string, ServiceModel>>;
+    readonly models: readonly ModelGateConfig[];
+    /** Undefined when the VM has no GPU or no models, or the gate is off. */
+    readonly gate?: GateSettings;
+    readonly protect: boolean;
+    readonly startOnBoot: boolean;
+}
+
+export interface ContainerModel {
+    readonly name: string;
+    readonly vmid: number;
+    readonly node: string;
+    readonly role: LxcRole;
+    /** Its own description, or the role's purpose. */
+    readonly description: string;
+    readonly sizing: LxcSizing;
+    readonly storage: string;
+    readonly network: GuestNetworkModel;
+    readonly template: LxcConfig["template"];
+    readonly sshPublicKeys: readonly string[];
+    readonly inbound: readonly InboundRule[];
+    readonly postgres?: NonNullable<LxcConfig["postgres"]>;
+    readonly redis?: NonNullable<LxcConfig["redis"]>;
+    readonly startOnBoot: boolean;
+}
+
+export interface StackModel {
+    readonly stack: string;
+    readonly environment: EnvironmentName;
+    readonly policy: EnvironmentPolicy;
+    readonly proxmox: ProxmoxConfig;
+    /** This environment's layer 3. */
+    readonly network: EnvironmentConfig["network"];
+    /** The nodes the environment touches: where it owns hardware or runs guests, in config order. */
+    readonly nodes: readonly NodeModel[];
+    readonly vms: readonly VmModel[];
+    readonly containers: readonly ContainerModel[];
+}
+
+export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
+    const env = policy.environment;
+    const touched = new Set([...Object.values(cfg.vms), ...Object.values(cfg.containers)].map((g) => g.node));
+    const nodes = Object.entries(cfg.nodes)
+        .map(([name, node]) => resolveNode(name, node, env))
+        .filter((n) => n.gpus.length + n.mirrors.length + n.bridges.length > 0 || touched.has(n.name));
+    return {
+        stack,
+        environment: env,
+        policy,
+        proxmox: cfg.proxmox,
+        network: cfg.environments[env].network,
+        nodes,
+        vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg)),
+        containers: Object.entries(cfg.containers).map(([name, ct]) => resolveContainer(name, ct, env)),
+    };
+}
+
+export function resolveNode(name: string, node: NodeConfig, env: EnvironmentName): NodeModel {
+    const allGpus = Object.entries(node.gpus).map(([gpuName, gpu]) => ({ ...gpu, name: gpuName, node: name }));
+    const own = <T extends { environment: EnvironmentName }>(items: Record<string, T>) =>
+        Object.entries(items).filter(([, item]) => item.environment === env);
+    return {
+        name,
+        ssh: {
+            address: node.address,
+            port: node.sshPort,
+            user: node.sshUser,
+            ...(node.sshHostKey ? { hostKey: node.sshHostKey } : {}),
+        },
+        cpuVendor: node.cpu.vendor,
+        memory: node.memory,
+        hugepagesGiB: (node.allocations.private?.hugepagesGiB ?? 0) + (node.allocations.public?.hugepagesGiB ?? 0),
+        allGpus,
+        gpus: allGpus.filter((g) => g.environment === env),
+        mirrors: own(node.mirrors).map(([storageId, m]) => ({ ...m, storageId })),
+        bridges: own(node.bridges).map(([bridgeName, b]) => ({ ...b, name: bridgeName })),
+    };
+}
+
+export function resolveNetwork(network: GuestNetworkConfig): GuestNetworkModel {
+    return {
+        bridge: network.bridge,
+        ...(network.address === "dhcp" ? {} : { address: parseAddress(network.address) }),
+        ...(network.macAddress ? { macAddress: network.macAddress } : {}),
+    };
+}
+
+function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig): VmModel {
+    const node = cfg.nodes[vm.node] as NodeConfig;
+    const gpuConfig = vm.gpu === undefined ? undefined : node.gpus[vm.gpu];
+    const gpu = gpuConfig && vm.gpu !== undefined ? { ...gpuConfig, name: vm.gpu, node: vm.node } : undefined;
+    const gated = gpu !== undefined && vm.models.length > 0 && vm.throughputGate.enabled;
+    return {
+        name,
+        vmid: vm.vmid,
+        node: vm.node,
+        ...(vm.description !== undefined ? { description: vm.description } : {}),
+        ...(gpu ? { gpu } : {}),
+        cores: vm.cores,
+        cpus: parseCpuset(vm.cpuset),
+        memoryGiB: vm.memoryGiB,
+        ...(vm.hugepages ? { hugepages: node.memory.hugepageSize } : {}),
+        disk: vm.disk,
+        network: resolveNetwork(vm.network),
+        image: vm.image,
+        cloudInit: vm.cloudInit,
+        inbound: vm.firewall.inbound,
+        services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
+        models: vm.models,
+        ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
+        protect: vm.protect,
+        startOnBoot: vm.startOnBoot,
+    };
+}
+
+function resolveGate(gate: VmConfig["throughputGate"]): GateSettings {
+    const { enabled: _enabled, endpoint, ...measured } = gate;
+    return {
+        ...(endpoint !== undefined ? { endpoint } : {}),
+        ...measured,
+        seed: GATE_DEFAULTS.seed,
+        attempts: GATE_DEFAULTS.attempts,
+        backoffMs: GATE_DEFAULTS.backoffMs,
+    };
+}
+
+function resolveService(svc: ServiceConfig): ServiceModel {
+    const fileContents = Object.fromEntries(
+        svc.files.map((f) => [f.target, fs.readFileSync(path.join(PROJECT_ROOT, f.source), "utf8")]),
+    );
+    return { ...svc, fileContents };
+}
+
+export function resolveContainer(name: string, ct: LxcConfig, env: EnvironmentName): ContainerModel {
+    return {
+        name,
+        vmid: ct.vmid,
+        node: ct.node,
+        role: ct.role,
+        description: ct.description ?? `ai-dualstack ${env}: ${ROLE_DEFAULTS[ct.role].purpose}`,
+        sizing: lxcSizing(ct),
+        storage: ct.disk.storage,
+        network: resolveNetwork(ct.network),
+        template: ct.template,
+        sshPublicKeys: ct.sshPublicKeys,
+        inbound: ct.firewall.inbound,
+        ...(ct.postgres ? { postgres: ct.postgres } : {}),
+        ...(ct.redis ? { redis: ct.redis } : {}),
+        startOnBoot: ct.startOnBoot,
+    };
+}

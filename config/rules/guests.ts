@@ -1,0 +1,49 @@
+// The GPU VMs and service containers seen alike, for the rules that apply to every guest.
+
+import { lxcSizing } from "../sizing";
+import { LxcConfig, ParsedConfig, VmConfig } from "../schema";
+
+export interface Guest {
+    kind: "vms" | "containers";
+    name: string;
+    vmid: number;
+    node: string;
+    /** vCPUs (VMs) or effective cores (containers). */
+    cores: number;
+    memoryGiB: number;
+    hugepages: boolean;
+    disk: { storage: string; sizeGiB: number };
+    network: VmConfig["network"];
+    firewall: VmConfig["firewall"];
+}
+
+export function guestsOf(cfg: ParsedConfig): Guest[] {
+    const vms = Object.entries(cfg.vms).map(([name, vm]: [string, VmConfig]): Guest => ({
+        kind: "vms",
+        name,
+        vmid: vm.vmid,
+        node: vm.node,
+        cores: vm.cores,
+        memoryGiB: vm.memoryGiB,
+        hugepages: vm.hugepages,
+        disk: vm.disk,
+        network: vm.network,
+        firewall: vm.firewall,
+    }));
+    const cts = Object.entries(cfg.containers).map(([name, ct]: [string, LxcConfig]): Guest => {
+        const size = lxcSizing(ct);
+        return {
+            kind: "containers",
+            name,
+            vmid: ct.vmid,
+            node: ct.node,
+            cores: size.cores,
+            memoryGiB: size.memoryGiB,
+            hugepages: false,
+            disk: { storage: ct.disk.storage, sizeGiB: size.diskGiB },
+            network: ct.network,
+            firewall: ct.firewall,
+        };
+    });
+    return [...vms, ...cts];
+}

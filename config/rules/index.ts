@@ -1,0 +1,53 @@
+// Every cross-field rule, run on the schema-checked config before anything is resolved or built.
+// Each finding names its config path and the fix; plain functions, tested without Pulumi.
+
+import { EnvironmentPolicies } from "../policy";
+import { EnvironmentName, ParsedConfig } from "../schema";
+import { checkModels } from "./gate";
+import { guestsOf } from "./guests";
+import { checkHardware } from "./hardware";
+import {
+    checkDataIsolation,
+    checkEnvironmentsApart,
+    checkGpuIsolation,
+    checkGuestIsolation,
+    checkPublishing,
+} from "./isolation";
+import { ConfigIssue, collect } from "./issues";
+import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
+import { checkWorkloads } from "./workload";
+
+export type { ConfigIssue } from "./issues";
+
+/**
+ * `secretNames`: the keys of serviceSecrets, or undefined when that key is malformed (reported
+ * elsewhere), in which case the services' references to it are not checked.
+ */
+export function checkConfig(
+    cfg: ParsedConfig,
+    env: EnvironmentName,
+    policies: EnvironmentPolicies,
+    secretNames: ReadonlySet<string> | undefined,
+): ConfigIssue[] {
+    const policy = policies[env];
+    return collect((add) => {
+        // Shared host facts (Pulumi.yaml): the same verdict for either stack.
+        checkRanges(cfg, add);
+        checkEnvironmentsApart(cfg, policies, add);
+        checkHardware(cfg, add);
+        // This stack's guests, seen from its environment.
+        const guests = guestsOf(cfg);
+        checkIdentities(cfg, env, guests, add);
+        for (const g of guests) {
+            checkGuestPlacement(cfg, env, g, add);
+            checkGuestIsolation(cfg, policy, g, add);
+        }
+        checkGpuPlacement(cfg, add);
+        checkGpuIsolation(cfg, env, add);
+        checkModels(cfg, add);
+        checkCapacity(cfg, env, guests, add);
+        checkWorkloads(cfg, env, secretNames, add);
+        checkPublishing(cfg, policy, add);
+        checkDataIsolation(cfg, env, add);
+    });
+}

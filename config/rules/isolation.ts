@@ -1,0 +1,144 @@
+// The rules that keep the two environments apart, in one place: id ranges and networks that never
+// meet, guests only on their own environment's bridges, mirrors and GPUs, trusted networks that are
+// narrow where they reach everything, and services that publish only what the policy allows.
+// What differs between the environments comes from their EnvironmentPolicy, never from a name.
+
+import { containsIp, containsNetwork, networksOverlap, parseCidr } from "../../lib/ipv4";
+import { EnvironmentPolicies, EnvironmentPolicy } from "../policy";
+import { ENVIRONMENTS, EnvironmentName, ParsedConfig } from "../schema";
+import { Guest } from "./guests";
+import { Add } from "./issues";
+
+const other = (env: EnvironmentName): EnvironmentName => (env === ENVIRONMENTS[0] ? ENVIRONMENTS[1] : ENVIRONMENTS[0]);
+
+/** Shared facts (Pulumi.yaml): the same verdict for either stack. */
+export function checkEnvironmentsApart(cfg: ParsedConfig, policies: EnvironmentPolicies, add: Add): void {
+    for (const env of ENVIRONMENTS) {
+        if (policies[env].trustedSources !== "reach-all") continue;
+        const otherNet = cfg.environments[other(env)].network.cidr;
+        cfg.environments[env].network.trustedSources.forEach((source, i) => {
+            const at = `environments.${env}.network.trustedSources[${i}]`;
+            if (parseCidr(source).prefix < 8) {
+                add(
+                    at,
+                    `${source} is far wider than a LAN or VPN; ${env} guests are reachable only from the networks you name`,
+                );
+            } else if (networksOverlap(parseCidr(source), parseCidr(otherNet))) {
+                add(
+                    at,
+                    `${source} overlaps the ${other(env)} network ${otherNet}; ${other(env)} guests must never reach ${env} ones`,
+                );
+            }
+        });
+    }
+    const [priv, pub] = [cfg.environments.private, cfg.environments.public];
+    if (priv.vmids.first <= pub.vmids.last && pub.vmids.first <= priv.vmids.last) {
+        add(
+            "environments.public.vmids",
+            `${pub.vmids.first}-${pub.vmids.last} overlaps the private range ${priv.vmids.first}-${priv.vmids.last}; give each environment its own range`,
+        );
+    }
+    if (networksOverlap(parseCidr(priv.network.cidr), parseCidr(pub.network.cidr))) {
+        add(
+            "environments.public.network.cidr",
+            `${pub.network.cidr} overlaps the private network ${priv.network.cidr}; the environments need separate subnets`,
+        );
+    }
+}
+
+/** A guest uses only its environment's bridge, mirror and network, and admits only what the policy lets in. */
+export function checkGuestIsolation(cfg: ParsedConfig, policy: EnvironmentPolicy, g: Guest, add: Add): void {
+    const env = policy.environment;
+    const envCfg = cfg.environments[env];
+    const at = `${g.kind}.${g.name}`;
+    const node = cfg.nodes[g.node];
+    const bridge = node?.bridges[g.network.bridge];
+    if (bridge && bridge.environment !== env) {
+        add(
+            `${at}.network.bridge`,
+            `${g.network.bridge} is a ${bridge.environment} bridge; a ${env} guest must sit on a ${env} bridge`,
+        );
+    }
+    const mirror = node?.mirrors[g.disk.storage];
+    if (mirror && mirror.environment !== env) {
+        add(
+            `${at}.disk.storage`,
+            `${g.disk.storage} is the ${mirror.environment} mirror; a ${env} guest must use a ${env} mirror`,
+        );
+    }
+    if (node && g.network.address !== "dhcp") {
+        const ip = g.network.address.split("/")[0] as string;
+        if (!containsIp(parseCidr(envCfg.network.cidr), ip)) {
+            add(
+                `${at}.network.address`,
+                `${ip} is outside the ${env} network ${envCfg.network.cidr}; use an address inside it`,
+            );
+        }
+    }
+    if (!node || policy.trustedSources !== "reach-all") return;
+    const trusted = envCfg.network.trustedSources.map(parseCidr);
+    g.firewall.inbound.forEach((rule, i) => {
+        const inside = rule.source !== "any" && trusted.some((t) => containsNetwork(t, parseCidr(rule.source)));
+        if (!inside) {
+            add(
+                `${at}.firewall.inbound[${i}].source`,
+                `"${rule.source}" is not inside environments.${env}.network.trustedSources (${envCfg.network.trustedSources.join(", ")}); ${env} guests are reachable only over LAN/VPN`,
+            );
+        }
+    });
+}
+
+/** A VM's GPU belongs to the VM's environment. */
+export function checkGpuIsolation(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        const gpu = vm.gpu === undefined ? undefined : cfg.nodes[vm.node]?.gpus[vm.gpu];
+        if (gpu && gpu.environment !== env) {
+            add(
+                `vms.${vmName}.gpu`,
+                `${vm.gpu} (${gpu.model}) belongs to the ${gpu.environment} environment (nodes.${vm.node}.gpus.${vm.gpu}.environment); a GPU never serves both environments`,
+            );
+        }
+    }
+}
+
+/** Where the policy limits publishing: only the proxy publishes, and only the allowed ports. */
+export function checkPublishing(cfg: ParsedConfig, policy: EnvironmentPolicy, add: Add): void {
+    const ports = policy.publishablePorts;
+    if (ports === undefined) return;
+    const env = policy.environment;
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        const proxy = Object.entries(vm.services).find(([, s]) => s.proxy !== undefined)?.[0];
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            const at = `vms.${vmName}.services.${svcName}`;
+            if (!svc.proxy && svc.ports.length > 0) {
+                add(
+                    `${at}.ports`,
+                    `a ${env} service publishes no port; only the proxy does (${ports.join(", ")}): remove ports and add a route to ${proxy ?? "the proxy service"}'s proxy.routes`,
+                );
+            }
+            svc.ports.forEach((p, i) => {
+                if (svc.proxy && !ports.includes(p.published)) {
+                    add(
+                        `${at}.ports[${i}].published`,
+                        `the ${env} proxy publishes only ${ports.join(" and ")}, not ${p.published}; route the service through it instead`,
+                    );
+                }
+            });
+        }
+    }
+}
+
+/** A database serves its own environment only. */
+export function checkDataIsolation(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
+    const envCidr = cfg.environments[env].network.cidr;
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        ct.postgres?.allowFrom.forEach((net, i) => {
+            if (!containsNetwork(parseCidr(envCidr), parseCidr(net))) {
+                add(
+                    `containers.${ctName}.postgres.allowFrom[${i}]`,
+                    `${net} is outside the ${env} network ${envCidr}; the database serves its own environment only`,
+                );
+            }
+        });
+    }
+}

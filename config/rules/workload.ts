@@ -1,0 +1,190 @@
+// Rules about the containers of the GPU VMs (vms.<vm>.services) and the data layer in the service
+// containers: references between services, port clashes, GPU reservations, files, secrets and the
+// reverse proxy's routes. What an environment may publish is an isolation rule (isolation.ts).
+
+import * as fs from "fs";
+import * as path from "path";
+import { cycleThrough } from "../../lib/graph";
+import { secretRefs } from "../../lib/secretTemplate";
+import { EnvironmentName, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
+import { Add, list } from "./issues";
+
+/** The repository root: services' `files` are read from under it. */
+export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
+
+const unsetSecret = (name: string) =>
+    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``;
+
+/** The names the services' `dependsOn` form a graph of. */
+export function serviceGraph(services: Readonly<Record<string, ServiceConfig>>): Record<string, string[]> {
+    return Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.dependsOn]));
+}
+
+interface VmScope {
+    cfg: ParsedConfig;
+    env: EnvironmentName;
+    vmName: string;
+    vm: VmConfig;
+    /** The keys of serviceSecrets; undefined when that key is malformed (reported elsewhere). */
+    secretNames: ReadonlySet<string> | undefined;
+}
+
+export function checkWorkloads(
+    cfg: ParsedConfig,
+    env: EnvironmentName,
+    secretNames: ReadonlySet<string> | undefined,
+    add: Add,
+): void {
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        const scope: VmScope = { cfg, env, vmName, vm, secretNames };
+        if (Object.keys(vm.services).length > 0 && vm.network.address === "dhcp") {
+            add(
+                `vms.${vmName}.network.address`,
+                "a VM with services needs a static address: the docker provider connects to it and ports bind to it",
+            );
+        }
+        const inCycle = new Set<string>();
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            const at = `vms.${vmName}.services.${svcName}`;
+            checkServiceGpu(scope, svc, at, add);
+            checkReferences(scope, svcName, svc, at, add);
+            checkSecretEnvironment(scope, svc, at, add);
+            const cycle = inCycle.has(svcName) ? undefined : cycleThrough(serviceGraph(vm.services), svcName);
+            if (cycle) {
+                cycle.forEach((n) => inCycle.add(n));
+                add(`${at}.dependsOn`, `services wait for each other in a cycle (${cycle.join(" → ")}); break it`);
+            }
+        }
+        checkProxies(scope, add);
+        checkPortClashes(vmName, vm, add);
+    }
+    checkDataLayer(cfg, secretNames, add);
+}
+
+/** A container reserves only its own VM's GPU. A VM whose own GPU is wrong is reported at vms.<vm>.gpu. */
+function checkServiceGpu({ cfg, env, vmName, vm }: VmScope, svc: ServiceConfig, at: string, add: Add): void {
+    const vmGpuSound = vm.gpu === undefined || cfg.nodes[vm.node]?.gpus[vm.gpu]?.environment === env;
+    if (svc.gpu === undefined || svc.gpu === vm.gpu || !vmGpuSound) return;
+    const wanted = svc.gpu;
+    const owner = Object.entries(cfg.vms).find(([, v]) => v.gpu === wanted)?.[0];
+    const gpuEnv = Object.values(cfg.nodes).find((n) => n.gpus[wanted])?.gpus[wanted]?.environment;
+    const where = owner
+        ? `it is passed through to vm "${owner}"`
+        : gpuEnv
+          ? `it belongs to the ${gpuEnv} environment`
+          : "no node has it";
+    add(
+        `${at}.gpu`,
+        vm.gpu === undefined
+            ? `vm "${vmName}" holds no GPU (${where}); remove it, or give the VM one with vms.${vmName}.gpu`
+            : `"${wanted}" is not this VM's GPU (${where}); a container reserves only its own VM's GPU, "${vm.gpu}"`,
+    );
+}
+
+/** Files exist in the repository; dependencies name other services of the VM. */
+function checkReferences({ vmName, vm }: VmScope, svcName: string, svc: ServiceConfig, at: string, add: Add): void {
+    const names = Object.keys(vm.services);
+    svc.files.forEach((f, i) => {
+        if (!fs.existsSync(path.join(PROJECT_ROOT, f.source))) {
+            add(`${at}.files[${i}].source`, `${f.source} does not exist in this repository; add it or fix the path`);
+        }
+    });
+    svc.dependsOn.forEach((ref, i) => {
+        if (ref === svcName) add(`${at}.dependsOn[${i}]`, "a service cannot wait for itself; remove it");
+        else if (!names.includes(ref))
+            add(`${at}.dependsOn[${i}]`, `unknown service "${ref}"; services of vm "${vmName}": ${list(names)}`);
+    });
+}
+
+function checkSecretEnvironment({ secretNames }: VmScope, svc: ServiceConfig, at: string, add: Add): void {
+    for (const [key, template] of Object.entries(svc.secretEnvironment)) {
+        const refs = secretRefs(template);
+        if (key in svc.environment) {
+            add(`${at}.secretEnvironment.${key}`, `${key} is also set in environment; keep it in one place`);
+        }
+        if (refs.length === 0) {
+            add(
+                `${at}.secretEnvironment.${key}`,
+                `names no secret; write "{{name}}" for serviceSecrets.<name>, or move a plain value to environment`,
+            );
+        }
+        for (const ref of refs) {
+            if (secretNames !== undefined && !secretNames.has(ref)) {
+                add(`${at}.secretEnvironment.${key}`, unsetSecret(ref));
+            }
+        }
+    }
+}
+
+/** One proxy per VM; its routes name other services, and plain HTTP only for trusted networks. */
+function checkProxies({ env, vmName, vm }: VmScope, add: Add): void {
+    const names = Object.keys(vm.services);
+    let proxy: string | undefined;
+    for (const [svcName, svc] of Object.entries(vm.services)) {
+        if (!svc.proxy) continue;
+        const at = `vms.${vmName}.services.${svcName}`;
+        if (proxy !== undefined) {
+            add(`${at}.proxy`, `vm "${vmName}" already has a proxy, "${proxy}"; one VM has one proxy`);
+        }
+        proxy ??= svcName;
+        svc.proxy.routes.forEach((route, i) => {
+            const r = `${at}.proxy.routes[${i}]`;
+            if (!names.includes(route.service)) {
+                add(`${r}.service`, `unknown service "${route.service}"; services of vm "${vmName}": ${list(names)}`);
+            } else if (route.service === svcName) {
+                add(`${r}.service`, "the proxy cannot forward to itself");
+            }
+            if (!route.tls && !route.trustedOnly) {
+                add(
+                    `${r}.trustedOnly`,
+                    `plain HTTP is for the trusted networks only (environments.${env}.network.trustedSources); set trustedOnly: true or tls: true`,
+                );
+            }
+        });
+    }
+}
+
+function checkPortClashes(vmName: string, vm: VmConfig, add: Add): void {
+    const published = new Map<string, string>();
+    for (const [svcName, svc] of Object.entries(vm.services)) {
+        svc.ports.forEach((p, i) => {
+            const key = `${p.published}/${p.protocol}`;
+            const seen = published.get(key);
+            if (seen) {
+                add(
+                    `vms.${vmName}.services.${svcName}.ports[${i}].published`,
+                    `${key} is already published by service "${seen}"; pick another`,
+                );
+            }
+            published.set(key, svcName);
+        });
+    }
+}
+
+/** PostgreSQL and Redis only in containers of their role, at a static address, with their secrets set. */
+function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
+    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+        const at = `containers.${ctName}`;
+        if (ct.postgres && ct.role !== "postgresql") {
+            add(`${at}.postgres`, `only a container with role postgresql runs PostgreSQL (this one is ${ct.role})`);
+        }
+        if ((ct.postgres || ct.redis) && ct.network.address === "dhcp") {
+            add(
+                `${at}.network.address`,
+                "a container with a postgres or redis setup needs a static address: the setup connects to it",
+            );
+        }
+        if (ct.redis && ct.role !== "redis") {
+            add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${ct.role})`);
+        }
+        const named = [
+            ...Object.entries(ct.postgres?.databases ?? {}).map(
+                ([db, x]) => [`${at}.postgres.databases.${db}.passwordSecret`, x.passwordSecret] as const,
+            ),
+            ...(ct.redis ? [[`${at}.redis.passwordSecret`, ct.redis.passwordSecret] as const] : []),
+        ];
+        for (const [p, name] of named) {
+            if (secretNames !== undefined && !secretNames.has(name)) add(p, unsetSecret(name));
+        }
+    }
+}

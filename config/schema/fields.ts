@@ -1,0 +1,129 @@
+// The scalar shapes of the schema, each with the message a user needs to fix it, and the guest
+// fields the VMs and containers share (network, disk, firewall, image).
+
+import { z } from "zod";
+import { CPUSET_PATTERN } from "../../lib/cpuset";
+
+export const ENVIRONMENTS = ["private", "public"] as const;
+export type EnvironmentName = (typeof ENVIRONMENTS)[number];
+
+export const LXC_ROLES = ["postgresql", "redis", "security", "cicd", "monitoring", "backup"] as const;
+export type LxcRole = (typeof LXC_ROLES)[number];
+
+/** Default guest images: Ubuntu 24.04 for the GPU VMs, Debian 12 for the service containers. */
+export const DEFAULT_VM_IMAGE_URL = "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img";
+export const DEFAULT_LXC_TEMPLATE_URL =
+    "http://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
+
+export const environment = z.enum(ENVIRONMENTS, { message: 'must be "private" or "public"' });
+
+/** Guest, node and GPU names become hostnames and resource names: DNS labels. */
+export const label = z
+    .string()
+    .regex(
+        /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
+        "must be a lowercase DNS label: letters, digits and '-', such as \"private-ai\"",
+    );
+
+export const pciAddress = z
+    .string()
+    .regex(
+        /^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/,
+        'must be a full lowercase PCI address such as "0000:01:00.0" (read it with `lspci -D`)',
+    );
+
+export const vendorDeviceId = z
+    .string()
+    .regex(
+        /^[0-9a-f]{4}:[0-9a-f]{4}$/,
+        'must be vendor:device in lowercase hex such as "10de:2b85" (read it with `lspci -nn -s <address>`)',
+    );
+
+export const cpuset = z.string().regex(CPUSET_PATTERN, 'must be a CPU set such as "4-11" or "0-3,8"');
+
+export const cidr = z.cidrv4({ message: 'must be an IPv4 network in CIDR form such as "10.10.10.0/24"' });
+export const ipv4 = z.ipv4({ message: 'must be an IPv4 address such as "10.10.10.1"' });
+export const hostAddress = z
+    .string()
+    .regex(/^[A-Za-z0-9.-]+$/, "must be an IP address or a host name that resolves to the node");
+
+export const vmid = z
+    .number({ message: "must be a number" })
+    .int("must be a whole number")
+    .min(100, "Proxmox guest ids start at 100")
+    .max(999_999_999, "Proxmox guest ids end at 999999999");
+
+export const gib = z.number({ message: "must be a number of GiB" }).positive("must be more than 0 GiB");
+
+export const sshPublicKey = z
+    .string()
+    .regex(
+        /^(ssh-ed25519|ssh-rsa|ecdsa-sha2-nistp(256|384|521)|sk-ssh-ed25519@openssh\.com|sk-ecdsa-sha2-nistp256@openssh\.com) [A-Za-z0-9+/=]+( .*)?$/,
+        'must be one OpenSSH public key line, such as "ssh-ed25519 AAAA... you@laptop"',
+    );
+
+export const d = (text: string) => ({ description: text });
+
+export const inboundRule = z.strictObject({
+    port: z
+        .string()
+        .regex(/^\d{1,5}([:,]\d{1,5})*$/, 'must be a port, a list "80,443" or a range "8000:8010"')
+        .meta(d('Destination port(s): "443", "80,443" or a range "8000:8010".')),
+    proto: z.enum(["tcp", "udp"]).default("tcp").meta(d("Protocol.")),
+    source: z
+        .union([z.literal("any"), cidr])
+        .default("any")
+        .meta(d('Who may connect: a CIDR, or "any". Private guests accept only their trustedSources.')),
+    comment: z.string().optional().meta(d("Shown in the Proxmox firewall.")),
+});
+
+export const guestFirewall = z
+    .strictObject({
+        inbound: z
+            .array(inboundRule)
+            .default([])
+            .meta(d("Inbound rules on top of the environment baseline; everything else inbound is dropped.")),
+    })
+    .default({ inbound: [] })
+    .meta(d("The guest's own firewall: inbound DROP, the environment's baseline group, then these rules."));
+
+export const guestNetwork = z
+    .strictObject({
+        bridge: z.string().meta(d("A bridge (nodes.<node>.bridges key) that the guest's environment owns.")),
+        address: z
+            .union([z.literal("dhcp"), cidr])
+            .meta(d('Static address with the environment\'s prefix ("10.10.10.20/24"), or "dhcp".')),
+        macAddress: z
+            .string()
+            .regex(/^([0-9A-F]{2}:){5}[0-9A-F]{2}$/, 'must be an uppercase MAC such as "BC:24:11:00:00:01"')
+            .optional()
+            .meta(d("Fixed MAC address, handy for DHCP reservations.")),
+    })
+    .meta(d("The guest's one network interface."));
+
+export const guestDisk = z
+    .strictObject({
+        storage: z.string().meta(d("A mirror (nodes.<node>.mirrors key) that the guest's environment owns.")),
+        sizeGiB: z
+            .number()
+            .int("must be a whole number of GiB")
+            .positive("must be more than 0 GiB")
+            .meta(d("Disk size.")),
+    })
+    .meta(d("The system disk."));
+
+export const imageSource = (defaultUrl: string, what: string) =>
+    z
+        .strictObject({
+            url: z.url({ protocol: /^https?$/ }).meta(d(`Where to download the ${what} from.`)),
+            sha256: z
+                .string()
+                .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+                .optional()
+                .meta(d("Checksum; without it the download is not verified.")),
+        })
+        .default({ url: defaultUrl })
+        .meta(d(`The ${what}; downloaded once per environment and node.`));
+
+export type InboundRule = z.infer<typeof inboundRule>;
+export type GuestNetworkConfig = z.infer<typeof guestNetwork>;

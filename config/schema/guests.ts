@@ -1,0 +1,144 @@
+// Per-stack guests (Pulumi.<stack>.yaml): the GPU VMs and the service containers.
+
+import { z } from "zod";
+import {
+    DEFAULT_LXC_TEMPLATE_URL,
+    DEFAULT_VM_IMAGE_URL,
+    LXC_ROLES,
+    cpuset,
+    d,
+    gib,
+    guestDisk,
+    guestFirewall,
+    guestNetwork,
+    imageSource,
+    cidr,
+    sshPublicKey,
+    vmid,
+} from "./fields";
+import { ModelGateSchema, ThroughputGateSchema } from "./gate";
+import { ServiceSchema, serviceRef } from "./service";
+
+export const VmSchema = z.strictObject({
+    vmid: vmid.meta(d("Proxmox VM id, inside environments.<env>.vmids.")),
+    node: z.string().meta(d("The node (nodes key) the VM runs on.")),
+    description: z.string().optional().meta(d("Shown in Proxmox.")),
+    gpu: z
+        .string()
+        .optional()
+        .meta(d("A GPU (nodes.<node>.gpus key) owned by this environment; leave out for a VM without one.")),
+    models: z
+        .array(ModelGateSchema)
+        .default([])
+        .meta(
+            d(
+                "Models the throughput gate pulls and times on the VM's GPU after deploy; `pulumi up` fails on one that is slow or not in VRAM.",
+            ),
+        ),
+    throughputGate: ThroughputGateSchema,
+    cores: z.number().int().positive().meta(d("vCPUs (type host).")),
+    cpuset: cpuset.meta(
+        d("Host CPUs the VM is pinned to: inside the environment's allocation, at least `cores` of them."),
+    ),
+    memoryGiB: gib.meta(d("RAM, a whole number of GiB with 1G hugepages.")),
+    hugepages: z.boolean().default(true).meta(d("Back the RAM with the environment's hugepages (NUMA on).")),
+    disk: guestDisk,
+    network: guestNetwork,
+    image: imageSource(DEFAULT_VM_IMAGE_URL, "cloud image (Ubuntu 24.04 by default)"),
+    cloudInit: z
+        .strictObject({
+            user: z
+                .string()
+                .regex(/^[a-z_][a-z0-9_-]{0,31}$/, "must be a Linux user name")
+                .default("ubuntu")
+                .meta(d("Login user (sudo, docker groups).")),
+            sshPublicKeys: z
+                .array(sshPublicKey)
+                .min(1, "add at least one key, or you cannot log in")
+                .meta(d("OpenSSH public keys for the user; password login stays off.")),
+            nvidiaDriverBranch: z
+                .string()
+                .regex(/^\d{3}$/, 'must be a driver branch such as "570"')
+                .default("570")
+                .meta(d("NVIDIA driver branch (open kernel modules); RTX 50 (Blackwell) needs 570 or newer.")),
+            timezone: z.string().default("Etc/UTC").meta(d("Guest time zone.")),
+        })
+        .meta(d("First-boot setup: user, keys, NVIDIA driver, container toolkit, Docker.")),
+    firewall: guestFirewall,
+    services: z
+        .record(serviceRef, ServiceSchema)
+        .default({})
+        .meta(
+            d(
+                'Containers this VM runs, keyed by service name (the container\'s host name in the VM network); see README, "Services".',
+            ),
+        ),
+    protect: z
+        .boolean()
+        .default(true)
+        .meta(d("Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM.")),
+    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
+});
+
+export const LxcSchema = z.strictObject({
+    vmid: vmid.meta(d("Proxmox container id, inside environments.<env>.vmids.")),
+    node: z.string().meta(d("The node (nodes key) the container runs on.")),
+    role: z
+        .enum(LXC_ROLES, { message: `must be one of ${LXC_ROLES.join(", ")}` })
+        .meta(d(`What it is for: ${LXC_ROLES.join(", ")}; sets the defaults below.`)),
+    description: z.string().optional().meta(d("Shown in Proxmox; defaults to the role's purpose.")),
+    cores: z.number().int().positive().optional().meta(d("CPU cores (role default: 1-4).")),
+    memoryGiB: gib.optional().meta(d("RAM (role default: 1-8 GiB).")),
+    disk: z
+        .strictObject({
+            storage: z.string().meta(d("A mirror (nodes.<node>.mirrors key) that the environment owns.")),
+            sizeGiB: z.number().int().positive().optional().meta(d("Root disk size (role default: 8-64 GiB).")),
+        })
+        .meta(d("The root disk.")),
+    network: guestNetwork,
+    template: imageSource(DEFAULT_LXC_TEMPLATE_URL, "container template (Debian 12 by default)"),
+    sshPublicKeys: z
+        .array(sshPublicKey)
+        .min(1, "add at least one key, or you cannot log in")
+        .meta(d("OpenSSH public keys for root.")),
+    nesting: z
+        .boolean()
+        .optional()
+        .meta(d("Override the role's nesting default (only cicd, which runs containers, has it on).")),
+    firewall: guestFirewall,
+    postgres: z
+        .strictObject({
+            databases: z
+                .record(
+                    z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL name such as "openwebui"'),
+                    z.strictObject({
+                        passwordSecret: z
+                            .string()
+                            .min(1)
+                            .meta(d("The serviceSecrets name holding the owner role's password.")),
+                    }),
+                )
+                .default({})
+                .meta(d("Databases, each with an owner role of the same name (created if missing).")),
+            allowFrom: z
+                .array(cidr)
+                .default([])
+                .meta(d('Networks that may log in (pg_hba, scram-sha-256), such as the AI VM "10.10.10.10/32".')),
+        })
+        .optional()
+        .meta(d("role postgresql: install and configure PostgreSQL in the container over SSH, idempotently.")),
+    redis: z
+        .strictObject({
+            passwordSecret: z.string().min(1).meta(d("The serviceSecrets name holding the Redis password.")),
+            maxmemoryMiB: z.number().int().positive().default(512).meta(d("Memory cap; keys are evicted LRU.")),
+        })
+        .optional()
+        .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
+    protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
+    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
+});
+
+/** Every key in the `ai-dualstack` namespace except the secrets, which load.ts reads as secrets. */
+
+export type VmConfig = z.infer<typeof VmSchema>;
+export type LxcConfig = z.infer<typeof LxcSchema>;

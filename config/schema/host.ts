@@ -1,0 +1,214 @@
+// Shared host facts (Pulumi.yaml): the Proxmox API, the nodes with their CPUs, RAM, GPUs, mirrors and
+// bridges, and the two environments' id ranges and networks.
+
+import { z } from "zod";
+import {
+    cidr,
+    cpuset,
+    d,
+    environment,
+    gib,
+    hostAddress,
+    ipv4,
+    label,
+    pciAddress,
+    vendorDeviceId,
+    vmid,
+} from "./fields";
+
+export const ProxmoxSchema = z
+    .strictObject({
+        endpoint: z
+            .url({
+                protocol: /^https$/,
+                message: 'must be the https URL of the Proxmox API, such as "https://192.168.1.10:8006/"',
+            })
+            .meta(d('The Proxmox VE API, such as "https://192.168.1.10:8006/".')),
+        insecure: z
+            .boolean()
+            .default(false)
+            .meta(d("Skip TLS verification. Turn it on only for a self-signed certificate you accept.")),
+        filesDatastore: z
+            .string()
+            .default("local")
+            .meta(d("Directory datastore for cloud images, container templates and cloud-init snippets.")),
+        enableDatacenterFirewall: z
+            .boolean()
+            .default(true)
+            .meta(d("Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.")),
+        managementSources: z
+            .array(cidr)
+            .default([])
+            .meta(
+                d(
+                    "Networks besides the node's own LAN (a VPN) that keep GUI and SSH access when the datacenter firewall goes on; added to its management IPSet first.",
+                ),
+            ),
+    })
+    .meta(d("The Proxmox API and cluster-wide choices."));
+
+const allocation = z
+    .strictObject({
+        cpuset: cpuset.meta(d("Host CPUs the environment's guests may use; VM pinning stays inside it.")),
+        memoryGiB: gib.meta(d("RAM the environment may use on the node, its hugepages included.")),
+        hugepagesGiB: z
+            .number()
+            .min(0)
+            .default(0)
+            .meta(d("Part of memoryGiB reserved as hugepages at boot for the environment's VMs.")),
+    })
+    .optional()
+    .meta(d("The environment's share of the node; leave it out where the environment has no guests."));
+
+export const GpuSchema = z.strictObject({
+    model: z
+        .string()
+        .min(1, 'must name the card, such as "NVIDIA GeForce RTX 5090"')
+        .meta(d("The card, for outputs and messages.")),
+    environment: environment.meta(d("The one environment that may pass this GPU through.")),
+    pciAddress: pciAddress.meta(d('Full PCI address of function 0, such as "0000:01:00.0" (`lspci -D`).')),
+    vendorDeviceId: vendorDeviceId.meta(d('vendor:device id, such as "10de:2b85" (`lspci -nn`); vfio-pci claims it.')),
+    subsystemId: vendorDeviceId.optional().meta(d("Subsystem vendor:device id, recorded in the PCI mapping.")),
+    iommuGroup: z
+        .number()
+        .int()
+        .min(0, "must be the group number from /sys/kernel/iommu_groups")
+        .meta(d("IOMMU group (`find /sys/kernel/iommu_groups/ -type l`); checked on the host.")),
+    vramGiB: gib.meta(d("Video memory.")),
+    memoryBandwidthGBs: z
+        .number()
+        .positive("must be more than 0 GB/s")
+        .meta(d("Memory bandwidth in GB/s, for the throughput gate's roofline.")),
+    functions: z
+        .array(
+            z.strictObject({
+                pciAddress: pciAddress.meta(d("Address of the function.")),
+                vendorDeviceId: vendorDeviceId.meta(d("Its vendor:device id.")),
+            }),
+        )
+        .default([])
+        .meta(d("The card's other functions (HDMI audio, USB-C); they go with it to the VM and to vfio-pci.")),
+});
+
+export const MirrorSchema = z.strictObject({
+    environment: environment.meta(d("The environment that owns the mirror.")),
+    pool: z
+        .string()
+        .regex(/^[a-zA-Z][a-zA-Z0-9_./-]*$/, "must be a ZFS pool name: a letter, then letters, digits, '_', '.', '-'")
+        .meta(d("ZFS pool (or existing pool/dataset) name.")),
+    disks: z
+        .array(z.string().regex(/^\/dev\/\S+$/, "must be a device path under /dev/ (prefer /dev/disk/by-id/...)"))
+        .min(2, "a mirror needs at least two disks")
+        .optional()
+        .meta(d("Two or more whole disks, /dev/disk/by-id/... preferred. Leave out to register an existing pool.")),
+    ashift: z.number().int().min(9).max(16).default(12).meta(d("Sector size exponent; 12 (4 KiB) suits NVMe.")),
+    compression: z
+        .enum(["on", "off", "lz4", "zstd", "gzip", "lzjb", "zle"])
+        .default("lz4")
+        .meta(d("Pool compression.")),
+    sizeGiB: gib.meta(d("Usable capacity (the smallest disk, less ZFS overhead), for the disks-fit check.")),
+});
+
+export const BridgeSchema = z.strictObject({
+    environment: environment.meta(d("The environment that owns the bridge; only its guests may sit on it.")),
+    uplink: z
+        .string()
+        .regex(/^[a-z][a-z0-9]{1,14}$/, 'must be an interface name such as "enp5s0"')
+        .optional()
+        .meta(d("Physical interface; leave out for a host-internal bridge.")),
+    vlan: z
+        .number()
+        .int()
+        .min(2, "VLAN ids run 2-4094 (1 is the untagged default)")
+        .max(4094, "VLAN ids run 2-4094")
+        .optional()
+        .meta(d("802.1Q tag: the bridge's port is a Linux VLAN interface <uplink>.<vlan>.")),
+    mtu: z.number().int().min(576).max(9000).optional().meta(d("MTU of the bridge.")),
+    comment: z.string().optional().meta(d("Shown in the Proxmox network view.")),
+});
+
+export const NodeSchema = z.strictObject({
+    address: hostAddress.meta(d("SSH address of the node: host bootstrap and snippet uploads.")),
+    sshPort: z.number().int().min(1).max(65535).default(22).meta(d("SSH port.")),
+    sshUser: z.string().min(1).default("root").meta(d("SSH user; needs root rights on the node.")),
+    sshHostKey: z
+        .string()
+        .optional()
+        .meta(d('Pin the node\'s host key ("ssh-ed25519 AAAA...", as ssh-keyscan prints it, without the host name).')),
+    managementBridge: z
+        .string()
+        .default("vmbr0")
+        .meta(d("The bridge that carries your link to the host; these stacks never touch it.")),
+    cpu: z
+        .strictObject({
+            vendor: z
+                .enum(["intel", "amd"], { message: 'must be "intel" or "amd" (it picks the IOMMU kernel argument)' })
+                .meta(d("Picks the IOMMU kernel argument.")),
+            model: z.string().min(1).meta(d("The CPU, for the record.")),
+            threads: z.number().int().positive().meta(d("Logical CPUs of the node (`nproc`).")),
+            hostReservedCpus: z
+                .number()
+                .int()
+                .min(1, "leave at least one CPU to the host")
+                .default(2)
+                .meta(d("CPUs no environment may claim, left to Proxmox.")),
+        })
+        .meta(d("The node's processor.")),
+    memory: z
+        .strictObject({
+            totalGiB: gib.meta(d("Installed RAM.")),
+            hostReservedGiB: gib.default(8).meta(d("RAM left to Proxmox, the ZFS ARC and page cache.")),
+            zfsArcMaxGiB: gib.optional().meta(d("Cap for the ZFS ARC (inside hostReservedGiB), set by the bootstrap.")),
+            hugepageSize: z.enum(["2M", "1G"]).default("1G").meta(d("Hugepage size for the VMs' RAM.")),
+        })
+        .meta(d("The node's RAM and how the host keeps its share.")),
+    allocations: z
+        .strictObject({ private: allocation, public: allocation })
+        .meta(d("CPUs and RAM per environment on this node; they may not overlap, and must leave the host its share.")),
+    gpus: z
+        .record(label, GpuSchema)
+        .default({})
+        .meta(d("GPUs to pass through, keyed by name (unique in the cluster); each owned by one environment.")),
+    mirrors: z
+        .record(
+            z.string().regex(/^[a-z][a-z0-9_-]*$/, "storage ids are lowercase letters, digits, '-', '_'"),
+            MirrorSchema,
+        )
+        .default({})
+        .meta(d("NVMe ZFS mirrors, keyed by Proxmox storage id (unique in the cluster).")),
+    bridges: z
+        .record(z.string().regex(/^vmbr\d{1,4}$/, 'Proxmox bridges are named vmbrN, such as "vmbr1"'), BridgeSchema)
+        .default({})
+        .meta(d("Linux bridges, keyed by name (vmbrN); each owned by one environment.")),
+});
+
+export const EnvironmentSchema = z.strictObject({
+    vmids: z
+        .strictObject({
+            first: vmid.meta(d("First guest id.")),
+            last: vmid.meta(d("Last guest id.")),
+        })
+        .meta(d("The guest ids the environment may use; the two ranges may not overlap.")),
+    network: z
+        .strictObject({
+            cidr: cidr.meta(d("The environment's subnet; the two subnets may not overlap.")),
+            gateway: ipv4.meta(d("Its router.")),
+            dns: z.array(ipv4).default([]).meta(d("DNS servers handed to the guests.")),
+            trustedSources: z
+                .array(cidr)
+                .min(1, "name at least one network (your LAN or VPN)")
+                .meta(
+                    d(
+                        "Private: the LAN and VPN networks that may reach its guests (nothing else may). Public: the networks that may administer its guests (SSH, ping).",
+                    ),
+                ),
+        })
+        .meta(d("The environment's layer 3.")),
+});
+
+export type ProxmoxConfig = z.infer<typeof ProxmoxSchema>;
+export type NodeConfig = z.infer<typeof NodeSchema>;
+export type GpuConfig = z.infer<typeof GpuSchema>;
+export type MirrorConfig = z.infer<typeof MirrorSchema>;
+export type BridgeConfig = z.infer<typeof BridgeSchema>;
+export type EnvironmentConfig = z.infer<typeof EnvironmentSchema>;

@@ -1,0 +1,62 @@
+// IPv4 arithmetic: a guest's address with its prefix, which network an address is in, whether two
+// networks overlap. Plain functions for the config rules, the resolve step and the components.
+
+export interface Ipv4Network {
+    /** Network address as an unsigned 32-bit number. */
+    base: number;
+    prefix: number;
+}
+
+export function ipToNumber(ip: string): number {
+    const octets = ip.split(".").map(Number);
+    if (octets.length !== 4 || octets.some((o) => !Number.isInteger(o) || o < 0 || o > 255)) {
+        throw new Error(`"${ip}" is not an IPv4 address`);
+    }
+    return octets.reduce((acc, o) => acc * 256 + o, 0);
+}
+
+function mask(prefix: number): number {
+    return prefix === 0 ? 0 : (0xffffffff << (32 - prefix)) >>> 0;
+}
+
+/** "10.10.10.20/24" → the network it is in, 10.10.10.0/24. */
+export function parseCidr(text: string): Ipv4Network {
+    const [ip, bits] = text.split("/");
+    const prefix = Number(bits);
+    if (ip === undefined || !Number.isInteger(prefix) || prefix < 0 || prefix > 32) {
+        throw new Error(`"${text}" is not in CIDR form`);
+    }
+    return { base: (ipToNumber(ip) & mask(prefix)) >>> 0, prefix };
+}
+
+/** A host address with its network's prefix length: "10.10.10.20/24" as { ip, prefix }. */
+export interface Ipv4Address {
+    readonly ip: string;
+    readonly prefix: number;
+}
+
+/** "10.10.10.20/24" → { ip: "10.10.10.20", prefix: 24 }. Throws on anything else. */
+export function parseAddress(text: string): Ipv4Address {
+    const { prefix } = parseCidr(text);
+    const ip = text.split("/")[0] as string;
+    ipToNumber(ip);
+    return { ip, prefix };
+}
+
+/** The CIDR notation Proxmox and cloud-init take: "10.10.10.20/24". */
+export function formatAddress(address: Ipv4Address): string {
+    return `${address.ip}/${address.prefix}`;
+}
+
+export function containsIp(net: Ipv4Network, ip: string): boolean {
+    return (ipToNumber(ip) & mask(net.prefix)) >>> 0 === net.base;
+}
+
+/** True when `inner` lies wholly inside `outer`. */
+export function containsNetwork(outer: Ipv4Network, inner: Ipv4Network): boolean {
+    return inner.prefix >= outer.prefix && (inner.base & mask(outer.prefix)) >>> 0 === outer.base;
+}
+
+export function networksOverlap(a: Ipv4Network, b: Ipv4Network): boolean {
+    return containsNetwork(a, b) || containsNetwork(b, a);
+}

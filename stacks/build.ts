@@ -1,0 +1,294 @@
+// Wires one environment's components from its StackModel. Each stack owns only its environment's
+// objects (mirror, bridge, PCI mapping, vfio fragment, guests, files); host-wide settings are written
+// idempotently by the host bootstrap of either stack. Wiring only: every fact was resolved before.
+
+import * as pulumi from "@pulumi/pulumi";
+import { LoadedStack } from "../config/load";
+import { NodeModel, VmModel } from "../config/resolve";
+import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
+import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
+import { bootstrapPlan } from "../components/host/bootstrap";
+import { ProxmoxHost } from "../components/host/proxmoxHost";
+import { Network } from "../components/network/network";
+import { DataService } from "../components/serviceLxc/dataService";
+import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
+import { GuestImages } from "../components/storage/guestImages";
+import { StorageMirror } from "../components/storage/storageMirror";
+import { ComposeWorkload } from "../components/workload/composeWorkload";
+import { workloadSpec } from "../components/workload/spec";
+import { EnvironmentOutputs, ServiceOutput, VmOutput } from "./outputs";
+
+/** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
+function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
+    const item = items[key];
+    if (item === undefined) throw new Error(`internal: no ${what} "${key}" was built`);
+    return item;
+}
+
+export interface Hosts {
+    readonly hosts: Record<string, ProxmoxHost>;
+    /** Storage ids by `<node>/<storage id>`, resolved once the storage entry exists. */
+    readonly storage: Record<string, pulumi.Output<string>>;
+}
+
+/** Per node: the Proxmox provider, the host bootstrap and check, and the environment's mirrors. */
+export function buildHosts(stack: LoadedStack): Hosts {
+    const env = stack.environment;
+    const hosts: Record<string, ProxmoxHost> = {};
+    const storage: Record<string, pulumi.Output<string>> = {};
+    for (const node of stack.nodes) {
+        const host = new ProxmoxHost(`${env}-${node.name}`, {
+            nodeName: node.name,
+            ssh: node.ssh,
+            api: { endpoint: stack.proxmox.endpoint, insecure: stack.proxmox.insecure },
+            apiToken: stack.secrets.proxmoxApiToken,
+            sshPrivateKey: stack.secrets.sshPrivateKey,
+            bootstrap: bootstrapPlan(node, env, stack.proxmox),
+        });
+        hosts[node.name] = host;
+        for (const mirror of node.mirrors) {
+            const built = new StorageMirror(
+                `${env}-${mirror.storageId}`,
+                { nodeName: node.name, mirror },
+                { provider: host.provider },
+            );
+            storage[`${node.name}/${mirror.storageId}`] = built.storageId;
+        }
+    }
+    return { hosts, storage };
+}
+
+/** Bridges reload the node's network: only after the check found no pending change there. */
+export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
+    return new Network(`${stack.environment}-network`, {
+        environment: stack.environment,
+        baseline: stack.policy.baselineRules(stack.network),
+        nodes: stack.nodes.map((node: NodeModel) => ({
+            nodeName: node.name,
+            provider: pick(hosts, node.name, "host").provider,
+            bridges: node.bridges,
+        })),
+        dependsOn: Object.values(hosts).map((h) => h.check),
+    });
+}
+
+/** What every guest is wired to: its node's images, storage, bridge and the baseline group. */
+export interface GuestWiring {
+    readonly stack: LoadedStack;
+    readonly hosts: Hosts;
+    readonly network: Network;
+    readonly images: Record<string, GuestImages>;
+}
+
+/** The cloud images and templates each node's guests need, downloaded once per node. */
+export function buildImages(stack: LoadedStack, { hosts }: Hosts): Record<string, GuestImages> {
+    const images: Record<string, GuestImages> = {};
+    for (const node of stack.nodes) {
+        const vms = stack.vms.filter((v) => v.node === node.name);
+        const cts = stack.containers.filter((c) => c.node === node.name);
+        if (vms.length + cts.length === 0) continue;
+        const host = pick(hosts, node.name, "host");
+        images[node.name] = new GuestImages(
+            `${stack.environment}-${node.name}-images`,
+            {
+                environment: stack.environment,
+                nodeName: node.name,
+                datastore: stack.proxmox.filesDatastore,
+                vmImages: vms.map((v) => v.image),
+                templates: cts.map((c) => c.template),
+                // The bootstrap enables the import and vztmpl content types these need.
+                dependsOn: [host.bootstrap],
+            },
+            { provider: host.provider },
+        );
+    }
+    return images;
+}
+
+function bridgeOf(network: Network, node: string, bridge: string): pulumi.Output<string> {
+    return network.bridges[node]?.[bridge]?.name.apply((n) => n ?? bridge) ?? pulumi.output(bridge);
+}
+
+function securityGroupOf(network: Network): pulumi.Output<string> {
+    return network.securityGroup.name.apply((n) => n ?? network.securityGroupName);
+}
+
+export interface Containers {
+    readonly outputs: Record<string, ServiceOutput>;
+    /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
+    readonly dataSetups: pulumi.Resource[];
+}
+
+/** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */
+export function buildContainers(w: GuestWiring): Containers {
+    const { stack } = w;
+    const outputs: Record<string, ServiceOutput> = {};
+    const dataSetups: pulumi.Resource[] = [];
+    for (const ct of stack.containers) {
+        const built = new ServiceLxc(
+            ct.name,
+            {
+                environment: stack.environment,
+                container: ct,
+                storageId: pick(w.hosts.storage, `${ct.node}/${ct.storage}`, "storage"),
+                templateFileId: pick(w.images, ct.node, "image set").template(ct.template.url),
+                bridge: bridgeOf(w.network, ct.node, ct.network.bridge),
+                gateway: stack.network.gateway,
+                dns: stack.network.dns,
+                securityGroup: securityGroupOf(w.network),
+            },
+            { provider: pick(w.hosts.hosts, ct.node, "host").provider },
+        );
+        const data =
+            (ct.postgres || ct.redis) && ct.network.address
+                ? new DataService(`${ct.name}-data`, {
+                      container: ct,
+                      address: ct.network.address.ip,
+                      sshPrivateKey: stack.secrets.sshPrivateKey,
+                      secrets: stack.secrets.services,
+                      dependsOn: [built.container],
+                  })
+                : undefined;
+        if (data) dataSetups.push(data.setup);
+        outputs[ct.name] = {
+            role: ct.role,
+            vmid: built.vmId,
+            node: ct.node,
+            address: built.address,
+            endpoints: built.endpoints,
+            ...(data ? { setup: data.description } : {}),
+        };
+    }
+    return { outputs, dataSetups };
+}
+
+/** The GPU VMs, each started by its tune step once its host is ready. */
+export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
+    const { stack } = w;
+    const vms: Record<string, GpuPassthroughVm> = {};
+    for (const vm of stack.vms) {
+        const host = pick(w.hosts.hosts, vm.node, "host");
+        vms[vm.name] = new GpuPassthroughVm(
+            vm.name,
+            {
+                environment: stack.environment,
+                vm,
+                storageId: pick(w.hosts.storage, `${vm.node}/${vm.disk.storage}`, "storage"),
+                filesDatastore: stack.proxmox.filesDatastore,
+                imageFileId: pick(w.images, vm.node, "image set").vmImage(vm.image.url),
+                bridge: bridgeOf(w.network, vm.node, vm.network.bridge),
+                gateway: stack.network.gateway,
+                dns: stack.network.dns,
+                securityGroup: securityGroupOf(w.network),
+                host: { connection: host.connection, ready: host.ready },
+                // The bootstrap enables snippets on the datastore; the check must pass first.
+                dependsOn: [host.bootstrap, host.check],
+            },
+            { provider: host.provider },
+        );
+    }
+    return vms;
+}
+
+/** Each VM's containers, once the tune step has started it and the data layer is set up. */
+export function buildWorkloads(
+    stack: LoadedStack,
+    vms: Record<string, GpuPassthroughVm>,
+    dataSetups: readonly pulumi.Resource[],
+): Record<string, ComposeWorkload> {
+    const workloads: Record<string, ComposeWorkload> = {};
+    for (const vm of stack.vms.filter((v) => Object.keys(v.services).length > 0)) {
+        const built = pick(vms, vm.name, "VM");
+        workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
+            spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
+            sshUser: vm.cloudInit.user,
+            sshPrivateKey: stack.secrets.sshPrivateKey,
+            gpu: built.gpu !== undefined,
+            secrets: stack.secrets.services,
+            // Docker answers once the tune step has started the VM and first boot is done.
+            dependsOn: [built.tune, ...dataSetups],
+        });
+    }
+    return workloads;
+}
+
+/** Where the gate reaches a VM's Ollama: the config's endpoint, else the workload's, else Ollama's port. */
+function gateEndpoint(vm: VmModel, workload: ComposeWorkload | undefined): pulumi.Input<string> {
+    return vm.gate?.endpoint ?? workload?.ollamaEndpoint ?? defaultEndpoint(vm.network.address?.ip ?? "");
+}
+
+/**
+ * Once a VM and its Ollama run, the gate times its models on its GPU; other GPUs' gates run
+ * alongside, since nothing ties one gate to another.
+ */
+export function buildGates(
+    stack: LoadedStack,
+    vms: Record<string, GpuPassthroughVm>,
+    workloads: Record<string, ComposeWorkload>,
+): Record<string, ThroughputGate> {
+    const gates: Record<string, ThroughputGate> = {};
+    for (const vm of stack.vms) {
+        const built = pick(vms, vm.name, "VM");
+        if (!vm.gate || !built.gpu) continue;
+        const workload = workloads[vm.name];
+        const { name, model, vramGiB, memoryBandwidthGBs } = built.gpu;
+        gates[vm.name] = new ThroughputGate(`${vm.name}-gate`, {
+            vmName: vm.name,
+            gpu: { name, model, vramGiB, memoryBandwidthGBs },
+            endpoint: gateEndpoint(vm, workload),
+            ...(workload?.ollama ? { server: workload.ollama.id } : {}),
+            models: vm.models,
+            settings: vm.gate,
+            // The whole workload: Ollama, and on public the proxy whose route the endpoint is.
+            dependsOn: [built.tune, ...(workload ? [workload] : [])],
+        });
+    }
+    return gates;
+}
+
+/** The whole environment, and its outputs. */
+export function buildEnvironment(stack: LoadedStack): EnvironmentOutputs {
+    const hosts = buildHosts(stack);
+    const network = buildNetwork(stack, hosts);
+    const wiring: GuestWiring = { stack, hosts, network, images: buildImages(stack, hosts) };
+    const containers = buildContainers(wiring);
+    const vms = buildGpuVms(wiring);
+    const workloads = buildWorkloads(stack, vms, containers.dataSetups);
+    const gates = buildGates(stack, vms, workloads);
+    return {
+        environment: stack.environment,
+        exposure: stack.policy.exposure,
+        vms: Object.fromEntries(stack.vms.map((vm) => [vm.name, vmOutput(vm, vms, workloads, gates)])),
+        services: containers.outputs,
+        hosts: Object.fromEntries(
+            Object.entries(hosts.hosts).map(([n, h]) => [
+                n,
+                { rebootRequired: h.rebootRequired, rebootReasons: h.rebootReasons },
+            ]),
+        ),
+    };
+}
+
+function vmOutput(
+    vm: VmModel,
+    vms: Record<string, GpuPassthroughVm>,
+    workloads: Record<string, ComposeWorkload>,
+    gates: Record<string, ThroughputGate>,
+): VmOutput {
+    const built = pick(vms, vm.name, "VM");
+    const workload = workloads[vm.name];
+    return {
+        vmid: built.vmId,
+        node: vm.node,
+        address: built.address,
+        gpu: built.gpu ?? null,
+        services: Object.fromEntries(
+            Object.entries(vm.services).map(([svcName, svc]) => [
+                svcName,
+                { image: svc.image, urls: workload?.urls[svcName] ?? [] },
+            ]),
+        ),
+        ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
+        throughput: gates[vm.name]?.figures ?? [],
+    };
+}

@@ -1,0 +1,42 @@
+// The stack outputs: what `pulumi stack output` shows and the offline plan prints.
+
+import * as pulumi from "@pulumi/pulumi";
+import { EnvironmentName, LxcRole } from "../config/schema";
+import { ModelFigures } from "../components/gate/throughputGate";
+import { GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
+
+export interface VmOutput {
+    vmid: pulumi.Output<number>;
+    node: string;
+    address: pulumi.Output<string | undefined>;
+    gpu: GpuSummary | null;
+    /** Service name → its image and where people reach it (vms.<vm>.services). */
+    services: Record<string, { image: string; urls: string[] }>;
+    /** Where the machine running `pulumi up` reaches the VM's Ollama API; absent without one. */
+    ollamaEndpoint?: pulumi.Output<string>;
+    /** The throughput gate's figures per model (empty without models or with the gate off). */
+    throughput: ModelFigures[];
+}
+
+export interface ServiceOutput {
+    role: LxcRole;
+    vmid: pulumi.Output<number>;
+    node: string;
+    address: pulumi.Output<string | undefined>;
+    endpoints: pulumi.Output<string[]>;
+    /** What the data-layer setup installs and configures in it (postgres, redis). */
+    setup?: string;
+}
+
+export interface HostOutput {
+    rebootRequired: pulumi.Output<boolean>;
+    rebootReasons: pulumi.Output<string[]>;
+}
+
+export interface EnvironmentOutputs {
+    environment: EnvironmentName;
+    exposure: string;
+    vms: Record<string, VmOutput>;
+    services: Record<string, ServiceOutput>;
+    hosts: Record<string, HostOutput>;
+}

@@ -1,0 +1,53 @@
+// The GPU VM's cloud-init user data, validated by the real cloud-init schema.
+
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { parse } from "yaml";
+import { renderUserData } from "../../../components/gpuVm/cloudInit";
+import { validator } from "../../helpers/sandbox";
+
+const base = {
+    hostname: "private-ai",
+    user: "ubuntu",
+    sshPublicKeys: ["ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAITest you@laptop"],
+    timezone: "Etc/UTC",
+};
+const withGpu = renderUserData({ ...base, nvidiaDriverBranch: "570" });
+const withoutGpu = renderUserData(base);
+
+test("key-only login, the guest agent, Docker, and the open NVIDIA driver of the chosen branch", () => {
+    expect(withGpu.startsWith("#cloud-config\n")).toBe(true);
+    const doc = parse(withGpu) as Record<string, unknown>;
+    expect(doc["ssh_pwauth"]).toBe(false);
+    expect(doc["users"]).toEqual([
+        expect.objectContaining({ name: "ubuntu", lock_passwd: true, ssh_authorized_keys: base.sshPublicKeys }),
+    ]);
+    expect(doc["packages"]).toEqual(expect.arrayContaining(["qemu-guest-agent", "docker.io", "ubuntu-drivers-common"]));
+    const runcmd = JSON.stringify(doc["runcmd"]);
+    expect(runcmd).toContain('"ubuntu-drivers","install","--gpgpu","nvidia:570-server-open"');
+    expect(runcmd).toContain("nvidia-container-toolkit");
+    expect(runcmd).toContain('"nvidia-ctk","runtime","configure","--runtime=docker"');
+    expect(doc["power_state"]).toMatchObject({ mode: "reboot" });
+    expect(withoutGpu).not.toMatch(/nvidia|power_state/);
+});
+
+const cloudInit = validator("cloud-init");
+(cloudInit ? test : test.skip).each([
+    ["with a GPU", withGpu],
+    ["without a GPU", withoutGpu],
+])("cloud-init's own schema accepts the user data %s", (_label, userData) => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aids-ci-")), "user-data.yaml");
+    fs.writeFileSync(file, userData);
+    const out = execFileSync(cloudInit as string, ["schema", "--config-file", file], { encoding: "utf8" });
+    expect(out).toContain("Valid cloud-config");
+});
+
+(cloudInit ? test : test.skip)("and the same validator rejects a broken document, so the check can fail", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aids-ci-")), "user-data.yaml");
+    fs.writeFileSync(file, withGpu.replace("mode: reboot", "mode: explode"));
+    expect(() =>
+        execFileSync(cloudInit as string, ["schema", "--config-file", file], { encoding: "utf8", stdio: "pipe" }),
+    ).toThrow(/power_state.mode/);
+});

@@ -1,0 +1,270 @@
+// The host bootstrap: the plan derived from config (plain), and the rendered script run with real
+// bash against a fake Proxmox root, checked by shellcheck.
+
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import {
+    bootstrapPlan,
+    kernelArgs,
+    parseRebootStatus,
+    renderBootstrapScript,
+    renderCheckScript,
+} from "../../../components/host/bootstrap";
+import { NodeModel, resolveNode } from "../../../config/resolve";
+import { NodeConfig } from "../../../config/schema";
+import { inlineScript } from "../../../lib/scripts";
+import { parsedConfig } from "../../helpers/config";
+import { makeSandbox, PciDevice, Sandbox, validator } from "../../helpers/sandbox";
+
+const cfg = parsedConfig("private");
+const nodeConfig = cfg.nodes["pve1"] as NodeConfig;
+const node: NodeModel = resolveNode("pve1", nodeConfig, "private");
+const privatePlan = bootstrapPlan(node, "private", cfg.proxmox);
+const publicPlan = bootstrapPlan(resolveNode("pve1", nodeConfig, "public"), "public", cfg.proxmox);
+const ARGS = "intel_iommu=on iommu=pt default_hugepagesz=1G hugepagesz=1G hugepages=64";
+
+describe("bootstrapPlan", () => {
+    test("kernel args: Intel IOMMU in passthrough mode and the hugepage pool of both environments", () => {
+        expect(kernelArgs(node).join(" ")).toBe(ARGS);
+        const amd: NodeModel = resolveNode(
+            "pve1",
+            {
+                ...nodeConfig,
+                cpu: { ...nodeConfig.cpu, vendor: "amd" },
+                memory: { ...nodeConfig.memory, hugepageSize: "2M" },
+                allocations: { private: { cpuset: "2-9", memoryGiB: 16, hugepagesGiB: 8 } },
+            },
+            "private",
+        );
+        expect(kernelArgs(amd)).toEqual([
+            "amd_iommu=on",
+            "iommu=pt",
+            "default_hugepagesz=2M",
+            "hugepagesz=2M",
+            "hugepages=4096",
+        ]);
+        const none = resolveNode(
+            "pve1",
+            { ...nodeConfig, allocations: { public: { cpuset: "2-9", memoryGiB: 16, hugepagesGiB: 0 } } },
+            "private",
+        );
+        expect(kernelArgs(none)).toEqual(["intel_iommu=on", "iommu=pt"]);
+    });
+
+    test("host-wide parts agree between the stacks; vfio ids and GPU checks are each environment's own", () => {
+        expect(publicPlan.kernelArgs).toEqual(privatePlan.kernelArgs);
+        expect(publicPlan.blacklist).toEqual(privatePlan.blacklist);
+        expect(privatePlan.blacklist).toEqual(expect.arrayContaining(["nouveau", "nvidia"]));
+        expect(privatePlan.vfioIds).toEqual(["10de:22e8", "10de:2b85"]);
+        expect(publicPlan.vfioIds).toEqual(["10de:228e", "10de:2504"]);
+        expect(privatePlan.gpuChecks.map((c) => `${c.address}@${c.iommuGroup}`)).toEqual([
+            "0000:01:00.0@14",
+            "0000:01:00.1@14",
+        ]);
+        expect(privatePlan.zfsArcMaxBytes).toBe(8 * 1024 ** 3);
+    });
+});
+
+test("parseRebootStatus reads the script's last verdict", () => {
+    expect(parseRebootStatus("a\nai-dualstack[private]: reboot-required=no\n")).toEqual({
+        required: false,
+        reasons: [],
+    });
+    expect(
+        parseRebootStatus(
+            "ai-dualstack[public]: reboot-required=yes (kernel argument iommu=pt is not active; 0000:02:00.0 is bound to nouveau, not vfio-pci)",
+        ),
+    ).toEqual({
+        required: true,
+        reasons: ["kernel argument iommu=pt is not active", "0000:02:00.0 is bound to nouveau, not vfio-pci"],
+    });
+    expect(parseRebootStatus("")).toEqual({ required: false, reasons: [] });
+});
+
+test("inlineScript carries a script through base64 intact", () => {
+    const script = renderBootstrapScript(privatePlan, "remove");
+    const line = inlineScript(script);
+    const b64 = /^printf %s (\S+) \| base64 -d \| bash$/.exec(line)?.[1];
+    expect(Buffer.from(b64 ?? "", "base64").toString("utf8")).toBe(script);
+});
+
+const devices = (driver: string | null): PciDevice[] =>
+    [privatePlan, publicPlan].flatMap((p) => p.gpuChecks.map((c) => ({ ...c, driver })));
+
+describe("the bootstrap on a fake Proxmox root (real bash)", () => {
+    test("first run writes everything; a second run changes nothing", () => {
+        const sb = makeSandbox(devices("nouveau"));
+        const first = sb.run(renderBootstrapScript(privatePlan));
+        expect(first.stderr).toBe("");
+        expect(first.status).toBe(0);
+        const vfio = sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf");
+        expect(vfio).toContain("options vfio-pci ids=10de:22e8,10de:2b85 disable_vga=1");
+        expect(vfio).toContain("softdep nouveau pre: vfio-pci");
+        expect(sb.read("etc/modprobe.d/ai-dualstack-blacklist.conf")).toContain("blacklist nouveau");
+        expect(sb.read("etc/modules-load.d/ai-dualstack-vfio.conf")).toMatch(/^vfio_pci$/m);
+        expect(sb.read("etc/default/grub.d/ai-dualstack.cfg")).toContain(`\${GRUB_CMDLINE_LINUX_DEFAULT} ${ARGS}"`);
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-zfs.conf")).toBe(`options zfs zfs_arc_max=${8 * 1024 ** 3}\n`);
+        expect(sb.calls()).toEqual([
+            "update-initramfs -u -k all",
+            "update-grub",
+            "pvesh get /storage/local --output-format json",
+            "pvesm set local --content iso,vztmpl,backup,snippets,import",
+            "pvesh get /cluster/firewall/ipset --output-format json",
+            "pvesh create /cluster/firewall/ipset --name management --comment ai-dualstack: GUI and SSH access",
+            "pvesh get /cluster/firewall/ipset/management --output-format json",
+            // The VPN keeps its access before the firewall goes on.
+            "pvesh create /cluster/firewall/ipset/management --cidr 10.8.0.0/24 --comment ai-dualstack",
+            "pvesh get /cluster/firewall/options --output-format json",
+            "pvesh set /cluster/firewall/options --enable 1",
+        ]);
+
+        sb.clearCalls();
+        sb.write("pvesh/storage/local.json", '{"content":"iso,vztmpl,backup,snippets,import"}');
+        sb.write("pvesh/cluster/firewall/ipset.json", '[{"name":"management"}]');
+        sb.write("pvesh/cluster/firewall/ipset/management.json", '[{"cidr":"10.8.0.0/24"}]');
+        sb.write("pvesh/cluster/firewall/options.json", '{"enable":1}');
+        const before = fs.readdirSync(path.join(sb.root, "etc/modprobe.d")).map((f) => sb.read(`etc/modprobe.d/${f}`));
+        const second = sb.run(renderBootstrapScript(privatePlan));
+        expect(second.status).toBe(0);
+        expect(second.stdout).not.toContain("wrote");
+        expect(sb.calls().filter((c) => !c.startsWith("pvesh get"))).toEqual([]);
+        expect(fs.readdirSync(path.join(sb.root, "etc/modprobe.d")).map((f) => sb.read(`etc/modprobe.d/${f}`))).toEqual(
+            before,
+        );
+    });
+
+    test("the vfio ids are the union of the environments' fragments; removing one keeps the other", () => {
+        const sb = makeSandbox(devices("nouveau"));
+        expect(sb.run(renderBootstrapScript(privatePlan)).status).toBe(0);
+        expect(sb.run(renderBootstrapScript(publicPlan)).status).toBe(0);
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain(
+            "ids=10de:228e,10de:22e8,10de:2504,10de:2b85 ",
+        );
+
+        sb.clearCalls();
+        const removed = sb.run(renderBootstrapScript(privatePlan, "remove"));
+        expect(removed.status).toBe(0);
+        expect(sb.exists("etc/ai-dualstack/vfio.d/private.ids")).toBe(false);
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain("ids=10de:228e,10de:2504 ");
+        // Host-wide settings stay for the other stack.
+        expect(sb.read("etc/default/grub.d/ai-dualstack.cfg")).toContain(ARGS);
+        expect(sb.exists("etc/modprobe.d/ai-dualstack-blacklist.conf")).toBe(true);
+        expect(sb.calls()).toEqual(["update-initramfs -u -k all"]);
+        expect(sb.run(renderBootstrapScript(publicPlan, "remove")).status).toBe(0);
+        expect(sb.exists("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toBe(false);
+    });
+
+    test("systemd-boot: /etc/kernel/cmdline keeps its own tokens, drops and replaces ours, and is refreshed", () => {
+        const sb = makeSandbox(devices("nouveau"), {
+            systemdBoot: "root=ZFS=rpool/ROOT/pve-1 boot=zfs hugepages=8 amd_iommu=on",
+        });
+        expect(sb.run(renderBootstrapScript(privatePlan)).status).toBe(0);
+        expect(sb.read("etc/kernel/cmdline")).toBe(`root=ZFS=rpool/ROOT/pve-1 boot=zfs ${ARGS}\n`);
+        expect(sb.calls()).toContain("proxmox-boot-tool refresh");
+        expect(sb.calls()).not.toContain("update-grub");
+        // No hugepages any more: the old reservation goes with them.
+        const noHuge = { ...privatePlan, kernelArgs: ["intel_iommu=on", "iommu=pt"] };
+        expect(sb.run(renderBootstrapScript(noHuge)).status).toBe(0);
+        expect(sb.read("etc/kernel/cmdline")).toBe("root=ZFS=rpool/ROOT/pve-1 boot=zfs intel_iommu=on iommu=pt\n");
+    });
+});
+
+describe("the host check on a fake Proxmox root (real bash)", () => {
+    test("before the reboot it reports what is not live yet, only for its own cards", () => {
+        const sb = makeSandbox(devices("nouveau"));
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.stderr).toBe("");
+        expect(run.status).toBe(0);
+        const status = parseRebootStatus(run.stdout);
+        expect(status.required).toBe(true);
+        expect(status.reasons).toContain("kernel argument intel_iommu=on is not active");
+        expect(status.reasons).toContain("0000:01:00.0 is bound to nouveau, not vfio-pci");
+        expect(status.reasons.join()).not.toContain("0000:02:00.0");
+        expect(sb.calls()).toEqual([]);
+    });
+
+    test("after the reboot the verdict is no", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`BOOT_IMAGE=/boot/vmlinuz root=/dev/mapper/pve-root ro quiet ${ARGS}`);
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(0);
+        expect(parseRebootStatus(run.stdout)).toEqual({ required: false, reasons: [] });
+    });
+
+    test.each([
+        [
+            "a card that is not what the config says",
+            (sb: Sandbox) => sb.write("sys/bus/pci/devices/0000:01:00.0/device", "0x2504\n"),
+            "0000:01:00.0 is 10de:2504, but the config says 10de:2b85: did the cards move slots?",
+        ],
+        [
+            "IOMMU off in the BIOS",
+            (sb: Sandbox) => {
+                sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+                fs.rmSync(path.join(sb.root, "sys/kernel/iommu_groups"), { recursive: true });
+            },
+            "turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS",
+        ],
+        [
+            "another device in the card's IOMMU group",
+            (sb: Sandbox) => {
+                sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+                sb.write("sys/bus/pci/devices/0000:00:1f.3/class", "0x040300\n");
+                fs.symlinkSync(
+                    "../../../../bus/pci/devices/0000:00:1f.3",
+                    path.join(sb.root, "sys/kernel/iommu_groups/14/devices/0000:00:1f.3"),
+                );
+            },
+            "IOMMU group 14 also holds 0000:00:1f.3 (class 0x040300)",
+        ],
+        [
+            "less RAM than the config says",
+            (sb: Sandbox) => sb.write("proc/meminfo", "MemTotal:       65536000 kB\n"),
+            "the node has 62 GiB of RAM but nodes.<node>.memory.totalGiB says 128",
+        ],
+        [
+            "pending network changes",
+            (sb: Sandbox) => sb.write("etc/network/interfaces.new", "auto vmbr0\n"),
+            "/etc/network/interfaces.new holds pending network changes",
+        ],
+    ])("stops the run on %s, with the fix", (_what, breakIt, message) => {
+        const sb = makeSandbox(devices("nouveau"));
+        breakIt(sb);
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(1);
+        expect(run.stderr).toContain(message);
+    });
+
+    test("a bridge in the card's group is harmless", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        sb.write("sys/bus/pci/devices/0000:00:01.0/class", "0x060400\n");
+        fs.symlinkSync(
+            "../../../../bus/pci/devices/0000:00:01.0",
+            path.join(sb.root, "sys/kernel/iommu_groups/14/devices/0000:00:01.0"),
+        );
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(0);
+        expect(parseRebootStatus(run.stdout).required).toBe(false);
+    });
+});
+
+const shellcheck = validator("shellcheck");
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered scripts", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-sc-"));
+    const files = [
+        ["apply.sh", renderBootstrapScript(privatePlan)],
+        ["remove.sh", renderBootstrapScript(publicPlan, "remove")],
+        ["check.sh", renderCheckScript(privatePlan)],
+    ].map(([name, text]) => {
+        const file = path.join(dir, name as string);
+        fs.writeFileSync(file, text as string);
+        return file;
+    });
+    // execFileSync throws, with shellcheck's findings, on any warning or error.
+    expect(() =>
+        execFileSync(shellcheck as string, ["--severity=style", "--shell=bash", ...files], { encoding: "utf8" }),
+    ).not.toThrow();
+});

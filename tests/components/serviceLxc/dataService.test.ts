@@ -1,0 +1,86 @@
+// The data layer: PostgreSQL and Redis set up inside their containers over SSH. The rendered
+// scripts pass shellcheck; in mock mode the scripts stay secret and the AI VMs' services wait.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as command from "@pulumi/command";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataService";
+import { LxcConfig } from "../../../config/schema";
+import { PlannedStack } from "../../../testing/planStack";
+import { parsedConfig } from "../../helpers/config";
+import { one, runStack } from "../../helpers/pulumi";
+import { validator } from "../../helpers/sandbox";
+
+const cfg = parsedConfig("private");
+const postgres = cfg.containers["private-postgres"] as LxcConfig;
+const redis = cfg.containers["private-redis"] as LxcConfig;
+const pgScript = renderPostgresScript(postgres.postgres as NonNullable<LxcConfig["postgres"]>, {
+    openwebui: "it's a secret",
+});
+const redisScript = renderRedisScript(redis.redis as NonNullable<LxcConfig["redis"]>, "r3dis'pw");
+
+test("the scripts carry their inputs, quoted for bash", () => {
+    expect(pgScript).toContain("AIDS_PG_DATABASES='openwebui'");
+    expect(pgScript).toContain("AIDS_PG_ALLOW='10.10.10.10/32'");
+    expect(pgScript).toContain("declare -A AIDS_PG_PASSWORDS=([openwebui]='it'\\''s a secret')");
+    expect(redisScript).toContain("AIDS_REDIS_PASSWORD='r3dis'\\''pw'");
+    expect(describeSetup(postgres)).toBe("PostgreSQL: databases openwebui; logins from 10.10.10.10/32");
+});
+
+test("the quoted password reads back unchanged in bash", () => {
+    const out = execFileSync(
+        "bash",
+        ["-c", `${pgScript.split("\n").slice(0, 5).join("\n")}\nprintf %s "\${AIDS_PG_PASSWORDS[openwebui]}"`],
+        {
+            encoding: "utf8",
+        },
+    );
+    expect(out).toBe("it's a secret");
+});
+
+const shellcheck = validator("shellcheck");
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup scripts", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-data-sc-"));
+    const files = [
+        ["postgres.sh", pgScript],
+        ["redis.sh", redisScript],
+    ].map(([name, text]) => {
+        const file = path.join(dir, name as string);
+        fs.writeFileSync(file, text as string);
+        return file;
+    });
+    expect(() =>
+        execFileSync(shellcheck as string, ["--severity=style", "--shell=bash", ...files], { encoding: "utf8" }),
+    ).not.toThrow();
+});
+
+describe("in mock mode", () => {
+    let priv: PlannedStack;
+    beforeAll(async () => {
+        priv = await runStack("private");
+    }, 60_000);
+
+    test("each setup runs over SSH in its container, after the container, with its script secret", () => {
+        for (const [ct, ip] of [
+            ["private-postgres", "10.10.10.20"],
+            ["private-redis", "10.10.10.21"],
+        ] as const) {
+            const setup = one(priv.resources, command.remote.Command, `${ct}-data-setup`);
+            const container = one(priv.resources, proxmoxve.ContainerLegacy, ct);
+            expect(setup.inputs["connection"]).toMatchObject({ host: ip, user: "root" });
+            expect(setup.dependencies).toContain(container.urn);
+            expect(setup.secretInputs).toContain("stdin");
+            expect(setup.inputs["create"]).toBe("bash -s");
+        }
+    });
+
+    test("the private VM's services wait for the database and the cache", () => {
+        const ready = one(priv.resources, command.remote.Command, "private-ai-workload-docker-ready");
+        for (const ct of ["private-postgres", "private-redis"]) {
+            expect(ready.dependencies).toContain(one(priv.resources, command.remote.Command, `${ct}-data-setup`).urn);
+        }
+    });
+});

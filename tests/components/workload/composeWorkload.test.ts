@@ -1,0 +1,188 @@
+// Both stacks' containers in mock mode: pinned images, the GPU on the right VM, private services
+// bound to the private bridge only, only the proxy publishing on public, healthchecks, secrets
+// that stay secret, and the order in which the workload waits for its VM.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as docker from "@pulumi/docker";
+import * as command from "@pulumi/command";
+import { PINNED_IMAGE } from "../../../config/schema";
+import { containsIp, parseCidr } from "../../../lib/ipv4";
+import { RecordedResource } from "../../../testing/mockRuntime";
+import { PLACEHOLDER_SECRETS } from "../../../testing/stackFiles";
+import { PlannedStack } from "../../../testing/planStack";
+import { one, ofType, runStack } from "../../helpers/pulumi";
+import { stackModel } from "../../helpers/config";
+import { renderCompose } from "../../../components/workload/composeFile";
+import { workloadSpec } from "../../../components/workload/spec";
+
+let priv: PlannedStack;
+let pub: PlannedStack;
+
+beforeAll(async () => {
+    priv = await runStack("private");
+    pub = await runStack("public");
+}, 60_000);
+
+type Port = { internal: number; external: number; ip: string; protocol: string };
+const containers = (p: PlannedStack) => ofType(p.resources, docker.Container);
+const byName = (p: PlannedStack) =>
+    Object.fromEntries(containers(p).map((c) => [c.inputs["name"] as string, c] as const));
+const ports = (c: RecordedResource) => (c.inputs["ports"] ?? []) as Port[];
+
+/** The ssh:// host of the docker provider a resource goes through. */
+function dockerHost(p: PlannedStack, r: RecordedResource): string {
+    const providerUrn = (r.provider ?? "").split("::").slice(0, -1).join("::");
+    const provider = p.resources.find((x) => x.urn === providerUrn);
+    return String(provider?.inputs["host"]);
+}
+
+test("every service is an image and a container of its own, the images pinned", () => {
+    for (const p of [priv, pub]) {
+        const images = ofType(p.resources, docker.RemoteImage);
+        expect(images.length).toBe(containers(p).length);
+        for (const image of images) {
+            const ref = image.inputs["name"] as string;
+            expect(ref).toMatch(PINNED_IMAGE);
+            expect(ref).not.toMatch(/:latest(@|$)/);
+        }
+        for (const c of containers(p)) expect(c.inputs["image"]).toMatch(PINNED_IMAGE);
+    }
+    expect(Object.keys(byName(priv)).sort()).toEqual(
+        [
+            "cadvisor",
+            "documents",
+            "jupyter",
+            "node-exporter",
+            "nvidia-exporter",
+            "ollama",
+            "open-webui",
+            "qdrant",
+            "rag-ingest",
+        ].sort(),
+    );
+    expect(Object.keys(byName(pub)).sort()).toEqual(
+        ["cadvisor", "chat", "chromadb", "node-exporter", "nvidia-exporter", "ollama", "proxy"].sort(),
+    );
+});
+
+test("each VM's Docker is reached over SSH at the VM's own address", () => {
+    expect(one(priv.resources, docker.Provider).inputs).toMatchObject({ host: "ssh://ubuntu@10.10.10.10" });
+    expect(one(pub.resources, docker.Provider).inputs).toMatchObject({ host: "ssh://ubuntu@10.20.20.10" });
+    for (const c of containers(priv)) expect(dockerHost(priv, c)).toBe("ssh://ubuntu@10.10.10.10");
+    for (const c of containers(pub)) expect(dockerHost(pub, c)).toBe("ssh://ubuntu@10.20.20.10");
+});
+
+test("the GPU goes to the containers that ask for it, on the VM that holds that GPU", () => {
+    const gpuUsers = (p: PlannedStack) =>
+        containers(p)
+            .filter((c) => c.inputs["gpus"] !== undefined)
+            .map((c) => c.inputs["name"])
+            .sort();
+    expect(gpuUsers(priv)).toEqual(["jupyter", "nvidia-exporter", "ollama"]);
+    expect(gpuUsers(pub)).toEqual(["nvidia-exporter", "ollama"]);
+    // The private VM holds the RTX 5090, the public one the RTX 3060.
+    expect(priv.outputs?.vms["private-ai"]?.gpu?.name).toBe("rtx5090");
+    expect(pub.outputs?.vms["public-ai"]?.gpu?.name).toBe("rtx3060");
+    expect(byName(priv)["qdrant"]?.inputs["gpus"]).toBeUndefined();
+});
+
+test("private services are bound to the private bridge only, never reachable from the public network", () => {
+    const privateNet = parseCidr("10.10.10.0/24");
+    const publicNet = parseCidr("10.20.20.0/24");
+    const bound = containers(priv).flatMap(ports);
+    expect(bound.length).toBeGreaterThanOrEqual(8);
+    expect(byName(priv)["rag-ingest"]?.inputs["uploads"]).toEqual([
+        { file: "/app/rag-ingest.py", content: expect.stringContaining("def chunk(") as unknown },
+    ]);
+    for (const p of bound) {
+        expect(p.ip).toBe("10.10.10.10");
+        expect(containsIp(privateNet, p.ip)).toBe(true);
+        expect(containsIp(publicNet, p.ip)).toBe(false);
+    }
+    // The VM's own firewall accepts only the private baseline group (LAN/VPN), no open rule.
+    const rules = one(priv.resources, proxmoxve.firewall.RulesLegacy, "private-ai-firewall-rules");
+    expect(rules.inputs["rules"]).toEqual([expect.objectContaining({ securityGroup: "aids-private" })]);
+});
+
+test("on public only the proxy publishes ports, and only 80 and 443", () => {
+    const publishing = containers(pub).filter((c) => ports(c).length > 0);
+    expect(publishing.map((c) => c.inputs["name"])).toEqual(["proxy"]);
+    expect(ports(publishing[0] as RecordedResource).map((p) => p.external)).toEqual([80, 443]);
+    const proxy = byName(pub)["proxy"] as RecordedResource;
+    const uploads = proxy.inputs["uploads"] as { file: string; content: string }[];
+    expect(uploads[0]?.file).toBe("/etc/traefik/dynamic.yml");
+    expect(uploads[0]?.content).toContain("rateLimit");
+    expect(proxy.inputs["command"]).toContain("--certificatesresolvers.le.acme.httpchallenge.entrypoint=web");
+});
+
+test("every container has a healthcheck and waits until healthy", () => {
+    for (const c of [...containers(priv), ...containers(pub)]) {
+        const h = c.inputs["healthcheck"] as { tests: string[]; interval: string };
+        expect([c.inputs["name"], /^CMD(-SHELL)?$/.test(h.tests[0] ?? "")]).toEqual([c.inputs["name"], true]);
+        expect(h.tests.length).toBeGreaterThan(1);
+        expect(c.inputs["wait"]).toBe(true);
+    }
+});
+
+test("no secret value appears in a plain input, an output or the compose file", () => {
+    const values = Object.values(
+        JSON.parse(PLACEHOLDER_SECRETS["ai-dualstack:serviceSecrets"] as string) as Record<string, string>,
+    );
+    for (const p of [priv, pub]) {
+        for (const r of p.resources) {
+            for (const [key, value] of Object.entries(r.inputs)) {
+                if (r.secretInputs.includes(key)) continue;
+                const text = JSON.stringify(value) ?? "";
+                for (const v of values)
+                    expect({ resource: r.name, key, leaks: text.includes(v) }).toMatchObject({ leaks: false });
+            }
+        }
+        const outputs = JSON.stringify(p.outputs);
+        for (const v of values) expect(outputs).not.toContain(v);
+    }
+    for (const env of ["private", "public"] as const) {
+        const model = stackModel(env);
+        for (const vm of model.vms) {
+            const text = renderCompose(workloadSpec(vm, env, model.network.trustedSources));
+            for (const v of values) expect(text).not.toContain(v);
+        }
+    }
+    // The containers that need a secret get it, as a secret input.
+    const webui = byName(priv)["open-webui"] as RecordedResource;
+    expect(webui.secretInputs).toContain("envs");
+    expect(webui.inputs["envs"]).toContain("QDRANT_API_KEY=offline-placeholder-qdrantApiKey");
+    expect(webui.inputs["envs"]).toContain(
+        "DATABASE_URL=postgresql://openwebui:offline-placeholder-postgresPassword@10.10.10.20:5432/openwebui",
+    );
+    expect(byName(priv)["ollama"]?.secretInputs).not.toContain("envs");
+});
+
+test("the workload waits for the VM: tune (start) → docker-ready → images, network, volumes", () => {
+    for (const [p, vm] of [
+        [priv, "private-ai"],
+        [pub, "public-ai"],
+    ] as const) {
+        const tune = one(p.resources, command.remote.Command, `${vm}-tune`);
+        const ready = one(p.resources, command.remote.Command, `${vm}-workload-docker-ready`);
+        expect(ready.dependencies).toContain(tune.urn);
+        expect(ready.inputs["connection"]).toMatchObject({ host: vm === "private-ai" ? "10.10.10.10" : "10.20.20.10" });
+        for (const r of [
+            ...ofType(p.resources, docker.RemoteImage),
+            ...ofType(p.resources, docker.Network),
+            ...ofType(p.resources, docker.Volume),
+        ]) {
+            expect({ name: r.name, waits: r.dependencies.includes(ready.urn) }).toEqual({ name: r.name, waits: true });
+        }
+    }
+});
+
+test("the outputs list each VM's services and its Ollama endpoint", () => {
+    const vm = priv.outputs?.vms["private-ai"];
+    expect(vm?.ollamaEndpoint).toBe("http://10.10.10.10:11434");
+    expect(vm?.services["open-webui"]).toEqual({
+        image: "ghcr.io/open-webui/open-webui:v0.6.18",
+        urls: ["http://10.10.10.10:3000"],
+    });
+    expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10");
+    expect(pub.outputs?.vms["public-ai"]?.services["chat"]?.urls).toEqual(["https://chat.example.com"]);
+});

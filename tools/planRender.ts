@@ -1,0 +1,172 @@
+// Renders recorded registrations as the offline plan: a tree with the inputs that matter, a count
+// per type, and a Mermaid flowchart grouped as in the playbook's diagram. Plain functions.
+
+import * as command from "@pulumi/command";
+import * as docker from "@pulumi/docker";
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as pulumi from "@pulumi/pulumi";
+import { ThroughputGate } from "../components/gate/throughputGate";
+import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
+import { ProxmoxHost } from "../components/host/proxmoxHost";
+import { Network } from "../components/network/network";
+import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
+import { GuestImages } from "../components/storage/guestImages";
+import { StorageMirror } from "../components/storage/storageMirror";
+import { ModelThroughput } from "../providers/ollama/modelThroughput";
+import { RecordedResource } from "../testing/mockRuntime";
+import { arr, obj, str, summarize } from "./planSummaries";
+
+type ResourceClass = abstract new (...args: never[]) => pulumi.Resource;
+const isA = (r: RecordedResource, cls: ResourceClass) => r.resource instanceof cls;
+
+function children(resources: readonly RecordedResource[]): Map<string | undefined, RecordedResource[]> {
+    const byParent = new Map<string | undefined, RecordedResource[]>();
+    for (const r of resources) {
+        const list = byParent.get(r.parent) ?? [];
+        list.push(r);
+        byParent.set(r.parent, list);
+    }
+    return byParent;
+}
+
+/** The resource tree, one line per resource with its summary. */
+export function renderTree(resources: readonly RecordedResource[]): string[] {
+    const byParent = children(resources);
+    const known = new Set(resources.map((r) => r.urn));
+    const roots = resources.filter((r) => r.parent === undefined || !known.has(r.parent));
+    const lines: string[] = [];
+    const walk = (r: RecordedResource, prefix: string, last: boolean, depth: number) => {
+        const branch = depth === 0 ? "" : last ? "└─ " : "├─ ";
+        const summary = summarize(r);
+        lines.push(`${prefix}${branch}${r.type} ${r.name}${summary ? `  ${summary}` : ""}`);
+        const kids = byParent.get(r.urn) ?? [];
+        const nextPrefix = depth === 0 ? "" : prefix + (last ? "   " : "│  ");
+        kids.forEach((k, idx) => walk(k, nextPrefix, idx === kids.length - 1, depth + 1));
+    };
+    roots.forEach((r) => walk(r, "", true, 0));
+    return lines;
+}
+
+/** Registered resources per type, custom resources only, most frequent first. */
+export function countByType(resources: readonly RecordedResource[]): [string, number][] {
+    const counts = new Map<string, number>();
+    for (const r of resources.filter((x) => x.custom)) counts.set(r.type, (counts.get(r.type) ?? 0) + 1);
+    return [...counts.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+}
+
+export type DiagramGroup = "host" | "storage" | "network" | "private" | "public";
+
+const GROUP_OF_COMPONENT: readonly [ResourceClass, DiagramGroup | "env"][] = [
+    [ProxmoxHost, "host"],
+    [StorageMirror, "storage"],
+    [GuestImages, "storage"],
+    [Network, "network"],
+    [GpuPassthroughVm, "env"],
+    [ServiceLxc, "env"],
+    [ThroughputGate, "env"],
+];
+
+/** The diagram group of a resource: that of its outermost ai-dualstack component. */
+export function groupOf(
+    r: RecordedResource,
+    byUrn: Map<string, RecordedResource>,
+    env: "private" | "public",
+): DiagramGroup | undefined {
+    let group: DiagramGroup | "env" | undefined;
+    for (let cur: RecordedResource | undefined = r; cur; cur = cur.parent ? byUrn.get(cur.parent) : undefined) {
+        const at = cur;
+        group = GROUP_OF_COMPONENT.find(([cls]) => isA(at, cls))?.[1] ?? group;
+    }
+    return group === "env" ? env : group;
+}
+
+/** The short label of a node in the flowchart, by class. */
+function mermaidLabel(r: RecordedResource): string {
+    const i = r.inputs;
+    const LABELS: readonly [ResourceClass, () => string][] = [
+        [
+            proxmoxve.VmLegacy,
+            () => {
+                const pci = arr(i["hostpcis"]).map(obj)[0];
+                return `VM ${str(i["vmId"])} ${r.name}${pci ? `<br/>GPU ${str(pci["mapping"])}` : ""}`;
+            },
+        ],
+        [proxmoxve.ContainerLegacy, () => `LXC ${str(i["vmId"])} ${r.name}`],
+        [proxmoxve.hardware.mapping.Pci, () => `PCI mapping ${str(i["name"])}`],
+        [proxmoxve.node.disk.Zfs, () => `ZFS mirror ${str(i["name"])}`],
+        [proxmoxve.storage.Zfspool, () => `storage ${str(i["resourceId"])}`],
+        [proxmoxve.network.linux.Bridge, () => `bridge ${str(i["name"])}`],
+        [proxmoxve.network.linux.Vlan, () => `VLAN ${str(i["name"])}`],
+        [
+            command.remote.Command,
+            () => (r.name.endsWith("-docker-ready") ? `Docker ready ${r.name}` : `host bootstrap ${r.name}`),
+        ],
+        [docker.Container, () => `container ${str(i["name"])}<br/>${str(i["image"])}`],
+        [proxmoxve.cluster.firewall.security.GroupLegacy, () => `firewall group ${str(i["name"])}`],
+        [proxmoxve.Provider, () => `Proxmox API ${r.name}`],
+        [ModelThroughput, () => `throughput gate<br/>${str(i["model"])} ≥ ${str(i["requiredTokensPerSecond"])} tok/s`],
+    ];
+    const label = LABELS.find(([cls]) => isA(r, cls));
+    return label ? label[1]() : `${r.type.split(":").pop() ?? r.type} ${r.name}`;
+}
+
+export interface StackRun {
+    stack: string;
+    environment: "private" | "public";
+    resources: readonly RecordedResource[];
+}
+
+/** One flowchart for one or both stacks: subgraphs host, storage, network, private, public. */
+export function renderMermaid(runs: readonly StackRun[]): string[] {
+    const lines = ["flowchart TB"];
+    const ids = new Map<string, string>();
+    const grouped = new Map<DiagramGroup, string[]>();
+    const edges: string[] = [];
+    // Firewall options/rules, snippets and images would drown the picture; the tree lists them.
+    const hidden: readonly ResourceClass[] = [
+        proxmoxve.firewall.OptionsLegacy,
+        proxmoxve.firewall.RulesLegacy,
+        proxmoxve.FileLegacy,
+        proxmoxve.download.File,
+        docker.RemoteImage,
+        docker.Volume,
+    ];
+    runs.forEach((run, runIdx) => {
+        const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
+        for (const r of run.resources) {
+            if (!r.custom || hidden.some((cls) => isA(r, cls))) continue;
+            const group = groupOf(r, byUrn, run.environment);
+            if (!group) continue;
+            const id = `n${runIdx}_${ids.size}`;
+            ids.set(`${runIdx}:${r.urn}`, id);
+            const list = grouped.get(group) ?? [];
+            list.push(`    ${id}["${mermaidLabel(r).replace(/"/g, "'")}"]`);
+            grouped.set(group, list);
+        }
+        for (const r of run.resources) {
+            const from = ids.get(`${runIdx}:${r.urn}`);
+            if (!from) continue;
+            for (const dep of new Set(r.dependencies)) {
+                const to = ids.get(`${runIdx}:${dep}`);
+                if (to && to !== from) edges.push(`  ${from} --> ${to}`);
+            }
+        }
+    });
+    const titles: Record<DiagramGroup, string> = {
+        host: "Host: IOMMU, vfio, hugepages",
+        storage: "Storage: NVMe ZFS mirrors",
+        network: "Network: bridges, VLANs, firewall",
+        private: "Private environment (LAN/VPN)",
+        public: "Public environment (internet, TLS)",
+    };
+    for (const group of ["host", "storage", "network", "private", "public"] as DiagramGroup[]) {
+        const members = grouped.get(group);
+        if (!members) continue;
+        lines.push(`  subgraph ${group}["${titles[group]}"]`, ...members, "  end");
+    }
+    lines.push(...edges);
+    // The playbook's colours: green private, red public.
+    if (grouped.has("private")) lines.push("  style private fill:#D0EECF,stroke:#00663F,stroke-width:2px");
+    if (grouped.has("public")) lines.push("  style public fill:#FFE5E0,stroke:#990000,stroke-width:2px");
+    return lines;
+}
