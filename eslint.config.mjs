@@ -1,8 +1,28 @@
 // Lint: typescript-eslint with type information, plus Pulumi's rules so that an Output never
-// lands in a template literal (it would print "Calling [toString] on an Output<T>").
+// lands in a template literal (it would print "Calling [toString] on an Output<T>"), the layering
+// of the tree (imports run lib ← config ← components ← stacks ← tools, with providers beside config
+// and testing beside tools), and the size limits that keep files and functions readable.
 import js from "@eslint/js";
 import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
+
+/** A folder may import only from the layers below it. */
+const layer = (files, forbidden, why) => ({
+    files,
+    rules: {
+        "no-restricted-imports": [
+            "error",
+            {
+                patterns: [
+                    {
+                        regex: `(^|/)(${forbidden.join("|")})(/|$)`,
+                        message: `${why} (imports run lib ← config ← components ← stacks ← tools; testing beside tools)`,
+                    },
+                ],
+            },
+        ],
+    },
+});
 
 export default tseslint.config(
     { ignores: ["node_modules/", "bin/", "coverage/", "eslint.config.mjs", "jest.config.js"] },
@@ -19,4 +39,30 @@ export default tseslint.config(
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
         },
     },
+    {
+        files: ["**/*.ts"],
+        ignores: ["tests/**"],
+        rules: {
+            "max-lines": ["error", { max: 350 }],
+            "max-lines-per-function": ["error", { max: 60 }],
+        },
+    },
+    layer(
+        ["lib/**/*.ts"],
+        ["config", "components", "providers", "stacks", "tools", "testing", "@pulumi"],
+        "lib/ is plain code: it imports no other layer and no Pulumi",
+    ),
+    layer(
+        ["config/**/*.ts"],
+        ["components", "providers", "stacks", "tools", "testing"],
+        "config/ builds on lib/ only",
+    ),
+    layer(
+        ["providers/**/*.ts"],
+        ["config", "components", "stacks", "tools", "testing"],
+        "providers/ build on lib/ only",
+    ),
+    layer(["components/**/*.ts"], ["stacks", "tools", "testing"], "components/ build on config/, providers/ and lib/"),
+    layer(["stacks/**/*.ts"], ["tools", "testing"], "stacks/ wire components; tools and testing build on them"),
+    layer(["testing/**/*.ts"], ["tools"], "testing/ serves tests, benches and tools, and imports no tool"),
 );

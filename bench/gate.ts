@@ -10,7 +10,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import { GATE_DEFAULTS } from "../lib/gateDefaults";
-import { GateInput, runGate } from "../providers/ollama/client";
+import { GateInput, runGate } from "../providers/ollama/runGate";
 import { median } from "../providers/ollama/measure";
 import { findOllama, OllamaServer, startOllama } from "../testing/ollamaServer";
 
@@ -106,6 +106,85 @@ export function parseEvalRate(stderr: string): number {
     return Number(m[1]);
 }
 
+type Cli = (args: string[]) => Promise<{ stdout: string; stderr: string }>;
+
+interface Round {
+    gate: number;
+    clock: number;
+    cli: number;
+    overhead: number;
+}
+
+/** One round: a gate run, timed also by the server's token clock, then the CLI's own eval rates. */
+async function round(r: number, input: GateInput, variant: string, cli: Cli, runs: number): Promise<Round> {
+    // The same generations timed by the server's clock: token chunks' created_at stamps.
+    let stamps: string[] = [];
+    const perRun: number[] = [];
+    const result = await runGate(input, {
+        allowPull: false,
+        log: () => undefined,
+        hooks: {
+            onToken: (at) => stamps.push(at),
+            onGeneration: (_g, warmup) => {
+                const first = timestampNs(stamps[0] as string);
+                const last = timestampNs(stamps[stamps.length - 1] as string);
+                if (!warmup) perRun.push((stamps.length - 1) / ((last - first) / 1e9));
+                stamps = [];
+            },
+        },
+    });
+    const clock = median(perRun);
+    const rates: number[] = [];
+    for (let i = 0; i < runs; i++) {
+        const { stderr } = await cli(["run", variant, "--verbose", input.prompt]);
+        rates.push(parseEvalRate(stderr));
+    }
+    const cliRate = median(rates);
+    const overhead = pct(result.wallMs, result.generationMs);
+    console.log(
+        [
+            String(r).padStart(5),
+            f1(result.tokensPerSecond).padStart(10),
+            f1(clock).padStart(12),
+            `${f1(pct(result.tokensPerSecond, clock))}%`.padStart(6),
+            f1(cliRate).padStart(20),
+            `${f1(pct(result.tokensPerSecond, cliRate))}%`.padStart(6),
+            `${result.wallMs.toFixed(0)} ms`.padStart(11),
+            `${result.generationMs.toFixed(0)} ms`.padStart(11),
+            `${f1(overhead)}%`.padStart(9),
+        ].join("  "),
+    );
+    return { gate: result.tokensPerSecond, clock, cli: cliRate, overhead };
+}
+
+function printSummary(rounds: readonly Round[]): void {
+    const gate = median(rounds.map((r) => r.gate));
+    const clock = median(rounds.map((r) => r.clock));
+    const diff = pct(gate, clock);
+    const own = median(rounds.map((r) => r.cli));
+    const overhead = median(rounds.map((r) => r.overhead));
+    console.log(
+        `\nmedian: gate ${f1(gate)} tokens/s; the same generations by the server's token timestamps ${f1(clock)} tokens/s: ${f1(diff)}% (target within 1%: ${Math.abs(diff) <= 1 ? "met" : "NOT met"})`,
+    );
+    console.log(
+        `median: \`ollama run --verbose\` eval rate ${f1(own)} tokens/s over separate runs: ${f1(pct(gate, own))}% from the gate`,
+    );
+    console.log(
+        `median gate overhead beyond generating: ${f1(overhead)}% (target under 5%: ${overhead < 5 ? "met" : "NOT met"})`,
+    );
+    console.log(
+        "note: the CLI's runs are separate generations (through /api/chat, its own process printing alongside), so run-to-run noise and client CPU load are part of that difference.",
+    );
+}
+
+/** The CLI takes sampling settings only from a Modelfile: a variant of the model with the gate's. */
+async function createVariant(cli: Cli, dir: string, model: string, variant: string, tokens: number) {
+    const modelfile = path.join(dir, "Modelfile");
+    const lines = [`FROM ${model}`, `PARAMETER num_predict ${tokens}`, "PARAMETER temperature 0"];
+    fs.writeFileSync(modelfile, [...lines, `PARAMETER seed ${GATE_DEFAULTS.seed}`, ""].join("\n"));
+    await cli(["create", variant, "-f", modelfile]);
+}
+
 async function main(argv: string[]): Promise<number> {
     const opts = parseArgs(argv);
     if (opts === "help") {
@@ -122,13 +201,12 @@ async function main(argv: string[]): Promise<number> {
     const model = opts.model ?? "bench-tiny";
     const env = { ...process.env, OLLAMA_HOST: endpoint.replace(/^https?:\/\//, "") };
     const run = promisify(execFile);
-    const cli = (args: string[]) => {
+    const cli: Cli = (args) => {
         const pending = run(bin, args, { env, maxBuffer: 16 * 2 ** 20 });
         // `ollama run` reads stdin when it is not a terminal: close it, or it waits forever.
         pending.child.stdin?.end();
         return pending;
     };
-    // The CLI takes sampling settings only from a Modelfile: a variant of the model with the gate's.
     const variant = `${model.replace(/:.*$/, "")}-aids-bench`;
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-bench-"));
     try {
@@ -146,89 +224,16 @@ async function main(argv: string[]): Promise<number> {
             runs: opts.runs,
             requireGpu: false,
         };
-        const modelfile = path.join(dir, "Modelfile");
-        fs.writeFileSync(
-            modelfile,
-            [
-                `FROM ${model}`,
-                `PARAMETER num_predict ${opts.tokens}`,
-                "PARAMETER temperature 0",
-                `PARAMETER seed ${GATE_DEFAULTS.seed}`,
-                "",
-            ].join("\n"),
-        );
-        await cli(["create", variant, "-f", modelfile]);
-
+        await createVariant(cli, dir, model, variant, opts.tokens);
         console.log(
             `\n${opts.rounds} rounds: a gate run (1 warm-up + ${opts.runs} x ${opts.tokens} tokens), then ${opts.runs} \`ollama run --verbose\` runs\n`,
         );
         console.log(
             "round  gate tok/s  server clock  diff    ollama run --verbose  diff    gate wall  generating  overhead",
         );
-        const gateRates: number[] = [];
-        const clockRates: number[] = [];
-        const cliRates: number[] = [];
-        const overheads: number[] = [];
-        for (let r = 1; r <= opts.rounds; r++) {
-            // The same generations timed by the server's clock: token chunks' created_at stamps.
-            let stamps: string[] = [];
-            const perRun: number[] = [];
-            const result = await runGate(input, {
-                allowPull: false,
-                log: () => undefined,
-                hooks: {
-                    onToken: (at) => stamps.push(at),
-                    onGeneration: (_g, warmup) => {
-                        const first = timestampNs(stamps[0] as string);
-                        const last = timestampNs(stamps[stamps.length - 1] as string);
-                        if (!warmup) perRun.push((stamps.length - 1) / ((last - first) / 1e9));
-                        stamps = [];
-                    },
-                },
-            });
-            const clock = median(perRun);
-            const rates: number[] = [];
-            for (let i = 0; i < opts.runs; i++) {
-                const { stderr } = await cli(["run", variant, "--verbose", input.prompt]);
-                rates.push(parseEvalRate(stderr));
-            }
-            const cliRate = median(rates);
-            const overhead = pct(result.wallMs, result.generationMs);
-            gateRates.push(result.tokensPerSecond);
-            clockRates.push(clock);
-            cliRates.push(cliRate);
-            overheads.push(overhead);
-            console.log(
-                [
-                    String(r).padStart(5),
-                    f1(result.tokensPerSecond).padStart(10),
-                    f1(clock).padStart(12),
-                    `${f1(pct(result.tokensPerSecond, clock))}%`.padStart(6),
-                    f1(cliRate).padStart(20),
-                    `${f1(pct(result.tokensPerSecond, cliRate))}%`.padStart(6),
-                    `${result.wallMs.toFixed(0)} ms`.padStart(11),
-                    `${result.generationMs.toFixed(0)} ms`.padStart(11),
-                    `${f1(overhead)}%`.padStart(9),
-                ].join("  "),
-            );
-        }
-        const gate = median(gateRates);
-        const clock = median(clockRates);
-        const diff = pct(gate, clock);
-        const own = median(cliRates);
-        const overhead = median(overheads);
-        console.log(
-            `\nmedian: gate ${f1(gate)} tokens/s; the same generations by the server's token timestamps ${f1(clock)} tokens/s: ${f1(diff)}% (target within 1%: ${Math.abs(diff) <= 1 ? "met" : "NOT met"})`,
-        );
-        console.log(
-            `median: \`ollama run --verbose\` eval rate ${f1(own)} tokens/s over separate runs: ${f1(pct(gate, own))}% from the gate`,
-        );
-        console.log(
-            `median gate overhead beyond generating: ${f1(overhead)}% (target under 5%: ${overhead < 5 ? "met" : "NOT met"})`,
-        );
-        console.log(
-            "note: the CLI's runs are separate generations (through /api/chat, its own process printing alongside), so run-to-run noise and client CPU load are part of that difference.",
-        );
+        const rounds: Round[] = [];
+        for (let r = 1; r <= opts.rounds; r++) rounds.push(await round(r, input, variant, cli, opts.runs));
+        printSummary(rounds);
         return 0;
     } finally {
         await cli(["rm", variant]).catch(() => undefined);

@@ -64,6 +64,19 @@ async function waitReady(endpoint: string, child: ChildProcess, log: () => strin
 }
 
 /** Starts `ollama serve` on 127.0.0.1 at a free port, with its own HOME and model store. */
+/** `ollama serve`, its output kept (the last 100-200 kB) for error messages. */
+function serve(bin: string, env: Record<string, string>): { child: ChildProcess; log: () => string } {
+    let output = "";
+    const child = spawn(bin, ["serve"], { env, stdio: ["ignore", "pipe", "pipe"] });
+    const collect = (b: Buffer) => {
+        output += b.toString();
+        if (output.length > 200_000) output = output.slice(-100_000);
+    };
+    child.stdout?.on("data", collect);
+    child.stderr?.on("data", collect);
+    return { child, log: () => output };
+}
+
 export async function startOllama(bin: string, env: Record<string, string> = {}): Promise<OllamaServer> {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-ollama-"));
     const models = path.join(root, "models");
@@ -80,15 +93,7 @@ export async function startOllama(bin: string, env: Record<string, string> = {})
         OLLAMA_NOPRUNE: "1",
         ...env,
     };
-    let output = "";
-    const child = spawn(bin, ["serve"], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
-    const collect = (b: Buffer) => {
-        output += b.toString();
-        if (output.length > 200_000) output = output.slice(-100_000);
-    };
-    child.stdout?.on("data", collect);
-    child.stderr?.on("data", collect);
-    const log = () => output;
+    const { child, log } = serve(bin, childEnv);
     try {
         await waitReady(endpoint, child, log, 30_000);
     } catch (err) {

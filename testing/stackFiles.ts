@@ -108,6 +108,17 @@ export function readStackConfig(
         config[qualify(key)] = value;
         secretKeys.add(qualify(key));
     }
+    applyProjectConfig(declared, { stack, config, secretKeys, notes }, opts.placeholders !== false);
+    return { stack, config, secretKeys: [...secretKeys].sort(), notes };
+}
+
+/** Keys the stack leaves out take the project's `value` or `default`; a missing secret, a placeholder. */
+function applyProjectConfig(
+    declared: Record<string, ProjectConfigDecl>,
+    into: { stack: string; config: Record<string, string>; secretKeys: Set<string>; notes: string[] },
+    placeholders: boolean,
+): void {
+    const { stack, config, secretKeys, notes } = into;
     for (const [key, decl] of Object.entries(declared)) {
         const full = qualify(key);
         if (full in config) {
@@ -120,7 +131,7 @@ export function readStackConfig(
         const fallback = decl.value ?? decl.default;
         if (fallback !== undefined) {
             config[full] = encode(fallback);
-        } else if (decl.secret && opts.placeholders !== false) {
+        } else if (decl.secret && placeholders) {
             const placeholder = PLACEHOLDER_SECRETS[full];
             if (placeholder !== undefined) {
                 config[full] = placeholder;
@@ -131,5 +142,4 @@ export function readStackConfig(
             }
         }
     }
-    return { stack, config, secretKeys: [...secretKeys].sort(), notes };
 }

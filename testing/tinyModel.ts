@@ -166,6 +166,37 @@ export function vocabulary(): { tokens: string[]; types: number[] } {
 }
 
 /** A llama-architecture GGUF with random weights: about 0.5 MB at the default size. */
+/** The llama architecture's and the tokenizer's GGUF metadata for a model of this shape. */
+function llamaMetadata(
+    shape: { width: number; ff: number; layers: number; heads: number },
+    tokens: string[],
+    types: number[],
+): Record<string, Meta> {
+    const { width, ff, layers, heads } = shape;
+    const nVocab = tokens.length;
+    return {
+        "general.architecture": { type: T.STRING, value: "llama" },
+        "general.name": { type: T.STRING, value: "ai-dualstack tiny test model" },
+        "general.alignment": { type: T.UINT32, value: ALIGNMENT },
+        "llama.context_length": { type: T.UINT32, value: 2048 },
+        "llama.embedding_length": { type: T.UINT32, value: width },
+        "llama.feed_forward_length": { type: T.UINT32, value: ff },
+        "llama.block_count": { type: T.UINT32, value: layers },
+        "llama.attention.head_count": { type: T.UINT32, value: heads },
+        "llama.attention.head_count_kv": { type: T.UINT32, value: heads },
+        "llama.attention.layer_norm_rms_epsilon": { type: T.FLOAT32, value: 1e-5 },
+        "llama.rope.dimension_count": { type: T.UINT32, value: width / heads },
+        "llama.vocab_size": { type: T.UINT32, value: nVocab },
+        "tokenizer.ggml.model": { type: T.STRING, value: "llama" },
+        "tokenizer.ggml.tokens": { type: T.ARRAY, of: T.STRING, value: tokens },
+        "tokenizer.ggml.scores": { type: T.ARRAY, of: T.FLOAT32, value: tokens.map((_, i) => -i) },
+        "tokenizer.ggml.token_type": { type: T.ARRAY, of: T.INT32, value: types },
+        "tokenizer.ggml.unknown_token_id": { type: T.UINT32, value: 0 },
+        "tokenizer.ggml.bos_token_id": { type: T.UINT32, value: 1 },
+        "tokenizer.ggml.eos_token_id": { type: T.UINT32, value: 2 },
+    };
+}
+
 export function tinyLlamaGguf(options: TinyModelOptions = {}): Buffer {
     const width = options.width ?? 64;
     const layers = options.layers ?? 2;
@@ -215,28 +246,7 @@ export function tinyLlamaGguf(options: TinyModelOptions = {}): Buffer {
         );
     }
 
-    const meta: Record<string, Meta> = {
-        "general.architecture": { type: T.STRING, value: "llama" },
-        "general.name": { type: T.STRING, value: "ai-dualstack tiny test model" },
-        "general.alignment": { type: T.UINT32, value: ALIGNMENT },
-        "llama.context_length": { type: T.UINT32, value: 2048 },
-        "llama.embedding_length": { type: T.UINT32, value: width },
-        "llama.feed_forward_length": { type: T.UINT32, value: ff },
-        "llama.block_count": { type: T.UINT32, value: layers },
-        "llama.attention.head_count": { type: T.UINT32, value: heads },
-        "llama.attention.head_count_kv": { type: T.UINT32, value: heads },
-        "llama.attention.layer_norm_rms_epsilon": { type: T.FLOAT32, value: 1e-5 },
-        "llama.rope.dimension_count": { type: T.UINT32, value: width / heads },
-        "llama.vocab_size": { type: T.UINT32, value: nVocab },
-        "tokenizer.ggml.model": { type: T.STRING, value: "llama" },
-        "tokenizer.ggml.tokens": { type: T.ARRAY, of: T.STRING, value: tokens },
-        "tokenizer.ggml.scores": { type: T.ARRAY, of: T.FLOAT32, value: tokens.map((_, i) => -i) },
-        "tokenizer.ggml.token_type": { type: T.ARRAY, of: T.INT32, value: types },
-        "tokenizer.ggml.unknown_token_id": { type: T.UINT32, value: 0 },
-        "tokenizer.ggml.bos_token_id": { type: T.UINT32, value: 1 },
-        "tokenizer.ggml.eos_token_id": { type: T.UINT32, value: 2 },
-    };
-    return encodeGguf(meta, tensors);
+    return encodeGguf(llamaMetadata({ width, ff, layers, heads }, tokens, types), tensors);
 }
 
 /** The Modelfile that turns the GGUF into an Ollama model: raw prompts, no chat template. */

@@ -150,26 +150,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 mapping: pciMappingName(env, vm.gpu.name),
             };
         }
-        this.userData = new proxmoxve.FileLegacy(
-            `${name}-user-data`,
-            {
-                nodeName: vm.node,
-                datastoreId: args.filesDatastore,
-                contentType: "snippets",
-                sourceRaw: {
-                    fileName: `${env}-${name}-user-data.yaml`,
-                    data: renderUserData({
-                        hostname: name,
-                        user: vm.cloudInit.user,
-                        sshPublicKeys: vm.cloudInit.sshPublicKeys,
-                        timezone: vm.cloudInit.timezone,
-                        ...(vm.gpu ? { nvidiaDriverBranch: vm.cloudInit.nvidiaDriverBranch } : {}),
-                    }),
-                },
-            },
-            // Snippets can be uploaded only once the bootstrap enabled them on the datastore.
-            { parent: this, dependsOn: args.dependsOn },
-        );
+        this.userData = this.cloudInit(name, args);
         this.vm = this.machine(name, args);
         const tune = { vmid: vm.vmid, cpus: vm.cpus, ...(vm.hugepages ? { hugepages: vm.hugepages } : {}) };
         this.tune = describe(
@@ -217,6 +198,31 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 mediatedDevices: false,
             },
             { parent: this },
+        );
+    }
+
+    /** The cloud-init user data, uploaded as a snippet. */
+    private cloudInit(name: string, args: GpuPassthroughVmArgs): proxmoxve.FileLegacy {
+        const { vm, environment: env } = args;
+        return new proxmoxve.FileLegacy(
+            `${name}-user-data`,
+            {
+                nodeName: vm.node,
+                datastoreId: args.filesDatastore,
+                contentType: "snippets",
+                sourceRaw: {
+                    fileName: `${env}-${name}-user-data.yaml`,
+                    data: renderUserData({
+                        hostname: name,
+                        user: vm.cloudInit.user,
+                        sshPublicKeys: vm.cloudInit.sshPublicKeys,
+                        timezone: vm.cloudInit.timezone,
+                        ...(vm.gpu ? { nvidiaDriverBranch: vm.cloudInit.nvidiaDriverBranch } : {}),
+                    }),
+                },
+            },
+            // Snippets can be uploaded only once the bootstrap enabled them on the datastore.
+            { parent: this, dependsOn: args.dependsOn },
         );
     }
 

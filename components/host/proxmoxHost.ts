@@ -54,38 +54,9 @@ export class ProxmoxHost extends pulumi.ComponentResource {
     constructor(name: string, args: ProxmoxHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:host:ProxmoxHost", name, {}, opts);
         this.nodeName = args.nodeName;
-        const { ssh } = args;
 
-        this.provider = new proxmoxve.Provider(
-            `${name}-provider`,
-            {
-                endpoint: args.api.endpoint,
-                apiToken: args.apiToken,
-                insecure: args.api.insecure,
-                randomVmIds: false,
-                ssh: {
-                    username: ssh.user,
-                    privateKey: args.sshPrivateKey,
-                    agent: false,
-                    nodes: [{ name: args.nodeName, address: ssh.address, port: ssh.port }],
-                },
-            },
-            { parent: this },
-        );
-
-        this.connection = {
-            host: ssh.address,
-            port: ssh.port,
-            user: ssh.user,
-            privateKey: args.sshPrivateKey,
-            ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
-        };
-        if (!ssh.hostKey) {
-            void pulumi.log.warn(
-                `nodes.${args.nodeName}.sshHostKey is not set, so the SSH host key of ${ssh.address} is not verified; pin it (ssh-keyscan -t ed25519 ${ssh.address})`,
-                this,
-            );
-        }
+        this.provider = this.apiProvider(name, args);
+        this.connection = this.rootSsh(args);
         // The script goes in on stdin so that a preview shows it line by line in the diff.
         this.bootstrap = describe(
             describeBootstrap(args.bootstrap),
@@ -128,5 +99,44 @@ export class ProxmoxHost extends pulumi.ComponentResource {
             rebootRequired: this.rebootRequired,
             rebootReasons: this.rebootReasons,
         });
+    }
+
+    /** Root SSH to the node; an unpinned host key is used, but warned about. */
+    private rootSsh(args: ProxmoxHostArgs): command.types.input.remote.ConnectionArgs {
+        const { ssh } = args;
+        if (!ssh.hostKey) {
+            void pulumi.log.warn(
+                `nodes.${args.nodeName}.sshHostKey is not set, so the SSH host key of ${ssh.address} is not verified; pin it (ssh-keyscan -t ed25519 ${ssh.address})`,
+                this,
+            );
+        }
+        return {
+            host: ssh.address,
+            port: ssh.port,
+            user: ssh.user,
+            privateKey: args.sshPrivateKey,
+            ...(ssh.hostKey ? { hostKey: ssh.hostKey } : {}),
+        };
+    }
+
+    /** The explicit provider for the node's API: token auth, SSH for uploads, nothing from the environment. */
+    private apiProvider(name: string, args: ProxmoxHostArgs): proxmoxve.Provider {
+        const { ssh } = args;
+        return new proxmoxve.Provider(
+            `${name}-provider`,
+            {
+                endpoint: args.api.endpoint,
+                apiToken: args.apiToken,
+                insecure: args.api.insecure,
+                randomVmIds: false,
+                ssh: {
+                    username: ssh.user,
+                    privateKey: args.sshPrivateKey,
+                    agent: false,
+                    nodes: [{ name: args.nodeName, address: ssh.address, port: ssh.port }],
+                },
+            },
+            { parent: this },
+        );
     }
 }

@@ -23,6 +23,16 @@ export function envFileName(service: string): string {
     return `${service}.env`;
 }
 
+/** Published ports, bound to the VM's own address. */
+function composePorts(spec: WorkloadSpec, svc: ServiceConfig) {
+    return svc.ports.map((p) => ({
+        target: p.target,
+        published: String(p.published),
+        host_ip: spec.address,
+        protocol: p.protocol,
+    }));
+}
+
 function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): Record<string, unknown> {
     const command = svc.proxy ? [...traefikArgs(svc.proxy), ...(svc.command ?? [])] : svc.command;
     const limits = {
@@ -42,16 +52,7 @@ function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): R
         restart: svc.restart,
         ...(Object.keys(svc.environment).length > 0 ? { environment: { ...svc.environment } } : {}),
         ...(secretKeys(svc).length > 0 ? { env_file: [{ path: `./${envFileName(name)}`, required: true }] } : {}),
-        ...(svc.ports.length > 0
-            ? {
-                  ports: svc.ports.map((p) => ({
-                      target: p.target,
-                      published: String(p.published),
-                      host_ip: spec.address,
-                      protocol: p.protocol,
-                  })),
-              }
-            : {}),
+        ...(svc.ports.length > 0 ? { ports: composePorts(spec, svc) } : {}),
         ...(svc.volumes.length > 0
             ? {
                   volumes: svc.volumes.map((v) => ({

@@ -1,11 +1,11 @@
-// The ModelThroughput dynamic provider: create and update run the gate (client.ts runGate) and fail
+// The ModelThroughput dynamic provider: create and update run the gate (runGate.ts) and fail
 // the deployment with its verdict; refresh measures again and records drift; delete keeps the model
 // unless asked to remove it. Pulumi serializes this object into the state, so it holds no state of
 // its own and reaches everything through plain imports.
 
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalName } from "../../lib/modelRef";
-import { GateInput, GateResult, removeModel, runGate } from "./client";
+import { GateInput, GateResult, removeModel, runGate } from "./runGate";
 import { GateError } from "./transport";
 
 /** What the resource is given, every setting filled in by the config: the gate's own input, plus

@@ -2,7 +2,7 @@
 // timeout, retries with backoff for calls that fail to connect, and digest comparison.
 
 import { Ollama } from "ollama";
-import type { GateInput } from "./client";
+import type { GateInput } from "./runGate";
 
 export type GateErrorKind = "unreachable" | "timeout" | "unknown-model" | "pull-failed" | "digest-mismatch" | "ollama";
 

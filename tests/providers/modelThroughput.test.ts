@@ -9,7 +9,7 @@ import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
 import { GATE_DEFAULTS } from "../../lib/gateDefaults";
-import { runGate } from "../../providers/ollama/client";
+import { runGate } from "../../providers/ollama/runGate";
 import { GateError } from "../../providers/ollama/transport";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 import { Generation, median, rate } from "../../providers/ollama/measure";

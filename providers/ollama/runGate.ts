@@ -200,46 +200,45 @@ export interface RunOptions {
     hooks?: GateHooks;
 }
 
-/**
- * The gate: ensure the model, warm up, measure, check residency, judge. Infrastructure failures
- * throw a GateError; a slow or misplaced model returns `passed: false` with the message.
- */
-export async function runGate(input: GateInput, options: RunOptions): Promise<GateResult> {
-    const wallStart = performance.now();
-    const api = client(input.endpoint, input.timeoutSeconds * 1000);
-    const { log } = options;
-
-    let present = await findModel(api, input);
-    let pulled = false;
-    if (present === undefined || !digestMatches(input.digest, present.digest)) {
-        if (!options.allowPull) {
-            throw new GateError(
-                present === undefined
-                    ? `model ${input.model} is no longer on ${input.endpoint}; run \`pulumi up\` to pull it again`
-                    : `model ${input.model} on ${input.endpoint} is ${present.digest.slice(0, 12)}, not the pinned ${normalizeDigest(input.digest ?? "").slice(0, 12)}; run \`pulumi up\``,
-                "digest-mismatch",
-            );
-        }
-        log(
-            present === undefined
-                ? `model ${input.model} is not on ${input.endpoint}: pulling it`
-                : `model ${input.model} is ${present.digest.slice(0, 12)}, pinned ${normalizeDigest(input.digest ?? "").slice(0, 12)}: pulling it`,
+/** The model on the server, pulled first when it is missing or not the pinned digest (if allowed). */
+async function ensureModel(
+    api: Ollama,
+    input: GateInput,
+    options: RunOptions,
+): Promise<{ present: ModelResponse; pulled: boolean }> {
+    const found = await findModel(api, input);
+    if (found !== undefined && digestMatches(input.digest, found.digest)) return { present: found, pulled: false };
+    const pinned = normalizeDigest(input.digest ?? "").slice(0, 12);
+    if (!options.allowPull) {
+        throw new GateError(
+            found === undefined
+                ? `model ${input.model} is no longer on ${input.endpoint}; run \`pulumi up\` to pull it again`
+                : `model ${input.model} on ${input.endpoint} is ${found.digest.slice(0, 12)}, not the pinned ${pinned}; run \`pulumi up\``,
+            "digest-mismatch",
         );
-        await pull(input, log);
-        pulled = true;
-        present = await findModel(api, input);
-        if (present === undefined) {
-            throw new GateError(`pulled model ${input.model} but ${input.endpoint} does not list it`, "ollama");
-        }
-        if (!digestMatches(input.digest, present.digest)) {
-            throw new GateError(
-                `model ${input.model}: the registry serves ${present.digest.slice(0, 12)}, but the config pins ${normalizeDigest(input.digest ?? "").slice(0, 12)}; update the pinned digest or the tag`,
-                "digest-mismatch",
-            );
-        }
     }
+    options.log(
+        found === undefined
+            ? `model ${input.model} is not on ${input.endpoint}: pulling it`
+            : `model ${input.model} is ${found.digest.slice(0, 12)}, pinned ${pinned}: pulling it`,
+    );
+    await pull(input, options.log);
+    const present = await findModel(api, input);
+    if (present === undefined) {
+        throw new GateError(`pulled model ${input.model} but ${input.endpoint} does not list it`, "ollama");
+    }
+    if (!digestMatches(input.digest, present.digest)) {
+        throw new GateError(
+            `model ${input.model}: the registry serves ${present.digest.slice(0, 12)}, but the config pins ${pinned}; update the pinned digest or the tag`,
+            "digest-mismatch",
+        );
+    }
+    return { present, pulled: true };
+}
 
-    log(
+/** One warm-up generation, then the measured ones. */
+async function timeRuns(api: Ollama, input: GateInput, options: RunOptions) {
+    options.log(
         `measuring ${input.model} on ${input.gpu.name}: 1 warm-up and ${input.runs} runs of ${input.numPredict} tokens`,
     );
     const warmup = await generate(api, input, options.hooks);
@@ -250,8 +249,11 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
         options.hooks?.onGeneration?.(g, false);
         runs.push(g);
     }
-    const summary = summarize(warmup, runs);
+    return { warmup, runs };
+}
 
+/** The loaded runner of the model, as `ps` reports it right after the runs. */
+async function loadedRunner(api: Ollama, input: GateInput, present: ModelResponse) {
     const { models: loaded } = await withRetry("ps", input, () => api.ps());
     // An alias (`ollama cp`) shares the loaded runner, which ps lists under the first name: match
     // the manifest digest too.
@@ -264,6 +266,20 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
             "ollama",
         );
     }
+    return running;
+}
+
+/**
+ * The gate: ensure the model, warm up, measure, check residency, judge. Infrastructure failures
+ * throw a GateError; a slow or misplaced model returns `passed: false` with the message.
+ */
+export async function runGate(input: GateInput, options: RunOptions): Promise<GateResult> {
+    const wallStart = performance.now();
+    const api = client(input.endpoint, input.timeoutSeconds * 1000);
+    const { present, pulled } = await ensureModel(api, input, options);
+    const { warmup, runs } = await timeRuns(api, input, options);
+    const summary = summarize(warmup, runs);
+    const running = await loadedRunner(api, input, present);
     const residency = residencyOf(running.size, running.size_vram);
     const ceiling = ceilingTokensPerSecond(input.gpu.memoryBandwidthGBs, present.size);
     const judged = verdict({
@@ -278,7 +294,6 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
         requireGpu: input.requireGpu,
         ceiling,
     });
-    const generationMs = [warmup, ...runs].reduce((sum, g) => sum + g.total_duration, 0) / 1e6;
     return {
         ...summary,
         ...judged,
@@ -292,7 +307,7 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
         ceilingTokensPerSecond: ceiling,
         efficiencyPercent: efficiencyPercent(summary.tokensPerSecond, ceiling),
         wallMs: performance.now() - wallStart,
-        generationMs,
+        generationMs: [warmup, ...runs].reduce((sum, g) => sum + g.total_duration, 0) / 1e6,
         measuredAt: new Date().toISOString(),
     };
 }
