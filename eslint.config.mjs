@@ -52,11 +52,7 @@ export default tseslint.config(
         ["config", "components", "providers", "stacks", "tools", "testing", "@pulumi"],
         "lib/ is plain code: it imports no other layer and no Pulumi",
     ),
-    layer(
-        ["config/**/*.ts"],
-        ["components", "providers", "stacks", "tools", "testing"],
-        "config/ builds on lib/ only",
-    ),
+    layer(["config/**/*.ts"], ["components", "providers", "stacks", "tools", "testing"], "config/ builds on lib/ only"),
     layer(
         ["providers/**/*.ts"],
         ["config", "components", "stacks", "tools", "testing"],
