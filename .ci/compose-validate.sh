@@ -4,20 +4,14 @@
 # change, into ~/.cache/ai-dualstack/compose-validate-<hash>/bin, and prints that dir.
 # Usage: .ci/compose-validate.sh [--help]
 set -euo pipefail
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-fi
+# shellcheck source=.ci/cache.sh
+source "$(dirname "$0")/cache.sh"
+help_or_continue "$0" "$@"
 src="$(cd "$(dirname "$0")/compose-validate" && pwd)"
 hash="$(cat "$src/go.mod" "$src/go.sum" "$src/main.go" | sha256sum | cut -c1-12)"
-BIN="${AIDS_CACHE:-$HOME/.cache/ai-dualstack}/compose-validate-${hash}/bin"
-if [[ -x "$BIN/compose-validate" ]]; then
-    echo "$BIN"
-    exit 0
-fi
-command -v go >/dev/null || { echo "compose-validate: needs Go (https://go.dev/dl/)" >&2; exit 1; }
+cached_bin "compose-validate-${hash}" compose-validate
+needs_go compose-validate
 echo "compose-validate: building from the module proxy (compose-go, about a minute)" >&2
-mkdir -p "$BIN"
 (cd "$src" && go build -mod=readonly -trimpath -o "$BIN/compose-validate.tmp" .)
 mv "$BIN/compose-validate.tmp" "$BIN/compose-validate"
 echo "$BIN"

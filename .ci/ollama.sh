@@ -4,24 +4,16 @@
 # llama.cpp backend compiles with plain cgo from the module zip (later ones fetch sources at build time).
 # Usage: .ci/ollama.sh [--help]
 set -euo pipefail
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-fi
+# shellcheck source=.ci/cache.sh
+source "$(dirname "$0")/cache.sh"
+help_or_continue "$0" "$@"
 
 VERSION="v0.11.4"
-CACHE="${AIDS_CACHE:-$HOME/.cache/ai-dualstack}/ollama-${VERSION}"
-BIN="$CACHE/bin"
-if [[ -x "$BIN/ollama" ]]; then
-    echo "$BIN"
-    exit 0
-fi
-
+cached_bin "ollama-${VERSION}" ollama
+needs_go ollama
 log() { echo "ollama: $*" >&2; }
-command -v go >/dev/null || { log "needs Go (https://go.dev/dl/)"; exit 1; }
 command -v g++ >/dev/null || { log "needs a C++ compiler for the cgo backend (apt-get install g++)"; exit 1; }
 
-mkdir -p "$BIN"
 log "building github.com/ollama/ollama@${VERSION} (CPU backend, several minutes on two cores)"
 GOBIN="$BIN.tmp" CGO_ENABLED=1 go install -ldflags "-X github.com/ollama/ollama/version.Version=${VERSION#v}" \
     "github.com/ollama/ollama@${VERSION}"

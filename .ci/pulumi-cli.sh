@@ -4,21 +4,14 @@
 # module of its own that the proxy here does not serve, so programs run under the mock runtime.)
 # Usage: .ci/pulumi-cli.sh [--help]
 set -euo pipefail
-if [[ "${1:-}" == "-h" || "${1:-}" == "--help" ]]; then
-    sed -n '2,5p' "$0" | sed 's/^# \{0,1\}//'
-    exit 0
-fi
+# shellcheck source=.ci/cache.sh
+source "$(dirname "$0")/cache.sh"
+help_or_continue "$0" "$@"
 
 VERSION="v3.248.0"
-CACHE="${AIDS_CACHE:-$HOME/.cache/ai-dualstack}/pulumi-${VERSION}"
-BIN="$CACHE/bin"
-if [[ -x "$BIN/pulumi" ]]; then
-    echo "$BIN"
-    exit 0
-fi
-
+cached_bin "pulumi-${VERSION}" pulumi
+needs_go pulumi-cli
 log() { echo "pulumi-cli: $*" >&2; }
-command -v go >/dev/null || { log "needs Go (https://go.dev/dl/)"; exit 1; }
 work="$(mktemp -d)"
 trap 'chmod -R u+w "$work" 2>/dev/null; rm -rf "$work"' EXIT
 
@@ -28,7 +21,6 @@ cp -r "$(moddir "github.com/pulumi/pulumi/pkg/v3@${VERSION}")" "$work/pkg"
 cp -r "$(moddir "github.com/pulumi/pulumi/sdk/v3@${VERSION}")" "$work/sdk"
 chmod -R u+w "$work"
 
-mkdir -p "$BIN"
 ldflags="-X github.com/pulumi/pulumi/sdk/v3/go/common/version.Version=${VERSION}"
 log "building pulumi (several minutes on two cores)"
 (cd "$work/pkg" && go build -tags osusergo,grpcnotrace -ldflags "$ldflags" -o "$BIN/pulumi.tmp" ./cmd/pulumi)

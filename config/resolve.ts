@@ -118,12 +118,17 @@ export interface ContainerModel {
     readonly role: LxcRole;
     /** Its own description, or the role's purpose. */
     readonly description: string;
+    /** Cores, RAM, disk, nesting and protect: its own settings over its role's defaults. */
     readonly sizing: LxcSizing;
+    /** The mirror (storage id) its root disk is on. */
     readonly storage: string;
     readonly network: GuestNetworkModel;
     readonly template: LxcConfig["template"];
+    /** Keys for root. */
     readonly sshPublicKeys: readonly string[];
+    /** Its inbound rules on top of the environment baseline. */
     readonly inbound: readonly InboundRule[];
+    /** The data layer set up inside it, if any. */
     readonly postgres?: NonNullable<LxcConfig["postgres"]>;
     readonly redis?: NonNullable<LxcConfig["redis"]>;
     readonly startOnBoot: boolean;

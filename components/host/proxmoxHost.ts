@@ -58,35 +58,25 @@ export class ProxmoxHost extends pulumi.ComponentResource {
         this.provider = this.apiProvider(name, args);
         this.connection = this.rootSsh(args);
         // The script goes in on stdin so that a preview shows it line by line in the diff.
-        this.bootstrap = describe(
+        this.bootstrap = this.rootScript(
+            `${name}-bootstrap`,
             describeBootstrap(args.bootstrap),
-            new command.remote.Command(
-                `${name}-bootstrap`,
-                {
-                    connection: this.connection,
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: renderBootstrapScript(args.bootstrap, "apply"),
-                    delete: inlineScript(renderBootstrapScript(args.bootstrap, "remove")),
-                    logging: "stdoutAndStderr",
-                },
-                // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
-                { parent: this, deleteBeforeReplace: true },
-            ),
+            {
+                update: "bash -s",
+                stdin: renderBootstrapScript(args.bootstrap, "apply"),
+                delete: inlineScript(renderBootstrapScript(args.bootstrap, "remove")),
+            },
+            // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
+            { deleteBeforeReplace: true },
         );
-        this.check = describe(
+        this.check = this.rootScript(
+            `${name}-check`,
             describeCheck(args.bootstrap),
-            new command.remote.Command(
-                `${name}-check`,
-                {
-                    connection: this.connection,
-                    create: "bash -s",
-                    stdin: renderCheckScript(args.bootstrap),
-                    triggers: [args.checkTrigger ?? new Date().toISOString()],
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: [this.bootstrap] },
-            ),
+            {
+                stdin: renderCheckScript(args.bootstrap),
+                triggers: [args.checkTrigger ?? new Date().toISOString()],
+            },
+            { dependsOn: [this.bootstrap] },
         );
 
         const status = this.check.stdout.apply(parseRebootStatus);
@@ -99,6 +89,23 @@ export class ProxmoxHost extends pulumi.ComponentResource {
             rebootRequired: this.rebootRequired,
             rebootReasons: this.rebootReasons,
         });
+    }
+
+    /** A script run as root on the node with `bash -s`, its output in the `pulumi up` log. */
+    private rootScript(
+        name: string,
+        description: string,
+        script: Partial<command.remote.CommandArgs>,
+        opts: pulumi.CustomResourceOptions,
+    ): command.remote.Command {
+        return describe(
+            description,
+            new command.remote.Command(
+                name,
+                { connection: this.connection, create: "bash -s", logging: "stdoutAndStderr", ...script },
+                { parent: this, ...opts },
+            ),
+        );
     }
 
     /** Root SSH to the node; an unpinned host key is used, but warned about. */

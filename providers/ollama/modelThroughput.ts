@@ -3,39 +3,14 @@
 // pulumi-nodejs:dynamic/ollama:ModelThroughput.
 
 import * as pulumi from "@pulumi/pulumi";
-import { GpuUnderTest, Residency } from "./measure";
+import { Residency } from "./measure";
 import { ModelThroughputInputs, modelThroughputProvider } from "./provider";
 
-export interface ModelThroughputArgs {
-    /** Ollama's base URL as seen from where `pulumi up` runs. */
-    endpoint: pulumi.Input<string>;
-    /** What serves the endpoint (such as the Ollama container's id); when it changes, measure again. */
-    server?: pulumi.Input<string>;
-    model: pulumi.Input<string>;
-    /** Pinned manifest digest; a model with another digest is pulled again, then checked. */
-    digest?: pulumi.Input<string>;
-    gpu: pulumi.Input<GpuUnderTest>;
-    /** Required median decode rate. */
-    requiredTokensPerSecond: pulumi.Input<number>;
-    /** The fixed prompt of every run. Defaults for all of these: lib/gateDefaults.ts, applied by the config. */
-    prompt: pulumi.Input<string>;
-    /** Tokens generated per run. */
-    numPredict: pulumi.Input<number>;
-    /** Measured runs after one warm-up. */
-    runs: pulumi.Input<number>;
-    seed: pulumi.Input<number>;
-    /** Fail on partial offload or CPU fallback. */
-    requireGpu: pulumi.Input<boolean>;
-    /** Limit for each call to Ollama. */
-    timeoutSeconds: pulumi.Input<number>;
-    /** A pull with no progress for this long is aborted. */
-    stallSeconds: pulumi.Input<number>;
-    /** Tries for a call that fails to connect, and the first retry's delay (doubling). */
-    attempts: pulumi.Input<number>;
-    backoffMs: pulumi.Input<number>;
-    /** Delete the model from Ollama when the gate is deleted. */
-    removeOnDelete: pulumi.Input<boolean>;
-}
+/**
+ * The resource's arguments: the provider's inputs (provider.ts, documented on GateInput), each of
+ * them an Input. Every setting is given; the config applies the defaults (lib/gateDefaults.ts).
+ */
+export type ModelThroughputArgs = { [K in keyof ModelThroughputInputs]: pulumi.Input<ModelThroughputInputs[K]> };
 
 /** The measured outputs, set by the provider; undefined in a preview. */
 const OUTPUTS = [
@@ -83,24 +58,8 @@ export class ModelThroughput extends pulumi.dynamic.Resource {
     declare readonly measuredAt: pulumi.Output<string>;
 
     constructor(name: string, args: ModelThroughputArgs, opts?: pulumi.CustomResourceOptions) {
-        const inputs: Record<keyof ModelThroughputInputs, unknown> = {
-            endpoint: args.endpoint,
-            server: args.server,
-            model: args.model,
-            digest: args.digest,
-            gpu: args.gpu,
-            requiredTokensPerSecond: args.requiredTokensPerSecond,
-            prompt: args.prompt,
-            numPredict: args.numPredict,
-            runs: args.runs,
-            seed: args.seed,
-            requireGpu: args.requireGpu,
-            timeoutSeconds: args.timeoutSeconds,
-            stallSeconds: args.stallSeconds,
-            attempts: args.attempts,
-            backoffMs: args.backoffMs,
-            removeOnDelete: args.removeOnDelete,
-        };
+        // The optional inputs are stored even when unset, so that setting one later shows as a diff.
+        const inputs: Record<keyof ModelThroughputInputs, unknown> = { server: undefined, digest: undefined, ...args };
         const outputs = Object.fromEntries(OUTPUTS.filter((k) => !(k in inputs)).map((k) => [k, undefined]));
         super(modelThroughputProvider, name, { ...outputs, ...inputs }, opts, "ollama", "ModelThroughput");
     }
