@@ -34,8 +34,20 @@ export function directDependencies(args: pulumi.ResourceTransformationArgs): Pro
     ]).then(() => found);
 }
 
+/** Each resource's children, from the parents the registrations name. */
+export type Children = ReadonlyMap<pulumi.Resource, readonly pulumi.Resource[]>;
+
+export function childrenOf(all: readonly Registration[]): Children {
+    const children = new Map<pulumi.Resource, pulumi.Resource[]>();
+    for (const r of all) {
+        const parent = r.opts.parent;
+        if (parent) children.set(parent, [...(children.get(parent) ?? []), r.resource]);
+    }
+    return children;
+}
+
 /** The custom resources a set stands for: components are replaced by the customs beneath them. */
-function expand(resources: Iterable<pulumi.Resource>, all: readonly Registration[], self: pulumi.Resource) {
+function expand(resources: Iterable<pulumi.Resource>, children: Children, self: pulumi.Resource) {
     const out = new Set<pulumi.Resource>();
     const seen = new Set<pulumi.Resource>();
     const visit = (r: pulumi.Resource) => {
@@ -45,16 +57,16 @@ function expand(resources: Iterable<pulumi.Resource>, all: readonly Registration
             out.add(r);
             return;
         }
-        all.filter((c) => c.opts.parent === r).forEach((c) => visit(c.resource));
+        (children.get(r) ?? []).forEach(visit);
     };
     [...resources].forEach(visit);
     return out;
 }
 
-export async function dependencyUrns(r: Registration, all: readonly Registration[]): Promise<string[]> {
+export async function dependencyUrns(r: Registration, children: Children): Promise<string[]> {
     const direct = r.direct ? await r.direct : new Set<pulumi.Resource>();
     const urns = await Promise.all(
-        [...expand(direct, all, r.resource)].map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))),
+        [...expand(direct, children, r.resource)].map((d) => new Promise<string>((resolve) => d.urn.apply(resolve))),
     );
     return urns;
 }

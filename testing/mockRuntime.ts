@@ -11,7 +11,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { descriptionOf } from "../components/describe";
 import { ModelThroughput } from "../providers/ollama/modelThroughput";
-import { dependencyUrns, directDependencies, Registration } from "./dependencies";
+import { childrenOf, dependencyUrns, directDependencies, Registration } from "./dependencies";
 
 export interface RecordedResource {
     /** The resource object: match it by class (`instanceof`), never by a hand-typed type string. */
@@ -240,6 +240,8 @@ async function record(registrations: Map<string, Registration>, sent: Map<string
         ...[...registrations.values()].filter((r) => sent.has(`${r.type}::${r.name}`)),
     ];
     const urnOf = (r: pulumi.Resource) => new Promise<string>((resolve) => r.urn.apply(resolve));
+    const children = childrenOf(all);
+    const byResource = new Map(all.map((r) => [r.resource, r] as const));
     const recorded = await Promise.all(
         all.map(async (r): Promise<RecordedResource> => {
             const urn = await urnOf(r.resource);
@@ -256,8 +258,8 @@ async function record(registrations: Map<string, Registration>, sent: Map<string
                 secretInputs: s?.secretInputs ?? [],
                 ...(parent ? { parent: await urnOf(parent) } : {}),
                 ...(s?.provider ? { provider: s.provider } : {}),
-                dependencies: await dependencyUrns(r, all),
-                protect: protectOf(r, registrations),
+                dependencies: await dependencyUrns(r, children),
+                protect: protectOf(r, byResource),
                 ...(description !== undefined ? { description } : {}),
             };
         }),
@@ -266,10 +268,10 @@ async function record(registrations: Map<string, Registration>, sent: Map<string
 }
 
 /** `protect` as the SDK settles it: the resource's own, else its parent's. */
-function protectOf(r: Registration, registrations: Map<string, Registration>): boolean {
+function protectOf(r: Registration, byResource: ReadonlyMap<pulumi.Resource, Registration>): boolean {
     if (r.opts.protect !== undefined) return r.opts.protect;
-    const parent = [...registrations.values()].find((p) => p.resource === r.opts.parent);
-    return parent ? protectOf(parent, registrations) : false;
+    const parent = r.opts.parent ? byResource.get(r.opts.parent) : undefined;
+    return parent ? protectOf(parent, byResource) : false;
 }
 
 /** Resolves nested Outputs to plain values (unknowns become undefined). */
