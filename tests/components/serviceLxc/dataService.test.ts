@@ -11,7 +11,7 @@ import { describeSetup, renderPostgresScript, renderRedisScript } from "../../..
 import { LxcConfig } from "../../../config/schema";
 import { PlannedStack } from "../../../testing/planStack";
 import { parsedConfig } from "../../helpers/config";
-import { one, runStack } from "../../helpers/pulumi";
+import { one, record, runStack } from "../../helpers/pulumi";
 import { validator } from "../../helpers/sandbox";
 
 const cfg = parsedConfig("private");
@@ -83,4 +83,20 @@ describe("in mock mode", () => {
             expect(ready.dependencies).toContain(one(priv.resources, command.remote.Command, `${ct}-data-setup`).urn);
         }
     });
+});
+
+test("a password the setup names but the stack does not hold is an error that names it", async () => {
+    const { DataService } = await import("../../../components/serviceLxc/dataService");
+    await expect(
+        record(
+            () =>
+                new DataService("private-redis-data", {
+                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512 } },
+                    address: "10.10.10.21",
+                    sshPrivateKey: "key",
+                    secrets: {},
+                    dependsOn: [],
+                }),
+        ),
+    ).rejects.toThrow("private-redis-data: serviceSecrets.redisPassword is not set");
 });

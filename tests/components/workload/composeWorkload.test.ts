@@ -14,6 +14,7 @@ import { one, ofType, runStack } from "../../helpers/pulumi";
 import { stackModel } from "../../helpers/config";
 import { renderCompose } from "../../../components/workload/composeFile";
 import { workloadSpec } from "../../../components/workload/spec";
+import { serviceEnvs } from "../../../components/workload/composeWorkload";
 
 let priv: PlannedStack;
 let pub: PlannedStack;
@@ -185,4 +186,12 @@ test("the outputs list each VM's services and its Ollama endpoint", () => {
     });
     expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10");
     expect(pub.outputs?.vms["public-ai"]?.services["chat"]?.urls).toEqual(["https://chat.example.com"]);
+});
+
+test("a secret a service's template names but the stack does not hold is an error that names it", () => {
+    const svc = stackModel("private").vms[0]?.services["qdrant"];
+    if (!svc) throw new Error("the private VM has no qdrant service");
+    expect(() => serviceEnvs("private-ai-workload-qdrant", svc, {})).toThrow(
+        "private-ai-workload-qdrant: serviceSecrets.qdrantApiKey is not set",
+    );
 });

@@ -1,0 +1,79 @@
+// The resolve step: references followed once, so that nothing downstream looks them up again.
+
+import { resolveContainer, resolveNetwork, resolveStack } from "../../config/resolve";
+import { LxcConfig } from "../../config/schema";
+import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { POLICIES } from "../../stacks";
+import { parsedConfig } from "../helpers/config";
+
+const cfg = parsedConfig("private");
+const model = resolveStack(cfg, "private", POLICIES.private);
+const vm = model.vms.find((v) => v.name === "private-ai");
+
+test("a VM holds its GPU as an object, its CPUs as a list, its address as ip and prefix", () => {
+    expect(vm?.gpu).toMatchObject({
+        name: "rtx5090",
+        node: "pve1",
+        model: "NVIDIA GeForce RTX 5090",
+        pciAddress: "0000:01:00.0",
+        memoryBandwidthGBs: 1792,
+    });
+    expect(vm?.cpus).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(vm?.network).toEqual({ bridge: "vmbr1", address: { ip: "10.10.10.10", prefix: 24 } });
+    expect(vm?.hugepages).toBe("1G");
+    expect(resolveNetwork({ bridge: "vmbr1", address: "dhcp" })).toEqual({ bridge: "vmbr1" });
+});
+
+test("the gate's settings are complete: the config's values, the schema's defaults and the fixed ones", () => {
+    expect(vm?.gate).toEqual({
+        prompt: GATE_DEFAULTS.prompt,
+        numPredict: 128,
+        runs: 3,
+        seed: GATE_DEFAULTS.seed,
+        requireGpu: true,
+        timeoutSeconds: 300,
+        stallSeconds: 120,
+        attempts: GATE_DEFAULTS.attempts,
+        backoffMs: GATE_DEFAULTS.backoffMs,
+    });
+    const off = resolveStack(
+        {
+            ...cfg,
+            vms: {
+                "private-ai": {
+                    ...cfg.vms["private-ai"]!,
+                    throughputGate: { ...cfg.vms["private-ai"]!.throughputGate, enabled: false },
+                },
+            },
+        },
+        "private",
+        POLICIES.private,
+    );
+    expect(off.vms[0]?.gate).toBeUndefined();
+});
+
+test("a container's sizing is its own settings over its role's defaults, and its description the role's purpose", () => {
+    const pg = model.containers.find((c) => c.name === "private-postgres");
+    expect(pg?.sizing).toEqual({ cores: 2, memoryGiB: 4, diskGiB: 32, nesting: false, protect: true });
+    expect(pg?.description).toBe("ai-dualstack private: Relational database (PostgreSQL)");
+    const bigger = resolveContainer(
+        "private-postgres",
+        { ...(cfg.containers["private-postgres"] as LxcConfig), cores: 6, protect: false },
+        "private",
+    );
+    expect(bigger.sizing).toMatchObject({ cores: 6, protect: false, memoryGiB: 4 });
+});
+
+test("a service's files are read once, here, and the nodes are those the environment touches", () => {
+    const ingest = vm?.services["rag-ingest"];
+    expect(Object.keys(ingest?.fileContents ?? {})).toEqual(["/app/rag-ingest.py"]);
+    expect(ingest?.fileContents["/app/rag-ingest.py"]).toContain("def chunk(");
+    expect(model.nodes.map((n) => n.name)).toEqual(["pve1"]);
+    const node = model.nodes[0];
+    // The node's own hardware for this environment; every GPU for the host-wide blacklist.
+    expect(node?.gpus.map((g) => g.name)).toEqual(["rtx5090"]);
+    expect(node?.allGpus.map((g) => g.name)).toEqual(["rtx5090", "rtx3060"]);
+    expect(node?.mirrors.map((m) => m.storageId)).toEqual(["tank-private"]);
+    expect(node?.bridges.map((b) => b.name)).toEqual(["vmbr1"]);
+    expect(node?.hugepagesGiB).toBe(64);
+});
