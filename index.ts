@@ -2,7 +2,7 @@
 // config (failing before any resource on a bad one) and builds that environment; `pulumi stack
 // select private` or `public` picks which. Its return value is the stack outputs:
 //   environment, exposure, vms (id, node, address, GPU, its services with their URLs, the Ollama
-//   endpoint), services (role, address, endpoints, data-layer setup),
+//   endpoint), containers (the service LXCs: role, address, endpoints, data setup),
 //   hosts (whether the host bootstrap waits on a reboot, and why).
 
 import { loadStackConfig } from "./config/load";

@@ -10,13 +10,13 @@ import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
-import { DataService } from "../components/serviceLxc/dataService";
+import { DataSetup } from "../components/serviceLxc/dataSetup";
 import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
 import { GuestImages } from "../components/storage/guestImages";
 import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
-import { EnvironmentOutputs, ServiceOutput, VmOutput } from "./outputs";
+import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -114,7 +114,7 @@ function securityGroupOf(network: Network): pulumi.Output<string> {
 }
 
 export interface Containers {
-    readonly outputs: Record<string, ServiceOutput>;
+    readonly outputs: Record<string, ContainerOutput>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
     readonly dataSetups: pulumi.Resource[];
 }
@@ -122,7 +122,7 @@ export interface Containers {
 /** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */
 export function buildContainers(w: GuestWiring): Containers {
     const { stack } = w;
-    const outputs: Record<string, ServiceOutput> = {};
+    const outputs: Record<string, ContainerOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
     for (const ct of stack.containers) {
         const built = new ServiceLxc(
@@ -141,7 +141,7 @@ export function buildContainers(w: GuestWiring): Containers {
         );
         const data =
             (ct.postgres || ct.redis) && ct.network.address
-                ? new DataService(`${ct.name}-data`, {
+                ? new DataSetup(`${ct.name}-data`, {
                       container: ct,
                       address: ct.network.address.ip,
                       sshPrivateKey: stack.secrets.sshPrivateKey,
@@ -259,7 +259,7 @@ export function buildEnvironment(stack: LoadedStack): EnvironmentOutputs {
         environment: stack.environment,
         exposure: stack.policy.exposure,
         vms: Object.fromEntries(stack.vms.map((vm) => [vm.name, vmOutput(vm, vms, workloads, gates)])),
-        services: containers.outputs,
+        containers: containers.outputs,
         hosts: Object.fromEntries(
             Object.entries(hosts.hosts).map(([n, h]) => [
                 n,

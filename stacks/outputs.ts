@@ -18,7 +18,8 @@ export interface VmOutput {
     throughput: ModelFigures[];
 }
 
-export interface ServiceOutput {
+/** A service container (an LXC: PostgreSQL, Redis, security, CI/CD, monitoring, backup). */
+export interface ContainerOutput {
     role: LxcRole;
     vmid: pulumi.Output<number>;
     node: string;
@@ -37,6 +38,7 @@ export interface EnvironmentOutputs {
     environment: EnvironmentName;
     exposure: string;
     vms: Record<string, VmOutput>;
-    services: Record<string, ServiceOutput>;
+    /** The service containers (containers.<name>); the containers inside a VM are vms.<vm>.services. */
+    containers: Record<string, ContainerOutput>;
     hosts: Record<string, HostOutput>;
 }

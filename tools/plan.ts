@@ -84,10 +84,10 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             );
         }
     }
-    for (const [name, svc] of Object.entries(out.services)) {
-        const endpoints = svc.endpoints.length > 0 ? `, ${svc.endpoints.join(" ")}` : "";
-        lines.push(`  service ${name}: ${svc.role}, CTID ${svc.vmid}, ${svc.address ?? "dhcp"}${endpoints}`);
-        if (svc.setup) lines.push(`    set up over SSH: ${svc.setup}`);
+    for (const [name, ct] of Object.entries(out.containers)) {
+        const endpoints = ct.endpoints.length > 0 ? `, ${ct.endpoints.join(" ")}` : "";
+        lines.push(`  container ${name}: ${ct.role}, CTID ${ct.vmid}, ${ct.address ?? "dhcp"}${endpoints}`);
+        if (ct.setup) lines.push(`    data setup over SSH: ${ct.setup}`);
     }
     for (const node of Object.keys(out.hosts)) {
         lines.push(`  host ${node}: rebootRequired is known after \`pulumi up\` runs the bootstrap`);

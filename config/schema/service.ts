@@ -77,10 +77,10 @@ export const ServiceSchema = z.strictObject({
                 source: z
                     .string()
                     .regex(
-                        /^services\/[A-Za-z0-9._/-]+$/,
-                        'must be a file under services/ in this repository, such as "services/rag-ingest.py"',
+                        /^container-files\/[A-Za-z0-9._/-]+$/,
+                        'must be a file under container-files/ in this repository, such as "container-files/rag-ingest.py"',
                     )
-                    .meta(d("A file of this repository, under services/.")),
+                    .meta(d("A file of this repository, under container-files/.")),
                 target: z
                     .string()
                     .regex(/^\/\S*$/, "must be an absolute path in the container")

@@ -146,7 +146,7 @@ test("the two plans share no VMID, bridge, storage id, mapping name, file or sec
 
 test("the outputs carry addresses, GPUs and service endpoints", () => {
     expect(priv.outputs?.vms["private-ai"]).toMatchObject({ vmid: 110, node: "pve1", address: "10.10.10.10" });
-    expect(priv.outputs?.services["private-postgres"]?.endpoints).toEqual(["postgresql://10.10.10.20:5432"]);
-    expect(pub.outputs?.services["public-redis"]).toMatchObject({ role: "redis", address: "10.20.20.21" });
+    expect(priv.outputs?.containers["private-postgres"]?.endpoints).toEqual(["postgresql://10.10.10.20:5432"]);
+    expect(pub.outputs?.containers["public-redis"]).toMatchObject({ role: "redis", address: "10.20.20.21" });
     expect(pub.outputs?.exposure).toMatch(/internet-facing/);
 });

@@ -166,7 +166,7 @@ test("services start after what they depend on, the proxy last", () => {
 });
 
 test("repository files reach the container inline, the same text Pulumi uploads", () => {
-    const script = fs.readFileSync(path.join(__dirname, "..", "..", "..", "services", "rag-ingest.py"), "utf8");
+    const script = fs.readFileSync(path.join(__dirname, "..", "..", "..", "container-files", "rag-ingest.py"), "utf8");
     const ingest = doc(priv).services["rag-ingest"] as { configs: { source: string; target: string }[] };
     expect(ingest.configs).toEqual([{ source: "rag-ingest-rag-ingest-py", target: "/app/rag-ingest.py" }]);
     expect(doc(priv).configs?.["rag-ingest-rag-ingest-py"]?.content).toBe(script);

@@ -11,7 +11,7 @@ import { describe } from "../describe";
 
 const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
 const REDIS = loadScript(__dirname, "redis-setup.sh");
-const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/dataService.ts). Do not edit in the container.";
+const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/dataSetup.ts). Do not edit in the container.";
 
 type Postgres = NonNullable<ContainerModel["postgres"]>;
 type Redis = NonNullable<ContainerModel["redis"]>;
@@ -54,7 +54,7 @@ function describeCommand(ct: Pick<ContainerModel, "postgres" | "redis">): string
     return `installs and configures ${what} (script held secret: it carries passwords)`;
 }
 
-export interface DataServiceArgs {
+export interface DataSetupArgs {
     /** The container's data-layer settings: postgres or redis. */
     readonly container: Pick<ContainerModel, "postgres" | "redis">;
     /** The container's static address. */
@@ -68,18 +68,27 @@ export interface DataServiceArgs {
 }
 
 /** The secret named `name`, or an error that names it. */
-function secretOf(secrets: DataServiceArgs["secrets"], name: string, owner: string): pulumi.Output<string> {
+function secretOf(secrets: DataSetupArgs["secrets"], name: string, owner: string): pulumi.Output<string> {
     const value = secrets[name];
     if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
     return value;
 }
 
-export class DataService extends pulumi.ComponentResource {
+export class DataSetup extends pulumi.ComponentResource {
     public readonly setup: command.remote.Command;
     public readonly description: string;
 
-    constructor(name: string, args: DataServiceArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:data:DataService", name, {}, opts);
+    constructor(name: string, args: DataSetupArgs, opts?: pulumi.ComponentResourceOptions) {
+        // Named DataService before; the alias keeps existing stacks' setups in place.
+        super(
+            "ai-dualstack:data:DataSetup",
+            name,
+            {},
+            {
+                ...opts,
+                aliases: [...(opts?.aliases ?? []), { type: "ai-dualstack:data:DataService" }],
+            },
+        );
         const ct = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);
         let stdin: pulumi.Output<string>;
@@ -95,7 +104,7 @@ export class DataService extends pulumi.ComponentResource {
             const redis = ct.redis;
             stdin = secret(redis.passwordSecret).apply((pw) => renderRedisScript(redis, pw));
         } else {
-            throw new Error(`${name}: a DataService needs postgres or redis settings`);
+            throw new Error(`${name}: a DataSetup needs postgres or redis settings`);
         }
         this.description = describeSetup(ct) ?? "";
         this.setup = describe(

@@ -1,4 +1,4 @@
-// The RAG ingestion (services/rag-ingest.py) run with the real Python against a stand-in of the
+// The RAG ingestion (container-files/rag-ingest.py) run with the real Python against a stand-in of the
 // two HTTP APIs it uses (Ollama's /api/embed and /api/pull, Qdrant's collections and points):
 // chunks go in once, a changed file replaces its chunks, a deleted file's chunks go away.
 
@@ -71,7 +71,7 @@ function standIn(apiKey: string) {
 }
 
 const python = validator("python3");
-const SCRIPT = path.join(__dirname, "..", "..", "services", "rag-ingest.py");
+const SCRIPT = path.join(__dirname, "..", "..", "container-files", "rag-ingest.py");
 
 function runOnce(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
     return new Promise((resolve) => {

@@ -7,7 +7,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataService";
+import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataSetup";
 import { LxcConfig } from "../../../config/schema";
 import { PlannedStack } from "../../../testing/planStack";
 import { parsedConfig } from "../../helpers/config";
@@ -86,11 +86,11 @@ describe("in mock mode", () => {
 });
 
 test("a password the setup names but the stack does not hold is an error that names it", async () => {
-    const { DataService } = await import("../../../components/serviceLxc/dataService");
+    const { DataSetup } = await import("../../../components/serviceLxc/dataSetup");
     await expect(
         record(
             () =>
-                new DataService("private-redis-data", {
+                new DataSetup("private-redis-data", {
                     container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512 } },
                     address: "10.10.10.21",
                     sshPrivateKey: "key",
