@@ -43,47 +43,31 @@ interface Options {
     layers: number;
 }
 
+/** The options that take a whole number, and the option field each sets. */
+const COUNTS = {
+    "--rounds": "rounds",
+    "--runs": "runs",
+    "--tokens": "tokens",
+    "--width": "width",
+    "--layers": "layers",
+} as const;
+
 function parseArgs(argv: string[]): Options | "help" {
     const o: Options = { rounds: 5, runs: 3, tokens: 256, width: 256, layers: 4 };
     for (let i = 0; i < argv.length; i++) {
-        const flag = argv[i];
+        const flag = argv[i] as string;
         const value = argv[i + 1];
-        const num = () => {
+        if (flag === "--help" || flag === "-h") return "help";
+        if (flag === "--endpoint" || flag === "--model") {
+            o[flag === "--endpoint" ? "endpoint" : "model"] = value;
+        } else if (flag in COUNTS) {
             const n = Number(value);
             if (!Number.isInteger(n) || n < 1) throw new Error(`${flag} needs a whole number, got ${value}`);
-            i++;
-            return n;
-        };
-        switch (flag) {
-            case "--help":
-            case "-h":
-                return "help";
-            case "--endpoint":
-                o.endpoint = value;
-                i++;
-                break;
-            case "--model":
-                o.model = value;
-                i++;
-                break;
-            case "--rounds":
-                o.rounds = num();
-                break;
-            case "--runs":
-                o.runs = num();
-                break;
-            case "--tokens":
-                o.tokens = num();
-                break;
-            case "--width":
-                o.width = num();
-                break;
-            case "--layers":
-                o.layers = num();
-                break;
-            default:
-                throw new Error(`unknown option ${flag}; see --help`);
+            o[COUNTS[flag as keyof typeof COUNTS]] = n;
+        } else {
+            throw new Error(`unknown option ${flag}; see --help`);
         }
+        i++;
     }
     return o;
 }

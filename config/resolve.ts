@@ -134,18 +134,19 @@ export interface ContainerModel {
     readonly startOnBoot: boolean;
 }
 
-export interface StackModel {
-    readonly stack: string;
-    readonly environment: EnvironmentName;
-    readonly policy: EnvironmentPolicy;
-    readonly proxmox: ProxmoxConfig;
+/** What the stack builds from, resolved once; every field read-only. */
+export type StackModel = Readonly<{
+    stack: string;
+    environment: EnvironmentName;
+    policy: EnvironmentPolicy;
+    proxmox: ProxmoxConfig;
     /** This environment's layer 3. */
-    readonly network: EnvironmentConfig["network"];
+    network: EnvironmentConfig["network"];
     /** The nodes the environment touches: where it owns hardware or runs guests, in config order. */
-    readonly nodes: readonly NodeModel[];
-    readonly vms: readonly VmModel[];
-    readonly containers: readonly ContainerModel[];
-}
+    nodes: readonly NodeModel[];
+    vms: readonly VmModel[];
+    containers: readonly ContainerModel[];
+}>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
     const env = policy.environment;

@@ -95,10 +95,13 @@ function computedState(
     return {};
 }
 
-const SECRET_SIG = "4dabf18193072939515e22adb298388d";
-
+/** A secret as the runtime serializes it: the signature key holding the secret signature. */
 function isSecretValue(v: unknown): v is { value: unknown } {
-    return v !== null && typeof v === "object" && SECRET_SIG in v;
+    return (
+        v !== null &&
+        typeof v === "object" &&
+        (v as Record<string, unknown>)[pulumi.runtime.specialSigKey] === pulumi.runtime.specialSecretSig
+    );
 }
 
 /** Removes the runtime's secret wrappers; reports whether any were found. */

@@ -42,25 +42,23 @@ class Writer {
         this.chunks.push(b);
         this.length += b.length;
     }
-    u32(v: number): void {
-        const b = Buffer.alloc(4);
-        b.writeUInt32LE(v);
+    /** A fixed-width value written by one of Buffer's little-endian writers. */
+    private fixed(size: number, write: (b: Buffer) => void): void {
+        const b = Buffer.alloc(size);
+        write(b);
         this.push(b);
+    }
+    u32(v: number): void {
+        this.fixed(4, (b) => b.writeUInt32LE(v));
     }
     i32(v: number): void {
-        const b = Buffer.alloc(4);
-        b.writeInt32LE(v);
-        this.push(b);
+        this.fixed(4, (b) => b.writeInt32LE(v));
     }
     u64(v: number): void {
-        const b = Buffer.alloc(8);
-        b.writeBigUInt64LE(BigInt(v));
-        this.push(b);
+        this.fixed(8, (b) => b.writeBigUInt64LE(BigInt(v)));
     }
     f32(v: number): void {
-        const b = Buffer.alloc(4);
-        b.writeFloatLE(v);
-        this.push(b);
+        this.fixed(4, (b) => b.writeFloatLE(v));
     }
     str(s: string): void {
         const b = Buffer.from(s, "utf8");
@@ -79,18 +77,21 @@ class Writer {
     }
 }
 
+/** One numeric value of a GGUF type. */
+function scalar(w: Writer, type: T.UINT32 | T.INT32 | T.FLOAT32, value: number): void {
+    if (type === T.UINT32) w.u32(value);
+    else if (type === T.INT32) w.i32(value);
+    else w.f32(value);
+}
+
 function writeMeta(w: Writer, key: string, m: Meta): void {
     w.str(key);
     w.u32(m.type);
     switch (m.type) {
         case T.UINT32:
-            w.u32(m.value);
-            return;
         case T.INT32:
-            w.i32(m.value);
-            return;
         case T.FLOAT32:
-            w.f32(m.value);
+            scalar(w, m.type, m.value);
             return;
         case T.STRING:
             w.str(m.value);

@@ -64,6 +64,9 @@ export const sshPublicKey = z
 
 export const d = (text: string) => ({ description: text });
 
+/** A yes/no setting with its default and its meaning. */
+export const flag = (value: boolean, text: string) => z.boolean().default(value).meta(d(text));
+
 export const inboundRule = z.strictObject({
     port: z
         .string()

@@ -3,7 +3,7 @@
 
 import { z } from "zod";
 import { GATE_DEFAULTS } from "../../lib/gateDefaults";
-import { d } from "./fields";
+import { d, flag } from "./fields";
 
 export const MODEL_REF_PATTERN = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*(:[a-z0-9][a-z0-9._-]*)?$/i;
 
@@ -22,18 +22,15 @@ export const ModelGateSchema = z.strictObject({
         .positive("must be more than 0 tokens/s")
         .default(GATE_DEFAULTS.minTokensPerSecond)
         .meta(d("The decode rate (median of the measured runs) below which `pulumi up` fails.")),
-    removeOnDelete: z
-        .boolean()
-        .default(false)
-        .meta(d("Delete the model from Ollama when it leaves this list (by default it stays).")),
+    removeOnDelete: flag(false, "Delete the model from Ollama when it leaves this list (by default it stays)."),
 });
 
 export const ThroughputGateSchema = z
     .strictObject({
-        enabled: z
-            .boolean()
-            .default(true)
-            .meta(d("Measure the models after deploy; off skips the gate (the models are then not pulled either).")),
+        enabled: flag(
+            true,
+            "Measure the models after deploy; off skips the gate (the models are then not pulled either).",
+        ),
         endpoint: z
             .url({ protocol: /^https?$/, message: 'must be a URL such as "http://10.10.10.10:11434"' })
             .optional()

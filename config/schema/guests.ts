@@ -15,6 +15,7 @@ import {
     cidr,
     sshPublicKey,
     vmid,
+    flag,
 } from "./fields";
 import { ModelGateSchema, ThroughputGateSchema } from "./gate";
 import { ServiceSchema, serviceRef } from "./service";
@@ -41,7 +42,7 @@ export const VmSchema = z.strictObject({
         d("Host CPUs the VM is pinned to: inside the environment's allocation, at least `cores` of them."),
     ),
     memoryGiB: gib.meta(d("RAM, a whole number of GiB with 1G hugepages.")),
-    hugepages: z.boolean().default(true).meta(d("Back the RAM with the environment's hugepages (NUMA on).")),
+    hugepages: flag(true, "Back the RAM with the environment's hugepages (NUMA on)."),
     disk: guestDisk,
     network: guestNetwork,
     image: imageSource(DEFAULT_VM_IMAGE_URL, "cloud image (Ubuntu 24.04 by default)"),
@@ -73,11 +74,8 @@ export const VmSchema = z.strictObject({
                 'Containers this VM runs, keyed by service name (the container\'s host name in the VM network); see README, "Services".',
             ),
         ),
-    protect: z
-        .boolean()
-        .default(true)
-        .meta(d("Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM.")),
-    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
+    protect: flag(true, "Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM."),
+    startOnBoot: flag(true, "Start with the node."),
 });
 
 export const LxcSchema = z.strictObject({
@@ -135,7 +133,7 @@ export const LxcSchema = z.strictObject({
         .optional()
         .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
-    startOnBoot: z.boolean().default(true).meta(d("Start with the node.")),
+    startOnBoot: flag(true, "Start with the node."),
 });
 
 /** Every key in the `ai-dualstack` namespace except the secrets, which load.ts reads as secrets. */

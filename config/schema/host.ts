@@ -14,6 +14,7 @@ import {
     pciAddress,
     vendorDeviceId,
     vmid,
+    flag,
 } from "./fields";
 
 export const ProxmoxSchema = z
@@ -24,18 +25,15 @@ export const ProxmoxSchema = z
                 message: 'must be the https URL of the Proxmox API, such as "https://192.168.1.10:8006/"',
             })
             .meta(d('The Proxmox VE API, such as "https://192.168.1.10:8006/".')),
-        insecure: z
-            .boolean()
-            .default(false)
-            .meta(d("Skip TLS verification. Turn it on only for a self-signed certificate you accept.")),
+        insecure: flag(false, "Skip TLS verification. Turn it on only for a self-signed certificate you accept."),
         filesDatastore: z
             .string()
             .default("local")
             .meta(d("Directory datastore for cloud images, container templates and cloud-init snippets.")),
-        enableDatacenterFirewall: z
-            .boolean()
-            .default(true)
-            .meta(d("Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.")),
+        enableDatacenterFirewall: flag(
+            true,
+            "Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.",
+        ),
         managementSources: z
             .array(cidr)
             .default([])

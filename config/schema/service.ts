@@ -1,7 +1,7 @@
 // The containers of a GPU VM (vms.<vm>.services), deployed by components/workload/.
 
 import { z } from "zod";
-import { d } from "./fields";
+import { d, flag } from "./fields";
 
 /** A reference image name with a pinned tag and/or digest; `:latest` and bare names are refused. */
 export const PINNED_IMAGE =
@@ -66,7 +66,7 @@ export const ServiceSchema = z.strictObject({
                     .string()
                     .regex(/^\/\S*$/, "must be an absolute path in the container")
                     .meta(d("Mount point in the container.")),
-                readOnly: z.boolean().default(false).meta(d("Mount read-only.")),
+                readOnly: flag(false, "Mount read-only."),
             }),
         )
         .default([])
@@ -149,14 +149,14 @@ export const ServiceSchema = z.strictObject({
                             .meta(d("Only this path (stripped before forwarding).")),
                         service: serviceRef.meta(d("The service it forwards to.")),
                         port: port.meta(d("The service's port inside the VM network.")),
-                        tls: z
-                            .boolean()
-                            .default(true)
-                            .meta(d("HTTPS on 443 with a Let's Encrypt certificate; false serves plain HTTP on 80.")),
-                        trustedOnly: z
-                            .boolean()
-                            .default(false)
-                            .meta(d("Only environments.<env>.network.trustedSources may use it; others get 403.")),
+                        tls: flag(
+                            true,
+                            "HTTPS on 443 with a Let's Encrypt certificate; false serves plain HTTP on 80.",
+                        ),
+                        trustedOnly: flag(
+                            false,
+                            "Only environments.<env>.network.trustedSources may use it; others get 403.",
+                        ),
                     }),
                 )
                 .min(1, "add at least one route")

@@ -3,8 +3,7 @@
 // pulumi-nodejs:dynamic/ollama:ModelThroughput.
 
 import * as pulumi from "@pulumi/pulumi";
-import { Residency } from "./measure";
-import { ModelThroughputInputs, modelThroughputProvider } from "./provider";
+import { Measurement, ModelThroughputInputs, ModelThroughputState, modelThroughputProvider } from "./provider";
 
 /**
  * The resource's arguments: the provider's inputs (provider.ts, documented on GateInput), each of
@@ -13,7 +12,7 @@ import { ModelThroughputInputs, modelThroughputProvider } from "./provider";
 export type ModelThroughputArgs = { [K in keyof ModelThroughputInputs]: pulumi.Input<ModelThroughputInputs[K]> };
 
 /** The measured outputs, set by the provider; undefined in a preview. */
-const OUTPUTS = [
+const OUTPUTS: readonly (keyof Measurement)[] = [
     "modelDigest",
     "pulled",
     "passed",
@@ -33,30 +32,24 @@ const OUTPUTS = [
     "wallMs",
     "generationMs",
     "measuredAt",
-] as const;
+];
 
+/**
+ * The resource's outputs: the provider's recorded state (its inputs and the last measurement, see
+ * provider.ts: `modelDigest` the digest found, `tokensPerSecond` the median decode rate,
+ * `ceilingTokensPerSecond` bandwidth / model bytes), each an Output.
+ */
+export type ModelThroughputOutputs = {
+    readonly [K in keyof ModelThroughputState]-?: pulumi.Output<ModelThroughputState[K]>;
+};
+
+// The outputs are typed from the provider's state instead of a hand-kept list of declarations; a
+// dynamic resource's outputs are its state's properties, so the merged interface is exact.
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging, @typescript-eslint/no-empty-object-type
+export interface ModelThroughput extends ModelThroughputOutputs {}
+
+// eslint-disable-next-line @typescript-eslint/no-unsafe-declaration-merging
 export class ModelThroughput extends pulumi.dynamic.Resource {
-    declare readonly endpoint: pulumi.Output<string>;
-    declare readonly model: pulumi.Output<string>;
-    /** The manifest digest found on the server. */
-    declare readonly modelDigest: pulumi.Output<string>;
-    declare readonly pulled: pulumi.Output<boolean>;
-    declare readonly passed: pulumi.Output<boolean>;
-    declare readonly message: pulumi.Output<string>;
-    /** Median decode rate of the measured runs. */
-    declare readonly tokensPerSecond: pulumi.Output<number>;
-    declare readonly slowestTokensPerSecond: pulumi.Output<number>;
-    declare readonly runsTokensPerSecond: pulumi.Output<number[]>;
-    declare readonly promptTokensPerSecond: pulumi.Output<number>;
-    declare readonly timeToFirstTokenMs: pulumi.Output<number>;
-    declare readonly loadMs: pulumi.Output<number>;
-    declare readonly modelBytes: pulumi.Output<number>;
-    declare readonly residency: pulumi.Output<Residency>;
-    /** Memory bandwidth / model bytes: the most this card can decode. */
-    declare readonly ceilingTokensPerSecond: pulumi.Output<number>;
-    declare readonly efficiencyPercent: pulumi.Output<number>;
-    declare readonly measuredAt: pulumi.Output<string>;
-
     constructor(name: string, args: ModelThroughputArgs, opts?: pulumi.CustomResourceOptions) {
         // The optional inputs are stored even when unset, so that setting one later shows as a diff.
         const inputs: Record<keyof ModelThroughputInputs, unknown> = { server: undefined, digest: undefined, ...args };

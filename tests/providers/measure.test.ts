@@ -11,6 +11,7 @@ import {
     verdict,
     VerdictInput,
 } from "../../providers/ollama/measure";
+import { GATE_DEFAULTS } from "../../lib/gateDefaults";
 import { digestMatches, isTransient } from "../../providers/ollama/transport";
 import { canonicalName, modelSlug } from "../../lib/modelRef";
 import { modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
@@ -167,15 +168,9 @@ describe("diff: what makes the gate run again", () => {
         model: "mistral:7b",
         gpu: RTX3060,
         requiredTokensPerSecond: 50,
+        ...GATE_DEFAULTS,
         prompt: "p",
-        numPredict: 128,
-        runs: 3,
-        seed: 42,
-        requireGpu: true,
-        timeoutSeconds: 300,
-        stallSeconds: 120,
         attempts: 4,
-        backoffMs: 1000,
         removeOnDelete: false,
         passed: true,
     } as unknown as ModelThroughputState;
