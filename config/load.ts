@@ -18,6 +18,11 @@ export interface StackSecrets {
     readonly sshPrivateKey: pulumi.Output<string>;
     /** serviceSecrets: the values the services' templates and the data setups name, each a secret. */
     readonly services: Readonly<Record<string, pulumi.Output<string>>>;
+    /**
+     * The SSH private key in plain text, for the host probe, which logs in before any resource
+     * exists (components/host/probe.ts). A function, so that it never lands in an output by accident.
+     */
+    readonly sshPrivateKeyForProbe: () => string;
 }
 
 /** What the program builds from: the resolved model and the stack's secrets. */
@@ -297,6 +302,7 @@ export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = 
             proxmoxApiToken: cfg.requireSecret("proxmoxApiToken"),
             sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
             services: serviceSecretOutputs(cfg, result.config),
+            sshPrivateKeyForProbe: () => String(raw.values["sshPrivateKey"]),
         },
     };
 }

@@ -8,6 +8,7 @@ import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
+import { HostStatus } from "../components/host/probe";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
@@ -31,8 +32,11 @@ export interface Hosts {
     readonly storage: Record<string, pulumi.Output<string>>;
 }
 
-/** Per node: the Proxmox provider, the host bootstrap and check, and the environment's mirrors. */
-export function buildHosts(stack: LoadedStack): Hosts {
+/** What the host probe found on each node the environment touches. */
+export type HostStatuses = Readonly<Record<string, HostStatus>>;
+
+/** Per node: the Proxmox provider, the host bootstrap, and the environment's mirrors. */
+export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
     const env = stack.environment;
     const hosts: Record<string, ProxmoxHost> = {};
     const storage: Record<string, pulumi.Output<string>> = {};
@@ -44,6 +48,7 @@ export function buildHosts(stack: LoadedStack): Hosts {
             apiToken: stack.secrets.proxmoxApiToken,
             sshPrivateKey: stack.secrets.sshPrivateKey,
             bootstrap: bootstrapPlan(node, env, stack.proxmox),
+            status: pick(statuses, node.name, "host status"),
         });
         hosts[node.name] = host;
         for (const mirror of node.mirrors) {
@@ -58,7 +63,7 @@ export function buildHosts(stack: LoadedStack): Hosts {
     return { hosts, storage };
 }
 
-/** Bridges reload the node's network: only after the check found no pending change there. */
+/** Bridges reload the node's network: the host probe refused a node with pending changes. */
 export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
     return new Network(`${stack.environment}-network`, {
         environment: stack.environment,
@@ -68,7 +73,6 @@ export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
             provider: pick(hosts, node.name, "host").provider,
             bridges: node.bridges,
         })),
-        dependsOn: Object.values(hosts).map((h) => h.check),
     });
 }
 
@@ -181,8 +185,8 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
                 host: { connection: host.connection, ready: host.ready },
-                // The bootstrap enables snippets on the datastore; the check must pass first.
-                dependsOn: [host.bootstrap, host.check],
+                // The bootstrap enables snippets on the datastore.
+                dependsOn: [host.bootstrap],
             },
             { provider: host.provider },
         );
@@ -190,14 +194,24 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
     return vms;
 }
 
+/** Why a VM waits this `up` out: its host's pending reboot; undefined when the host is ready. */
+export function waitingFor(vm: VmModel, statuses: HostStatuses): string | undefined {
+    const status = statuses[vm.node];
+    if (!status?.required) return undefined;
+    return `the reboot of ${vm.node} (${status.reasons.join("; ") || "host settings not live"}); run \`pulumi up\` again after it`;
+}
+
 /** Each VM's containers, once the tune step has started it and the data layer is set up. */
 export function buildWorkloads(
     stack: LoadedStack,
+    statuses: HostStatuses,
     vms: Record<string, GpuPassthroughVm>,
     dataSetups: readonly pulumi.Resource[],
 ): Record<string, ComposeWorkload> {
     const workloads: Record<string, ComposeWorkload> = {};
-    for (const vm of stack.vms.filter((v) => Object.keys(v.services).length > 0)) {
+    // A VM whose host waits for a reboot stays stopped: its containers and gates come after it.
+    const running = stack.vms.filter((v) => waitingFor(v, statuses) === undefined);
+    for (const vm of running.filter((v) => Object.keys(v.services).length > 0)) {
         const built = pick(vms, vm.name, "VM");
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
             spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
@@ -223,11 +237,12 @@ function gateEndpoint(vm: VmModel, workload: ComposeWorkload | undefined): pulum
  */
 export function buildGates(
     stack: LoadedStack,
+    statuses: HostStatuses,
     vms: Record<string, GpuPassthroughVm>,
     workloads: Record<string, ComposeWorkload>,
 ): Record<string, ThroughputGate> {
     const gates: Record<string, ThroughputGate> = {};
-    for (const vm of stack.vms) {
+    for (const vm of stack.vms.filter((v) => waitingFor(v, statuses) === undefined)) {
         const built = pick(vms, vm.name, "VM");
         if (!vm.gate || !built.gpu) continue;
         const workload = workloads[vm.name];
@@ -247,23 +262,25 @@ export function buildGates(
 }
 
 /** The whole environment, and its outputs. */
-export function buildEnvironment(stack: LoadedStack): EnvironmentOutputs {
-    const hosts = buildHosts(stack);
+export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): EnvironmentOutputs {
+    const hosts = buildHosts(stack, statuses);
     const network = buildNetwork(stack, hosts);
     const wiring: GuestWiring = { stack, hosts, network, images: buildImages(stack, hosts) };
     const containers = buildContainers(wiring);
     const vms = buildGpuVms(wiring);
-    const workloads = buildWorkloads(stack, vms, containers.dataSetups);
-    const gates = buildGates(stack, vms, workloads);
+    const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
+    const gates = buildGates(stack, statuses, vms, workloads);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
-        vms: Object.fromEntries(stack.vms.map((vm) => [vm.name, vmOutput(vm, vms, workloads, gates)])),
+        vms: Object.fromEntries(
+            stack.vms.map((vm) => [vm.name, vmOutput(vm, waitingFor(vm, statuses), vms, workloads, gates)]),
+        ),
         containers: containers.outputs,
         hosts: Object.fromEntries(
             Object.entries(hosts.hosts).map(([n, h]) => [
                 n,
-                { rebootRequired: h.rebootRequired, rebootReasons: h.rebootReasons },
+                { rebootRequired: h.rebootRequired, rebootReasons: [...h.rebootReasons] },
             ]),
         ),
     };
@@ -271,6 +288,7 @@ export function buildEnvironment(stack: LoadedStack): EnvironmentOutputs {
 
 function vmOutput(
     vm: VmModel,
+    waiting: string | undefined,
     vms: Record<string, GpuPassthroughVm>,
     workloads: Record<string, ComposeWorkload>,
     gates: Record<string, ThroughputGate>,
@@ -290,5 +308,6 @@ function vmOutput(
         ),
         ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
         throughput: gates[vm.name]?.figures ?? [],
+        ...(waiting ? { waitingFor: waiting } : {}),
     };
 }

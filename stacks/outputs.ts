@@ -16,6 +16,11 @@ export interface VmOutput {
     ollamaEndpoint?: pulumi.Output<string>;
     /** The throughput gate's figures per model (empty without models or with the gate off). */
     throughput: ModelFigures[];
+    /**
+     * Set while the VM waits for its host's reboot: its workload and gates are left out of this
+     * `up` and come with the first `up` after the reboot.
+     */
+    waitingFor?: string;
 }
 
 /** A service container (an LXC: PostgreSQL, Redis, security, CI/CD, monitoring, backup). */
@@ -30,8 +35,8 @@ export interface ContainerOutput {
 }
 
 export interface HostOutput {
-    rebootRequired: pulumi.Output<boolean>;
-    rebootReasons: pulumi.Output<string[]>;
+    rebootRequired: boolean;
+    rebootReasons: readonly string[];
 }
 
 export interface EnvironmentOutputs {

@@ -1,9 +1,10 @@
 // Runs the real program for one stack under the mock runtime, against that stack's files: what the
-// offline plan prints, and what the tests and the bench assert and time.
+// offline plan prints, and what the tests and the bench assert and time. No host is contacted: the
+// host probe is answered by a stand-in (every node ready, or every node waiting for a reboot).
 
 import type { Unwrap } from "@pulumi/pulumi";
-import { loadStackConfig } from "../config/load";
-import { buildStack, POLICIES } from "../stacks";
+import { LoadedStack } from "../config/load";
+import { runProgram } from "../stacks";
 import type { EnvironmentOutputs } from "../stacks/outputs";
 import { RecordedResource, runOffline } from "./mockRuntime";
 import { readStackConfig } from "./stackFiles";
@@ -15,23 +16,37 @@ export interface PlannedStack {
     outputs: Unwrap<EnvironmentOutputs> | undefined;
 }
 
-/** Runs index.ts for one stack under the mock runtime. */
+/** The host state the plan assumes, as the probe would report it. */
+export type AssumedHosts = "ready" | "reboot-pending";
+
+/** A stand-in for the host probe: every node in the assumed state. */
+export function assumeHosts(state: AssumedHosts) {
+    const reasons = state === "ready" ? [] : ["the host bootstrap's settings are not live until the node reboots"];
+    return (stack: LoadedStack) =>
+        Promise.resolve(Object.fromEntries(stack.nodes.map((n) => [n.name, { required: state !== "ready", reasons }])));
+}
+
+/** Runs index.ts's program for one stack under the mock runtime. */
 export async function planStack(
     stack: string,
-    opts: { projectDir?: string; overrides?: Record<string, unknown> } = {},
+    opts: { projectDir?: string; overrides?: Record<string, unknown>; hosts?: AssumedHosts } = {},
 ): Promise<PlannedStack> {
     const files = readStackConfig(stack, opts);
-    // The same two calls index.ts makes, so that several stacks can run in one process.
+    const hosts = opts.hosts ?? "ready";
     const run = await runOffline({
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
-        program: () => buildStack(loadStackConfig(POLICIES)),
+        program: () => runProgram(assumeHosts(hosts)),
     });
     if (run.error !== undefined) throw run.error;
+    const note =
+        hosts === "ready"
+            ? "the hosts are assumed ready (no reboot pending): the offline plan contacts no host"
+            : "every host is assumed to wait for its reboot: the VMs' workloads and gates wait too";
     return {
         stack,
-        notes: [...files.notes, ...run.warnings.map((w) => `warning: ${w}`)],
+        notes: [...files.notes, note, ...run.warnings.map((w) => `warning: ${w}`)],
         resources: run.resources,
         outputs: run.outputs,
     };

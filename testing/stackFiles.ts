@@ -102,7 +102,13 @@ export function readStackConfig(
             notes.push(`${full} is encrypted in ${path.basename(stackFile)}; the plan uses a placeholder`);
             continue;
         }
-        config[full] = encode(raw);
+        // `pulumi config set --secret --path key.leaf` encrypts leaves one by one: the key is a secret.
+        const leaves = withLeafPlaceholders(raw);
+        if (leaves.encrypted) {
+            secretKeys.add(full);
+            notes.push(`${full} has encrypted values in ${path.basename(stackFile)}; the plan uses placeholders`);
+        }
+        config[full] = encode(leaves.value);
     }
     for (const [key, value] of Object.entries(opts.secretOverrides ?? {})) {
         config[qualify(key)] = value;
@@ -142,4 +148,22 @@ function applyProjectConfig(
             }
         }
     }
+}
+
+/** A value with each `{ secure: ... }` leaf replaced by a placeholder named after its key. */
+function withLeafPlaceholders(value: unknown, name = ""): { value: unknown; encrypted: boolean } {
+    if (value === null || typeof value !== "object") return { value, encrypted: false };
+    if (!Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
+        return { value: `offline-placeholder-${name}`, encrypted: true };
+    }
+    let encrypted = false;
+    const walk = (v: unknown, k: string) => {
+        const r = withLeafPlaceholders(v, k);
+        encrypted ||= r.encrypted;
+        return r.value;
+    };
+    const out = Array.isArray(value)
+        ? value.map((v, i) => walk(v, `${name}[${i}]`))
+        : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, walk(v, k)]));
+    return { value: out, encrypted };
 }

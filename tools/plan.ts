@@ -5,7 +5,7 @@ import type { Unwrap } from "@pulumi/pulumi";
 import { ConfigError } from "../config/load";
 import { EnvironmentName } from "../config/schema";
 import type { EnvironmentOutputs } from "../stacks/outputs";
-import { PlannedStack, planStack } from "../testing/planStack";
+import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
 
 const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
@@ -20,6 +20,9 @@ Options:
   --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public;
                      name both stacks to draw them in one picture
   --project-dir DIR  where Pulumi.yaml and the stack files are (default: this repository)
+  --reboot-pending   plan as if every host waited for its reboot (the first \`up\` on a fresh
+                     host): the VMs stay stopped, their workloads and gates wait; by default
+                     the hosts are assumed ready
   -h, --help         this text
 
 Exit status: 0 planned; 1 the config was rejected (the message names each path and fix);
@@ -32,6 +35,7 @@ Examples:
 export interface PlanOptions {
     stacks: string[];
     format: "tree" | "mermaid";
+    hosts: AssumedHosts;
     projectDir?: string;
 }
 
@@ -39,9 +43,14 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
     const stacks: string[] = [];
     let format: PlanOptions["format"] = "tree";
     let projectDir: string | undefined;
+    let hosts: AssumedHosts = "ready";
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i] as string;
         if (arg === "-h" || arg === "--help") return "help";
+        if (arg === "--reboot-pending") {
+            hosts = "reboot-pending";
+            continue;
+        }
         if (arg === "--project-dir") {
             projectDir = argv[++i];
             if (!projectDir) throw new UsageError("--project-dir takes a directory");
@@ -59,7 +68,7 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
         }
     }
     if (stacks.length === 0) throw new UsageError("name a stack: private or public");
-    return { stacks, format, ...(projectDir ? { projectDir } : {}) };
+    return { stacks, format, hosts, ...(projectDir ? { projectDir } : {}) };
 }
 
 export class UsageError extends Error {}
@@ -78,6 +87,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
         }
         if (vm.ollamaEndpoint) lines.push(`    Ollama API for this machine: ${vm.ollamaEndpoint}`);
+        if (vm.waitingFor) lines.push(`    workload and gate wait for ${vm.waitingFor}`);
         for (const f of vm.throughput) {
             lines.push(
                 `    gate ${f.model} on ${f.gpu}: at least ${f.requiredTokensPerSecond} tokens/s, measured by \`pulumi up\``,
@@ -89,8 +99,9 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         lines.push(`  container ${name}: ${ct.role}, CTID ${ct.vmid}, ${ct.address ?? "dhcp"}${endpoints}`);
         if (ct.setup) lines.push(`    data setup over SSH: ${ct.setup}`);
     }
-    for (const node of Object.keys(out.hosts)) {
-        lines.push(`  host ${node}: rebootRequired is known after \`pulumi up\` runs the bootstrap`);
+    for (const [node, host] of Object.entries(out.hosts)) {
+        const state = host.rebootRequired ? `reboot pending (${host.rebootReasons.join("; ")})` : "ready";
+        lines.push(`  host ${node}: ${state}, as assumed; \`pulumi preview\` runs the host check on the node`);
     }
     return lines;
 }
@@ -128,7 +139,10 @@ export async function main(argv: readonly string[]): Promise<number> {
     for (const stack of opts.stacks) {
         let planned: PlannedStack;
         try {
-            planned = await planStack(stack, opts.projectDir ? { projectDir: opts.projectDir } : {});
+            planned = await planStack(stack, {
+                hosts: opts.hosts,
+                ...(opts.projectDir ? { projectDir: opts.projectDir } : {}),
+            });
         } catch (err) {
             if (err instanceof ConfigError) {
                 console.error(err.message);

@@ -50,10 +50,10 @@ export interface GpuPassthroughVmArgs {
     readonly gateway: string;
     readonly dns: readonly string[];
     readonly securityGroup: pulumi.Input<string>;
-    /** Root SSH to the node and whether it is ready (see ProxmoxHost). */
+    /** Root SSH to the node, and whether the host probe found it ready (no reboot pending). */
     readonly host: {
         readonly connection: command.types.input.remote.ConnectionArgs;
-        readonly ready: pulumi.Input<boolean>;
+        readonly ready: boolean;
     };
     /** Resources everything here must wait for: the host bootstrap and check. */
     readonly dependsOn?: pulumi.Input<pulumi.Resource>[];
@@ -161,7 +161,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                     connection: args.host.connection,
                     create: "bash -s",
                     update: "bash -s",
-                    stdin: pulumi.output(args.host.ready).apply((ready) => renderTuneScript({ ...tune, start: ready })),
+                    stdin: renderTuneScript({ ...tune, start: args.host.ready }),
                     logging: "stdoutAndStderr",
                 },
                 { parent: this, dependsOn: [this.vm] },

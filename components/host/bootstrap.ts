@@ -1,5 +1,6 @@
 // What the host bootstrap does on one node for one environment, the scripts that do it (apply,
-// remove) and check it (read-only, every up). Plain functions: plan from config, scripts from plan.
+// remove) and check it (read-only: the host probe runs it before anything is registered). Plain
+// functions: plan from config, scripts from plan.
 
 import { NodeModel } from "../../config/resolve";
 import { EnvironmentName, ProxmoxConfig } from "../../config/schema";
@@ -17,10 +18,15 @@ export interface BootstrapPlan {
     kernelArgs: string[];
     /** Host-wide: drivers blacklisted so the host never grabs a passed-through card. */
     blacklist: string[];
-    /** This environment's vendor:device ids for vfio-pci. */
+    /**
+     * Host-wide: the vendor:device ids of every GPU on the node, whichever environment owns it, so
+     * that one reboot binds both stacks' cards to vfio-pci.
+     */
     vfioIds: string[];
-    /** This environment's cards, checked against sysfs before anything is declared ready. */
+    /** This environment's cards: identity, IOMMU group and vfio-pci binding, checked before it is ready. */
     gpuChecks: GpuCheck[];
+    /** Every card's functions, whose identity is checked before their ids are written anywhere. */
+    gpuIdentities: GpuCheck[];
     zfsArcMaxBytes?: number;
     datastore: string;
     datacenterFirewall: boolean;
@@ -28,6 +34,8 @@ export interface BootstrapPlan {
     managementSources: string[];
     /** RAM the config says the node has, checked against /proc/meminfo. */
     memoryGiB: number;
+    /** Tests only: every path the scripts touch is prefixed with it (a sandbox, never the real /etc). */
+    sandboxRoot?: string;
 }
 
 /** Disk imports from the `import` content type arrived in Proxmox VE 8.4. */
@@ -50,8 +58,9 @@ export function kernelArgs(node: NodeModel): string[] {
     return args;
 }
 
-export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
-    const functions = node.gpus.flatMap((g) => [
+/** A card's functions as the check sees them: address, vendor:device id, IOMMU group. */
+function functionsOf(gpus: NodeModel["gpus"]): GpuCheck[] {
+    return gpus.flatMap((g) => [
         { address: g.pciAddress, vendorDeviceId: g.vendorDeviceId, iommuGroup: g.iommuGroup },
         ...g.functions.map((f) => ({
             address: f.pciAddress,
@@ -59,13 +68,18 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
             iommuGroup: g.iommuGroup,
         })),
     ]);
+}
+
+export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
+    const all = functionsOf(node.allGpus);
     const vendors = [...new Set(node.allGpus.map((g) => g.vendorDeviceId.slice(0, 4)))].sort();
     return {
         environment,
         kernelArgs: kernelArgs(node),
         blacklist: vendors.flatMap((v) => DRIVERS_BY_VENDOR[v] ?? []),
-        vfioIds: [...new Set(functions.map((f) => f.vendorDeviceId))].sort(),
-        gpuChecks: functions,
+        vfioIds: [...new Set(all.map((f) => f.vendorDeviceId))].sort(),
+        gpuChecks: functionsOf(node.gpus),
+        gpuIdentities: all,
         zfsArcMaxBytes:
             node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
         datastore: proxmox.filesDatastore,
@@ -78,12 +92,16 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
 const BOOTSTRAP = loadScript(__dirname, "host-bootstrap.sh");
 const CHECK = loadScript(__dirname, "host-check.sh");
 
-const render = (body: string, vars: Record<string, string>) =>
-    renderScript("Rendered by ai-dualstack (components/host/bootstrap.ts). Do not edit on the host.", vars, body);
+const render = (plan: BootstrapPlan, body: string, vars: Record<string, string>) =>
+    renderScript(
+        "Rendered by ai-dualstack (components/host/bootstrap.ts). Do not edit on the host.",
+        { ...vars, ...(plan.sandboxRoot !== undefined ? { AIDS_ROOT: plan.sandboxRoot } : {}) },
+        body,
+    );
 
 /** The bootstrap: writes the settings (`apply`) or drops this environment's vfio fragment (`remove`). */
 export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remove" = "apply"): string {
-    return render(BOOTSTRAP, {
+    return render(plan, BOOTSTRAP, {
         AIDS_ENV: plan.environment,
         AIDS_MODE: mode,
         AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
@@ -98,12 +116,15 @@ export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remo
 
 /** The read-only check: the facts a reboot changes (reported) and those it cannot (fatal). */
 export function renderCheckScript(plan: BootstrapPlan): string {
-    return render(CHECK, {
+    return render(plan, CHECK, {
         AIDS_ENV: plan.environment,
         AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
         AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
+        AIDS_GPU_IDENTITIES: plan.gpuIdentities.map((c) => `${c.address}=${c.vendorDeviceId}`).join(" "),
         AIDS_MEMORY_GIB: String(plan.memoryGiB),
         AIDS_MIN_PVE: MIN_PVE_RELEASE,
+        AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
+        AIDS_MGMT_SOURCES: plan.managementSources.join(" "),
     });
 }
 

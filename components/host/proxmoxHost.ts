@@ -1,5 +1,6 @@
 // One Proxmox node as an environment sees it: the explicit provider for its API, and the host
-// bootstrap (IOMMU, vfio, driver blacklist, hugepages) run over SSH. It never reboots the node.
+// bootstrap (IOMMU, vfio, driver blacklist, hugepages) run over SSH. It never reboots the node; the
+// host probe (probe.ts) said before the program built anything whether a reboot is pending.
 
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
@@ -7,14 +8,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { NodeModel } from "../../config/resolve";
 import { inlineScript } from "../../lib/scripts";
 import { describe } from "../describe";
-import {
-    BootstrapPlan,
-    describeBootstrap,
-    describeCheck,
-    parseRebootStatus,
-    renderBootstrapScript,
-    renderCheckScript,
-} from "./bootstrap";
+import { BootstrapPlan, describeBootstrap, renderBootstrapScript } from "./bootstrap";
+import { HostStatus } from "./probe";
 
 export interface ProxmoxHostArgs {
     /** The node's name in the Proxmox cluster. */
@@ -29,27 +24,22 @@ export interface ProxmoxHostArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** What the bootstrap sets up; see bootstrap.ts. */
     readonly bootstrap: BootstrapPlan;
-    /**
-     * Changes on every run, so that the read-only host check runs on every `pulumi up` (after a
-     * reboot above all). Default: the current time.
-     */
-    readonly checkTrigger?: string;
+    /** What the host probe found: whether a reboot is pending, and why. */
+    readonly status: HostStatus;
 }
 
 export class ProxmoxHost extends pulumi.ComponentResource {
     /** Every Proxmox resource on this node goes through this provider; none reads the environment. */
     public readonly provider: proxmoxve.Provider;
     public readonly bootstrap: command.remote.Command;
-    /** The read-only host check, run on every up after the bootstrap. */
-    public readonly check: command.remote.Command;
     public readonly nodeName: string;
     /** Root SSH to the node, for commands that only root may run (see GpuPassthroughVm). */
     public readonly connection: command.types.input.remote.ConnectionArgs;
     /** True while something only a reboot activates is not live yet (kernel args, vfio binding). */
-    public readonly rebootRequired: pulumi.Output<boolean>;
-    public readonly rebootReasons: pulumi.Output<string[]>;
+    public readonly rebootRequired: boolean;
+    public readonly rebootReasons: readonly string[];
     /** The host can run this environment's GPU VMs: the opposite of rebootRequired. */
-    public readonly ready: pulumi.Output<boolean>;
+    public readonly ready: boolean;
 
     constructor(name: string, args: ProxmoxHostArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:host:ProxmoxHost", name, {}, opts);
@@ -69,20 +59,9 @@ export class ProxmoxHost extends pulumi.ComponentResource {
             // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
             { deleteBeforeReplace: true },
         );
-        this.check = this.rootScript(
-            `${name}-check`,
-            describeCheck(args.bootstrap),
-            {
-                stdin: renderCheckScript(args.bootstrap),
-                triggers: [args.checkTrigger ?? new Date().toISOString()],
-            },
-            { dependsOn: [this.bootstrap] },
-        );
-
-        const status = this.check.stdout.apply(parseRebootStatus);
-        this.rebootRequired = status.apply((s) => s.required);
-        this.rebootReasons = status.apply((s) => s.reasons);
-        this.ready = this.rebootRequired.apply((r) => !r);
+        this.rebootRequired = args.status.required;
+        this.rebootReasons = args.status.reasons;
+        this.ready = !args.status.required;
 
         this.registerOutputs({
             nodeName: this.nodeName,

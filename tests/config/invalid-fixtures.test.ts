@@ -77,13 +77,13 @@ test("the corpus holds at least 25 malformed configs", () => {
 describe.each(fixtures)("$file", ({ fx }) => {
     test(`is rejected: ${fx.description}`, async () => {
         const { config, secretKeys } = fixtureConfig(fx);
-        const { loadStackConfig } = await import("../../config/load");
-        const { buildStack, POLICIES } = await import("../../stacks");
+        const { runProgram } = await import("../../stacks");
+        const { assumeHosts } = await import("../../testing/planStack");
         const { error, resources } = await runOffline({
             stack: fx.stackName ?? fx.stack,
             config,
             secretKeys,
-            program: () => buildStack(loadStackConfig(POLICIES)),
+            program: () => runProgram(assumeHosts("ready")),
         });
         const registered = resources.map((r) => r.type);
 

@@ -105,7 +105,7 @@ test("private spans both nodes: a host, a mirror, a bridge and the downloads on 
     expect(ofType(plan.resources, proxmoxve.cluster.firewall.security.GroupLegacy)).toHaveLength(1);
 });
 
-test("each GPU is mapped on its own node, and each node's bootstrap claims only its own cards", () => {
+test("each GPU is mapped on its own node, and each node's bootstrap binds the cards on that node", () => {
     const priv = planOf("private");
     const pub = planOf("public");
     expect(one(priv.resources, proxmoxve.hardware.mapping.Pci).inputs["maps"]).toEqual([
@@ -117,7 +117,8 @@ test("each GPU is mapped on its own node, and each node's bootstrap claims only 
     const stdin = (plan: PlannedStack, name: string) =>
         String(one(plan.resources, command.remote.Command, name).inputs["stdin"]);
     expect(stdin(priv, "private-pve1-bootstrap")).toContain("AIDS_VFIO_IDS='10de:22e8,10de:2b85'");
-    expect(stdin(priv, "private-pve2-bootstrap")).toContain("AIDS_VFIO_IDS=''");
+    // Every card on the node, whichever environment owns it: one reboot serves both stacks.
+    expect(stdin(priv, "private-pve2-bootstrap")).toContain("AIDS_VFIO_IDS='10de:228e,10de:2504'");
     // Host-wide on pve2: the AMD IOMMU argument and the public hugepages, from either stack.
     expect(stdin(priv, "private-pve2-bootstrap")).toContain("AIDS_KERNEL_ARGS='amd_iommu=on iommu=pt");
     expect(stdin(pub, "public-pve2-bootstrap")).toContain("AIDS_VFIO_IDS='10de:228e,10de:2504'");

@@ -89,21 +89,20 @@ test("GPU VMs are protected; data-holding containers too", () => {
     expect(one(priv.resources, proxmoxve.ContainerLegacy, "private-redis").protect).toBe(false);
 });
 
-test("each GPU VM, its snippet and the downloads wait for the host bootstrap and check", () => {
+test("each GPU VM, its snippet and the downloads wait for the host bootstrap; no command runs on every up", () => {
     for (const [env, run] of [
         ["private", priv],
         ["public", pub],
     ] as const) {
         const bootstrap = one(run.resources, command.remote.Command, `${env}-pve1-bootstrap`);
-        const check = one(run.resources, command.remote.Command, `${env}-pve1-check`);
-        expect(one(run.resources, proxmoxve.VmLegacy).dependencies).toEqual(
-            expect.arrayContaining([bootstrap.urn, check.urn]),
-        );
+        expect(one(run.resources, proxmoxve.VmLegacy).dependencies).toContain(bootstrap.urn);
         expect(one(run.resources, proxmoxve.FileLegacy).dependencies).toContain(bootstrap.urn);
         for (const file of ofType(run.resources, proxmoxve.download.File))
             expect(file.dependencies).toContain(bootstrap.urn);
-        for (const bridge of ofType(run.resources, proxmoxve.network.linux.Bridge))
-            expect(bridge.dependencies).toContain(check.urn);
+        // The host check runs in the probe, before the program registers anything: no resource, no trigger.
+        expect(ofType(run.resources, command.remote.Command).filter((c) => c.inputs["triggers"] !== undefined)).toEqual(
+            [],
+        );
     }
 });
 

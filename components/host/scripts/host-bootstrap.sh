@@ -6,7 +6,7 @@
 #   AIDS_ENV           private | public (owner of the vfio fragment)
 #   AIDS_MODE          apply | remove (remove drops this environment's fragment only)
 #   AIDS_KERNEL_ARGS   host-wide kernel arguments, identical from either stack
-#   AIDS_VFIO_IDS      this environment's vendor:device ids, comma-separated
+#   AIDS_VFIO_IDS      every GPU's vendor:device ids on the node (both environments), comma-separated
 #   AIDS_BLACKLIST     host GPU drivers to keep off the passed-through cards, space-separated
 #   AIDS_ZFS_ARC_MAX   bytes, or empty to leave the ARC alone
 #   AIDS_DATASTORE     datastore that must hold snippets, imports and templates

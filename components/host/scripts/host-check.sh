@@ -1,15 +1,21 @@
 # Host check for one ai-dualstack environment on one Proxmox node (body; components/host/bootstrap.ts
-# renders the header). Read-only, run on every `pulumi up`. It stops the run on a fact that a reboot
-# cannot fix (wrong card, shared IOMMU group, IOMMU off in the BIOS, Proxmox too old), and otherwise
+# renders the header). Read-only: the program runs it over SSH (components/host/probe.ts) on every
+# preview and up, before it registers anything, so a refusal changes nothing. It stops the run on a
+# fact that a reboot cannot fix (wrong card, shared IOMMU group, IOMMU off in the BIOS, Proxmox too
+# old, RAM that differs from the config, a firewall that would lock this client out), and otherwise
 # ends with one verdict line: reboot-required=no, or =yes with the reasons.
 #
 # Header variables:
 #   AIDS_ENV           private | public
 #   AIDS_KERNEL_ARGS   kernel arguments that must be active
 #   AIDS_GPU_CHECKS    this environment's "address=vendor:device@group" entries, space-separated
+#   AIDS_GPU_IDENTITIES every card's "address=vendor:device" (both environments: the bootstrap writes
+#                      all their ids for vfio-pci, so each is checked before anything is written)
 #   AIDS_MEMORY_GIB    RAM the config says the node has (nodes.<node>.memory.totalGiB)
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
-# AIDS_ROOT (from the environment, tests only) prefixes every path so the script can run in a sandbox.
+#   AIDS_DC_FIREWALL   1 when the bootstrap will turn the datacenter firewall on
+#   AIDS_MGMT_SOURCES  networks the bootstrap adds to the management IPSet first
+# AIDS_ROOT (header or environment; tests only) prefixes every path so the script runs in a sandbox.
 
 set -euo pipefail
 
@@ -58,6 +64,46 @@ iommu_active=0
 if compgen -G "$R/sys/kernel/iommu_groups/*" >/dev/null; then iommu_active=1; fi
 if [[ $args_active -eq 1 ]] && [[ $iommu_active -eq 0 ]]; then
     fail "the IOMMU kernel arguments are active but no IOMMU groups exist: turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS"
+fi
+
+# Every card's identity first: a NIC's or an NVMe's id must never reach the vfio-pci list.
+for identity in $AIDS_GPU_IDENTITIES; do
+    address="${identity%%=*}"
+    expected_id="${identity#*=}"
+    dev="$R/sys/bus/pci/devices/${address}"
+    [[ -d "$dev" ]] || fail "no PCI device at ${address}; check pciAddress in Pulumi.yaml against \`lspci -D\`"
+    actual_id="$(sed 's/^0x//' "$dev/vendor"):$(sed 's/^0x//' "$dev/device")"
+    [[ "$actual_id" == "$expected_id" ]] || fail "${address} is ${actual_id}, but the config says ${expected_id}: did the cards move slots? Fix pciAddress or vendorDeviceId (nothing was written)"
+done
+
+# The datacenter firewall would cut this very session unless its client is a management source.
+ip_to_int() {
+    local IFS=.
+    read -r a b c d <<<"$1"
+    echo $(((a << 24) + (b << 16) + (c << 8) + d))
+}
+in_cidr() { # in_cidr IP CIDR
+    local net="${2%/*}" bits="${2#*/}"
+    [[ "$2" == */* ]] || bits=32
+    local mask=$(((0xffffffff << (32 - bits)) & 0xffffffff))
+    (($(($(ip_to_int "$1") & mask)) == $(($(ip_to_int "$net") & mask))))
+}
+firewall_on() { pvesh get /cluster/firewall/options --output-format json 2>/dev/null | grep -q '"enable":1'; }
+client="${SSH_CLIENT:-}"
+client="${client%% *}"
+if [[ "$AIDS_DC_FIREWALL" == "1" && "$client" =~ ^[0-9.]+$ ]] && command -v pvesh >/dev/null && ! firewall_on; then
+    covered=()
+    for cidr in $AIDS_MGMT_SOURCES; do covered+=("$cidr"); done
+    members="$(pvesh get /cluster/firewall/ipset/management --output-format json 2>/dev/null || true)"
+    while read -r cidr; do [[ -n "$cidr" ]] && covered+=("$cidr"); done < <(grep -o '"cidr":"[0-9./]*"' <<<"$members" | cut -d'"' -f4)
+    localnet=""
+    if command -v pve-firewall >/dev/null; then
+        localnet="$(pve-firewall localnet 2>/dev/null | sed -n 's/.*local_network: *\([0-9./]*\).*/\1/p' | head -n 1 || true)"
+    fi
+    [[ -n "$localnet" ]] && covered+=("$localnet")
+    ok=0
+    for cidr in "${covered[@]}"; do in_cidr "$client" "$cidr" && ok=1; done
+    [[ $ok -eq 1 ]] || fail "turning the datacenter firewall on would lock out this machine (${client}): it is in neither the node's local network (${localnet:-unknown}) nor the management IPSet; add its network to proxmox.managementSources (or set proxmox.enableDatacenterFirewall: false)"
 fi
 
 own=" "

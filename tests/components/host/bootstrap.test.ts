@@ -53,12 +53,20 @@ describe("bootstrapPlan", () => {
         expect(kernelArgs(none)).toEqual(["intel_iommu=on", "iommu=pt"]);
     });
 
-    test("host-wide parts agree between the stacks; vfio ids and GPU checks are each environment's own", () => {
+    test("host-wide parts agree between the stacks, vfio ids included; the GPU checks are each environment's own", () => {
         expect(publicPlan.kernelArgs).toEqual(privatePlan.kernelArgs);
         expect(publicPlan.blacklist).toEqual(privatePlan.blacklist);
         expect(privatePlan.blacklist).toEqual(expect.arrayContaining(["nouveau", "nvidia"]));
-        expect(privatePlan.vfioIds).toEqual(["10de:22e8", "10de:2b85"]);
-        expect(publicPlan.vfioIds).toEqual(["10de:228e", "10de:2504"]);
+        // Every card's ids from either stack: one reboot binds both, the second stack needs none.
+        expect(privatePlan.vfioIds).toEqual(["10de:228e", "10de:22e8", "10de:2504", "10de:2b85"]);
+        expect(publicPlan.vfioIds).toEqual(privatePlan.vfioIds);
+        expect(publicPlan.gpuIdentities).toEqual(privatePlan.gpuIdentities);
+        expect(privatePlan.gpuIdentities.map((c) => c.address)).toEqual([
+            "0000:01:00.0",
+            "0000:01:00.1",
+            "0000:02:00.0",
+            "0000:02:00.1",
+        ]);
         expect(privatePlan.gpuChecks.map((c) => `${c.address}@${c.iommuGroup}`)).toEqual([
             "0000:01:00.0@14",
             "0000:01:00.1@14",
@@ -100,7 +108,7 @@ describe("the bootstrap on a fake Proxmox root (real bash)", () => {
         expect(first.stderr).toBe("");
         expect(first.status).toBe(0);
         const vfio = sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf");
-        expect(vfio).toContain("options vfio-pci ids=10de:22e8,10de:2b85 disable_vga=1");
+        expect(vfio).toContain("options vfio-pci ids=10de:228e,10de:22e8,10de:2504,10de:2b85 disable_vga=1");
         expect(vfio).toContain("softdep nouveau pre: vfio-pci");
         expect(sb.read("etc/modprobe.d/ai-dualstack-blacklist.conf")).toContain("blacklist nouveau");
         expect(sb.read("etc/modules-load.d/ai-dualstack-vfio.conf")).toMatch(/^vfio_pci$/m);
@@ -135,7 +143,7 @@ describe("the bootstrap on a fake Proxmox root (real bash)", () => {
         );
     });
 
-    test("the vfio ids are the union of the environments' fragments; removing one keeps the other", () => {
+    test("the vfio ids are the union of the environments' fragments; removing one leaves the cards bound", () => {
         const sb = makeSandbox(devices("nouveau"));
         expect(sb.run(renderBootstrapScript(privatePlan)).status).toBe(0);
         expect(sb.run(renderBootstrapScript(publicPlan)).status).toBe(0);
@@ -147,11 +155,14 @@ describe("the bootstrap on a fake Proxmox root (real bash)", () => {
         const removed = sb.run(renderBootstrapScript(privatePlan, "remove"));
         expect(removed.status).toBe(0);
         expect(sb.exists("etc/ai-dualstack/vfio.d/private.ids")).toBe(false);
-        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain("ids=10de:228e,10de:2504 ");
+        // The public fragment names every card too: nothing changes on the host, no initramfs rebuild.
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toContain(
+            "ids=10de:228e,10de:22e8,10de:2504,10de:2b85 ",
+        );
         // Host-wide settings stay for the other stack.
         expect(sb.read("etc/default/grub.d/ai-dualstack.cfg")).toContain(ARGS);
         expect(sb.exists("etc/modprobe.d/ai-dualstack-blacklist.conf")).toBe(true);
-        expect(sb.calls()).toEqual(["update-initramfs -u -k all"]);
+        expect(sb.calls()).toEqual([]);
         expect(sb.run(renderBootstrapScript(publicPlan, "remove")).status).toBe(0);
         expect(sb.exists("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toBe(false);
     });
@@ -200,6 +211,11 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
             "0000:01:00.0 is 10de:2504, but the config says 10de:2b85: did the cards move slots?",
         ],
         [
+            "the other environment's card holding a NIC's id (it would reach the vfio-pci list)",
+            (sb: Sandbox) => sb.write("sys/bus/pci/devices/0000:02:00.0/device", "0x1533\n"),
+            "0000:02:00.0 is 10de:1533, but the config says 10de:2504: did the cards move slots? Fix pciAddress or vendorDeviceId (nothing was written)",
+        ],
+        [
             "IOMMU off in the BIOS",
             (sb: Sandbox) => {
                 sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
@@ -235,6 +251,33 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
         const run = sb.run(renderCheckScript(privatePlan));
         expect(run.status).toBe(1);
         expect(run.stderr).toContain(message);
+    });
+
+    test("the datacenter firewall guard: an SSH client outside the management networks is refused", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        const saved = process.env["SSH_CLIENT"];
+        try {
+            process.env["SSH_CLIENT"] = "172.16.5.9 51234 22";
+            const refused = sb.run(renderCheckScript(privatePlan));
+            expect(refused.status).toBe(1);
+            expect(refused.stderr).toContain(
+                "turning the datacenter firewall on would lock out this machine (172.16.5.9): it is in neither the node's local network (unknown) nor the management IPSet; add its network to proxmox.managementSources",
+            );
+            // The VPN in proxmox.managementSources covers its clients; so does a management IPSet entry.
+            process.env["SSH_CLIENT"] = "10.8.0.7 51234 22";
+            expect(sb.run(renderCheckScript(privatePlan)).status).toBe(0);
+            process.env["SSH_CLIENT"] = "172.16.5.9 51234 22";
+            sb.write("pvesh/cluster/firewall/ipset/management.json", '[{"cidr":"172.16.0.0/16"}]');
+            expect(sb.run(renderCheckScript(privatePlan)).status).toBe(0);
+            // Once the firewall is on, the guard has nothing left to protect.
+            sb.write("pvesh/cluster/firewall/ipset/management.json", "[]");
+            sb.write("pvesh/cluster/firewall/options.json", '{"enable":1}');
+            expect(sb.run(renderCheckScript(privatePlan)).status).toBe(0);
+        } finally {
+            if (saved === undefined) delete process.env["SSH_CLIENT"];
+            else process.env["SSH_CLIENT"] = saved;
+        }
     });
 
     test("a bridge in the card's group is harmless", () => {

@@ -26,7 +26,7 @@ function hostProgram(ssh: Partial<NodeModel["ssh"]> = {}) {
             apiToken: pulumi.secret(TOKEN),
             sshPrivateKey: pulumi.secret(KEY),
             bootstrap: bootstrapPlan(node, "private", cfg.proxmox),
-            checkTrigger: "test-run",
+            status: { required: true, reasons: ["kernel argument iommu=pt is not active"] },
         });
 }
 
@@ -68,7 +68,7 @@ test("the bootstrap runs over SSH: the script on stdin, a remove script on delet
     expect(bootstrap.inputs["create"]).toBe("bash -s");
     expect(bootstrap.inputs["update"]).toBe("bash -s");
     expect(bootstrap.inputs["stdin"]).toContain("AIDS_ENV='private'");
-    expect(bootstrap.inputs["stdin"]).toContain("AIDS_VFIO_IDS='10de:22e8,10de:2b85'");
+    expect(bootstrap.inputs["stdin"]).toContain("AIDS_VFIO_IDS='10de:228e,10de:22e8,10de:2504,10de:2b85'");
     const b64 = /^printf %s (\S+) \| base64 -d \| bash$/.exec(bootstrap.inputs["delete"] as string)?.[1] ?? "";
     expect(Buffer.from(b64, "base64").toString()).toContain("AIDS_MODE='remove'");
     // The bootstrap and the provider go through no default provider and read nothing implicit.
@@ -78,18 +78,22 @@ test("the bootstrap runs over SSH: the script on stdin, a remove script on delet
             .filter((r) => r.custom)
             .map((r) => r.name)
             .sort(),
-    ).toEqual(["private-pve1-bootstrap", "private-pve1-check", "private-pve1-provider"]);
+    ).toEqual(["private-pve1-bootstrap", "private-pve1-provider"]);
 });
 
-test("the read-only check runs after the bootstrap, on every up", async () => {
-    const resources = await build();
-    const bootstrap = one(resources, command.remote.Command, "private-pve1-bootstrap");
-    const check = one(resources, command.remote.Command, "private-pve1-check");
-    expect(check.dependencies).toContain(bootstrap.urn);
-    expect(check.inputs["stdin"]).toContain("AIDS_GPU_CHECKS='0000:01:00.0=10de:2b85@14 0000:01:00.1=10de:22e8@14'");
-    expect(check.inputs).not.toHaveProperty("delete");
-    // A fresh trigger per run makes it run on every up; the test pins it.
-    expect(check.inputs["triggers"]).toEqual(["test-run"]);
+test("no command runs on every up: the probe's verdict is a plain value, and the bootstrap's script is fixed", async () => {
+    const first = await build();
+    const second = await build();
+    const stdin = (rs: typeof first) => one(rs, command.remote.Command, "private-pve1-bootstrap").inputs["stdin"];
+    expect(stdin(second)).toBe(stdin(first));
+    expect(one(first, command.remote.Command).inputs).not.toHaveProperty("triggers");
+    let host: ProxmoxHost | undefined;
+    await record(() => (host = hostProgram()()));
+    expect([host?.rebootRequired, host?.ready, host?.rebootReasons]).toEqual([
+        true,
+        false,
+        ["kernel argument iommu=pt is not active"],
+    ]);
 });
 
 test("an unpinned SSH host key is warned about, a pinned one is used", async () => {

@@ -1,0 +1,67 @@
+// The host probe: before the program registers anything, it runs the read-only host check
+// (scripts/host-check.sh) on each node over SSH, with the system `ssh`. A fact that a reboot cannot
+// fix fails the program then, so a refused config changes nothing; otherwise the verdict (a reboot
+// pending or not) is a plain value the stack builds from: deterministic inputs, clean previews,
+// and the VMs' workloads and gates waiting for the reboot instead of failing on a stopped VM.
+
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { NodeModel } from "../../config/resolve";
+import { RebootStatus, parseRebootStatus } from "./bootstrap";
+
+export type HostStatus = RebootStatus;
+
+/** Where the probe logs in: the node's SSH settings and the stack's private key (plain text). */
+export interface ProbeTarget {
+    readonly node: string;
+    readonly ssh: NodeModel["ssh"];
+    readonly privateKey: string;
+    /** The rendered check script (renderCheckScript). */
+    readonly script: string;
+}
+
+/** A host check that refused: the node, and the check's own message. */
+export class HostCheckError extends Error {
+    constructor(
+        readonly node: string,
+        detail: string,
+    ) {
+        super(`the host check of node "${node}" refused, and nothing was changed:\n${detail.trim()}`);
+        this.name = "HostCheckError";
+    }
+}
+
+/** The ssh options: no prompts; the pinned host key when there is one (else a throwaway known_hosts). */
+function sshArgs(t: ProbeTarget, dir: string): string[] {
+    const knownHosts = path.join(dir, "known_hosts");
+    const host = t.ssh.port === 22 ? t.ssh.address : `[${t.ssh.address}]:${t.ssh.port}`;
+    if (t.ssh.hostKey) fs.writeFileSync(knownHosts, `${host} ${t.ssh.hostKey}\n`);
+    return [
+        ...["-i", path.join(dir, "key"), "-p", String(t.ssh.port)],
+        ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "IdentitiesOnly=yes"],
+        ...["-o", `UserKnownHostsFile=${knownHosts}`],
+        ...["-o", `StrictHostKeyChecking=${t.ssh.hostKey ? "yes" : "accept-new"}`],
+        `${t.ssh.user}@${t.ssh.address}`,
+        "bash -s",
+    ];
+}
+
+/** Runs the check on one node and reads its verdict; a refusal or an unreachable node throws. */
+export function probeHost(t: ProbeTarget, sshBinary = "ssh"): Promise<HostStatus> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-probe-"));
+    fs.writeFileSync(path.join(dir, "key"), t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, {
+        mode: 0o600,
+    });
+    return new Promise<HostStatus>((resolve, reject) => {
+        const child = execFile(sshBinary, sshArgs(t, dir), { timeout: 120_000 }, (err, stdout, stderr) => {
+            fs.rmSync(dir, { recursive: true, force: true });
+            if (err) reject(new HostCheckError(t.node, stderr || err.message));
+            else if (!stdout.includes("reboot-required="))
+                reject(new HostCheckError(t.node, `no verdict:\n${stdout}${stderr}`));
+            else resolve(parseRebootStatus(stdout));
+        });
+        child.stdin?.end(t.script);
+    });
+}
