@@ -15,8 +15,12 @@ export interface UserDataArgs {
 const TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg";
 
 /** Ubuntu's own packaging of the open kernel modules (Blackwell needs them) for a compute GPU. */
-export function nvidiaPackages(branch: string): { driver: string; utils: string } {
-    return { driver: `nvidia:${branch}-server-open`, utils: `nvidia-utils-${branch}-server` };
+export function nvidiaPackages(branch: string): { driver: string; utils: string; modules: string } {
+    return {
+        driver: `nvidia:${branch}-server-open`,
+        utils: `nvidia-utils-${branch}-server`,
+        modules: `linux-modules-nvidia-${branch}-server-open`,
+    };
 }
 
 export function renderUserData(args: UserDataArgs): string {
@@ -31,6 +35,9 @@ export function renderUserData(args: UserDataArgs): string {
             // Picks the prebuilt, signed kernel modules that match the image's kernel.
             ["ubuntu-drivers", "install", "--gpgpu", pkgs.driver],
             ["apt-get", "install", "-y", pkgs.utils],
+            // The modules for the kernel running now (package_upgrade may have installed a newer
+            // one), loaded at once: no reboot, which the RTX 5090 is known to survive badly under VFIO.
+            `apt-get install -y ${pkgs.modules}-$(uname -r) && modprobe nvidia && nvidia-smi -L`,
             `curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | gpg --dearmor -o ${TOOLKIT_KEYRING}`,
             `echo "deb [signed-by=${TOOLKIT_KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(dpkg --print-architecture) /" > /etc/apt/sources.list.d/nvidia-container-toolkit.list`,
             ["apt-get", "update"],
@@ -66,14 +73,5 @@ export function renderUserData(args: UserDataArgs): string {
         ],
         runcmd,
     };
-    if (gpu) {
-        // The driver loads on the next boot; cloud-init reboots once, at the end of the first boot.
-        doc["power_state"] = {
-            mode: "reboot",
-            message: "ai-dualstack: rebooting once to load the NVIDIA driver",
-            timeout: 60,
-            condition: true,
-        };
-    }
     return `#cloud-config\n${stringify(doc, { lineWidth: 0 })}`;
 }

@@ -11,17 +11,23 @@ export const DOCKER_SSH_OPTS = [
     "ConnectTimeout=15",
 ] as const;
 
-/** Waits for first boot (cloud-init, the NVIDIA reboot) and proves Docker, and the GPU, answer. */
+/**
+ * Waits for first boot (cloud-init: packages, the NVIDIA driver loaded in the running kernel, the
+ * docker group) and proves Docker, and the GPU, answer. This SSH session may have started before
+ * cloud-init added the user to the docker group, so Docker is asked through sudo (the user has
+ * passwordless sudo); the docker provider's own sessions come later and have the group.
+ */
 export function renderDockerReadyScript(gpu: boolean): string {
     const lines = [
         "set -euo pipefail",
         // Exit 2 means done with recoverable warnings; only a hang or a hard error stops here.
         "timeout 1800 cloud-init status --wait >/dev/null || [ $? -eq 2 ]",
-        "docker info --format 'ai-dualstack: docker {{.ServerVersion}}'",
+        "sudo -n docker info --format 'ai-dualstack: docker {{.ServerVersion}}'",
+        'id -nG "$USER" | grep -qw docker || getent group docker | grep -qw "$USER" || { echo "ai-dualstack: $USER is not in the docker group" >&2; exit 1; }',
         ...(gpu
             ? [
                   "nvidia-smi --query-gpu=name,driver_version --format=csv,noheader",
-                  "docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo 'ai-dualstack: the nvidia container runtime is missing' >&2; exit 1; }",
+                  "sudo -n docker info --format '{{json .Runtimes}}' | grep -q nvidia || { echo 'ai-dualstack: the nvidia container runtime is missing' >&2; exit 1; }",
               ]
             : []),
     ];
