@@ -102,9 +102,11 @@ export interface EngineStackOptions {
     envVars?: Record<string, string>;
 }
 
-/** Options of preview and up: the policy packs to run (folders holding a PulumiPolicy.yaml). */
+/** Options of preview and up: the policy packs to run (folders holding a PulumiPolicy.yaml), and more. */
 export interface RunOptions {
     policyPacks?: string[];
+    /** Fail when the operation would change anything (`pulumi preview --expect-no-changes`). */
+    expectNoChanges?: boolean;
 }
 
 /**
@@ -122,11 +124,16 @@ export class EngineStack {
     /** Engine calls of the program dropped when an operation stopped (see isDroppedEngineCall). */
     droppedCalls = 0;
     private readonly onRejection = (reason: unknown) => {
+        // What the program itself threw reaches the engine as the operation's error, and the SDK
+        // leaves a copy of that rejection unhandled: the EngineError carries it already.
+        if (this.programErrors.has(reason)) return;
         if (!isDroppedEngineCall(reason)) throw reason; // as Node would without this listener
         this.droppedCalls++;
     };
 
     private constructor(
+        /** The errors the inline program threw (see onRejection). */
+        private readonly programErrors: Set<unknown>,
         readonly stack: Stack,
         /** The temporary folder holding the work dir and the backend; removed by dispose(). */
         readonly dir: string,
@@ -156,15 +163,20 @@ export class EngineStack {
         const root = path.basename(binDir) === "bin" ? path.dirname(binDir) : undefined;
         const pulumiCommand = await PulumiCommand.get(root ? { root } : {});
         const projectName = opts.projectName ?? "ai-dualstack";
+        const programErrors = new Set<unknown>();
         const stack = await LocalWorkspace.createOrSelectStack(
             {
                 stackName: opts.stackName,
                 projectName,
-                program: () => Promise.resolve(opts.program()) as ReturnType<PulumiFn>,
+                program: (() =>
+                    Promise.resolve(opts.program()).catch((err: unknown) => {
+                        programErrors.add(err);
+                        throw err;
+                    })) as PulumiFn,
             },
             { workDir, envVars, pulumiCommand },
         );
-        return new EngineStack(stack, dir, projectName);
+        return new EngineStack(programErrors, stack, dir, projectName);
     }
 
     /**

@@ -8,6 +8,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
 import { NodeModel } from "../../config/resolve";
 import { RebootStatus, parseRebootStatus } from "./bootstrap";
 
@@ -22,8 +23,8 @@ export interface ProbeTarget {
     readonly script: string;
 }
 
-/** A host check that refused: the node, and the check's own message. */
-export class HostCheckError extends Error {
+/** A host check that refused: the node, and the check's own message (a RunError: no stack trace). */
+export class HostCheckError extends pulumi.RunError {
     constructor(
         readonly node: string,
         detail: string,
