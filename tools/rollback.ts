@@ -143,6 +143,9 @@ async function redeploy(opts: RollbackOptions, target: HistoryEntry, commit: str
         }
         const result = await stack.up({ onOutput: log });
         console.log(`rollback: ${opts.stack} is back at update ${target.position} (${result.summary.result})`);
+        console.log(
+            `rollback: your working tree still holds the later program and config; revert them in git (git revert, or check out ${commit.slice(0, 12)}'s files) before the next \`pulumi up\`, or it re-deploys them`,
+        );
     } finally {
         tree.remove();
     }
