@@ -80,6 +80,17 @@ export function groupOf(
     return group === "env" ? env : group;
 }
 
+/** What a remote command is for, from the suffix its component gave its name. */
+function commandRole(name: string): string {
+    const roles: [string, string][] = [
+        ["-docker-ready", "Docker ready"],
+        ["-tune", "pin and start"],
+        ["-setup", "data setup"],
+        ["-bootstrap", "host bootstrap"],
+    ];
+    return roles.find(([suffix]) => name.endsWith(suffix))?.[1] ?? "command";
+}
+
 /** The short label of a node in the flowchart, by class. */
 function mermaidLabel(r: RecordedResource): string {
     const i = r.inputs;
@@ -97,10 +108,7 @@ function mermaidLabel(r: RecordedResource): string {
         [proxmoxve.storage.Zfspool, () => `storage ${str(i["resourceId"])}`],
         [proxmoxve.network.linux.Bridge, () => `bridge ${str(i["name"])}`],
         [proxmoxve.network.linux.Vlan, () => `VLAN ${str(i["name"])}`],
-        [
-            command.remote.Command,
-            () => (r.name.endsWith("-docker-ready") ? `Docker ready ${r.name}` : `host bootstrap ${r.name}`),
-        ],
+        [command.remote.Command, () => `${commandRole(r.name)} ${r.name}`],
         [docker.Container, () => `container ${str(i["name"])}<br/>${str(i["image"])}`],
         [proxmoxve.cluster.firewall.security.GroupLegacy, () => `firewall group ${str(i["name"])}`],
         [proxmoxve.Provider, () => `Proxmox API ${r.name}`],
