@@ -299,3 +299,14 @@ function flattenSecret(prefix: string, value: unknown, into: ConfigMap): void {
         flattenSecret(`${prefix}${step}`, v, into);
     }
 }
+
+/** The EngineError of an operation that must fail; an operation that succeeds is itself an error. */
+export async function failureOf(op: Promise<EngineRun>): Promise<EngineError> {
+    try {
+        await op;
+    } catch (err) {
+        if (err instanceof EngineError) return err;
+        throw err;
+    }
+    throw new Error("the operation was expected to fail, and it succeeded");
+}

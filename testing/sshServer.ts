@@ -7,6 +7,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
+import { freePort } from "./ollamaServer";
 
 export interface SshServer {
     host: "127.0.0.1";
@@ -24,17 +25,6 @@ export interface SshServer {
 /** Where Debian puts sshd; undefined when openssh-server is not installed. */
 export function findSshd(): string | undefined {
     return ["/usr/sbin/sshd", "/usr/bin/sshd"].find((p) => fs.existsSync(p));
-}
-
-function freePort(): Promise<number> {
-    return new Promise((resolve, reject) => {
-        const srv = net.createServer();
-        srv.once("error", reject);
-        srv.listen(0, "127.0.0.1", () => {
-            const { port } = srv.address() as net.AddressInfo;
-            srv.close(() => resolve(port));
-        });
-    });
 }
 
 function waitForPort(port: number, child: ChildProcess, log: () => string): Promise<void> {

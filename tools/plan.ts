@@ -7,6 +7,7 @@ import { EnvironmentName } from "../config/schema";
 import type { EnvironmentOutputs } from "../stacks/outputs";
 import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
+import { parseCli, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
 
@@ -71,8 +72,6 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
     return { stacks, format, hosts, ...(projectDir ? { projectDir } : {}) };
 }
 
-export class UsageError extends Error {}
-
 function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     const lines = [`Outputs (${out.environment}: ${out.exposure}):`];
     for (const [name, vm] of Object.entries(out.vms)) {
@@ -123,18 +122,8 @@ export function renderPlan(planned: PlannedStack): string[] {
 }
 
 export async function main(argv: readonly string[]): Promise<number> {
-    let opts: PlanOptions | "help";
-    try {
-        opts = parseArgs(argv);
-    } catch (err) {
-        if (!(err instanceof UsageError)) throw err;
-        console.error(`plan: ${err.message}\n\n${USAGE}`);
-        return 2;
-    }
-    if (opts === "help") {
-        console.log(USAGE);
-        return 0;
-    }
+    const opts = parseCli("plan", USAGE, () => parseArgs(argv));
+    if (typeof opts === "number") return opts;
     const runs: StackRun[] = [];
     for (const stack of opts.stacks) {
         let planned: PlannedStack;

@@ -9,6 +9,7 @@ import * as path from "path";
 import { LocalWorkspace, LocalWorkspaceOptions, PulumiCommand, Stack } from "@pulumi/pulumi/automation";
 import type { ConfigMap } from "@pulumi/pulumi/automation";
 import { HistoryEntry, TargetError, historyEntries, renderHistory, resolveTarget } from "./rollbackTarget";
+import { parseCli, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run rollback -- <stack> --list [--project-dir DIR]
        npm run rollback -- <stack> --to <update> [--yes] [--project-dir DIR]
@@ -38,8 +39,6 @@ export interface RollbackOptions {
     yes: boolean;
     projectDir: string;
 }
-
-export class UsageError extends Error {}
 
 export function parseArgs(argv: readonly string[], defaultDir: string): RollbackOptions | "help" {
     const opts: RollbackOptions = { stack: "", list: false, yes: false, projectDir: defaultDir };
@@ -152,18 +151,8 @@ async function redeploy(opts: RollbackOptions, target: HistoryEntry, commit: str
 }
 
 export async function main(argv: readonly string[], defaultDir = path.resolve(__dirname, "..")): Promise<number> {
-    let opts: RollbackOptions | "help";
-    try {
-        opts = parseArgs(argv, defaultDir);
-    } catch (err) {
-        if (!(err instanceof UsageError)) throw err;
-        console.error(`rollback: ${err.message}\n\n${USAGE}`);
-        return 2;
-    }
-    if (opts === "help") {
-        console.log(USAGE);
-        return 0;
-    }
+    const opts = parseCli("rollback", USAGE, () => parseArgs(argv, defaultDir));
+    if (typeof opts === "number") return opts;
     try {
         const stack = await LocalWorkspace.selectStack(
             { stackName: opts.stack, workDir: opts.projectDir },

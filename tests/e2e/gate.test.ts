@@ -6,7 +6,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { ThroughputGate } from "../../components/gate/throughputGate";
 import { GATE_DEFAULTS } from "../../lib/gateDefaults";
-import { EngineError, EngineRun, EngineStack } from "../../testing/engine";
+import { EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
 
@@ -41,16 +41,6 @@ function program(endpoint: string) {
         const [figures] = gate.figures;
         return { tokensPerSecond: figures?.tokensPerSecond, required: figures?.requiredTokensPerSecond };
     };
-}
-
-async function failureOf(op: Promise<EngineRun>): Promise<EngineError> {
-    try {
-        await op;
-    } catch (err) {
-        if (err instanceof EngineError) return err;
-        throw err;
-    }
-    throw new Error("the operation was expected to fail");
 }
 
 (toolchain && bin ? describe : describe.skip)("the throughput gate under the real engine", () => {

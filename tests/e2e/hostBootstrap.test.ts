@@ -13,7 +13,7 @@ import { HostCheckError, HostStatus, probeHost } from "../../components/host/pro
 import { ProxmoxHost } from "../../components/host/proxmoxHost";
 import { NodeModel, resolveNode } from "../../config/resolve";
 import { NodeConfig } from "../../config/schema";
-import { EngineError, EngineRun, EngineStack } from "../../testing/engine";
+import { EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { findSshd, SshServer, startSshServer } from "../../testing/sshServer";
 import { parsedConfig } from "../helpers/config";
@@ -86,16 +86,6 @@ function etcTree(sb: Sandbox): Record<string, string> {
     };
     walk(path.join(sb.root, "etc"));
     return out;
-}
-
-async function failureOf(op: Promise<EngineRun>): Promise<EngineError> {
-    try {
-        await op;
-    } catch (err) {
-        if (err instanceof EngineError) return err;
-        throw err;
-    }
-    throw new Error("the operation was expected to fail");
 }
 
 (toolchain && sshd ? describe : describe.skip)("the host bootstrap over real SSH, under the real engine", () => {

@@ -6,7 +6,7 @@ import * as command from "@pulumi/command";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { EngineError, EngineRun, EngineStack } from "../../testing/engine";
+import { EngineRun, EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { PROJECT_DIR } from "../../testing/stackFiles";
 
@@ -56,15 +56,6 @@ function writePack(): string {
 }
 
 const violations = (run: EngineRun, policy: string) => run.policyViolations.filter((v) => v.policyName === policy);
-
-async function failureOf(op: Promise<EngineRun>): Promise<EngineError> {
-    const err = await op.then(
-        () => undefined,
-        (e: unknown) => e,
-    );
-    expect(err).toBeInstanceOf(EngineError);
-    return err as EngineError;
-}
 
 (toolchain ? describe : describe.skip)("a policy pack under the real engine", () => {
     let pack: string;
