@@ -29,7 +29,7 @@ export class HostCheckError extends pulumi.RunError {
         readonly node: string,
         detail: string,
     ) {
-        super(`the host check of node "${node}" refused, and nothing was changed:\n${detail.trim()}`);
+        super(`the host check of node "${node}" stopped the run, and nothing was changed:\n${detail.trim()}`);
         this.name = "HostCheckError";
     }
 }
@@ -49,6 +49,11 @@ function sshArgs(t: ProbeTarget, dir: string): string[] {
     ];
 }
 
+/** What to check when the probe cannot log in at all. */
+function unreachable(t: ProbeTarget, detail: string): string {
+    return `cannot log in to ${t.ssh.user}@${t.ssh.address}:${t.ssh.port} over SSH (${detail.trim()}); check nodes.${t.node}.address, sshPort and sshUser, that the node's authorized_keys holds the public half of sshPrivateKey, and sshHostKey if pinned`;
+}
+
 /** Runs the check on one node and reads its verdict; a refusal or an unreachable node throws. */
 export function probeHost(t: ProbeTarget, sshBinary = "ssh"): Promise<HostStatus> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-probe-"));
@@ -58,7 +63,9 @@ export function probeHost(t: ProbeTarget, sshBinary = "ssh"): Promise<HostStatus
     return new Promise<HostStatus>((resolve, reject) => {
         const child = execFile(sshBinary, sshArgs(t, dir), { timeout: 120_000 }, (err, stdout, stderr) => {
             fs.rmSync(dir, { recursive: true, force: true });
-            if (err) reject(new HostCheckError(t.node, stderr || err.message));
+            // ssh exits 255 on its own failure (no route, refused, key not accepted), else the script's status.
+            if (err && err.code === 255) reject(new HostCheckError(t.node, unreachable(t, stderr || err.message)));
+            else if (err) reject(new HostCheckError(t.node, stderr || err.message));
             else if (!stdout.includes("reboot-required="))
                 reject(new HostCheckError(t.node, `no verdict:\n${stdout}${stderr}`));
             else resolve(parseRebootStatus(stdout));
