@@ -2,12 +2,14 @@
 // rules, and resolves it into the StackModel. A bad config throws before any resource is registered.
 
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
 import { secretRefs } from "../lib/secretTemplate";
 import { EnvironmentPolicies } from "./policy";
 import { resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
-import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, CONFIG_KEYS, ConfigKey } from "./schema";
+import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
+import { schemaIssues } from "./schemaIssues";
+
+export { formatPath, suggestField } from "./schemaIssues";
 
 export const NAMESPACE = "ai-dualstack";
 
@@ -96,87 +98,6 @@ function resolveEnvironment(stack: string, configured: EnvironmentName | undefin
     return (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as EnvironmentName) : undefined;
 }
 
-/** Every field name the schema knows, for "did you mean" hints on typos. */
-const KNOWN_FIELDS: readonly string[] = (() => {
-    const names = new Set<string>(Object.keys(CONFIG_KEYS));
-    const walk = (schema: z.core.$ZodType, depth: number): void => {
-        if (depth > 12) return;
-        const def = schema._zod.def as unknown as Record<string, unknown>;
-        const shape = (schema as { shape?: Record<string, z.core.$ZodType> }).shape;
-        if (shape) {
-            for (const [key, child] of Object.entries(shape)) {
-                names.add(key);
-                walk(child, depth + 1);
-            }
-        }
-        for (const inner of ["innerType", "element", "valueType", "in"]) {
-            const child = def[inner] as z.core.$ZodType | undefined;
-            if (child && typeof child === "object" && "_zod" in child) walk(child, depth + 1);
-        }
-        const options = def["options"] as z.core.$ZodType[] | undefined;
-        if (Array.isArray(options)) options.forEach((o) => walk(o, depth + 1));
-    };
-    walk(StackConfigSchema, 0);
-    return [...names];
-})();
-
-function distance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0] as number;
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const cur = row[j] as number;
-            row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = cur;
-        }
-    }
-    return row[b.length] as number;
-}
-
-export function suggestField(key: string): string | undefined {
-    let best: { name: string; d: number } | undefined;
-    for (const name of KNOWN_FIELDS) {
-        const d = distance(key.toLowerCase(), name.toLowerCase());
-        if (d <= Math.max(2, Math.floor(name.length / 4)) && (!best || d < best.d)) best = { name, d };
-    }
-    return best?.name;
-}
-
-/** `nodes.pve1.gpus[0]` — the path syntax `pulumi config set --path` takes. */
-export function formatPath(path: readonly PropertyKey[]): string {
-    return path.reduce<string>((acc, part) => {
-        if (typeof part === "number") return `${acc}[${part}]`;
-        return acc === "" ? String(part) : `${acc}.${String(part)}`;
-    }, "");
-}
-
-function schemaIssues(error: z.ZodError): ConfigIssue[] {
-    return error.issues.flatMap((issue): ConfigIssue[] => {
-        const path = formatPath(issue.path);
-        if (issue.code === "unrecognized_keys") {
-            return issue.keys.map((key) => {
-                const hint = suggestField(key);
-                return {
-                    path: path === "" ? key : `${path}.${key}`,
-                    message: hint
-                        ? `unknown key; did you mean "${hint}"?`
-                        : "unknown key; remove it (see docs/config-reference.md)",
-                };
-            });
-        }
-        if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
-            const what = issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
-            return [{ path, message: `missing; add it (${what})` }];
-        }
-        if (issue.code === "invalid_key") {
-            const inner = issue.issues[0]?.message ?? "invalid name";
-            return [{ path, message: `the name ${inner}` }];
-        }
-        return [{ path, message: issue.message }];
-    });
-}
-
 /** The raw inputs of a parse: the namespace's keys (objects already JSON-decoded) and the stack name. */
 export interface RawConfig {
     stack: string;
@@ -217,7 +138,9 @@ export function parseStackConfig(raw: RawConfig, policies: EnvironmentPolicies):
         }
     }
 
-    const parsed = StackConfigSchema.safeParse(rest);
+    // reportInput: zod 4 leaves the found value out of an issue unless asked, and a wrong value
+    // would then read as a missing one.
+    const parsed = StackConfigSchema.safeParse(rest, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: [...issues, ...schemaIssues(parsed.error)] };
 
     const environment = resolveEnvironment(raw.stack, parsed.data.environment);
