@@ -68,6 +68,7 @@ export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
     return new Network(`${stack.environment}-network`, {
         environment: stack.environment,
         baseline: stack.policy.baselineRules(stack.network),
+        ipsets: stack.policy.ipsets,
         nodes: stack.nodes.map((node: NodeModel) => ({
             nodeName: node.name,
             provider: pick(hosts, node.name, "host").provider,
@@ -140,6 +141,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 gateway: stack.network.gateway,
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
+                firewallPolicy: stack.policy,
             },
             { provider: pick(w.hosts.hosts, ct.node, "host").provider },
         );
@@ -184,6 +186,7 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
                 gateway: stack.network.gateway,
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
+                firewallPolicy: stack.policy,
                 host: { connection: host.connection, ready: host.ready },
                 // The bootstrap enables snippets on the datastore.
                 dependsOn: [host.bootstrap],

@@ -7,9 +7,13 @@ export const PRIVATE_POLICY: EnvironmentPolicy = {
     environment: "private",
     exposure: "LAN/VPN only: inbound is denied except from environments.private.network.trustedSources",
     // The trusted networks reach everything, so they must be narrow; every guest rule stays inside them.
-    trustedSources: "reach-all",
+    trustedSources: "only-way-in",
     // Services publish on the VM's own address, which only the trusted networks reach.
     publishablePorts: undefined,
+    // Private guests fetch what they need from the LAN and the internet.
+    outputPolicy: "ACCEPT",
+    ipfilter: true,
+    ipsets: [],
     baselineRules(network) {
         return [
             { type: "in", action: "ACCEPT", source: network.cidr, comment: "private guests reach each other" },

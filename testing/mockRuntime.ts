@@ -60,6 +60,7 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.network.linux.Vlan,
     proxmoxve.firewall.OptionsLegacy,
     proxmoxve.firewall.RulesLegacy,
+    proxmoxve.firewall.IpsetLegacy,
     proxmoxve.cluster.firewall.security.GroupLegacy,
     command.remote.Command,
     docker.Provider,

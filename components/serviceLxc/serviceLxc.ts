@@ -4,6 +4,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
+import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall } from "../network/guestFirewall";
 import { guestIpv4 } from "../network/guestIpv4";
@@ -24,6 +25,8 @@ export interface ServiceLxcArgs {
     readonly gateway: string;
     readonly dns: readonly string[];
     readonly securityGroup: pulumi.Input<string>;
+    /** The environment policy's outbound default and anti-spoofing. */
+    readonly firewallPolicy: GuestFirewallPolicy;
 }
 
 /** Where each role's service will listen, for the stack outputs. */
@@ -104,6 +107,8 @@ export class ServiceLxc extends pulumi.ComponentResource {
                 containerId: this.vmId,
                 securityGroup: args.securityGroup,
                 inbound: ct.inbound,
+                policy: args.firewallPolicy,
+                ...(ct.network.address ? { address: ct.network.address.ip } : {}),
             },
             { parent: this },
         );

@@ -1,6 +1,6 @@
 // The rules that keep the two environments apart, in one place: id ranges and networks that never
 // meet, guests only on their own environment's bridges, mirrors and GPUs, trusted networks that are
-// narrow where they reach everything, and services that publish only what the policy allows.
+// narrow, management ports open to them alone, and services that publish only what the policy allows.
 // What differs between the environments comes from their EnvironmentPolicy, never from a name.
 
 import { containsIp, containsNetwork, networksOverlap, parseCidr } from "../../lib/ipv4";
@@ -11,19 +11,30 @@ import { Add } from "./issues";
 
 const other = (env: EnvironmentName): EnvironmentName => (env === ENVIRONMENTS[0] ? ENVIRONMENTS[1] : ENVIRONMENTS[0]);
 
+/** Networks wider than this are no LAN or VPN (a /7 is already 33 million addresses). */
+export const WIDEST_TRUSTED_PREFIX = 8;
+
+/** Ports that administer a guest or a node: SSH and the Proxmox GUI/API. */
+export const MANAGEMENT_PORTS: readonly number[] = [22, 8006];
+
 /** Shared facts (Pulumi.yaml): the same verdict for either stack. */
 export function checkEnvironmentsApart(cfg: ParsedConfig, policies: EnvironmentPolicies, add: Add): void {
     for (const env of ENVIRONMENTS) {
-        if (policies[env].trustedSources !== "reach-all") continue;
+        const policy = policies[env];
         const otherNet = cfg.environments[other(env)].network.cidr;
         cfg.environments[env].network.trustedSources.forEach((source, i) => {
             const at = `environments.${env}.network.trustedSources[${i}]`;
-            if (parseCidr(source).prefix < 8) {
-                add(
-                    at,
-                    `${source} is far wider than a LAN or VPN; ${env} guests are reachable only from the networks you name`,
-                );
-            } else if (networksOverlap(parseCidr(source), parseCidr(otherNet))) {
+            // Whatever they mean, trusted networks open SSH and the trusted-only routes: never the world.
+            if (parseCidr(source).prefix < WIDEST_TRUSTED_PREFIX) {
+                const what =
+                    policy.trustedSources === "only-way-in"
+                        ? `${env} guests are reachable only from the networks you name`
+                        : `these networks get SSH to the ${env} guests and the proxy's trusted-only routes`;
+                add(at, `${source} is far wider than a LAN or VPN; ${what}`);
+            } else if (
+                policy.trustedSources === "only-way-in" &&
+                networksOverlap(parseCidr(source), parseCidr(otherNet))
+            ) {
                 add(
                     at,
                     `${source} overlaps the ${other(env)} network ${otherNet}; ${other(env)} guests must never reach ${env} ones`,
@@ -75,16 +86,34 @@ export function checkGuestIsolation(cfg: ParsedConfig, policy: EnvironmentPolicy
             );
         }
     }
-    if (!node || policy.trustedSources !== "reach-all") return;
+    if (!node) return;
     const trusted = envCfg.network.trustedSources.map(parseCidr);
+    const insideTrusted = (source: string) =>
+        source !== "any" && trusted.some((t) => containsNetwork(t, parseCidr(source)));
     g.firewall.inbound.forEach((rule, i) => {
-        const inside = rule.source !== "any" && trusted.some((t) => containsNetwork(t, parseCidr(rule.source)));
-        if (!inside) {
+        const at = `${g.kind}.${g.name}.firewall.inbound[${i}]`;
+        if (policy.trustedSources === "only-way-in" && !insideTrusted(rule.source)) {
             add(
-                `${at}.firewall.inbound[${i}].source`,
+                `${at}.source`,
                 `"${rule.source}" is not inside environments.${env}.network.trustedSources (${envCfg.network.trustedSources.join(", ")}); ${env} guests are reachable only over LAN/VPN`,
             );
+            return;
         }
+        const management = MANAGEMENT_PORTS.filter((p) => portsOf(rule.port).some(([lo, hi]) => p >= lo && p <= hi));
+        if (management.length > 0 && !insideTrusted(rule.source)) {
+            add(
+                `${at}.source`,
+                `"${rule.source}" would reach management port ${management.join(" and ")} of a ${env} guest; only environments.${env}.network.trustedSources (${envCfg.network.trustedSources.join(", ")}) administer it, and the baseline already lets them in`,
+            );
+        }
+    });
+}
+
+/** "80,443" or "8000:8010" as [low, high] ranges. */
+function portsOf(spec: string): [number, number][] {
+    return spec.split(",").map((part) => {
+        const [lo, hi] = part.split(":").map(Number) as [number, number | undefined];
+        return [lo, hi ?? lo];
     });
 }
 

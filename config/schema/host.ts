@@ -197,7 +197,7 @@ export const EnvironmentSchema = z.strictObject({
                 .min(1, "name at least one network (your LAN or VPN)")
                 .meta(
                     d(
-                        "Private: the LAN and VPN networks that may reach its guests (nothing else may). Public: the networks that may administer its guests (SSH, ping).",
+                        "Private: the LAN and VPN networks that may reach its guests (nothing else from outside may). Public: the networks that may administer its guests (SSH, ping) and use the proxy's trusted-only routes. Neither may be wider than a /8.",
                     ),
                 ),
         })

@@ -4,7 +4,9 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { GpuPassthroughVm, GpuVmSpec, pciMappingPath, vmTags } from "../../../components/gpuVm/gpuPassthroughVm";
 import { renderTuneScript } from "../../../components/gpuVm/tune";
+import { GuestFirewallPolicy } from "../../../config/policy";
 import { GpuModel, VmModel } from "../../../config/resolve";
+import { POLICIES } from "../../../stacks";
 import { stackModel } from "../../helpers/config";
 import { one, ofType, record } from "../../helpers/pulumi";
 import { makeSandbox } from "../../helpers/sandbox";
@@ -12,7 +14,12 @@ import { makeSandbox } from "../../helpers/sandbox";
 const vm = stackModel("private").vms.find((v) => v.name === "private-ai") as VmModel;
 const gpu = vm.gpu as GpuModel;
 
-function build(overrides: Partial<GpuVmSpec> = {}, withGpu = true, ready = true) {
+function build(
+    overrides: Partial<GpuVmSpec> = {},
+    withGpu = true,
+    ready = true,
+    firewallPolicy: GuestFirewallPolicy = POLICIES.private,
+) {
     const { gpu: _held, ...withoutGpu } = vm;
     return record(
         () =>
@@ -26,6 +33,7 @@ function build(overrides: Partial<GpuVmSpec> = {}, withGpu = true, ready = true)
                 gateway: "10.10.10.1",
                 dns: ["10.10.10.1"],
                 securityGroup: "aids-private",
+                firewallPolicy,
                 host: { connection: { host: "192.168.1.10", user: "root", privateKey: "key" }, ready },
             }),
     );
@@ -155,6 +163,30 @@ test("protected by default, sorted tags, and its own firewall", async () => {
         { securityGroup: "aids-private", comment: "environment baseline", enabled: true },
     ]);
     expect(one(await build({ protect: false }), proxmoxve.VmLegacy).protect).toBe(false);
+});
+
+test("the firewall follows the policy: outbound DROP, anti-spoofing on its own address, in place before the VM starts", async () => {
+    const resources = await build({}, true, true, { outputPolicy: "DROP", ipfilter: true });
+    const options = one(resources, proxmoxve.firewall.OptionsLegacy);
+    expect(options.inputs).toMatchObject({ vmId: 110, outputPolicy: "DROP", inputPolicy: "DROP", ipfilter: true });
+    // Without this set, Proxmox's ipfilter would let the VM send from its IPv6 link-local address only.
+    const set = one(resources, proxmoxve.firewall.IpsetLegacy);
+    expect(set.inputs).toMatchObject({
+        nodeName: "pve1",
+        vmId: 110,
+        name: "ipfilter-net0",
+        cidrs: [{ name: "10.10.10.10" }],
+    });
+    const rules = one(resources, proxmoxve.firewall.RulesLegacy);
+    expect(options.dependencies).toEqual(expect.arrayContaining([rules.urn, set.urn]));
+    // The tune step starts the VM: it waits for the whole firewall.
+    const tune = one(resources, command.remote.Command);
+    expect(tune.dependencies).toEqual(expect.arrayContaining([options.urn, rules.urn]));
+
+    // A DHCP VM's address is unknown: ipfilter stays off rather than cut it off.
+    const dhcp = await build({ network: { bridge: "vmbr1" } }, true, true, { outputPolicy: "DROP", ipfilter: true });
+    expect(one(dhcp, proxmoxve.firewall.OptionsLegacy).inputs["ipfilter"]).toBe(false);
+    expect(ofType(dhcp, proxmoxve.firewall.IpsetLegacy)).toHaveLength(0);
 });
 
 test("without a GPU there is no mapping, no hostpci and no driver in cloud-init", async () => {

@@ -5,8 +5,9 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { roleEndpoints, ServiceLxc } from "../../../components/serviceLxc/serviceLxc";
 import { resolveContainer } from "../../../config/resolve";
 import { LxcConfig } from "../../../config/schema";
+import { POLICIES } from "../../../stacks";
 import { parsedConfig } from "../../helpers/config";
-import { one, record } from "../../helpers/pulumi";
+import { one, ofType, record } from "../../helpers/pulumi";
 
 const cfg = parsedConfig("private");
 
@@ -23,6 +24,7 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
                 gateway: "10.10.10.1",
                 dns: ["10.10.10.1"],
                 securityGroup: "aids-private",
+                firewallPolicy: POLICIES.private,
             }),
     );
 }
@@ -65,4 +67,15 @@ test("endpoints follow the role and the address", () => {
     expect(roleEndpoints("postgresql", "10.10.10.20")).toEqual(["postgresql://10.10.10.20:5432"]);
     expect(roleEndpoints("monitoring", "10.10.10.24")).toEqual(["http://10.10.10.24:9090", "http://10.10.10.24:3000"]);
     expect(roleEndpoints("redis", undefined)).toEqual([]);
+});
+
+test("its firewall follows the policy; a container's configured address needs no ipfilter set", async () => {
+    const resources = await build("private-redis");
+    expect(one(resources, proxmoxve.firewall.OptionsLegacy).inputs).toMatchObject({
+        containerId: 121,
+        inputPolicy: "DROP",
+        outputPolicy: POLICIES.private.outputPolicy,
+        ipfilter: true,
+    });
+    expect(ofType(resources, proxmoxve.firewall.IpsetLegacy)).toHaveLength(0);
 });
