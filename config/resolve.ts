@@ -146,6 +146,8 @@ export type StackModel = Readonly<{
     nodes: readonly NodeModel[];
     vms: readonly VmModel[];
     containers: readonly ContainerModel[];
+    /** The key file the Docker provider's ssh logs in to the VMs with; undefined: ssh's defaults. */
+    dockerSshKeyFile?: string;
 }>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
@@ -163,6 +165,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         nodes,
         vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg)),
         containers: Object.entries(cfg.containers).map(([name, ct]) => resolveContainer(name, ct, env)),
+        ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
     };
 }
 

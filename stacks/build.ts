@@ -150,7 +150,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 ? new DataSetup(`${ct.name}-data`, {
                       container: ct,
                       address: ct.network.address.ip,
-                      sshPrivateKey: stack.secrets.sshPrivateKey,
+                      sshPrivateKey: stack.secrets.guestSshPrivateKey,
                       secrets: stack.secrets.services,
                       dependsOn: [built.container],
                   })
@@ -219,7 +219,8 @@ export function buildWorkloads(
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
             spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
             sshUser: vm.cloudInit.user,
-            sshPrivateKey: stack.secrets.sshPrivateKey,
+            sshPrivateKey: stack.secrets.guestSshPrivateKey,
+            ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
             gpu: built.gpu !== undefined,
             secrets: stack.secrets.services,
             // Docker answers once the tune step has started the VM and first boot is done.

@@ -10,7 +10,7 @@ import { dependencyOrder } from "../../lib/graph";
 import { fillTemplate } from "../../lib/secretTemplate";
 import { describe } from "../describe";
 import { renderCompose } from "./composeFile";
-import { DOCKER_SSH_OPTS, describeDockerReady, renderDockerReadyScript } from "./dockerReady";
+import { describeDockerReady, dockerSshOpts, renderDockerReadyScript } from "./dockerReady";
 import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceSecretNames, serviceUrls } from "./spec";
 import { WorkloadService } from "./workloadService";
 
@@ -18,8 +18,10 @@ export interface ComposeWorkloadArgs {
     readonly spec: WorkloadSpec;
     /** The VM's login user (cloudInit.user), in the docker group. */
     readonly sshUser: string;
-    /** Private key whose public half is in the VM's cloudInit.sshPublicKeys. */
+    /** The guest admin's private key (its public half in the VM's cloudInit.sshPublicKeys): the first-boot check. */
     readonly sshPrivateKey: pulumi.Input<string>;
+    /** The key file the Docker provider's ssh uses (dockerSshKeyFile); undefined: ssh's own identity files. */
+    readonly dockerSshKeyFile?: string;
     /** Whether the VM has a GPU the containers may reserve (checked before they start). */
     readonly gpu: boolean;
     /** The serviceSecrets values; each one a service's template names must be among them. */
@@ -92,7 +94,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
             `${name}-docker`,
             {
                 host: this.ready.stdout.apply(() => `ssh://${args.sshUser}@${spec.address}`),
-                sshOpts: [...DOCKER_SSH_OPTS],
+                sshOpts: dockerSshOpts(args.dockerSshKeyFile),
             },
             { parent: this },
         );

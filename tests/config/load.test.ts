@@ -54,8 +54,28 @@ describe("secrets", () => {
         const result = parse(raw("private", () => {}, plain));
         expect(result.ok).toBe(false);
         if (result.ok) return;
-        expect(result.issues.map((i) => i.path)).toEqual(["proxmoxApiToken"]);
-        expect(result.issues[0]?.message).toMatch(/stored in plain text/);
+        // The fix re-stores the same value encrypted, through stdin: it never lands in argv or history.
+        expect(result.issues).toEqual([
+            {
+                path: "proxmoxApiToken",
+                message:
+                    "is stored in plain text; encrypt it in place: `pulumi config get ai-dualstack:proxmoxApiToken | pulumi config set --secret ai-dualstack:proxmoxApiToken`",
+            },
+        ]);
+    });
+
+    test("service secrets stored in plain text get one command per name, none showing a value", () => {
+        const files = readStackConfig("public");
+        const plain = files.secretKeys.filter((k) => !k.endsWith("serviceSecrets"));
+        const result = parse(raw("public", () => {}, plain));
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        const message = result.issues.find((i) => i.path === "serviceSecrets")?.message ?? "";
+        expect(message).toMatch(/^is stored in plain text; encrypt each in place: /);
+        expect(message).toContain(
+            "`pulumi config get --path 'ai-dualstack:serviceSecrets.chromaToken' | pulumi config set --secret --path 'ai-dualstack:serviceSecrets.chromaToken'`",
+        );
+        expect(message).not.toContain("offline-placeholder");
     });
 
     test("a malformed private key is named but never shown", () => {

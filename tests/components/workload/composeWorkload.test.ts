@@ -9,7 +9,7 @@ import { PINNED_IMAGE } from "../../../config/schema";
 import { containsIp, parseCidr } from "../../../lib/ipv4";
 import { RecordedResource } from "../../../testing/mockRuntime";
 import { PLACEHOLDER_SECRETS } from "../../../testing/stackFiles";
-import { PlannedStack } from "../../../testing/planStack";
+import { PlannedStack, planStack } from "../../../testing/planStack";
 import { one, ofType, runStack } from "../../helpers/pulumi";
 import { stackModel } from "../../helpers/config";
 import { renderCompose } from "../../../components/workload/composeFile";
@@ -194,4 +194,38 @@ test("a secret a service's template names but the stack does not hold is an erro
     expect(() => serviceEnvs("private-ai-workload-qdrant", svc, {})).toThrow(
         "private-ai-workload-qdrant: serviceSecrets.qdrantApiKey is not set",
     );
+});
+
+describe("SSH: one key per job, no agent forwarded, no stray agent key", () => {
+    const GUEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ3Vlc3QtYWRtaW4ta2V5\n-----END OPENSSH PRIVATE KEY-----\n";
+    const connectionOf = (r: RecordedResource) => r.inputs["connection"] as { privateKey?: string; user?: string };
+
+    test("the Docker provider's ssh uses only its key and forwards no agent", async () => {
+        const opts = (p: PlannedStack) =>
+            JSON.parse(String(one(p.resources, docker.Provider).inputs["sshOpts"])) as string[];
+        for (const p of [priv, pub]) {
+            expect(opts(p)).toEqual(expect.arrayContaining(["IdentitiesOnly=yes", "ForwardAgent=no", "BatchMode=yes"]));
+            expect(opts(p).join(" ")).not.toContain("IdentityFile");
+        }
+        const withFile = await planStack("private", { overrides: { dockerSshKeyFile: "~/.ssh/ai-dualstack-docker" } });
+        expect(opts(withFile)).toEqual(
+            expect.arrayContaining(["IdentitiesOnly=yes", "IdentityFile=~/.ssh/ai-dualstack-docker"]),
+        );
+    });
+
+    test("guestSshPrivateKey logs in to the guests; the nodes keep sshPrivateKey", async () => {
+        const split = await planStack("private", { secretOverrides: { guestSshPrivateKey: GUEST_KEY } });
+        const commands = ofType(split.resources, command.remote.Command);
+        const guestJobs = commands.filter((c) => /-docker-ready$|-data-setup$/.test(c.name));
+        const hostJobs = commands.filter((c) => /-bootstrap$|-tune$/.test(c.name));
+        expect(guestJobs.length).toBeGreaterThanOrEqual(2);
+        expect(hostJobs.length).toBeGreaterThanOrEqual(2);
+        for (const c of guestJobs) expect(connectionOf(c).privateKey).toBe(GUEST_KEY);
+        for (const c of hostJobs)
+            expect(connectionOf(c).privateKey).toBe(PLACEHOLDER_SECRETS["ai-dualstack:sshPrivateKey"]);
+        // Without it, one key does every job, as before.
+        for (const c of ofType(priv.resources, command.remote.Command)) {
+            expect(connectionOf(c).privateKey).toBe(PLACEHOLDER_SECRETS["ai-dualstack:sshPrivateKey"]);
+        }
+    });
 });
