@@ -16,12 +16,14 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:serviceSecrets`]: JSON.stringify(
         Object.fromEntries(
             [
+                "anythingllmAuthToken",
                 "anythingllmJwtSecret",
                 "chromaToken",
                 "jupyterToken",
                 "postgresPassword",
                 "qdrantApiKey",
                 "redisPassword",
+                "webuiAdminPassword",
                 "webuiSecretKey",
             ].map((name) => [name, `offline-placeholder-${name}`]),
         ),

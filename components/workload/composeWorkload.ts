@@ -133,6 +133,9 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         for (const svcName of dependencyOrder(graph, proxyOf(spec.services)?.[0])) {
             const svc = spec.services[svcName] as WorkloadSpec["services"][string];
             const { envs, secret } = serviceEnvs(`${name}-${svcName}`, svc, args.secrets);
+            // The proxy comes last and waits for what it routes to, healthy: no route exists before
+            // its service has set itself up (Open WebUI's first admin, from the environment).
+            const waitsFor = [...new Set([...svc.dependsOn, ...(svc.proxy?.routes.map((r) => r.service) ?? [])])];
             services[svcName] = new WorkloadService(
                 `${name}-${svcName}`,
                 {
@@ -143,7 +146,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
                     volumes: this.volumes,
                     envs,
                     secret,
-                    dependsOn: [this.ready, ...svc.dependsOn.map((d) => (services[d] as WorkloadService).container)],
+                    dependsOn: [this.ready, ...waitsFor.map((d) => (services[d] as WorkloadService).container)],
                 },
                 { parent: this, provider: this.provider },
             );

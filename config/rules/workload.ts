@@ -15,6 +15,9 @@ export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 const unsetSecret = (name: string) =>
     `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``;
 
+/** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */
+export const OLLAMA_SERVICE = "ollama";
+
 /** The names the services' `dependsOn` form a graph of. */
 export function serviceGraph(services: Readonly<Record<string, ServiceConfig>>): Record<string, string[]> {
     return Object.fromEntries(Object.entries(services).map(([n, s]) => [n, s.dependsOn]));
@@ -134,7 +137,12 @@ function checkProxies({ env, vmName, vm }: VmScope, add: Add): void {
             } else if (route.service === svcName) {
                 add(`${r}.service`, "the proxy cannot forward to itself");
             }
-            if (!route.tls && !route.trustedOnly) {
+            if (route.service === OLLAMA_SERVICE && !route.trustedOnly) {
+                add(
+                    `${r}.trustedOnly`,
+                    `Ollama's API has no authentication of its own: only the trusted networks (environments.${env}.network.trustedSources) may reach it; set trustedOnly: true`,
+                );
+            } else if (!route.tls && !route.trustedOnly) {
                 add(
                     `${r}.trustedOnly`,
                     `plain HTTP is for the trusted networks only (environments.${env}.network.trustedSources); set trustedOnly: true or tls: true`,

@@ -15,7 +15,15 @@ function projectWithLeafSecrets(): string {
     const stack = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.private.yaml"), "utf8")) as {
         config: Record<string, unknown>;
     };
-    const names = ["anythingllmJwtSecret", "jupyterToken", "postgresPassword", "qdrantApiKey", "redisPassword"];
+    const names = [
+        "anythingllmAuthToken",
+        "anythingllmJwtSecret",
+        "jupyterToken",
+        "postgresPassword",
+        "qdrantApiKey",
+        "redisPassword",
+        "webuiAdminPassword",
+    ];
     stack.config["ai-dualstack:serviceSecrets"] = Object.fromEntries(
         [...names, "webuiSecretKey"].map((n) => [n, { secure: `v1:AAAA${n}==` }]),
     );

@@ -181,7 +181,7 @@ test("the outputs list each VM's services and its Ollama endpoint", () => {
     const vm = priv.outputs?.vms["private-ai"];
     expect(vm?.ollamaEndpoint).toBe("http://10.10.10.10:11434");
     expect(vm?.services["open-webui"]).toEqual({
-        image: "ghcr.io/open-webui/open-webui:v0.6.18",
+        image: "ghcr.io/open-webui/open-webui:v0.7.2",
         urls: ["http://10.10.10.10:3000"],
     });
     expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10");
@@ -227,5 +227,42 @@ describe("SSH: one key per job, no agent forwarded, no stray agent key", () => {
         for (const c of ofType(priv.resources, command.remote.Command)) {
             expect(connectionOf(c).privateKey).toBe(PLACEHOLDER_SECRETS["ai-dualstack:sshPrivateKey"]);
         }
+    });
+});
+
+describe("no open door on first start", () => {
+    const envsOf = (c: RecordedResource) => (c.inputs["envs"] ?? []) as string[];
+
+    test("each Open WebUI creates its admin from the environment, the password from serviceSecrets", () => {
+        for (const [p, name] of [
+            [priv, "open-webui"],
+            [pub, "chat"],
+        ] as const) {
+            const c = byName(p)[name] as RecordedResource;
+            // WEBUI_ADMIN_* arrived in Open WebUI v0.7.0.
+            const [major, minor] = (/:v(\d+)\.(\d+)\./.exec(String(c.inputs["image"])) ?? []).slice(1).map(Number);
+            expect((major ?? 0) * 100 + (minor ?? 0)).toBeGreaterThanOrEqual(7);
+            expect(envsOf(c)).toEqual(
+                expect.arrayContaining([
+                    "WEBUI_ADMIN_EMAIL=admin@example.com",
+                    "WEBUI_ADMIN_PASSWORD=offline-placeholder-webuiAdminPassword",
+                    "ENABLE_SIGNUP=False",
+                ]),
+            );
+            expect(c.secretInputs).toContain("envs");
+        }
+    });
+
+    test("AnythingLLM asks for its password (AUTH_TOKEN), a secret", () => {
+        const documents = byName(priv)["documents"] as RecordedResource;
+        expect(envsOf(documents)).toContain("AUTH_TOKEN=offline-placeholder-anythingllmAuthToken");
+        expect(documents.secretInputs).toContain("envs");
+    });
+
+    test("the public proxy starts only once every service it routes to is up and healthy", () => {
+        const proxy = byName(pub)["proxy"] as RecordedResource;
+        const routed = ["chat", "ollama", "node-exporter", "cadvisor", "nvidia-exporter"];
+        for (const name of routed) expect(proxy.dependencies).toContain((byName(pub)[name] as RecordedResource).urn);
+        for (const name of routed) expect((byName(pub)[name] as RecordedResource).inputs["wait"]).toBe(true);
     });
 });
