@@ -47,6 +47,11 @@ export interface EnvironmentPolicy {
     readonly ipfilter: boolean;
     /** The cluster IP sets the baseline's rules name. */
     readonly ipsets: readonly FirewallIpset[];
+    /**
+     * Who may connect to a published port (a VM's service port, a service container's UI) unless
+     * the port names its own sources: CIDRs, or "any".
+     */
+    publishedFrom(network: EnvironmentConfig["network"]): readonly string[];
     /** The baseline rules every guest of the environment joins, on top of inbound DROP. */
     baselineRules(network: EnvironmentConfig["network"]): FirewallRule[];
 }

@@ -8,6 +8,7 @@ import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
 import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
+import { containerInbound, vmInbound } from "./firewall";
 import { EnvironmentPolicy } from "./policy";
 import { PROJECT_ROOT } from "./rules/workload";
 import {
@@ -102,6 +103,7 @@ export interface VmModel {
     readonly network: GuestNetworkModel;
     readonly image: VmConfig["image"];
     readonly cloudInit: VmConfig["cloudInit"];
+    /** Its inbound rules on top of the environment baseline: its published ports, then its own rules. */
     readonly inbound: readonly InboundRule[];
     readonly services: Readonly<Record<string, ServiceModel>>;
     readonly models: readonly ModelGateConfig[];
@@ -126,7 +128,7 @@ export interface ContainerModel {
     readonly template: LxcConfig["template"];
     /** Keys for root. */
     readonly sshPublicKeys: readonly string[];
-    /** Its inbound rules on top of the environment baseline. */
+    /** Its inbound rules on top of the environment baseline: its UIs, its data layer, its own rules. */
     readonly inbound: readonly InboundRule[];
     /** The data layer set up inside it, if any. */
     readonly postgres?: NonNullable<LxcConfig["postgres"]>;
@@ -163,8 +165,10 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         proxmox: cfg.proxmox,
         network: cfg.environments[env].network,
         nodes,
-        vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg)),
-        containers: Object.entries(cfg.containers).map(([name, ct]) => resolveContainer(name, ct, env)),
+        vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy)),
+        containers: Object.entries(cfg.containers).map(([name, ct]) =>
+            resolveContainer(name, ct, policy, cfg.environments[env].network),
+        ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
     };
 }
@@ -199,7 +203,7 @@ export function resolveNetwork(network: GuestNetworkConfig): GuestNetworkModel {
     };
 }
 
-function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig): VmModel {
+function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: EnvironmentPolicy): VmModel {
     const node = cfg.nodes[vm.node] as NodeConfig;
     const gpuConfig = vm.gpu === undefined ? undefined : node.gpus[vm.gpu];
     const gpu = gpuConfig && vm.gpu !== undefined ? { ...gpuConfig, name: vm.gpu, node: vm.node } : undefined;
@@ -218,7 +222,7 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig): VmModel {
         network: resolveNetwork(vm.network),
         image: vm.image,
         cloudInit: vm.cloudInit,
-        inbound: vm.firewall.inbound,
+        inbound: vmInbound(vm, policy, cfg.environments[policy.environment].network),
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
@@ -245,7 +249,13 @@ function resolveService(svc: ServiceConfig): ServiceModel {
     return { ...svc, fileContents };
 }
 
-export function resolveContainer(name: string, ct: LxcConfig, env: EnvironmentName): ContainerModel {
+export function resolveContainer(
+    name: string,
+    ct: LxcConfig,
+    policy: EnvironmentPolicy,
+    network: EnvironmentConfig["network"],
+): ContainerModel {
+    const env = policy.environment;
     return {
         name,
         vmid: ct.vmid,
@@ -257,7 +267,7 @@ export function resolveContainer(name: string, ct: LxcConfig, env: EnvironmentNa
         network: resolveNetwork(ct.network),
         template: ct.template,
         sshPublicKeys: ct.sshPublicKeys,
-        inbound: ct.firewall.inbound,
+        inbound: containerInbound(ct, policy, network),
         ...(ct.postgres ? { postgres: ct.postgres } : {}),
         ...(ct.redis ? { redis: ct.redis } : {}),
         startOnBoot: ct.startOnBoot,

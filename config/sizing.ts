@@ -12,6 +12,8 @@ export interface RoleDefaults {
     nesting: boolean;
     /** Roles that hold data nobody wants deleted by a stray destroy. */
     protect: boolean;
+    /** TCP ports of the role's own UIs, open to the environment's published-port sources. */
+    uiPorts: readonly number[];
 }
 
 export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
@@ -22,6 +24,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 32,
         nesting: false,
         protect: true,
+        uiPorts: [],
     },
     redis: {
         purpose: "Cache (Redis)",
@@ -30,6 +33,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 8,
         nesting: false,
         protect: false,
+        uiPorts: [],
     },
     security: {
         purpose: "Security services (VPN, intrusion detection)",
@@ -38,6 +42,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 8,
         nesting: false,
         protect: false,
+        uiPorts: [],
     },
     cicd: {
         purpose: "CI/CD runners (containers inside)",
@@ -46,6 +51,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 64,
         nesting: true,
         protect: false,
+        uiPorts: [],
     },
     monitoring: {
         purpose: "Monitoring (Prometheus, Grafana, alerting)",
@@ -54,6 +60,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 32,
         nesting: false,
         protect: false,
+        uiPorts: [9090, 3000],
     },
     backup: {
         purpose: "Backups (scheduled jobs, restore drills)",
@@ -62,11 +69,12 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 16,
         nesting: false,
         protect: true,
+        uiPorts: [],
     },
 };
 
 /** A container's effective size and features. */
-export type LxcSizing = Omit<RoleDefaults, "purpose">;
+export type LxcSizing = Omit<RoleDefaults, "purpose" | "uiPorts">;
 
 /** The container's effective size and features: its own settings over its role's defaults. */
 export function lxcSizing(ct: LxcConfig): LxcSizing {

@@ -22,18 +22,20 @@ const INTERNET = `+${PUBLIC_INTERNET_IPSET.name}`;
 export const PUBLIC_POLICY: EnvironmentPolicy = {
     environment: "public",
     exposure:
-        "internet-facing: inbound denied by default, open only on the ports a guest lists; outbound only DNS, the DMZ subnet and the internet's web and time servers",
+        "internet-facing: inbound denied by default, open only on the ports a guest publishes; outbound only DNS, the DMZ subnet and the internet's web and time servers",
     // The trusted networks administer the guests (SSH, ping); the internet reaches what is published.
     trustedSources: "administer",
     // HTTP (the redirect and the trusted-only routes) and HTTPS, through the proxy alone.
     publishablePorts: [80, 443],
+    // The proxy's 80 and 443 answer the internet; its trusted-only routes check the source themselves.
+    publishedFrom: () => ["any"],
     outputPolicy: "DROP",
     ipfilter: true,
     ipsets: [PUBLIC_INTERNET_IPSET],
     baselineRules(network) {
         const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
+        // In: administration only; each guest opens what it publishes or serves, to whom (config/firewall.ts).
         return [
-            { type: "in", action: "ACCEPT", source: network.cidr, comment: "public guests reach each other" },
             ...network.trustedSources.flatMap((source): FirewallRule[] => [
                 { type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source, comment: `SSH from ${source}` },
                 { type: "in", action: "ACCEPT", macro: "Ping", source, comment: `ping from ${source}` },

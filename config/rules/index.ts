@@ -11,6 +11,7 @@ import {
     checkEnvironmentsApart,
     checkGpuIsolation,
     checkGuestIsolation,
+    checkPublishedSources,
     checkPublishing,
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
@@ -48,6 +49,7 @@ export function checkConfig(
         checkCapacity(cfg, env, guests, add);
         checkWorkloads(cfg, env, secretNames, add);
         checkPublishing(cfg, policy, add);
+        checkPublishedSources(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
     });
 }

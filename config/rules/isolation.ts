@@ -92,11 +92,8 @@ export function checkGuestIsolation(cfg: ParsedConfig, policy: EnvironmentPolicy
         source !== "any" && trusted.some((t) => containsNetwork(t, parseCidr(source)));
     g.firewall.inbound.forEach((rule, i) => {
         const at = `${g.kind}.${g.name}.firewall.inbound[${i}]`;
-        if (policy.trustedSources === "only-way-in" && !insideTrusted(rule.source)) {
-            add(
-                `${at}.source`,
-                `"${rule.source}" is not inside environments.${env}.network.trustedSources (${envCfg.network.trustedSources.join(", ")}); ${env} guests are reachable only over LAN/VPN`,
-            );
+        if (!sourceAllowed(cfg, policy, rule.source)) {
+            add(`${at}.source`, outsideMessage(cfg, env, rule.source));
             return;
         }
         const management = MANAGEMENT_PORTS.filter((p) => portsOf(rule.port).some(([lo, hi]) => p >= lo && p <= hi));
@@ -107,6 +104,39 @@ export function checkGuestIsolation(cfg: ParsedConfig, policy: EnvironmentPolicy
             );
         }
     });
+}
+
+/** Where the policy lets nothing in from outside but the trusted networks, a source lies inside them or the environment. */
+function sourceAllowed(cfg: ParsedConfig, policy: EnvironmentPolicy, source: string): boolean {
+    if (policy.trustedSources !== "only-way-in") return true;
+    const net = cfg.environments[policy.environment].network;
+    return (
+        source !== "any" &&
+        [...net.trustedSources, net.cidr].some((t) => containsNetwork(parseCidr(t), parseCidr(source)))
+    );
+}
+
+function outsideMessage(cfg: ParsedConfig, env: EnvironmentName, source: string): string {
+    const net = cfg.environments[env].network;
+    return `"${source}" is neither inside environments.${env}.network.trustedSources (${net.trustedSources.join(", ")}) nor the ${env} network ${net.cidr}; ${env} guests are reachable only over LAN/VPN and from each other`;
+}
+
+/** A published port's own sources obey the same line as the guests' rules. */
+export function checkPublishedSources(cfg: ParsedConfig, policy: EnvironmentPolicy, add: Add): void {
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            svc.ports.forEach((p, i) => {
+                p.from?.forEach((source, j) => {
+                    if (!sourceAllowed(cfg, policy, source)) {
+                        add(
+                            `vms.${vmName}.services.${svcName}.ports[${i}].from[${j}]`,
+                            outsideMessage(cfg, policy.environment, source),
+                        );
+                    }
+                });
+            });
+        }
+    }
 }
 
 /** "80,443" or "8000:8010" as [low, high] ranges. */
@@ -157,17 +187,23 @@ export function checkPublishing(cfg: ParsedConfig, policy: EnvironmentPolicy, ad
     }
 }
 
-/** A database serves its own environment only. */
+/** A database or cache serves its own environment only. */
 export function checkDataIsolation(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     const envCidr = cfg.environments[env].network.cidr;
     for (const [ctName, ct] of Object.entries(cfg.containers)) {
-        ct.postgres?.allowFrom.forEach((net, i) => {
-            if (!containsNetwork(parseCidr(envCidr), parseCidr(net))) {
-                add(
-                    `containers.${ctName}.postgres.allowFrom[${i}]`,
-                    `${net} is outside the ${env} network ${envCidr}; the database serves its own environment only`,
-                );
-            }
-        });
+        const lists = [
+            ["postgres", "database", ct.postgres?.allowFrom ?? []],
+            ["redis", "cache", ct.redis?.allowFrom ?? []],
+        ] as const;
+        for (const [key, what, allowFrom] of lists) {
+            allowFrom.forEach((net, i) => {
+                if (!containsNetwork(parseCidr(envCidr), parseCidr(net))) {
+                    add(
+                        `containers.${ctName}.${key}.allowFrom[${i}]`,
+                        `${net} is outside the ${env} network ${envCidr}; the ${what} serves its own environment only`,
+                    );
+                }
+            });
+        }
     }
 }

@@ -185,6 +185,12 @@ function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | un
         if (ct.redis && ct.role !== "redis") {
             add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${ct.role})`);
         }
+        if (ct.redis && ct.redis.allowFrom.length === 0) {
+            add(
+                `${at}.redis.allowFrom`,
+                'nothing may connect to this Redis: its firewall opens 6379 only to the networks listed here; add the guests that use it, such as "10.10.10.10/32"',
+            );
+        }
         const named = [
             ...Object.entries(ct.postgres?.databases ?? {}).map(
                 ([db, x]) => [`${at}.postgres.databases.${db}.passwordSecret`, x.passwordSecret] as const,

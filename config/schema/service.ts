@@ -1,7 +1,7 @@
 // The containers of a GPU VM (vms.<vm>.services), deployed by components/workload/.
 
 import { z } from "zod";
-import { d, flag } from "./fields";
+import { cidr, d, flag } from "./fields";
 
 /** A reference image name with a pinned tag and/or digest; `:latest` and bare names are refused. */
 export const PINNED_IMAGE =
@@ -44,6 +44,15 @@ export const ServiceSchema = z.strictObject({
                 published: port.meta(d("Port on the VM. Private: bound to the VM's address only.")),
                 target: port.meta(d("Port inside the container.")),
                 protocol: z.enum(["tcp", "udp"]).default("tcp").meta(d("Protocol.")),
+                from: z
+                    .array(z.union([z.literal("any"), cidr]))
+                    .min(1, "name at least one network, or leave from out")
+                    .optional()
+                    .meta(
+                        d(
+                            'Who may connect (the VM\'s firewall): CIDRs, or "any" on public. Default: private, its trustedSources; public, anyone. Private sources lie inside trustedSources or the environment\'s network, such as the monitoring container "10.10.10.24/32" for an exporter.',
+                        ),
+                    ),
             }),
         )
         .default([])

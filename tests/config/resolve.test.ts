@@ -59,7 +59,8 @@ test("a container's sizing is its own settings over its role's defaults, and its
     const bigger = resolveContainer(
         "private-postgres",
         { ...(cfg.containers["private-postgres"] as LxcConfig), cores: 6, protect: false },
-        "private",
+        POLICIES.private,
+        cfg.environments.private.network,
     );
     expect(bigger.sizing).toMatchObject({ cores: 6, protect: false, memoryGiB: 4 });
 });

@@ -6,25 +6,22 @@ import { PUBLIC_INTERNET_IPSET, PUBLIC_POLICY } from "../../stacks/public";
 import { containsIp, parseCidr } from "../../lib/ipv4";
 import { parsedConfig } from "../helpers/config";
 
-test("baseline: private trusts its LAN/VPN; public admits SSH and ping from them only", () => {
+test("baselines: SSH and ping from the trusted networks, nothing else in; each guest opens its own ports", () => {
     const priv = parsedConfig("private").environments.private.network;
-    expect(PRIVATE_POLICY.baselineRules(priv)).toEqual([
-        expect.objectContaining({ action: "ACCEPT", source: "10.10.10.0/24" }),
-        expect.objectContaining({ action: "ACCEPT", source: "192.168.1.0/24" }),
-        expect.objectContaining({ action: "ACCEPT", source: "10.8.0.0/24" }),
-    ]);
+    const admin = (source: string) => [
+        expect.objectContaining({ type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source }),
+        expect.objectContaining({ type: "in", action: "ACCEPT", macro: "Ping", source }),
+    ];
+    expect(PRIVATE_POLICY.baselineRules(priv)).toEqual([...admin("192.168.1.0/24"), ...admin("10.8.0.0/24")]);
     const pub = PUBLIC_POLICY.baselineRules(parsedConfig("public").environments.public.network);
-    expect(pub.filter((r) => r.type === "in")).toEqual([
-        expect.objectContaining({ source: "10.20.20.0/24" }),
-        expect.objectContaining({ proto: "tcp", dport: "22", source: "192.168.1.0/24" }),
-        expect.objectContaining({ macro: "Ping", source: "192.168.1.0/24" }),
-    ]);
-    // Nothing in a baseline is open to the world; only a guest's own rules can publish a port.
+    expect(pub.filter((r) => r.type === "in")).toEqual(admin("192.168.1.0/24"));
+    // No baseline opens every port to anyone, the LAN and the environment's own guests included.
     expect(
-        [...PRIVATE_POLICY.baselineRules(priv), ...pub]
-            .filter((r) => r.type === "in")
-            .every((r) => r.source !== undefined && r.source !== "0.0.0.0/0"),
-    ).toBe(true);
+        [...PRIVATE_POLICY.baselineRules(priv), ...pub].filter((r) => r.type === "in" && !r.dport && !r.macro),
+    ).toEqual([]);
+    // What a published port answers unless it names its own sources.
+    expect(PRIVATE_POLICY.publishedFrom(priv)).toEqual(["192.168.1.0/24", "10.8.0.0/24"]);
+    expect(PUBLIC_POLICY.publishedFrom(parsedConfig("public").environments.public.network)).toEqual(["any"]);
 });
 
 test("public egress: DROP by default; DNS, the DMZ subnet, and web and time on the internet only", () => {

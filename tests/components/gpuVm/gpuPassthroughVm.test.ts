@@ -159,8 +159,18 @@ test("protected by default, sorted tags, and its own firewall", async () => {
         enabled: true,
         inputPolicy: "DROP",
     });
+    // The baseline group first, then the VM's own rules (its published ports, config/firewall.ts).
     expect(one(resources, proxmoxve.firewall.RulesLegacy).inputs["rules"]).toEqual([
         { securityGroup: "aids-private", comment: "environment baseline", enabled: true },
+        ...vm.inbound.map((r) => ({
+            type: "in",
+            action: "ACCEPT",
+            proto: r.proto,
+            dport: r.port,
+            source: r.source,
+            comment: r.comment,
+            enabled: true,
+        })),
     ]);
     expect(one(await build({ protect: false }), proxmoxve.VmLegacy).protect).toBe(false);
 });

@@ -91,7 +91,7 @@ test("a password the setup names but the stack does not hold is an error that na
         record(
             () =>
                 new DataSetup("private-redis-data", {
-                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512 } },
+                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
                     address: "10.10.10.21",
                     sshPrivateKey: "key",
                     secrets: {},

@@ -12,7 +12,12 @@ import { one, ofType, record } from "../../helpers/pulumi";
 const cfg = parsedConfig("private");
 
 function build(name: string, overrides: Partial<LxcConfig> = {}) {
-    const ct = resolveContainer(name, { ...(cfg.containers[name] as LxcConfig), ...overrides }, "private");
+    const ct = resolveContainer(
+        name,
+        { ...(cfg.containers[name] as LxcConfig), ...overrides },
+        POLICIES.private,
+        cfg.environments.private.network,
+    );
     return record(
         () =>
             new ServiceLxc(name, {

@@ -100,9 +100,11 @@ test("private services are bound to the private bridge only, never reachable fro
         expect(containsIp(privateNet, p.ip)).toBe(true);
         expect(containsIp(publicNet, p.ip)).toBe(false);
     }
-    // The VM's own firewall accepts only the private baseline group (LAN/VPN), no open rule.
+    // The VM's own firewall opens its published ports to the LAN, the VPN and the monitoring container.
     const rules = one(priv.resources, proxmoxve.firewall.RulesLegacy, "private-ai-firewall-rules");
-    expect(rules.inputs["rules"]).toEqual([expect.objectContaining({ securityGroup: "aids-private" })]);
+    const own = (rules.inputs["rules"] as Record<string, unknown>[]).filter((r) => !r["securityGroup"]);
+    expect(own.map((r) => r["source"]).sort()).toEqual(["10.10.10.24/32", "10.8.0.0/24", "192.168.1.0/24"]);
+    for (const r of own) expect(containsIp(publicNet, String(r["source"]).split("/")[0] as string)).toBe(false);
 });
 
 test("on public only the proxy publishes ports, and only 80 and 443", () => {
