@@ -8,9 +8,9 @@ import { parsedConfig } from "../helpers/config";
 
 test("baselines: SSH and ping from the trusted networks, nothing else in; each guest opens its own ports", () => {
     const priv = parsedConfig("private").environments.private.network;
-    const admin = (source: string) => [
-        expect.objectContaining({ type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source }),
-        expect.objectContaining({ type: "in", action: "ACCEPT", macro: "Ping", source }),
+    const admin = (source: string): unknown[] => [
+        expect.objectContaining({ type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source }) as unknown,
+        expect.objectContaining({ type: "in", action: "ACCEPT", macro: "Ping", source }) as unknown,
     ];
     expect(PRIVATE_POLICY.baselineRules(priv)).toEqual([...admin("192.168.1.0/24"), ...admin("10.8.0.0/24")]);
     const pub = PUBLIC_POLICY.baselineRules(parsedConfig("public").environments.public.network);
