@@ -5,6 +5,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentPolicies } from "./policy";
 import { resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
+import { findPlaceholders } from "./rules/placeholders";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
 import { schemaIssues } from "./schemaIssues";
 import { NAMESPACE, SECRET_KEYS, StackSecrets, checkKeySecrets, checkServiceSecrets, stackSecrets } from "./secrets";
@@ -14,8 +15,12 @@ export type { StackSecrets } from "./secrets";
 
 export { formatPath, suggestField } from "./schemaIssues";
 
-/** What the program builds from: the resolved model and the stack's secrets. */
-export type LoadedStack = StackModel & { readonly secrets: StackSecrets };
+/** What the program builds from: the resolved model, the stack's secrets, and the example values left in it. */
+export type LoadedStack = StackModel & {
+    readonly secrets: StackSecrets;
+    /** The repository's example values still in the config (rules/placeholders.ts): a plan warns, an up refuses. */
+    readonly placeholders: readonly ConfigIssue[];
+};
 
 /** A configuration the program refuses: every finding, each with its path and fix. */
 export class ConfigError extends pulumi.RunError {
@@ -128,5 +133,6 @@ export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = 
     return {
         ...resolveStack(result.config, raw.stack, policies[result.config.environment]),
         secrets: stackSecrets(result.config, raw.values),
+        placeholders: findPlaceholders(result.config),
     };
 }

@@ -5,9 +5,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { secretRefs } from "../lib/secretTemplate";
 import { ConfigIssue } from "./rules";
-import { ParsedConfig } from "./schema";
+import { NAMESPACE, ParsedConfig } from "./schema";
 
-export const NAMESPACE = "ai-dualstack";
+export { NAMESPACE } from "./schema";
 
 /** The secret keys of the namespace; the schema never sees them. */
 export const SECRET_KEYS = ["proxmoxApiToken", "sshPrivateKey", "guestSshPrivateKey", "serviceSecrets"] as const;

@@ -43,7 +43,7 @@ export async function planStack(
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
-        program: () => runProgram(assumeHosts(hosts)),
+        program: () => runProgram({ probe: assumeHosts(hosts), offline: true }),
     });
     if (run.error !== undefined) throw run.error;
     const note =

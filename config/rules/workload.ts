@@ -6,14 +6,14 @@ import * as fs from "fs";
 import * as path from "path";
 import { cycleThrough } from "../../lib/graph";
 import { secretRefs } from "../../lib/secretTemplate";
-import { EnvironmentName, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
+import { EnvironmentName, NAMESPACE, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
 import { Add, list } from "./issues";
 
 /** The repository root: services' `files` are read from under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 const unsetSecret = (name: string) =>
-    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``;
+    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
 
 /** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */
 export const OLLAMA_SERVICE = "ollama";
@@ -52,6 +52,7 @@ export function checkWorkloads(
             checkServiceGpu(scope, svc, at, add);
             checkReferences(scope, svcName, svc, at, add);
             checkSecretEnvironment(scope, svc, at, add);
+            checkPlainEnvironment(svc, at, add);
             const cycle = inCycle.has(svcName) ? undefined : cycleThrough(serviceGraph(vm.services), svcName);
             if (cycle) {
                 cycle.forEach((n) => inCycle.add(n));
@@ -97,6 +98,30 @@ function checkReferences({ vmName, vm }: VmScope, svcName: string, svc: ServiceC
         else if (!names.includes(ref))
             add(`${at}.dependsOn[${i}]`, `unknown service "${ref}"; services of vm "${vmName}": ${list(names)}`);
     });
+}
+
+/** A name that usually holds a secret: *_KEY, *TOKEN*, *PASSWORD*, *SECRET*. */
+const SECRET_NAME = /(^|_)KEY$|TOKEN|PASSW(OR)?D|SECRET/;
+/** ...unless it names a kind, a place or a switch (CHROMA_AUTH_TOKEN_TRANSPORT_HEADER, API_KEY_FILE). */
+const DESCRIBES_ONE =
+    /_(HEADER|PROVIDER|FILE|PATH|DIR|TYPE|METHOD|MODE|ENABLED|EXPIRES?|EXPIRY|TTL|LENGTH|NAME|URL)$|^(ENABLE|DISABLE)_/;
+const SWITCH = /^(true|false|yes|no|on|off|0|1)$/i;
+
+/** `MY_API_KEY` → `myApiKey`, the serviceSecrets name a message suggests. */
+export function secretNameFor(envName: string): string {
+    return envName.toLowerCase().replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** A plain value whose name says secret would land in the compose file, the plan and the state. */
+function checkPlainEnvironment(svc: ServiceConfig, at: string, add: Add): void {
+    for (const [key, value] of Object.entries(svc.environment)) {
+        if (!SECRET_NAME.test(key) || DESCRIBES_ONE.test(key) || SWITCH.test(value)) continue;
+        const name = secretNameFor(key);
+        add(
+            `${at}.environment.${key}`,
+            `${key} looks like a secret, and a plain value shows in the compose file, the plan and the state; move it to secretEnvironment as ${key}: "{{${name}}}" and store the value with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}'\` (it asks for it)`,
+        );
+    }
 }
 
 function checkSecretEnvironment({ secretNames }: VmScope, svc: ServiceConfig, at: string, add: Add): void {

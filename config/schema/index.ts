@@ -12,6 +12,9 @@ export * from "./guests";
 export * from "./host";
 export * from "./service";
 
+/** The config namespace: every key is `ai-dualstack:<key>`. */
+export const NAMESPACE = "ai-dualstack";
+
 export const StackConfigSchema = z.strictObject({
     environment: z
         .preprocess((v) => (v === "" ? undefined : v), environment.optional())

@@ -84,7 +84,7 @@ describe.each(fixtures)("$file", ({ fx }) => {
             stack: fx.stackName ?? fx.stack,
             config,
             secretKeys,
-            program: () => runProgram(assumeHosts("ready")),
+            program: () => runProgram({ probe: assumeHosts("ready"), offline: true }),
         });
         const registered = resources.map((r) => r.type);
 
