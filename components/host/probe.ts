@@ -4,6 +4,7 @@
 // pending or not) is a plain value the stack builds from: deterministic inputs, clean previews,
 // and the VMs' workloads and gates waiting for the reboot instead of failing on a stopped VM.
 
+import * as pulumi from "@pulumi/pulumi";
 import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
@@ -23,7 +24,8 @@ export interface ProbeTarget {
 }
 
 /** A host check that refused: the node, and the check's own message. */
-export class HostCheckError extends Error {
+/** A RunError: Pulumi shows its message alone, without a stack trace. */
+export class HostCheckError extends pulumi.RunError {
     constructor(
         readonly node: string,
         detail: string,

@@ -69,10 +69,12 @@ test("mermaid: one flowchart for both stacks, grouped host / storage / network /
     expect(lines.filter((l) => / --> /.test(l)).length).toBeGreaterThan(10);
 });
 
-test("usage errors exit 2 with the usage; --help exits 0", async () => {
+test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its file; --help exits 0", async () => {
     expect(() => parseArgs([])).toThrow("name a stack");
     expect((await capture(["private", "--format", "dot"])).code).toBe(2);
-    expect((await capture(["staging"])).err).toContain("no stack file Pulumi.staging.yaml");
+    const unknown = await capture(["staging"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^Pulumi\.staging\.yaml:1:1: no such stack file in /);
     const help = await capture(["--help"]);
     expect(help.code).toBe(0);
     expect(help.out).toContain("Usage: npm run plan -- <stack>");
@@ -98,6 +100,16 @@ test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0
     const good = run("private");
     expect(good.status).toBe(0);
     expect(good.stdout).toContain("Resources by type");
+    // A YAML slip: the file, line and column, exit 1, and no stack trace.
+    fs.writeFileSync(
+        file,
+        fs.readFileSync(file, "utf8").replace("config:\n", "config:\n  ai-dualstack:environment: public\n"),
+    );
+    const twice = run("public");
+    expect(twice.status).toBe(1);
+    expect(twice.stderr.trim()).toMatch(
+        /^Pulumi\.public\.yaml:\d+:3: this key is set twice in one mapping \(YAML would keep only one\); remove one of them$/,
+    );
 });
 
 test("compose: writes each VM's docker-compose.yml and env file examples, without a secret", () => {
