@@ -169,48 +169,58 @@ export function readStackConfig(
     const stackYaml = readYaml(stackFile);
     const stackValues = (stackYaml.value["config"] ?? {}) as Record<string, unknown>;
 
-    const config: Record<string, string> = {};
-    const secretKeys = new Set<string>();
-    const notes: string[] = [];
-
+    const into = { stack, config: {} as Record<string, string>, secretKeys: new Set<string>(), notes: [] as string[] };
     for (const [key, raw] of Object.entries({ ...stackValues, ...(opts.overrides ?? {}) })) {
-        const full = qualify(key);
-        if (raw !== null && typeof raw === "object" && "secure" in raw) {
-            secretKeys.add(full);
-            const placeholder = PLACEHOLDER_SECRETS[full];
-            if (placeholder === undefined) {
-                const at = keyPosition(stackYaml, key);
-                throw new StackFileError(
-                    stackYaml.name,
-                    at.line,
-                    at.col,
-                    `${full} is encrypted and the offline plan has no stand-in for it; is the key spelt right? (docs/config-reference.md lists them)`,
-                );
-            }
-            config[full] = placeholder;
-            notes.push(`${full} is encrypted in ${path.basename(stackFile)}; the plan uses a placeholder`);
-            continue;
-        }
-        // `pulumi config set --secret --path key.leaf` encrypts leaves one by one: the key is a secret.
-        const leaves = withLeafPlaceholders(raw);
-        if (leaves.encrypted) {
-            secretKeys.add(full);
-            notes.push(`${full} has encrypted values in ${path.basename(stackFile)}; the plan uses placeholders`);
-        }
-        config[full] = encode(leaves.value);
+        addStackValue(key, raw, stackYaml, into);
     }
+    const { config, secretKeys, notes } = into;
     for (const [key, value] of Object.entries(opts.secretOverrides ?? {})) {
         config[qualify(key)] = value;
         secretKeys.add(qualify(key));
     }
-    applyProjectConfig(declared, { stack, config, secretKeys, notes }, opts.placeholders !== false, stackYaml);
+    applyProjectConfig(declared, into, opts.placeholders !== false, stackYaml);
     return { stack, config, secretKeys: [...secretKeys].sort(), notes };
+}
+
+interface MergedConfig {
+    stack: string;
+    config: Record<string, string>;
+    secretKeys: Set<string>;
+    notes: string[];
+}
+
+/** One key of the stack file: its value, or for an encrypted one (whole or per leaf) a placeholder. */
+function addStackValue(key: string, raw: unknown, stackYaml: YamlFile, into: MergedConfig): void {
+    const full = qualify(key);
+    if (raw !== null && typeof raw === "object" && "secure" in raw) {
+        into.secretKeys.add(full);
+        const placeholder = PLACEHOLDER_SECRETS[full];
+        if (placeholder === undefined) {
+            const at = keyPosition(stackYaml, key);
+            throw new StackFileError(
+                stackYaml.name,
+                at.line,
+                at.col,
+                `${full} is encrypted and the offline plan has no stand-in for it; is the key spelt right? (docs/config-reference.md lists them)`,
+            );
+        }
+        into.config[full] = placeholder;
+        into.notes.push(`${full} is encrypted in ${stackYaml.name}; the plan uses a placeholder`);
+        return;
+    }
+    // `pulumi config set --secret --path key.leaf` encrypts leaves one by one: the key is a secret.
+    const leaves = withLeafPlaceholders(raw);
+    if (leaves.encrypted) {
+        into.secretKeys.add(full);
+        into.notes.push(`${full} has encrypted values in ${stackYaml.name}; the plan uses placeholders`);
+    }
+    into.config[full] = encode(leaves.value);
 }
 
 /** Keys the stack leaves out take the project's `value` or `default`; a missing secret, a placeholder. */
 function applyProjectConfig(
     declared: Record<string, ProjectConfigDecl>,
-    into: { stack: string; config: Record<string, string>; secretKeys: Set<string>; notes: string[] },
+    into: MergedConfig,
     placeholders: boolean,
     stackYaml: YamlFile,
 ): void {
