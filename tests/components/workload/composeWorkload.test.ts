@@ -268,3 +268,11 @@ describe("no open door on first start", () => {
         for (const name of routed) expect((byName(pub)[name] as RecordedResource).inputs["wait"]).toBe(true);
     });
 });
+
+test("JupyterLab on the RTX 5090 (sm_120) is a build with PyTorch's CUDA 12.8 wheels, from 2025-04-26 on", () => {
+    const jupyter = byName(priv)["jupyter"] as RecordedResource;
+    const date = /:cuda12-(\d{4}-\d{2}-\d{2})$/.exec(String(jupyter.inputs["image"]))?.[1];
+    expect(date).toBeDefined();
+    expect((date ?? "") >= "2025-04-26").toBe(true);
+    expect(jupyter.inputs["gpus"]).toBe("all");
+});
