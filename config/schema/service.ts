@@ -141,6 +141,18 @@ export const ServiceSchema = z.strictObject({
                 })
                 .default({ average: 20, burst: 50 })
                 .meta(d("Rate limit on every TLS route, per client IP.")),
+            loginRateLimit: z
+                .strictObject({
+                    perMinute: z
+                        .number()
+                        .int()
+                        .positive()
+                        .default(10)
+                        .meta(d("Requests per minute per client IP to a route's loginPaths.")),
+                    burst: z.number().int().positive().default(5).meta(d("Burst above it.")),
+                })
+                .default({ perMinute: 10, burst: 5 })
+                .meta(d("The stricter limit on login endpoints (password guessing), per client IP.")),
             routes: z
                 .array(
                     z.strictObject({
@@ -166,6 +178,14 @@ export const ServiceSchema = z.strictObject({
                             false,
                             "Only environments.<env>.network.trustedSources may use it; others get 403.",
                         ),
+                        loginPaths: z
+                            .array(z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must start with "/"'))
+                            .default([])
+                            .meta(
+                                d(
+                                    'Paths that take a password, such as Open WebUI\'s "/api/v1/auths/signin": they get proxy.loginRateLimit.',
+                                ),
+                            ),
                     }),
                 )
                 .min(1, "add at least one route")

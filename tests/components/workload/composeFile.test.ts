@@ -143,10 +143,28 @@ test("the proxy's routes: TLS and rate limits for the world, plain HTTP for trus
     expect(middlewares["rate-limit"]?.["rateLimit"]).toEqual({ average: 20, burst: 50 });
     const chat = Object.values(routers).find((r) => r.rule === "Host(`chat.example.com`)");
     expect(chat).toMatchObject({ entryPoints: ["websecure"], tls: { certResolver: "le" } });
-    expect(chat?.middlewares).toContain("rate-limit");
+    expect(chat?.middlewares).toEqual(["security-headers", "rate-limit"]);
     for (const r of Object.values(routers).filter((r) => r.entryPoints.includes("web") && r.rule.includes("Host"))) {
         expect(r.middlewares?.[0]).toBe("trusted-only");
+        expect(r.middlewares).not.toContain("security-headers");
     }
+    // HSTS and the hardening headers on every TLS route.
+    expect(middlewares["security-headers"]?.["headers"]).toMatchObject({
+        stsSeconds: 31536000,
+        contentTypeNosniff: true,
+        frameDeny: true,
+        referrerPolicy: "strict-origin-when-cross-origin",
+    });
+    // Open WebUI's sign-in: its own router, ahead of the chat's, with the strict per-minute limit.
+    const login = Object.values(routers).find((r) => r.rule.includes("/api/v1/auths/signin"));
+    expect(login).toMatchObject({
+        rule: "Host(`chat.example.com`) && (Path(`/api/v1/auths/signin`))",
+        entryPoints: ["websecure"],
+        priority: 1000,
+        middlewares: ["security-headers", "login-rate-limit"],
+        tls: { certResolver: "le" },
+    });
+    expect(middlewares["login-rate-limit"]?.["rateLimit"]).toEqual({ average: 10, period: "1m", burst: 5 });
     // The compose file carries the same routes as an inline config mounted into the proxy.
     expect(doc(pub).configs?.["traefik-dynamic"]?.content).toContain("ipAllowList");
 });

@@ -276,3 +276,8 @@ test("JupyterLab on the RTX 5090 (sm_120) is a build with PyTorch's CUDA 12.8 wh
     expect((date ?? "") >= "2025-04-26").toBe(true);
     expect(jupyter.inputs["gpus"]).toBe("all");
 });
+
+test("the public Ollama serves two requests at a time from a bounded queue", () => {
+    const ollama = byName(pub)["ollama"] as RecordedResource;
+    expect(ollama.inputs["envs"]).toEqual(expect.arrayContaining(["OLLAMA_NUM_PARALLEL=2", "OLLAMA_MAX_QUEUE=32"]));
+});
