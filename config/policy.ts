@@ -45,6 +45,8 @@ export interface EnvironmentPolicy {
     readonly outputPolicy: "ACCEPT" | "DROP";
     /** Anti-spoofing: a guest sends only from its own address (Proxmox's ipfilter). */
     readonly ipfilter: boolean;
+    /** Whether a service may mount the VM's Docker socket (root over every container of the VM). */
+    readonly dockerSocket: "allowed" | "refused";
     /** The cluster IP sets the baseline's rules name. */
     readonly ipsets: readonly FirewallIpset[];
     /**

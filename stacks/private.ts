@@ -16,6 +16,8 @@ export const PRIVATE_POLICY: EnvironmentPolicy = {
     outputPolicy: "ACCEPT",
     ipfilter: true,
     ipsets: [],
+    // Monitoring may read Docker's own view of the containers.
+    dockerSocket: "allowed",
     // Published ports answer the trusted networks unless a port names its own sources.
     publishedFrom: (network) => network.trustedSources,
     // Only administration: every other port is opened per guest, by port and source.

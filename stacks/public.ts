@@ -32,6 +32,8 @@ export const PUBLIC_POLICY: EnvironmentPolicy = {
     outputPolicy: "DROP",
     ipfilter: true,
     ipsets: [PUBLIC_INTERNET_IPSET],
+    // A compromised internet-facing service must not take over the VM's Docker.
+    dockerSocket: "refused",
     baselineRules(network) {
         const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
         // In: administration only; each guest opens what it publishes or serves, to whom (config/firewall.ts).

@@ -8,6 +8,7 @@ import { guestsOf } from "./guests";
 import { checkHardware } from "./hardware";
 import {
     checkDataIsolation,
+    checkDockerSocket,
     checkEnvironmentsApart,
     checkGpuIsolation,
     checkGuestIsolation,
@@ -50,6 +51,7 @@ export function checkConfig(
         checkWorkloads(cfg, env, secretNames, add);
         checkPublishing(cfg, policy, add);
         checkPublishedSources(cfg, policy, add);
+        checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
     });
 }

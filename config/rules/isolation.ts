@@ -187,6 +187,30 @@ export function checkPublishing(cfg: ParsedConfig, policy: EnvironmentPolicy, ad
     }
 }
 
+/** Mounts that hold the Docker socket (/var/run is a link to /run on the guests). */
+export const DOCKER_SOCKET_SOURCES: readonly string[] = [
+    "/run",
+    "/var/run",
+    "/run/docker.sock",
+    "/var/run/docker.sock",
+];
+
+/** Where the policy refuses it, no service mounts the Docker socket, read-only or not. */
+export function checkDockerSocket(cfg: ParsedConfig, policy: EnvironmentPolicy, add: Add): void {
+    if (policy.dockerSocket === "allowed") return;
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        for (const [svcName, svc] of Object.entries(vm.services)) {
+            svc.volumes.forEach((v, i) => {
+                if (!DOCKER_SOCKET_SOURCES.includes(v.source.replace(/\/+$/, "") || "/")) return;
+                add(
+                    `vms.${vmName}.services.${svcName}.volumes[${i}].source`,
+                    `${v.source} holds the Docker socket, which gives whoever holds it every container of the VM (read-only does not stop it); a ${policy.environment} service never mounts it: remove the volume`,
+                );
+            });
+        }
+    }
+}
+
 /** A database or cache serves its own environment only. */
 export function checkDataIsolation(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     const envCidr = cfg.environments[env].network.cidr;

@@ -64,3 +64,9 @@ test("only public limits publishing, to the proxy's 80 and 443; only private's t
     expect(PUBLIC_POLICY.publishablePorts).toEqual([80, 443]);
     expect([PRIVATE_POLICY.trustedSources, PUBLIC_POLICY.trustedSources]).toEqual(["only-way-in", "administer"]);
 });
+
+test("only private services may mount the Docker socket; the public cAdvisor does without it", () => {
+    expect([PRIVATE_POLICY.dockerSocket, PUBLIC_POLICY.dockerSocket]).toEqual(["allowed", "refused"]);
+    const cadvisor = parsedConfig("public").vms["public-ai"]?.services["cadvisor"];
+    expect(cadvisor?.volumes.map((v) => v.source)).toEqual(["/sys", "/var/lib/docker"]);
+});
