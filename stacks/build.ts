@@ -142,6 +142,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
                 firewallPolicy: stack.policy,
+                hostConnection: pick(w.hosts.hosts, ct.node, "host").connection,
             },
             { provider: pick(w.hosts.hosts, ct.node, "host").provider },
         );
@@ -152,7 +153,7 @@ export function buildContainers(w: GuestWiring): Containers {
                       address: ct.network.address.ip,
                       sshPrivateKey: stack.secrets.guestSshPrivateKey,
                       secrets: stack.secrets.services,
-                      dependsOn: [built.container],
+                      dependsOn: [built.start],
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);

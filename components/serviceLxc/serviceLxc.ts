@@ -1,6 +1,7 @@
 // A service container (PostgreSQL, Redis, security, CI/CD, monitoring, backup): unprivileged, on
 // its environment's bridge and mirror, with nesting only for roles that run containers inside.
 
+import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
@@ -8,6 +9,7 @@ import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall } from "../network/guestFirewall";
 import { guestIpv4 } from "../network/guestIpv4";
+import { describe } from "../describe";
 
 /** What of the container's model the component uses. */
 export type ServiceLxcSpec = Pick<
@@ -27,6 +29,8 @@ export interface ServiceLxcArgs {
     readonly securityGroup: pulumi.Input<string>;
     /** The environment policy's outbound default and anti-spoofing. */
     readonly firewallPolicy: GuestFirewallPolicy;
+    /** Root SSH to the node: `pct start`, once the container's firewall is in place. */
+    readonly hostConnection: command.types.input.remote.ConnectionArgs;
 }
 
 /** Where each role's service will listen, for the stack outputs. */
@@ -43,6 +47,15 @@ export function roleEndpoints(role: LxcRole, ip: string | undefined): string[] {
     return ip === undefined ? [] : ROLE_ENDPOINTS[role].map((e) => e.replace("{ip}", ip));
 }
 
+/** Starts a container unless it runs; idempotent, so a re-run changes nothing. */
+export function renderStartScript(vmid: number): string {
+    return [
+        "set -euo pipefail",
+        `if pct status ${vmid} | grep -q running; then echo "ai-dualstack: CT ${vmid} is running"; else pct start ${vmid} && echo "ai-dualstack: started CT ${vmid}"; fi`,
+        "",
+    ].join("\n");
+}
+
 export function lxcTags(env: EnvironmentName, role: LxcRole): string[] {
     return ["ai-dualstack", env, "lxc", role].sort();
 }
@@ -50,6 +63,8 @@ export function lxcTags(env: EnvironmentName, role: LxcRole): string[] {
 export class ServiceLxc extends pulumi.ComponentResource {
     public readonly container: proxmoxve.ContainerLegacy;
     public readonly firewall: GuestFirewall;
+    /** Starts the container, after its firewall: what talks to the container waits for this. */
+    public readonly start: command.remote.Command;
     public readonly vmId: pulumi.Output<number>;
     public readonly address: pulumi.Output<string | undefined>;
     public readonly endpoints: pulumi.Output<string[]>;
@@ -57,9 +72,44 @@ export class ServiceLxc extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceLxcArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:compute:ServiceLxc", name, {}, opts);
         const ct = args.container;
-        const size = ct.sizing;
+        this.container = this.lxc(name, args);
+        this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);
+        this.address = pulumi.output<string | undefined>(ct.network.address?.ip);
+        this.endpoints = this.address.apply((ip) => roleEndpoints(ct.role, ip));
 
-        this.container = new proxmoxve.ContainerLegacy(
+        this.firewall = new GuestFirewall(
+            `${name}-firewall`,
+            {
+                nodeName: ct.node,
+                containerId: this.vmId,
+                securityGroup: args.securityGroup,
+                inbound: ct.inbound,
+                policy: args.firewallPolicy,
+                ...(ct.network.address ? { address: ct.network.address.ip } : {}),
+            },
+            { parent: this },
+        );
+        this.start = describe(
+            `CT ${ct.vmid}: started once its firewall is in place`,
+            new command.remote.Command(
+                `${name}-start`,
+                {
+                    connection: args.hostConnection,
+                    create: "bash -s",
+                    stdin: renderStartScript(ct.vmid),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [this.container, this.firewall] },
+            ),
+        );
+        this.registerOutputs({ vmId: this.vmId, address: this.address, endpoints: this.endpoints });
+    }
+
+    /** The container itself: unprivileged, sized by its role, created stopped. */
+    private lxc(name: string, args: ServiceLxcArgs): proxmoxve.ContainerLegacy {
+        const ct = args.container;
+        const size = ct.sizing;
+        return new proxmoxve.ContainerLegacy(
             name,
             {
                 nodeName: ct.node,
@@ -87,31 +137,15 @@ export class ServiceLxc extends pulumi.ComponentResource {
                     userAccount: { keys: [...ct.sshPublicKeys] },
                 },
                 startOnBoot: ct.startOnBoot,
-                started: true,
+                // Created stopped: the start command below starts it once its firewall is in place.
+                started: false,
             },
             {
                 parent: this,
                 protect: size.protect,
                 // A newer template or a rotated key must not replace a container full of data.
-                ignoreChanges: ["operatingSystem.templateFileId", "initialization.userAccount"],
+                ignoreChanges: ["operatingSystem.templateFileId", "initialization.userAccount", "started"],
             },
         );
-        this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);
-        this.address = pulumi.output<string | undefined>(ct.network.address?.ip);
-        this.endpoints = this.address.apply((ip) => roleEndpoints(ct.role, ip));
-
-        this.firewall = new GuestFirewall(
-            `${name}-firewall`,
-            {
-                nodeName: ct.node,
-                containerId: this.vmId,
-                securityGroup: args.securityGroup,
-                inbound: ct.inbound,
-                policy: args.firewallPolicy,
-                ...(ct.network.address ? { address: ct.network.address.ip } : {}),
-            },
-            { parent: this },
-        );
-        this.registerOutputs({ vmId: this.vmId, address: this.address, endpoints: this.endpoints });
     }
 }

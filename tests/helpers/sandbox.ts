@@ -36,6 +36,7 @@ const TOOLS: Record<string, string> = {
     // pvesh answers the reads the script makes from files in the sandbox (pvesh/<path>.json).
     pvesh: `if [ "$1" = get ]; then f="$AIDS_ROOT/pvesh$2.json"; [ -f "$f" ] || exit 2; cat "$f"; fi`,
     qm: `if [ "$1" = status ]; then cat "$AIDS_ROOT/qm-status" 2>/dev/null || echo "status: stopped"; fi`,
+    pct: `if [ "$1" = status ]; then cat "$AIDS_ROOT/pct-status" 2>/dev/null || echo "status: stopped"; fi`,
 };
 
 export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string } = {}): Sandbox {

@@ -63,7 +63,7 @@ describe("in mock mode", () => {
         priv = await runStack("private");
     }, 60_000);
 
-    test("each setup runs over SSH in its container, after the container, with its script secret", () => {
+    test("each setup runs over SSH in its container, once it started behind its firewall, with its script secret", () => {
         for (const [ct, ip] of [
             ["private-postgres", "10.10.10.20"],
             ["private-redis", "10.10.10.21"],
@@ -71,7 +71,9 @@ describe("in mock mode", () => {
             const setup = one(priv.resources, command.remote.Command, `${ct}-data-setup`);
             const container = one(priv.resources, proxmoxve.ContainerLegacy, ct);
             expect(setup.inputs["connection"]).toMatchObject({ host: ip, user: "root" });
-            expect(setup.dependencies).toContain(container.urn);
+            const start = one(priv.resources, command.remote.Command, `${ct}-start`);
+            expect(setup.dependencies).toContain(start.urn);
+            expect(start.dependencies).toContain(container.urn);
             expect(setup.secretInputs).toContain("stdin");
             expect(setup.inputs["create"]).toBe("bash -s");
         }

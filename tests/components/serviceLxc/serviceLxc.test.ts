@@ -1,6 +1,7 @@
 // ServiceLxc in mock mode: unprivileged, nesting only where the role needs it, on its
 // environment's bridge and mirror.
 
+import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { roleEndpoints, ServiceLxc } from "../../../components/serviceLxc/serviceLxc";
 import { resolveContainer } from "../../../config/resolve";
@@ -8,6 +9,7 @@ import { LxcConfig } from "../../../config/schema";
 import { POLICIES } from "../../../stacks";
 import { parsedConfig } from "../../helpers/config";
 import { one, ofType, record } from "../../helpers/pulumi";
+import { makeSandbox } from "../../helpers/sandbox";
 
 const cfg = parsedConfig("private");
 
@@ -30,6 +32,7 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
                 dns: ["10.10.10.1"],
                 securityGroup: "aids-private",
                 firewallPolicy: POLICIES.private,
+                hostConnection: { host: "192.168.1.10", user: "root", privateKey: "key" },
             }),
     );
 }
@@ -83,4 +86,27 @@ test("its firewall follows the policy; a container's configured address needs no
         ipfilter: true,
     });
     expect(ofType(resources, proxmoxve.firewall.IpsetLegacy)).toHaveLength(0);
+});
+
+test("a container starts only once its firewall is in place, by pct over root SSH", async () => {
+    const resources = await build("private-postgres");
+    const ct = one(resources, proxmoxve.ContainerLegacy);
+    expect(ct.inputs["started"]).toBe(false);
+    const start = one(resources, command.remote.Command);
+    expect(start.dependencies).toEqual(
+        expect.arrayContaining([
+            ct.urn,
+            one(resources, proxmoxve.firewall.OptionsLegacy).urn,
+            one(resources, proxmoxve.firewall.RulesLegacy).urn,
+        ]),
+    );
+    expect(start.inputs["connection"]).toMatchObject({ host: "192.168.1.10", user: "root" });
+    const run = (status: string) => {
+        const sb = makeSandbox([]);
+        sb.write("pct-status", `status: ${status}\n`);
+        const result = sb.run(start.inputs["stdin"] as string);
+        return { status: result.status, calls: sb.calls() };
+    };
+    expect(run("stopped")).toEqual({ status: 0, calls: ["pct status 120", "pct start 120"] });
+    expect(run("running")).toEqual({ status: 0, calls: ["pct status 120"] });
 });
