@@ -1,6 +1,7 @@
-// The example values the repository ships (a public key that opens nothing, the example.com domain
-// and mailbox): fine for the offline plan, a mistake on a real host. Found here; the program warns
-// about them in a plan or preview and refuses them in an `up` (stacks/index.ts).
+// What is fine for the offline plan but a mistake on a real host: the example values the repository
+// ships (a public key that opens nothing, the example.com domain and mailbox) and a container
+// template downloaded without a checksum. Found here; the program warns about them in a plan or
+// preview and refuses them in an `up` (stacks/index.ts).
 
 import { ParsedConfig } from "../schema";
 import { ConfigIssue, collect } from "./issues";
@@ -44,6 +45,13 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
         }
         for (const [ctName, ct] of Object.entries(cfg.containers)) {
             ct.sshPublicKeys.forEach((k, i) => key(`containers.${ctName}.sshPublicKeys[${i}]`, k));
+            if (!ct.template.sha256 && !ct.template.sha512) {
+                const file = ct.template.url.split("/").pop() ?? "";
+                add(
+                    `containers.${ctName}.template.sha512`,
+                    `missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: \`pveam update && grep -A20 '${file}' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum\``,
+                );
+            }
         }
     });
 }
