@@ -160,3 +160,17 @@ test("the outputs carry addresses, GPUs and service endpoints", () => {
     expect(pub.outputs?.containers["public-redis"]).toMatchObject({ role: "redis", address: "10.20.20.21" });
     expect(pub.outputs?.exposure).toMatch(/internet-facing/);
 });
+
+test("the OS mirror is never made a pool: public registers a dataset on rpool, private creates its pool on the 2 TB pair", () => {
+    expect(ofType(pub.resources, proxmoxve.node.disk.Zfs)).toEqual([]);
+    expect(one(pub.resources, proxmoxve.storage.Zfspool).inputs).toMatchObject({
+        resourceId: "tank-public",
+        zfsPool: "rpool/aids-public",
+    });
+    const pool = one(priv.resources, proxmoxve.node.disk.Zfs);
+    expect(pool.inputs["name"]).toBe("tankpriv");
+    expect(pool.inputs["devices"]).toEqual([
+        "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X000001",
+        "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X000002",
+    ]);
+});
