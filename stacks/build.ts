@@ -9,6 +9,7 @@ import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGa
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/probe";
+import { ProxmoxAccess } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
@@ -61,6 +62,17 @@ export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
         }
     }
     return { hosts, storage };
+}
+
+/** With proxmox.apiAccess "managed": the environment's own role, user and token, cluster-wide. */
+export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess | undefined {
+    const first = stack.nodes[0];
+    if (stack.proxmox.apiAccess !== "managed" || !first) return undefined;
+    return new ProxmoxAccess(
+        `${stack.environment}-access`,
+        { environment: stack.environment },
+        { provider: pick(hosts, first.name, "host").provider },
+    );
 }
 
 /** Bridges reload the node's network: the host probe refused a node with pending changes. */
@@ -275,6 +287,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const vms = buildGpuVms(wiring);
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
+    const access = buildAccess(stack, hosts);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -288,6 +301,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
                 { rebootRequired: h.rebootRequired, rebootReasons: [...h.rebootReasons] },
             ]),
         ),
+        ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
     };
 }
 

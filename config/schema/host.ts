@@ -34,6 +34,14 @@ export const ProxmoxSchema = z
             true,
             "Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.",
         ),
+        apiAccess: z
+            .enum(["external", "managed"])
+            .default("external")
+            .meta(
+                d(
+                    'Who makes the API identity. "external": you created the user and token (docs/deploying.md, step 1). "managed": each stack creates its role of only the privileges it uses, a user aids-<env>@pve and a privilege-separated token, whose secret is the stack output access.apiToken (the first run needs an admin token).',
+                ),
+            ),
         managementSources: z
             .array(cidr)
             .default([])
