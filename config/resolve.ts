@@ -28,7 +28,7 @@ import {
     ServiceConfig,
     VmConfig,
 } from "./schema";
-import { LxcSizing, ROLE_DEFAULTS, lxcSizing } from "./sizing";
+import { LxcSizing, ROLE_DEFAULTS, lxcSizing, sharedCpus } from "./sizing";
 
 export interface GpuModel extends GpuConfig {
     /** Its nodes.<node>.gpus key: the PCI mapping's name part. */
@@ -122,6 +122,8 @@ export interface ContainerModel {
     readonly description: string;
     /** Cores, RAM, disk, nesting and protect: its own settings over its role's defaults. */
     readonly sizing: LxcSizing;
+    /** The host CPUs it is pinned to: its node's shared ones, which no environment's allocation claims. */
+    readonly cpus: readonly number[];
     /** The mirror (storage id) its root disk is on. */
     readonly storage: string;
     readonly network: GuestNetworkModel;
@@ -167,7 +169,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         nodes,
         vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy)),
         containers: Object.entries(cfg.containers).map(([name, ct]) =>
-            resolveContainer(name, ct, policy, cfg.environments[env].network),
+            resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node])),
         ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
     };
@@ -254,6 +256,7 @@ export function resolveContainer(
     ct: LxcConfig,
     policy: EnvironmentPolicy,
     network: EnvironmentConfig["network"],
+    cpus: readonly number[] = [],
 ): ContainerModel {
     const env = policy.environment;
     return {
@@ -263,6 +266,7 @@ export function resolveContainer(
         role: ct.role,
         description: ct.description ?? `ai-dualstack ${env}: ${ROLE_DEFAULTS[ct.role].purpose}`,
         sizing: lxcSizing(ct),
+        cpus,
         storage: ct.disk.storage,
         network: resolveNetwork(ct.network),
         template: ct.template,

@@ -1,6 +1,7 @@
 // Defaults per service-container role, and the sizing a container ends up with after overrides.
 
-import { LxcConfig, LxcRole } from "./schema";
+import { unclaimedCpus } from "../lib/cpuset";
+import { LxcConfig, LxcRole, NodeConfig } from "./schema";
 
 export interface RoleDefaults {
     /** What the container is for, written into its Proxmox description. */
@@ -88,4 +89,13 @@ export function lxcSizing(ct: LxcConfig): LxcSizing {
         nesting,
         protect: ct.protect ?? role.protect,
     };
+}
+
+/** The node's CPUs that no environment's allocation claims: where the host and the containers run. */
+export function sharedCpus(node: NodeConfig | undefined): number[] {
+    if (!node) return [];
+    return unclaimedCpus(
+        node.cpu.threads,
+        Object.values(node.allocations).flatMap((a) => (a ? [a.cpuset] : [])),
+    );
 }

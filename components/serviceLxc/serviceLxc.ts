@@ -9,12 +9,23 @@ import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall } from "../network/guestFirewall";
 import { guestIpv4 } from "../network/guestIpv4";
+import { formatCpuset } from "../../lib/cpuset";
+import { loadScript, renderScript } from "../../lib/scripts";
 import { describe } from "../describe";
 
 /** What of the container's model the component uses. */
 export type ServiceLxcSpec = Pick<
     ContainerModel,
-    "vmid" | "node" | "role" | "description" | "sizing" | "network" | "sshPublicKeys" | "inbound" | "startOnBoot"
+    | "vmid"
+    | "node"
+    | "role"
+    | "description"
+    | "sizing"
+    | "cpus"
+    | "network"
+    | "sshPublicKeys"
+    | "inbound"
+    | "startOnBoot"
 >;
 
 export interface ServiceLxcArgs {
@@ -47,13 +58,15 @@ export function roleEndpoints(role: LxcRole, ip: string | undefined): string[] {
     return ip === undefined ? [] : ROLE_ENDPOINTS[role].map((e) => e.replace("{ip}", ip));
 }
 
-/** Starts a container unless it runs; idempotent, so a re-run changes nothing. */
-export function renderStartScript(vmid: number): string {
-    return [
-        "set -euo pipefail",
-        `if pct status ${vmid} | grep -q running; then echo "ai-dualstack: CT ${vmid} is running"; else pct start ${vmid} && echo "ai-dualstack: started CT ${vmid}"; fi`,
-        "",
-    ].join("\n");
+const START = loadScript(__dirname, "lxc-start.sh");
+
+/** Pins a container to its CPUs (none: no pinning) and starts it unless it runs (scripts/lxc-start.sh). */
+export function renderStartScript(vmid: number, cpus: readonly number[] = []): string {
+    return renderScript(
+        "Rendered by ai-dualstack (components/serviceLxc/serviceLxc.ts). Do not edit on the host.",
+        { AIDS_VMID: String(vmid), AIDS_CPUS: formatCpuset(cpus) },
+        START,
+    );
 }
 
 export function lxcTags(env: EnvironmentName, role: LxcRole): string[] {
@@ -90,13 +103,13 @@ export class ServiceLxc extends pulumi.ComponentResource {
             { parent: this },
         );
         this.start = describe(
-            `CT ${ct.vmid}: started once its firewall is in place`,
+            `CT ${ct.vmid}: ${ct.cpus.length > 0 ? `pinned to ${formatCpuset(ct.cpus)}, ` : ""}started once its firewall is in place`,
             new command.remote.Command(
                 `${name}-start`,
                 {
                     connection: args.hostConnection,
                     create: "bash -s",
-                    stdin: renderStartScript(ct.vmid),
+                    stdin: renderStartScript(ct.vmid, ct.cpus),
                     logging: "stdoutAndStderr",
                 },
                 { parent: this, dependsOn: [this.container, this.firewall] },

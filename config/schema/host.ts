@@ -158,6 +158,26 @@ export const NodeSchema = z.strictObject({
                 .min(1, "leave at least one CPU to the host")
                 .default(2)
                 .meta(d("CPUs no environment may claim, left to Proxmox.")),
+            topology: z
+                .strictObject({
+                    performance: cpuset.meta(
+                        d('The performance cores (P-cores), such as "0-7" on a Core Ultra 9 285K.'),
+                    ),
+                    efficiencyClusters: z
+                        .array(cpuset)
+                        .default([])
+                        .meta(
+                            d(
+                                'The efficiency cores (E-cores), one CPU set per cluster of cores that share an L2 cache, such as ["8-11", "12-15", "16-19", "20-23"].',
+                            ),
+                        ),
+                })
+                .optional()
+                .meta(
+                    d(
+                        "The core types of a hybrid CPU (`lscpu -e` shows MAXMHZ per core; `/sys/devices/system/cpu/cpu*/cache/index2/shared_cpu_list` the L2 clusters). With it, a VM's pinning is all P-cores or whole E-core clusters.",
+                    ),
+                ),
         })
         .meta(d("The node's processor.")),
     memory: z

@@ -64,7 +64,7 @@ test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU type, NUMA
         preEnrolledKeys: false,
     });
     // Affinity and hugepages are root@pam-only in Proxmox: never sent with the API token.
-    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 12, numa: true });
+    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 8, numa: true });
     expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0 });
     expect(i["started"]).toBe(false);
 });
@@ -76,11 +76,11 @@ test("pinning and hugepages go through qm over root SSH, which starts the VM onc
     expect(tune.dependencies).toContain(vmRes.urn);
     expect(tune.inputs["create"]).toBe("bash -s");
     const script = tune.inputs["stdin"] as string;
-    expect(script).toContain("qm set 110 --affinity 2-13 --hugepages 1024 --keephugepages 0");
+    expect(script).toContain("qm set 110 --affinity 0-7 --hugepages 1024 --keephugepages 0");
     expect(script).toContain("qm start 110");
 
     const waiting = one(await build({}, true, false), command.remote.Command).inputs["stdin"] as string;
-    expect(waiting).toContain("qm set 110 --affinity 2-13");
+    expect(waiting).toContain("qm set 110 --affinity 0-7");
     expect(waiting).not.toContain("qm start");
     expect(waiting).toContain("stays stopped until the host reboot");
 });

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataSetup";
+import { renderStartScript } from "../../../components/serviceLxc/serviceLxc";
 import { LxcConfig } from "../../../config/schema";
 import { PlannedStack } from "../../../testing/planStack";
 import { parsedConfig } from "../../helpers/config";
@@ -42,11 +43,12 @@ test("the quoted password reads back unchanged in bash", () => {
 });
 
 const shellcheck = validator("shellcheck");
-(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup scripts", () => {
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup and start scripts", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-data-sc-"));
     const files = [
         ["postgres.sh", pgScript],
         ["redis.sh", redisScript],
+        ["start.sh", renderStartScript(120, [8, 9, 10, 11])],
     ].map(([name, text]) => {
         const file = path.join(dir, name as string);
         fs.writeFileSync(file, text as string);
