@@ -2,31 +2,25 @@
 // rules, and resolves it into the StackModel. A bad config throws before any resource is registered.
 
 import * as pulumi from "@pulumi/pulumi";
-import { z } from "zod";
-import { secretRefs } from "../lib/secretTemplate";
 import { EnvironmentPolicies } from "./policy";
 import { resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
-import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, CONFIG_KEYS, ConfigKey } from "./schema";
+import { findPlaceholders } from "./rules/placeholders";
+import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
+import { schemaIssues } from "./schemaIssues";
+import { NAMESPACE, SECRET_KEYS, StackSecrets, checkKeySecrets, checkServiceSecrets, stackSecrets } from "./secrets";
 
-export const NAMESPACE = "ai-dualstack";
+export { NAMESPACE, SERVICE_SECRET_EXAMPLE } from "./secrets";
+export type { StackSecrets } from "./secrets";
 
-export interface StackSecrets {
-    /** `user@realm!tokenid=uuid`, held by the Proxmox provider only. */
-    readonly proxmoxApiToken: pulumi.Output<string>;
-    /** OpenSSH private key for host commands and snippet uploads. */
-    readonly sshPrivateKey: pulumi.Output<string>;
-    /** serviceSecrets: the values the services' templates and the data setups name, each a secret. */
-    readonly services: Readonly<Record<string, pulumi.Output<string>>>;
-    /**
-     * The SSH private key in plain text, for the host probe, which logs in before any resource
-     * exists (components/host/probe.ts). A function, so that it never lands in an output by accident.
-     */
-    readonly sshPrivateKeyForProbe: () => string;
-}
+export { formatPath, suggestField } from "./schemaIssues";
 
-/** What the program builds from: the resolved model and the stack's secrets. */
-export type LoadedStack = StackModel & { readonly secrets: StackSecrets };
+/** What the program builds from: the resolved model, the stack's secrets, and the example values left in it. */
+export type LoadedStack = StackModel & {
+    readonly secrets: StackSecrets;
+    /** The repository's example values still in the config (rules/placeholders.ts): a plan warns, an up refuses. */
+    readonly placeholders: readonly ConfigIssue[];
+};
 
 /** A configuration the program refuses: every finding, each with its path and fix. */
 export class ConfigError extends pulumi.RunError {
@@ -49,132 +43,10 @@ export function formatIssues(stack: string, issues: readonly ConfigIssue[]): str
     ].join("\n");
 }
 
-const SECRET_FORMATS: Record<"proxmoxApiToken" | "sshPrivateKey", { pattern: RegExp; shape: string; example: string }> =
-    {
-        proxmoxApiToken: {
-            pattern:
-                /^[^@\s]+@[^!\s]+![A-Za-z][A-Za-z0-9._-]*=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/,
-            shape: "user@realm!tokenid=<uuid>",
-            example: `pulumi config set --secret ${NAMESPACE}:proxmoxApiToken 'pulumi@pve!ai-dualstack=<uuid>'`,
-        },
-        sshPrivateKey: {
-            pattern: /^-----BEGIN (OPENSSH|RSA|EC) PRIVATE KEY-----[\s\S]+-----END \1 PRIVATE KEY-----\s*$/,
-            shape: "an unencrypted OpenSSH private key",
-            example: `pulumi config set --secret ${NAMESPACE}:sshPrivateKey < ~/.ssh/ai-dualstack`,
-        },
-    };
-
-export const SERVICE_SECRET_EXAMPLE = `pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.<name>' '<value>'`;
-
-/**
- * serviceSecrets: an object of secret names to non-empty strings, held encrypted. Returns the
- * names (never the values) for the services' references; undefined when the shape is wrong.
- */
-function checkServiceSecrets(value: unknown, encrypted: boolean, issues: ConfigIssue[]): Set<string> | undefined {
-    if (value === undefined) return new Set();
-    const fix = `set each with \`${SERVICE_SECRET_EXAMPLE}\``;
-    if (value === null || typeof value !== "object" || Array.isArray(value)) {
-        issues.push({ path: "serviceSecrets", message: `must be an object of names to secret strings; ${fix}` });
-        return undefined;
-    }
-    const names = new Set<string>();
-    for (const [name, v] of Object.entries(value as Record<string, unknown>)) {
-        if (typeof v !== "string" || v.length === 0) {
-            issues.push({ path: `serviceSecrets.${name}`, message: `must be a non-empty string (not shown); ${fix}` });
-        }
-        names.add(name);
-    }
-    if (!encrypted) {
-        issues.push({ path: "serviceSecrets", message: `is stored in plain text; set it again with --secret: ${fix}` });
-    }
-    return names;
-}
-
 /** The value of `environment`, or the stack name when it names an environment. */
 function resolveEnvironment(stack: string, configured: EnvironmentName | undefined): EnvironmentName | undefined {
     if (configured) return configured;
     return (ENVIRONMENTS as readonly string[]).includes(stack) ? (stack as EnvironmentName) : undefined;
-}
-
-/** Every field name the schema knows, for "did you mean" hints on typos. */
-const KNOWN_FIELDS: readonly string[] = (() => {
-    const names = new Set<string>(Object.keys(CONFIG_KEYS));
-    const walk = (schema: z.core.$ZodType, depth: number): void => {
-        if (depth > 12) return;
-        const def = schema._zod.def as unknown as Record<string, unknown>;
-        const shape = (schema as { shape?: Record<string, z.core.$ZodType> }).shape;
-        if (shape) {
-            for (const [key, child] of Object.entries(shape)) {
-                names.add(key);
-                walk(child, depth + 1);
-            }
-        }
-        for (const inner of ["innerType", "element", "valueType", "in"]) {
-            const child = def[inner] as z.core.$ZodType | undefined;
-            if (child && typeof child === "object" && "_zod" in child) walk(child, depth + 1);
-        }
-        const options = def["options"] as z.core.$ZodType[] | undefined;
-        if (Array.isArray(options)) options.forEach((o) => walk(o, depth + 1));
-    };
-    walk(StackConfigSchema, 0);
-    return [...names];
-})();
-
-function distance(a: string, b: string): number {
-    const row = Array.from({ length: b.length + 1 }, (_, i) => i);
-    for (let i = 1; i <= a.length; i++) {
-        let prev = row[0] as number;
-        row[0] = i;
-        for (let j = 1; j <= b.length; j++) {
-            const cur = row[j] as number;
-            row[j] = Math.min(cur + 1, (row[j - 1] as number) + 1, prev + (a[i - 1] === b[j - 1] ? 0 : 1));
-            prev = cur;
-        }
-    }
-    return row[b.length] as number;
-}
-
-export function suggestField(key: string): string | undefined {
-    let best: { name: string; d: number } | undefined;
-    for (const name of KNOWN_FIELDS) {
-        const d = distance(key.toLowerCase(), name.toLowerCase());
-        if (d <= Math.max(2, Math.floor(name.length / 4)) && (!best || d < best.d)) best = { name, d };
-    }
-    return best?.name;
-}
-
-/** `nodes.pve1.gpus[0]` — the path syntax `pulumi config set --path` takes. */
-export function formatPath(path: readonly PropertyKey[]): string {
-    return path.reduce<string>((acc, part) => {
-        if (typeof part === "number") return `${acc}[${part}]`;
-        return acc === "" ? String(part) : `${acc}.${String(part)}`;
-    }, "");
-}
-
-function schemaIssues(error: z.ZodError): ConfigIssue[] {
-    return error.issues.flatMap((issue): ConfigIssue[] => {
-        const path = formatPath(issue.path);
-        if (issue.code === "unrecognized_keys") {
-            return issue.keys.map((key) => {
-                const hint = suggestField(key);
-                return {
-                    path: path === "" ? key : `${path}.${key}`,
-                    message: hint
-                        ? `unknown key; did you mean "${hint}"?`
-                        : "unknown key; remove it (see docs/config-reference.md)",
-                };
-            });
-        }
-        if (issue.input === undefined && (issue.code === "invalid_type" || issue.code === "invalid_value")) {
-            const what = issue.code === "invalid_type" ? `expected ${issue.expected}` : issue.message;
-            return [{ path, message: `missing; add it (${what})` }];
-        }
-        if (issue.code === "invalid_key") {
-            const inner = issue.issues[0]?.message ?? "invalid name";
-            return [{ path, message: `the name ${inner}` }];
-        }
-        return [{ path, message: issue.message }];
-    });
 }
 
 /** The raw inputs of a parse: the namespace's keys (objects already JSON-decoded) and the stack name. */
@@ -193,31 +65,16 @@ export type ParseResult =
  * Pure: it sees the secrets' plaintext only to check their shape and never returns it.
  */
 export function parseStackConfig(raw: RawConfig, policies: EnvironmentPolicies): ParseResult {
-    const { proxmoxApiToken, sshPrivateKey, serviceSecrets, ...rest } = raw.values;
+    const rest = Object.fromEntries(
+        Object.entries(raw.values).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)),
+    );
     const issues: ConfigIssue[] = [];
-    const secretNames = checkServiceSecrets(serviceSecrets, raw.secretKeys.has("serviceSecrets"), issues);
+    const secretNames = checkServiceSecrets(raw.values["serviceSecrets"], raw.secretKeys.has("serviceSecrets"), issues);
+    issues.push(...checkKeySecrets(raw.values, raw.secretKeys));
 
-    for (const [key, value] of [
-        ["proxmoxApiToken", proxmoxApiToken],
-        ["sshPrivateKey", sshPrivateKey],
-    ] as const) {
-        const format = SECRET_FORMATS[key];
-        if (value === undefined) {
-            issues.push({ path: key, message: `missing; set it with \`${format.example}\`` });
-        } else if (typeof value !== "string" || !format.pattern.test(value)) {
-            issues.push({
-                path: key,
-                message: `is not ${format.shape} (the value is not shown); set it with \`${format.example}\``,
-            });
-        } else if (!raw.secretKeys.has(key)) {
-            issues.push({
-                path: key,
-                message: `is stored in plain text; set it again with --secret: \`${format.example}\``,
-            });
-        }
-    }
-
-    const parsed = StackConfigSchema.safeParse(rest);
+    // reportInput: zod 4 leaves the found value out of an issue unless asked, and a wrong value
+    // would then read as a missing one.
+    const parsed = StackConfigSchema.safeParse(rest, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: [...issues, ...schemaIssues(parsed.error)] };
 
     const environment = resolveEnvironment(raw.stack, parsed.data.environment);
@@ -269,40 +126,13 @@ export function decodeValue(key: string, text: string): unknown {
     }
 }
 
-/** One secret Output per name the services use; the parse made sure each exists. */
-function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
-    const used = new Set([
-        ...Object.values(parsed.vms).flatMap((vm) =>
-            Object.values(vm.services).flatMap((svc) => Object.values(svc.secretEnvironment).flatMap(secretRefs)),
-        ),
-        ...Object.values(parsed.containers).flatMap((ct) => [
-            ...Object.values(ct.postgres?.databases ?? {}).map((db) => db.passwordSecret),
-            ...(ct.redis ? [ct.redis.passwordSecret] : []),
-        ]),
-    ]);
-    if (used.size === 0) return {};
-    const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
-    const value = (name: string) =>
-        all.apply((o) => {
-            const v = o[name];
-            if (v === undefined) throw new Error(`serviceSecrets.${name} is not set; ${SERVICE_SECRET_EXAMPLE}`);
-            return v;
-        });
-    return Object.fromEntries([...used].sort().map((name) => [name, value(name)]));
-}
-
 /** Loads the stack's configuration and resolves it, or throws a ConfigError naming every bad path. */
 export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = readRawConfig()): LoadedStack {
     const result = parseStackConfig(raw, policies);
     if (!result.ok) throw new ConfigError(raw.stack, result.issues);
-    const cfg = new pulumi.Config(NAMESPACE);
     return {
         ...resolveStack(result.config, raw.stack, policies[result.config.environment]),
-        secrets: {
-            proxmoxApiToken: cfg.requireSecret("proxmoxApiToken"),
-            sshPrivateKey: cfg.requireSecret("sshPrivateKey"),
-            services: serviceSecretOutputs(cfg, result.config),
-            sshPrivateKeyForProbe: () => String(raw.values["sshPrivateKey"]),
-        },
+        secrets: stackSecrets(result.config, raw.values),
+        placeholders: findPlaceholders(result.config),
     };
 }

@@ -8,6 +8,7 @@ import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
 import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
+import { containerInbound, vmInbound } from "./firewall";
 import { EnvironmentPolicy } from "./policy";
 import { PROJECT_ROOT } from "./rules/workload";
 import {
@@ -27,7 +28,7 @@ import {
     ServiceConfig,
     VmConfig,
 } from "./schema";
-import { LxcSizing, ROLE_DEFAULTS, lxcSizing } from "./sizing";
+import { LxcSizing, ROLE_DEFAULTS, lxcSizing, sharedCpus } from "./sizing";
 
 export interface GpuModel extends GpuConfig {
     /** Its nodes.<node>.gpus key: the PCI mapping's name part. */
@@ -102,6 +103,7 @@ export interface VmModel {
     readonly network: GuestNetworkModel;
     readonly image: VmConfig["image"];
     readonly cloudInit: VmConfig["cloudInit"];
+    /** Its inbound rules on top of the environment baseline: its published ports, then its own rules. */
     readonly inbound: readonly InboundRule[];
     readonly services: Readonly<Record<string, ServiceModel>>;
     readonly models: readonly ModelGateConfig[];
@@ -120,13 +122,15 @@ export interface ContainerModel {
     readonly description: string;
     /** Cores, RAM, disk, nesting and protect: its own settings over its role's defaults. */
     readonly sizing: LxcSizing;
+    /** The host CPUs it is pinned to: its node's shared ones, which no environment's allocation claims. */
+    readonly cpus: readonly number[];
     /** The mirror (storage id) its root disk is on. */
     readonly storage: string;
     readonly network: GuestNetworkModel;
     readonly template: LxcConfig["template"];
     /** Keys for root. */
     readonly sshPublicKeys: readonly string[];
-    /** Its inbound rules on top of the environment baseline. */
+    /** Its inbound rules on top of the environment baseline: its UIs, its data layer, its own rules. */
     readonly inbound: readonly InboundRule[];
     /** The data layer set up inside it, if any. */
     readonly postgres?: NonNullable<LxcConfig["postgres"]>;
@@ -146,6 +150,8 @@ export type StackModel = Readonly<{
     nodes: readonly NodeModel[];
     vms: readonly VmModel[];
     containers: readonly ContainerModel[];
+    /** The key file the Docker provider's ssh logs in to the VMs with; undefined: ssh's defaults. */
+    dockerSshKeyFile?: string;
 }>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
@@ -161,8 +167,11 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         proxmox: cfg.proxmox,
         network: cfg.environments[env].network,
         nodes,
-        vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg)),
-        containers: Object.entries(cfg.containers).map(([name, ct]) => resolveContainer(name, ct, env)),
+        vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy)),
+        containers: Object.entries(cfg.containers).map(([name, ct]) =>
+            resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node])),
+        ),
+        ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
     };
 }
 
@@ -196,7 +205,7 @@ export function resolveNetwork(network: GuestNetworkConfig): GuestNetworkModel {
     };
 }
 
-function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig): VmModel {
+function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: EnvironmentPolicy): VmModel {
     const node = cfg.nodes[vm.node] as NodeConfig;
     const gpuConfig = vm.gpu === undefined ? undefined : node.gpus[vm.gpu];
     const gpu = gpuConfig && vm.gpu !== undefined ? { ...gpuConfig, name: vm.gpu, node: vm.node } : undefined;
@@ -215,7 +224,7 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig): VmModel {
         network: resolveNetwork(vm.network),
         image: vm.image,
         cloudInit: vm.cloudInit,
-        inbound: vm.firewall.inbound,
+        inbound: vmInbound(vm, policy, cfg.environments[policy.environment].network),
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
@@ -242,7 +251,14 @@ function resolveService(svc: ServiceConfig): ServiceModel {
     return { ...svc, fileContents };
 }
 
-export function resolveContainer(name: string, ct: LxcConfig, env: EnvironmentName): ContainerModel {
+export function resolveContainer(
+    name: string,
+    ct: LxcConfig,
+    policy: EnvironmentPolicy,
+    network: EnvironmentConfig["network"],
+    cpus: readonly number[] = [],
+): ContainerModel {
+    const env = policy.environment;
     return {
         name,
         vmid: ct.vmid,
@@ -250,11 +266,12 @@ export function resolveContainer(name: string, ct: LxcConfig, env: EnvironmentNa
         role: ct.role,
         description: ct.description ?? `ai-dualstack ${env}: ${ROLE_DEFAULTS[ct.role].purpose}`,
         sizing: lxcSizing(ct),
+        cpus,
         storage: ct.disk.storage,
         network: resolveNetwork(ct.network),
         template: ct.template,
         sshPublicKeys: ct.sshPublicKeys,
-        inbound: ct.firewall.inbound,
+        inbound: containerInbound(ct, policy, network),
         ...(ct.postgres ? { postgres: ct.postgres } : {}),
         ...(ct.redis ? { redis: ct.redis } : {}),
         startOnBoot: ct.startOnBoot,

@@ -1,6 +1,7 @@
 // Defaults per service-container role, and the sizing a container ends up with after overrides.
 
-import { LxcConfig, LxcRole } from "./schema";
+import { unclaimedCpus } from "../lib/cpuset";
+import { LxcConfig, LxcRole, NodeConfig } from "./schema";
 
 export interface RoleDefaults {
     /** What the container is for, written into its Proxmox description. */
@@ -12,6 +13,8 @@ export interface RoleDefaults {
     nesting: boolean;
     /** Roles that hold data nobody wants deleted by a stray destroy. */
     protect: boolean;
+    /** TCP ports of the role's own UIs, open to the environment's published-port sources. */
+    uiPorts: readonly number[];
 }
 
 export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
@@ -22,6 +25,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 32,
         nesting: false,
         protect: true,
+        uiPorts: [],
     },
     redis: {
         purpose: "Cache (Redis)",
@@ -30,6 +34,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 8,
         nesting: false,
         protect: false,
+        uiPorts: [],
     },
     security: {
         purpose: "Security services (VPN, intrusion detection)",
@@ -38,6 +43,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 8,
         nesting: false,
         protect: false,
+        uiPorts: [],
     },
     cicd: {
         purpose: "CI/CD runners (containers inside)",
@@ -46,6 +52,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 64,
         nesting: true,
         protect: false,
+        uiPorts: [],
     },
     monitoring: {
         purpose: "Monitoring (Prometheus, Grafana, alerting)",
@@ -54,6 +61,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 32,
         nesting: false,
         protect: false,
+        uiPorts: [9090, 3000],
     },
     backup: {
         purpose: "Backups (scheduled jobs, restore drills)",
@@ -62,11 +70,12 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         diskGiB: 16,
         nesting: false,
         protect: true,
+        uiPorts: [],
     },
 };
 
 /** A container's effective size and features. */
-export type LxcSizing = Omit<RoleDefaults, "purpose">;
+export type LxcSizing = Omit<RoleDefaults, "purpose" | "uiPorts">;
 
 /** The container's effective size and features: its own settings over its role's defaults. */
 export function lxcSizing(ct: LxcConfig): LxcSizing {
@@ -80,4 +89,13 @@ export function lxcSizing(ct: LxcConfig): LxcSizing {
         nesting,
         protect: ct.protect ?? role.protect,
     };
+}
+
+/** The node's CPUs that no environment's allocation claims: where the host and the containers run. */
+export function sharedCpus(node: NodeConfig | undefined): number[] {
+    if (!node) return [];
+    return unclaimedCpus(
+        node.cpu.threads,
+        Object.values(node.allocations).flatMap((a) => (a ? [a.cpuset] : [])),
+    );
 }

@@ -48,3 +48,9 @@ export function intersectCpus(a: readonly number[], b: readonly number[]): numbe
     const inB = new Set(b);
     return a.filter((cpu) => inB.has(cpu));
 }
+
+/** The CPUs 0..threads-1 that none of the given sets claims. */
+export function unclaimedCpus(threads: number, claimed: Iterable<string>): number[] {
+    const taken = new Set([...claimed].flatMap(parseCpuset));
+    return Array.from({ length: threads }, (_, i) => i).filter((c) => !taken.has(c));
+}

@@ -60,3 +60,28 @@ export function containsNetwork(outer: Ipv4Network, inner: Ipv4Network): boolean
 export function networksOverlap(a: Ipv4Network, b: Ipv4Network): boolean {
     return containsNetwork(a, b) || containsNetwork(b, a);
 }
+
+/**
+ * The IPv4 blocks that are not the public internet (RFC 6890's special-purpose registry): private
+ * networks, carrier-grade NAT, loopback, link-local, documentation, benchmarking, multicast and
+ * reserved space. A DMZ guest may reach the internet, but none of these through its router.
+ */
+export const NON_PUBLIC_IPV4: readonly string[] = [
+    "0.0.0.0/8",
+    "10.0.0.0/8",
+    "100.64.0.0/10",
+    "127.0.0.0/8",
+    "169.254.0.0/16",
+    "172.16.0.0/12",
+    "192.0.0.0/24",
+    "192.0.2.0/24",
+    "192.168.0.0/16",
+    "198.18.0.0/15",
+    "198.51.100.0/24",
+    "203.0.113.0/24",
+    "224.0.0.0/4",
+    "240.0.0.0/4",
+];
+
+/** Every IPv4 address in two halves: an ipset (hash:net) takes no /0. */
+export const ALL_IPV4_HALVES: readonly string[] = ["0.0.0.0/1", "128.0.0.0/1"];

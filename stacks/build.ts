@@ -9,6 +9,7 @@ import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGa
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/probe";
+import { ProxmoxAccess } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
@@ -63,11 +64,23 @@ export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
     return { hosts, storage };
 }
 
+/** With proxmox.apiAccess "managed": the environment's own role, user and token, cluster-wide. */
+export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess | undefined {
+    const first = stack.nodes[0];
+    if (stack.proxmox.apiAccess !== "managed" || !first) return undefined;
+    return new ProxmoxAccess(
+        `${stack.environment}-access`,
+        { environment: stack.environment },
+        { provider: pick(hosts, first.name, "host").provider },
+    );
+}
+
 /** Bridges reload the node's network: the host probe refused a node with pending changes. */
 export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
     return new Network(`${stack.environment}-network`, {
         environment: stack.environment,
         baseline: stack.policy.baselineRules(stack.network),
+        ipsets: stack.policy.ipsets,
         nodes: stack.nodes.map((node: NodeModel) => ({
             nodeName: node.name,
             provider: pick(hosts, node.name, "host").provider,
@@ -140,6 +153,8 @@ export function buildContainers(w: GuestWiring): Containers {
                 gateway: stack.network.gateway,
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
+                firewallPolicy: stack.policy,
+                hostConnection: pick(w.hosts.hosts, ct.node, "host").connection,
             },
             { provider: pick(w.hosts.hosts, ct.node, "host").provider },
         );
@@ -148,9 +163,9 @@ export function buildContainers(w: GuestWiring): Containers {
                 ? new DataSetup(`${ct.name}-data`, {
                       container: ct,
                       address: ct.network.address.ip,
-                      sshPrivateKey: stack.secrets.sshPrivateKey,
+                      sshPrivateKey: stack.secrets.guestSshPrivateKey,
                       secrets: stack.secrets.services,
-                      dependsOn: [built.container],
+                      dependsOn: [built.start],
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);
@@ -184,6 +199,7 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
                 gateway: stack.network.gateway,
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
+                firewallPolicy: stack.policy,
                 host: { connection: host.connection, ready: host.ready },
                 // The bootstrap enables snippets on the datastore.
                 dependsOn: [host.bootstrap],
@@ -216,7 +232,8 @@ export function buildWorkloads(
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
             spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
             sshUser: vm.cloudInit.user,
-            sshPrivateKey: stack.secrets.sshPrivateKey,
+            sshPrivateKey: stack.secrets.guestSshPrivateKey,
+            ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
             gpu: built.gpu !== undefined,
             secrets: stack.secrets.services,
             // Docker answers once the tune step has started the VM and first boot is done.
@@ -270,6 +287,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const vms = buildGpuVms(wiring);
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
+    const access = buildAccess(stack, hosts);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -283,6 +301,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
                 { rebootRequired: h.rebootRequired, rebootReasons: [...h.rebootReasons] },
             ]),
         ),
+        ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
     };
 }
 

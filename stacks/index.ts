@@ -2,7 +2,8 @@
 
 import { bootstrapPlan, renderCheckScript } from "../components/host/bootstrap";
 import { probeHost } from "../components/host/probe";
-import { LoadedStack, loadStackConfig } from "../config/load";
+import * as pulumi from "@pulumi/pulumi";
+import { ConfigError, LoadedStack, NAMESPACE, loadStackConfig } from "../config/load";
 import { EnvironmentPolicies } from "../config/policy";
 import { buildEnvironment, HostStatuses } from "./build";
 import { EnvironmentOutputs } from "./outputs";
@@ -29,10 +30,28 @@ export async function probeStack(stack: LoadedStack): Promise<HostStatuses> {
     return Object.fromEntries(entries);
 }
 
+/** How the program runs: against real hosts (the default), or as the offline plan. */
+export interface ProgramOptions {
+    /** Answers the host check; the offline plan passes a stand-in. */
+    readonly probe?: (stack: LoadedStack) => Promise<HostStatuses>;
+    /** The offline plan: nothing will be deployed, so example values are only warned about. */
+    readonly offline?: boolean;
+}
+
+/**
+ * The repository's example values: a warning in the offline plan and in a preview, a refusal in an
+ * `up`, which would deploy keys that open nothing and a domain that points nowhere.
+ */
+export function checkPlaceholders(stack: LoadedStack, deploying: boolean): void {
+    if (stack.placeholders.length === 0) return;
+    if (deploying) throw new ConfigError(stack.stack, stack.placeholders);
+    for (const p of stack.placeholders)
+        void pulumi.log.warn(`${NAMESPACE}:${p.path}: ${p.message} (\`pulumi up\` refuses it)`);
+}
+
 /** The whole program: load and check the config, probe the hosts, build. index.ts runs it. */
-export async function runProgram(
-    probe: (stack: LoadedStack) => Promise<HostStatuses> = probeStack,
-): Promise<EnvironmentOutputs> {
+export async function runProgram(options: ProgramOptions = {}): Promise<EnvironmentOutputs> {
     const stack = loadStackConfig(POLICIES);
-    return buildStack(stack, await probe(stack));
+    checkPlaceholders(stack, !options.offline && !pulumi.runtime.isDryRun());
+    return buildStack(stack, await (options.probe ?? probeStack)(stack));
 }

@@ -46,4 +46,6 @@ export interface EnvironmentOutputs {
     /** The service containers (containers.<name>); the containers inside a VM are vms.<vm>.services. */
     containers: Record<string, ContainerOutput>;
     hosts: Record<string, HostOutput>;
+    /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
+    access?: { tokenId: string; apiToken: pulumi.Output<string> };
 }

@@ -60,7 +60,12 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.network.linux.Vlan,
     proxmoxve.firewall.OptionsLegacy,
     proxmoxve.firewall.RulesLegacy,
+    proxmoxve.firewall.IpsetLegacy,
     proxmoxve.cluster.firewall.security.GroupLegacy,
+    proxmoxve.RoleLegacy,
+    proxmoxve.UserLegacy,
+    proxmoxve.AclLegacy,
+    proxmoxve.user.TokenLegacy,
     command.remote.Command,
     docker.Provider,
     docker.RemoteImage,
@@ -90,6 +95,12 @@ function computedState(
         return { id: `${field(inputs["datastoreId"])}:${field(inputs["contentType"])}/${field(raw?.fileName)}` };
     }
     if (resource instanceof proxmoxve.VmLegacy) return { ipv4Addresses: [], macAddresses: [] };
+    // The engine learns a new token's secret once, at create time; a stand-in here.
+    if (resource instanceof proxmoxve.user.TokenLegacy) {
+        return {
+            value: `${field(inputs["userId"])}!${field(inputs["tokenName"])}=00000000-0000-0000-0000-000000000000`,
+        };
+    }
     // The engine reports the pulled image's id; the pinned reference stands in for it here.
     if (resource instanceof docker.RemoteImage) return { imageId: field(inputs["name"]), repoDigest: "" };
     return {};

@@ -29,7 +29,13 @@ export function assumeHosts(state: AssumedHosts) {
 /** Runs index.ts's program for one stack under the mock runtime. */
 export async function planStack(
     stack: string,
-    opts: { projectDir?: string; overrides?: Record<string, unknown>; hosts?: AssumedHosts } = {},
+    opts: {
+        projectDir?: string;
+        overrides?: Record<string, unknown>;
+        /** Held as secrets, as `pulumi config set --secret` would. */
+        secretOverrides?: Record<string, string>;
+        hosts?: AssumedHosts;
+    } = {},
 ): Promise<PlannedStack> {
     const files = readStackConfig(stack, opts);
     const hosts = opts.hosts ?? "ready";
@@ -37,7 +43,7 @@ export async function planStack(
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
-        program: () => runProgram(assumeHosts(hosts)),
+        program: () => runProgram({ probe: assumeHosts(hosts), offline: true }),
     });
     if (run.error !== undefined) throw run.error;
     const note =

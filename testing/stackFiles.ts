@@ -3,8 +3,9 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { parse } from "yaml";
+import { Document, LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import { NAMESPACE } from "../config/load";
+import { encryptInPlace } from "../config/secrets";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
@@ -13,15 +14,19 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
     [`${NAMESPACE}:sshPrivateKey`]:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1wbGFuLXBsYWNlaG9sZGVy\n-----END OPENSSH PRIVATE KEY-----\n",
+    [`${NAMESPACE}:guestSshPrivateKey`]:
+        "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1ndWVzdC1wbGFjZWhvbGRlcg==\n-----END OPENSSH PRIVATE KEY-----\n",
     [`${NAMESPACE}:serviceSecrets`]: JSON.stringify(
         Object.fromEntries(
             [
+                "anythingllmAuthToken",
                 "anythingllmJwtSecret",
                 "chromaToken",
                 "jupyterToken",
                 "postgresPassword",
                 "qdrantApiKey",
                 "redisPassword",
+                "webuiAdminPassword",
                 "webuiSecretKey",
             ].map((name) => [name, `offline-placeholder-${name}`]),
         ),
@@ -53,8 +58,80 @@ function encode(value: unknown): string {
     return typeof value === "string" ? value : JSON.stringify(value);
 }
 
-function readYaml(file: string): Record<string, unknown> {
-    return (parse(fs.readFileSync(file, "utf8")) ?? {}) as Record<string, unknown>;
+/** A stack or project file the plan cannot use, at the line and column where it goes wrong. */
+export class StackFileError extends Error {
+    constructor(
+        readonly file: string,
+        readonly line: number,
+        readonly col: number,
+        readonly detail: string,
+    ) {
+        super(`${file}:${line}:${col}: ${detail}`);
+        this.name = "StackFileError";
+    }
+}
+
+/** What a YAML error means for a config file, in one line. */
+function yamlDetail(code: string, message: string): string {
+    const head = message.split("\n")[0]?.replace(/ at line \d+, column \d+:?$/, "") ?? message;
+    if (code === "DUPLICATE_KEY") {
+        return "this key is set twice in one mapping (YAML would keep only one); remove one of them";
+    }
+    return `${head} (YAML ${code})`;
+}
+
+interface YamlFile {
+    doc: Document;
+    lines: LineCounter;
+    /** As a reader names it: relative to the project. */
+    name: string;
+}
+
+function readYaml(file: string): YamlFile & { value: Record<string, unknown> } {
+    const name = path.basename(file);
+    let text: string;
+    try {
+        text = fs.readFileSync(file, "utf8");
+    } catch (err) {
+        const why = (err as NodeJS.ErrnoException).code ?? String(err);
+        throw new StackFileError(name, 1, 1, `cannot read it (${why}); check that it is a file you may read`);
+    }
+    const lines = new LineCounter();
+    const doc = parseDocument(text, { lineCounter: lines, uniqueKeys: true });
+    const first = doc.errors[0];
+    if (first) {
+        const at = first.linePos?.[0] ?? { line: 1, col: 1 };
+        throw new StackFileError(name, at.line, at.col, yamlDetail(first.code, first.message));
+    }
+    return { doc, lines, name, value: (doc.toJS() ?? {}) as Record<string, unknown> };
+}
+
+/** The commands that encrypt a plain value in place: per leaf for an object, as `--path` sets them. */
+function encryptCommands(key: string, encoded: string | undefined): string {
+    let value: unknown;
+    try {
+        value = JSON.parse(encoded ?? "");
+    } catch {
+        value = undefined;
+    }
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return `\`${encryptInPlace(key)}\``;
+    return Object.keys(value)
+        .sort()
+        .map((leaf) => `\`${encryptInPlace(`${key}.${leaf}`, true)}\``)
+        .join("; ");
+}
+
+/** Where a top-level `config:` key sits in a file, for messages. */
+function keyPosition(file: YamlFile, key: string): { line: number; col: number } {
+    const config = file.doc.get("config", true);
+    if (isMap(config)) {
+        for (const item of config.items) {
+            if (isScalar(item.key) && item.key.value === key && item.key.range) {
+                return file.lines.linePos(item.key.range[0]);
+            }
+        }
+    }
+    return { line: 1, col: 1 };
 }
 
 export function stackFilePath(stack: string, projectDir = PROJECT_DIR): string {
@@ -80,57 +157,86 @@ export function readStackConfig(
     const projectDir = opts.projectDir ?? PROJECT_DIR;
     const stackFile = stackFilePath(stack, projectDir);
     if (!fs.existsSync(stackFile)) {
-        throw new Error(
-            `no stack file ${path.basename(stackFile)} in ${projectDir}; the stacks are "private" and "public"`,
+        throw new StackFileError(
+            path.basename(stackFile),
+            1,
+            1,
+            `no such stack file in ${projectDir}; the stacks are "private" and "public" (a new one starts with \`pulumi stack init <name>\`)`,
         );
     }
-    const project = readYaml(path.join(projectDir, "Pulumi.yaml"));
+    const project = readYaml(path.join(projectDir, "Pulumi.yaml")).value;
     const declared = (project["config"] ?? {}) as Record<string, ProjectConfigDecl>;
-    const stackValues = (readYaml(stackFile)["config"] ?? {}) as Record<string, unknown>;
+    const stackYaml = readYaml(stackFile);
+    const stackValues = (stackYaml.value["config"] ?? {}) as Record<string, unknown>;
 
-    const config: Record<string, string> = {};
-    const secretKeys = new Set<string>();
-    const notes: string[] = [];
-
+    const into = { stack, config: {} as Record<string, string>, secretKeys: new Set<string>(), notes: [] as string[] };
     for (const [key, raw] of Object.entries({ ...stackValues, ...(opts.overrides ?? {}) })) {
-        const full = qualify(key);
-        if (raw !== null && typeof raw === "object" && "secure" in raw) {
-            secretKeys.add(full);
-            const placeholder = PLACEHOLDER_SECRETS[full];
-            if (placeholder === undefined) throw new Error(`${full} is encrypted and has no offline placeholder`);
-            config[full] = placeholder;
-            notes.push(`${full} is encrypted in ${path.basename(stackFile)}; the plan uses a placeholder`);
-            continue;
-        }
-        // `pulumi config set --secret --path key.leaf` encrypts leaves one by one: the key is a secret.
-        const leaves = withLeafPlaceholders(raw);
-        if (leaves.encrypted) {
-            secretKeys.add(full);
-            notes.push(`${full} has encrypted values in ${path.basename(stackFile)}; the plan uses placeholders`);
-        }
-        config[full] = encode(leaves.value);
+        addStackValue(key, raw, stackYaml, into);
     }
+    const { config, secretKeys, notes } = into;
     for (const [key, value] of Object.entries(opts.secretOverrides ?? {})) {
         config[qualify(key)] = value;
         secretKeys.add(qualify(key));
     }
-    applyProjectConfig(declared, { stack, config, secretKeys, notes }, opts.placeholders !== false);
+    applyProjectConfig(declared, into, opts.placeholders !== false, stackYaml);
     return { stack, config, secretKeys: [...secretKeys].sort(), notes };
+}
+
+interface MergedConfig {
+    stack: string;
+    config: Record<string, string>;
+    secretKeys: Set<string>;
+    notes: string[];
+}
+
+/** One key of the stack file: its value, or for an encrypted one (whole or per leaf) a placeholder. */
+function addStackValue(key: string, raw: unknown, stackYaml: YamlFile, into: MergedConfig): void {
+    const full = qualify(key);
+    if (raw !== null && typeof raw === "object" && "secure" in raw) {
+        into.secretKeys.add(full);
+        const placeholder = PLACEHOLDER_SECRETS[full];
+        if (placeholder === undefined) {
+            const at = keyPosition(stackYaml, key);
+            throw new StackFileError(
+                stackYaml.name,
+                at.line,
+                at.col,
+                `${full} is encrypted and the offline plan has no stand-in for it; is the key spelt right? (docs/config-reference.md lists them)`,
+            );
+        }
+        into.config[full] = placeholder;
+        into.notes.push(`${full} is encrypted in ${stackYaml.name}; the plan uses a placeholder`);
+        return;
+    }
+    // `pulumi config set --secret --path key.leaf` encrypts leaves one by one: the key is a secret.
+    const leaves = withLeafPlaceholders(raw);
+    if (leaves.encrypted) {
+        into.secretKeys.add(full);
+        into.notes.push(`${full} has encrypted values in ${stackYaml.name}; the plan uses placeholders`);
+    }
+    into.config[full] = encode(leaves.value);
 }
 
 /** Keys the stack leaves out take the project's `value` or `default`; a missing secret, a placeholder. */
 function applyProjectConfig(
     declared: Record<string, ProjectConfigDecl>,
-    into: { stack: string; config: Record<string, string>; secretKeys: Set<string>; notes: string[] },
+    into: MergedConfig,
     placeholders: boolean,
+    stackYaml: YamlFile,
 ): void {
-    const { stack, config, secretKeys, notes } = into;
+    const { config, secretKeys, notes } = into;
     for (const [key, decl] of Object.entries(declared)) {
         const full = qualify(key);
         if (full in config) {
             // The engine refuses a plain value for a key the project declares secret.
             if (decl.secret && !secretKeys.has(full)) {
-                throw new Error(`Stack '${stack}' with configuration key '${key}' must be encrypted as it's secret`);
+                const at = keyPosition(stackYaml, full);
+                throw new StackFileError(
+                    stackYaml.name,
+                    at.line,
+                    at.col,
+                    `${full} is stored in plain text, but the project declares it secret; encrypt it in place: ${encryptCommands(key, config[full])}`,
+                );
             }
             continue;
         }

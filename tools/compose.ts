@@ -6,10 +6,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { envFileName, renderCompose } from "../components/workload/composeFile";
 import { secretKeys, workloadSpec } from "../components/workload/spec";
-import { decodeValue, formatIssues, parseStackConfig } from "../config/load";
+import { ConfigError, decodeValue, parseStackConfig } from "../config/load";
 import { resolveStack } from "../config/resolve";
 import { POLICIES } from "../stacks";
-import { readStackConfig } from "../testing/stackFiles";
+import { StackFileError, readStackConfig } from "../testing/stackFiles";
 
 const USAGE = `Usage: npm run compose -- <stack> [--out DIR]
 
@@ -33,7 +33,7 @@ export function renderStackCompose(
         { stack, values, secretKeys: new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, ""))) },
         POLICIES,
     );
-    if (!result.ok) throw new Error(formatIssues(stack, result.issues));
+    if (!result.ok) throw new ConfigError(stack, result.issues);
     const model = resolveStack(result.config, stack, POLICIES[result.config.environment]);
     return model.vms
         .filter((vm) => Object.keys(vm.services).length > 0)
@@ -64,8 +64,9 @@ export function main(argv: readonly string[]): number {
     try {
         rendered = renderStackCompose(stacks[0] as string);
     } catch (err) {
-        console.error(err instanceof Error ? err.message : String(err));
-        return err instanceof Error && err.message.startsWith("no stack file") ? 2 : 1;
+        if (!(err instanceof ConfigError || err instanceof StackFileError)) throw err;
+        console.error(err.message);
+        return 1;
     }
     for (const { vm, compose, envKeys } of rendered) {
         if (!out) {

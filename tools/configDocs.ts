@@ -31,7 +31,10 @@ const REFERENCE_NAME = "docs/config-reference.md";
 
 const SECRETS: Record<string, string> = {
     proxmoxApiToken: "Proxmox API token `user@realm!tokenid=uuid`. Set with `pulumi config set --secret`.",
-    sshPrivateKey: "OpenSSH private key for nodes.<node>.sshUser. Set with `pulumi config set --secret ... < keyfile`.",
+    sshPrivateKey:
+        "OpenSSH private key for nodes.<node>.sshUser (root on the nodes): host bootstrap and check, the VMs' tune steps, snippet uploads. Set with `pulumi config set --secret ... < keyfile`.",
+    guestSshPrivateKey:
+        "Optional OpenSSH private key for the guests' admin (the VMs' cloudInit.user, the containers' root): first-boot checks and data setups. Without it, sshPrivateKey. Set with `pulumi config set --secret ... < keyfile`.",
     serviceSecrets:
         "Object of secrets the services name as `{{name}}` in secretEnvironment (qdrantApiKey, webuiSecretKey, ...); required once a service names one. Set each with `pulumi config set --secret --path 'ai-dualstack:serviceSecrets.<name>' <value>`.",
 };
@@ -107,7 +110,8 @@ export function renderConfigReference(): string {
         );
         if (kind === "secret") {
             const type = key === "serviceSecrets" ? "secret object" : "secret string";
-            out.push(`| \`${key}\` | ${type} | required | ${SECRETS[key] ?? ""} |`);
+            const required = key === "guestSshPrivateKey" ? "" : "required";
+            out.push(`| \`${key}\` | ${type} | ${required} | ${SECRETS[key] ?? ""} |`);
         } else {
             const schema = root.properties?.[key];
             if (!schema) throw new Error(`config/schema has no key ${key}`);

@@ -6,6 +6,7 @@ import { ConfigError } from "../config/load";
 import { EnvironmentName } from "../config/schema";
 import type { EnvironmentOutputs } from "../stacks/outputs";
 import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
+import { StackFileError } from "../testing/stackFiles";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
 import { parseCli, UsageError } from "./cli";
 
@@ -26,7 +27,8 @@ Options:
                      the hosts are assumed ready
   -h, --help         this text
 
-Exit status: 0 planned; 1 the config was rejected (the message names each path and fix);
+Exit status: 0 planned; 1 the config was rejected (the message names each path and fix, or the
+file, line and column: an unknown stack, an unreadable file, a YAML error, a plain-text secret);
 2 bad usage.
 
 Examples:
@@ -133,13 +135,10 @@ export async function main(argv: readonly string[]): Promise<number> {
                 ...(opts.projectDir ? { projectDir: opts.projectDir } : {}),
             });
         } catch (err) {
-            if (err instanceof ConfigError) {
+            // A config the plan refuses: its message names each path or file:line:col, no stack trace.
+            if (err instanceof ConfigError || err instanceof StackFileError) {
                 console.error(err.message);
                 return 1;
-            }
-            if (err instanceof Error && err.message.startsWith("no stack file")) {
-                console.error(`plan: ${err.message}`);
-                return 2;
             }
             throw err;
         }

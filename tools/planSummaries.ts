@@ -27,17 +27,29 @@ function commandLine(i: Inputs, r: RecordedResource): string {
     return r.description ? `${ssh} | ${r.description}` : ssh;
 }
 
+/** One firewall rule: direction, action, what, and from or to whom. */
+function ruleText(rule: Inputs): string {
+    const what = rule["macro"]
+        ? str(rule["macro"])
+        : rule["proto"]
+          ? `${str(rule["proto"])}/${str(rule["dport"])}`
+          : "all";
+    const peer = rule["type"] === "out" ? `to ${str(rule["dest"] ?? "any")}` : `from ${str(rule["source"] ?? "any")}`;
+    return `${rule["type"] === "out" ? "out " : ""}${str(rule["action"])} ${what} ${peer}`;
+}
+
 function firewallGroup(i: Inputs): string {
-    const rules = arr(i["rules"]).map((x) => {
-        const rule = obj(x);
-        const what = rule["macro"]
-            ? str(rule["macro"])
-            : rule["proto"]
-              ? `${str(rule["proto"])}/${str(rule["dport"])}`
-              : "all";
-        return `${str(rule["action"])} ${what} from ${str(rule["source"])}`;
-    });
-    return `group ${str(i["name"])}: ${rules.join("; ")}`;
+    return `group ${str(i["name"])}: ${arr(i["rules"])
+        .map((x) => ruleText(obj(x)))
+        .join("; ")}`;
+}
+
+function ipsetLine(i: Inputs): string {
+    const cidrs = arr(i["cidrs"]).map(obj);
+    const plain = cidrs.filter((c) => !c["nomatch"]).map((c) => str(c["name"]));
+    const except = cidrs.filter((c) => c["nomatch"]).map((c) => str(c["name"]));
+    const where = i["vmId"] !== undefined ? ` on VM ${str(i["vmId"])}` : " (cluster)";
+    return `IP set ${str(i["name"])}${where}: ${plain.join(", ")}${except.length > 0 ? ` except ${except.join(", ")}` : ""}`;
 }
 
 function vmLine(i: Inputs, r: RecordedResource): string {
@@ -104,8 +116,7 @@ const rulesLine = (i: Inputs) =>
     arr(i["rules"])
         .map((x) => {
             const rule = obj(x);
-            if (rule["securityGroup"]) return `group ${str(rule["securityGroup"])}`;
-            return `${str(rule["action"])} ${str(rule["proto"])}/${str(rule["dport"])} from ${rule["source"] ? str(rule["source"]) : "any"}`;
+            return rule["securityGroup"] ? `group ${str(rule["securityGroup"])}` : ruleText(rule);
         })
         .join("; ");
 
@@ -167,9 +178,10 @@ const SUMMARIES: readonly [ResourceClass, (i: Inputs, r: RecordedResource) => st
     [
         proxmoxve.firewall.OptionsLegacy,
         (i) =>
-            `firewall ${i["enabled"] ? "on" : "off"}: inbound ${str(i["inputPolicy"])}, outbound ${str(i["outputPolicy"])}`,
+            `firewall ${i["enabled"] ? "on" : "off"}: inbound ${str(i["inputPolicy"])}, outbound ${str(i["outputPolicy"])}${i["ipfilter"] ? ", ipfilter" : ""}`,
     ],
     [proxmoxve.firewall.RulesLegacy, rulesLine],
+    [proxmoxve.firewall.IpsetLegacy, ipsetLine],
     [ModelThroughput, gateLine],
 ];
 

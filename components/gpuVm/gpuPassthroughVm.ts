@@ -10,6 +10,7 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { GpuModel, VmModel } from "../../config/resolve";
+import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName } from "../../config/schema";
 import { describe } from "../describe";
 import { GuestFirewall } from "../network/guestFirewall";
@@ -50,6 +51,8 @@ export interface GpuPassthroughVmArgs {
     readonly gateway: string;
     readonly dns: readonly string[];
     readonly securityGroup: pulumi.Input<string>;
+    /** The environment policy's outbound default and anti-spoofing. */
+    readonly firewallPolicy: GuestFirewallPolicy;
     /** Root SSH to the node, and whether the host probe found it ready (no reboot pending). */
     readonly host: {
         readonly connection: command.types.input.remote.ConnectionArgs;
@@ -152,6 +155,23 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
         }
         this.userData = this.cloudInit(name, args);
         this.vm = this.machine(name, args);
+        this.vmId = this.vm.vmId.apply((id) => id ?? vm.vmid);
+        this.address =
+            vm.network.address === undefined
+                ? this.vm.ipv4Addresses.apply((all) => all?.flat().find((ip) => ip !== "127.0.0.1"))
+                : pulumi.output(vm.network.address.ip);
+        this.firewall = new GuestFirewall(
+            `${name}-firewall`,
+            {
+                nodeName: vm.node,
+                vmId: this.vmId,
+                securityGroup: args.securityGroup,
+                inbound: vm.inbound,
+                policy: args.firewallPolicy,
+                ...(vm.network.address ? { address: vm.network.address.ip } : {}),
+            },
+            { parent: this },
+        );
         const tune = { vmid: vm.vmid, cpus: vm.cpus, ...(vm.hugepages ? { hugepages: vm.hugepages } : {}) };
         this.tune = describe(
             describeTune(tune),
@@ -164,18 +184,9 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                     stdin: renderTuneScript({ ...tune, start: args.host.ready }),
                     logging: "stdoutAndStderr",
                 },
-                { parent: this, dependsOn: [this.vm] },
+                // The VM starts with its firewall in place, never open for a moment.
+                { parent: this, dependsOn: [this.vm, this.firewall] },
             ),
-        );
-        this.vmId = this.vm.vmId.apply((id) => id ?? vm.vmid);
-        this.address =
-            vm.network.address === undefined
-                ? this.vm.ipv4Addresses.apply((all) => all?.flat().find((ip) => ip !== "127.0.0.1"))
-                : pulumi.output(vm.network.address.ip);
-        this.firewall = new GuestFirewall(
-            `${name}-firewall`,
-            { nodeName: vm.node, vmId: this.vmId, securityGroup: args.securityGroup, inbound: vm.inbound },
-            { parent: this },
         );
         this.registerOutputs({ vmId: this.vmId, address: this.address, gpu: this.gpu });
     }

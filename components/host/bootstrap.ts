@@ -34,6 +34,10 @@ export interface BootstrapPlan {
     managementSources: string[];
     /** RAM the config says the node has, checked against /proc/meminfo. */
     memoryGiB: number;
+    /** This environment's mirrors that register an existing pool or dataset: it must exist. */
+    zfsExisting: string[];
+    /** Each disk of a mirror this environment creates, with its pool: no other pool may hold it. */
+    zfsNew: { pool: string; disk: string }[];
     /** Tests only: every path the scripts touch is prefixed with it (a sandbox, never the real /etc). */
     sandboxRoot?: string;
 }
@@ -86,6 +90,8 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
         datacenterFirewall: proxmox.enableDatacenterFirewall,
         managementSources: [...proxmox.managementSources],
         memoryGiB: Math.floor(node.memory.totalGiB),
+        zfsExisting: node.mirrors.filter((m) => !m.disks).map((m) => m.pool),
+        zfsNew: node.mirrors.flatMap((m) => (m.disks ?? []).map((disk) => ({ pool: m.pool, disk }))),
     };
 }
 
@@ -125,6 +131,8 @@ export function renderCheckScript(plan: BootstrapPlan): string {
         AIDS_MIN_PVE: MIN_PVE_RELEASE,
         AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
         AIDS_MGMT_SOURCES: plan.managementSources.join(" "),
+        AIDS_ZFS_EXISTING: plan.zfsExisting.join(" "),
+        AIDS_ZFS_NEW: plan.zfsNew.map((z) => `${z.pool}=${z.disk}`).join(" "),
     });
 }
 

@@ -34,14 +34,17 @@ export class HostCheckError extends pulumi.RunError {
     }
 }
 
-/** The ssh options: no prompts; the pinned host key when there is one (else a throwaway known_hosts). */
-function sshArgs(t: ProbeTarget, dir: string): string[] {
+/**
+ * The ssh options: no prompts, this key alone (never the agent's others), no agent forwarded; the
+ * pinned host key when there is one (else a throwaway known_hosts).
+ */
+export function sshArgs(t: ProbeTarget, dir: string): string[] {
     const knownHosts = path.join(dir, "known_hosts");
     const host = t.ssh.port === 22 ? t.ssh.address : `[${t.ssh.address}]:${t.ssh.port}`;
     if (t.ssh.hostKey) fs.writeFileSync(knownHosts, `${host} ${t.ssh.hostKey}\n`);
     return [
         ...["-i", path.join(dir, "key"), "-p", String(t.ssh.port)],
-        ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "IdentitiesOnly=yes"],
+        ...["-o", "BatchMode=yes", "-o", "ConnectTimeout=15", "-o", "IdentitiesOnly=yes", "-o", "ForwardAgent=no"],
         ...["-o", `UserKnownHostsFile=${knownHosts}`],
         ...["-o", `StrictHostKeyChecking=${t.ssh.hostKey ? "yes" : "accept-new"}`],
         `${t.ssh.user}@${t.ssh.address}`,

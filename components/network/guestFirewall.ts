@@ -1,9 +1,14 @@
-// A guest's own firewall: inbound DROP by default, the environment baseline group, then the
-// guest's listed inbound rules. Shared by the GPU VMs and the service containers.
+// A guest's own firewall: inbound DROP by default, outbound as the environment's policy says, the
+// environment baseline group, then the guest's listed inbound rules; and anti-spoofing (ipfilter):
+// the guest sends only from its own address. Shared by the GPU VMs and the service containers.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { GuestFirewallPolicy } from "../../config/policy";
 import { InboundRule } from "../../config/schema";
+
+/** The IP set Proxmox's ipfilter reads for a guest's first interface. */
+export const IPFILTER_SET = "ipfilter-net0";
 
 export interface GuestFirewallArgs {
     readonly nodeName: string;
@@ -13,6 +18,13 @@ export interface GuestFirewallArgs {
     /** The environment's baseline security group (see Network). */
     readonly securityGroup: pulumi.Input<string>;
     readonly inbound: readonly InboundRule[];
+    /** The environment policy's outbound default and anti-spoofing. */
+    readonly policy: GuestFirewallPolicy;
+    /**
+     * The guest's static address; undefined for DHCP, where ipfilter stays off (the address it
+     * would allow is not known).
+     */
+    readonly address?: string;
 }
 
 /** The guest's rule list, baseline group first. */
@@ -34,11 +46,34 @@ export function guestRules(securityGroup: pulumi.Input<string>, inbound: readonl
 export class GuestFirewall extends pulumi.ComponentResource {
     public readonly options: proxmoxve.firewall.OptionsLegacy;
     public readonly rules: proxmoxve.firewall.RulesLegacy;
+    /** A VM's allowed source address for ipfilter; containers' configured addresses count implicitly. */
+    public readonly ipfilterSet?: proxmoxve.firewall.IpsetLegacy;
 
     constructor(name: string, args: GuestFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:network:GuestFirewall", name, {}, opts);
         const target = args.vmId !== undefined ? { vmId: args.vmId } : { containerId: args.containerId };
+        const ipfilter = args.policy.ipfilter && args.address !== undefined;
 
+        // With ipfilter on and no set, Proxmox lets a VM send from its IPv6 link-local address alone.
+        if (ipfilter && args.vmId !== undefined) {
+            this.ipfilterSet = new proxmoxve.firewall.IpsetLegacy(
+                `${name}-ipfilter`,
+                {
+                    nodeName: args.nodeName,
+                    vmId: args.vmId,
+                    name: IPFILTER_SET,
+                    comment: "ai-dualstack: the only source address net0 may send from",
+                    cidrs: [{ name: args.address }],
+                },
+                { parent: this },
+            );
+        }
+        // Rules first, then the options that switch the firewall on with them in place.
+        this.rules = new proxmoxve.firewall.RulesLegacy(
+            `${name}-rules`,
+            { nodeName: args.nodeName, ...target, rules: guestRules(args.securityGroup, args.inbound) },
+            { parent: this },
+        );
         this.options = new proxmoxve.firewall.OptionsLegacy(
             `${name}-options`,
             {
@@ -46,21 +81,16 @@ export class GuestFirewall extends pulumi.ComponentResource {
                 ...target,
                 enabled: true,
                 inputPolicy: "DROP",
-                outputPolicy: "ACCEPT",
+                outputPolicy: args.policy.outputPolicy,
                 dhcp: true,
                 ndp: true,
                 macfilter: true,
-                ipfilter: false,
+                ipfilter,
                 radv: false,
                 logLevelIn: "nolog",
                 logLevelOut: "nolog",
             },
-            { parent: this },
-        );
-        this.rules = new proxmoxve.firewall.RulesLegacy(
-            `${name}-rules`,
-            { nodeName: args.nodeName, ...target, rules: guestRules(args.securityGroup, args.inbound) },
-            { parent: this, dependsOn: [this.options] },
+            { parent: this, dependsOn: [this.rules, ...(this.ipfilterSet ? [this.ipfilterSet] : [])] },
         );
         this.registerOutputs({});
     }

@@ -1,10 +1,10 @@
 // One environment's network: its bridges and VLAN interfaces on each node, and the firewall
-// baseline its guests join. The host takes no address on these bridges, and the management
-// bridge is never touched.
+// baseline its guests join, with the IP sets its rules name. The host takes no address on these
+// bridges, and the management bridge is never touched.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import { FirewallRule } from "../../config/policy";
+import { FirewallIpset, FirewallRule } from "../../config/policy";
 import { BridgeModel } from "../../config/resolve";
 import { EnvironmentName } from "../../config/schema";
 
@@ -19,6 +19,8 @@ export interface NetworkArgs {
     readonly environment: EnvironmentName;
     /** The baseline every guest joins on top of inbound DROP: the environment policy's rules. */
     readonly baseline: readonly FirewallRule[];
+    /** The cluster IP sets the baseline's rules name ("+name"): the environment policy's. */
+    readonly ipsets?: readonly FirewallIpset[];
     /** The nodes where the environment has guests; the first one's provider holds the cluster-wide group. */
     readonly nodes: readonly NetworkNodeArgs[];
     /** What the bridges wait for: the host check, which refuses pending changes a reload would apply. */
@@ -36,6 +38,7 @@ export class Network extends pulumi.ComponentResource {
     public readonly vlans: proxmoxve.network.linux.Vlan[] = [];
     public readonly securityGroup: proxmoxve.cluster.firewall.security.GroupLegacy;
     public readonly securityGroupName: string;
+    public readonly ipsets: proxmoxve.firewall.IpsetLegacy[];
 
     constructor(name: string, args: NetworkArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:network:Network", name, {}, opts);
@@ -49,6 +52,19 @@ export class Network extends pulumi.ComponentResource {
             for (const bridge of node.bridges) this.addBridge(name, node, bridge, args);
         }
 
+        // Cluster-wide (no node, no guest): the baseline names them, so they exist before it.
+        this.ipsets = (args.ipsets ?? []).map(
+            (set) =>
+                new proxmoxve.firewall.IpsetLegacy(
+                    `${name}-ipset-${set.name}`,
+                    {
+                        name: set.name,
+                        comment: set.comment,
+                        cidrs: set.cidrs.map((c) => ({ ...c })),
+                    },
+                    { parent: this, provider: first.provider },
+                ),
+        );
         this.securityGroupName = baselineGroupName(args.environment);
         this.securityGroup = new proxmoxve.cluster.firewall.security.GroupLegacy(
             `${name}-baseline`,
@@ -57,7 +73,7 @@ export class Network extends pulumi.ComponentResource {
                 comment: `ai-dualstack ${args.environment} baseline: inbound denied unless listed`,
                 rules: args.baseline.map((r) => ({ ...r, enabled: true })),
             },
-            { parent: this, provider: first.provider },
+            { parent: this, provider: first.provider, dependsOn: this.ipsets },
         );
 
         this.registerOutputs({ securityGroupName: this.securityGroupName });

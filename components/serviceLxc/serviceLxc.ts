@@ -1,17 +1,31 @@
 // A service container (PostgreSQL, Redis, security, CI/CD, monitoring, backup): unprivileged, on
 // its environment's bridge and mirror, with nesting only for roles that run containers inside.
 
+import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
+import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall } from "../network/guestFirewall";
 import { guestIpv4 } from "../network/guestIpv4";
+import { formatCpuset } from "../../lib/cpuset";
+import { loadScript, renderScript } from "../../lib/scripts";
+import { describe } from "../describe";
 
 /** What of the container's model the component uses. */
 export type ServiceLxcSpec = Pick<
     ContainerModel,
-    "vmid" | "node" | "role" | "description" | "sizing" | "network" | "sshPublicKeys" | "inbound" | "startOnBoot"
+    | "vmid"
+    | "node"
+    | "role"
+    | "description"
+    | "sizing"
+    | "cpus"
+    | "network"
+    | "sshPublicKeys"
+    | "inbound"
+    | "startOnBoot"
 >;
 
 export interface ServiceLxcArgs {
@@ -24,6 +38,10 @@ export interface ServiceLxcArgs {
     readonly gateway: string;
     readonly dns: readonly string[];
     readonly securityGroup: pulumi.Input<string>;
+    /** The environment policy's outbound default and anti-spoofing. */
+    readonly firewallPolicy: GuestFirewallPolicy;
+    /** Root SSH to the node: `pct start`, once the container's firewall is in place. */
+    readonly hostConnection: command.types.input.remote.ConnectionArgs;
 }
 
 /** Where each role's service will listen, for the stack outputs. */
@@ -40,6 +58,17 @@ export function roleEndpoints(role: LxcRole, ip: string | undefined): string[] {
     return ip === undefined ? [] : ROLE_ENDPOINTS[role].map((e) => e.replace("{ip}", ip));
 }
 
+const START = loadScript(__dirname, "lxc-start.sh");
+
+/** Pins a container to its CPUs (none: no pinning) and starts it unless it runs (scripts/lxc-start.sh). */
+export function renderStartScript(vmid: number, cpus: readonly number[] = []): string {
+    return renderScript(
+        "Rendered by ai-dualstack (components/serviceLxc/serviceLxc.ts). Do not edit on the host.",
+        { AIDS_VMID: String(vmid), AIDS_CPUS: formatCpuset(cpus) },
+        START,
+    );
+}
+
 export function lxcTags(env: EnvironmentName, role: LxcRole): string[] {
     return ["ai-dualstack", env, "lxc", role].sort();
 }
@@ -47,6 +76,8 @@ export function lxcTags(env: EnvironmentName, role: LxcRole): string[] {
 export class ServiceLxc extends pulumi.ComponentResource {
     public readonly container: proxmoxve.ContainerLegacy;
     public readonly firewall: GuestFirewall;
+    /** Starts the container, after its firewall: what talks to the container waits for this. */
+    public readonly start: command.remote.Command;
     public readonly vmId: pulumi.Output<number>;
     public readonly address: pulumi.Output<string | undefined>;
     public readonly endpoints: pulumi.Output<string[]>;
@@ -54,9 +85,44 @@ export class ServiceLxc extends pulumi.ComponentResource {
     constructor(name: string, args: ServiceLxcArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:compute:ServiceLxc", name, {}, opts);
         const ct = args.container;
-        const size = ct.sizing;
+        this.container = this.lxc(name, args);
+        this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);
+        this.address = pulumi.output<string | undefined>(ct.network.address?.ip);
+        this.endpoints = this.address.apply((ip) => roleEndpoints(ct.role, ip));
 
-        this.container = new proxmoxve.ContainerLegacy(
+        this.firewall = new GuestFirewall(
+            `${name}-firewall`,
+            {
+                nodeName: ct.node,
+                containerId: this.vmId,
+                securityGroup: args.securityGroup,
+                inbound: ct.inbound,
+                policy: args.firewallPolicy,
+                ...(ct.network.address ? { address: ct.network.address.ip } : {}),
+            },
+            { parent: this },
+        );
+        this.start = describe(
+            `CT ${ct.vmid}: ${ct.cpus.length > 0 ? `pinned to ${formatCpuset(ct.cpus)}, ` : ""}started once its firewall is in place`,
+            new command.remote.Command(
+                `${name}-start`,
+                {
+                    connection: args.hostConnection,
+                    create: "bash -s",
+                    stdin: renderStartScript(ct.vmid, ct.cpus),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [this.container, this.firewall] },
+            ),
+        );
+        this.registerOutputs({ vmId: this.vmId, address: this.address, endpoints: this.endpoints });
+    }
+
+    /** The container itself: unprivileged, sized by its role, created stopped. */
+    private lxc(name: string, args: ServiceLxcArgs): proxmoxve.ContainerLegacy {
+        const ct = args.container;
+        const size = ct.sizing;
+        return new proxmoxve.ContainerLegacy(
             name,
             {
                 nodeName: ct.node,
@@ -84,29 +150,15 @@ export class ServiceLxc extends pulumi.ComponentResource {
                     userAccount: { keys: [...ct.sshPublicKeys] },
                 },
                 startOnBoot: ct.startOnBoot,
-                started: true,
+                // Created stopped: the start command below starts it once its firewall is in place.
+                started: false,
             },
             {
                 parent: this,
                 protect: size.protect,
                 // A newer template or a rotated key must not replace a container full of data.
-                ignoreChanges: ["operatingSystem.templateFileId", "initialization.userAccount"],
+                ignoreChanges: ["operatingSystem.templateFileId", "initialization.userAccount", "started"],
             },
         );
-        this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);
-        this.address = pulumi.output<string | undefined>(ct.network.address?.ip);
-        this.endpoints = this.address.apply((ip) => roleEndpoints(ct.role, ip));
-
-        this.firewall = new GuestFirewall(
-            `${name}-firewall`,
-            {
-                nodeName: ct.node,
-                containerId: this.vmId,
-                securityGroup: args.securityGroup,
-                inbound: ct.inbound,
-            },
-            { parent: this },
-        );
-        this.registerOutputs({ vmId: this.vmId, address: this.address, endpoints: this.endpoints });
     }
 }

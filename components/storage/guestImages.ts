@@ -8,6 +8,14 @@ import { EnvironmentName } from "../../config/schema";
 export interface ImageSource {
     url: string;
     sha256?: string;
+    sha512?: string;
+}
+
+/** The provider's checksum inputs: sha512 when given, else sha256, else none (unverified). */
+export function checksumOf(source: ImageSource): { checksum: string; checksumAlgorithm: string } | undefined {
+    if (source.sha512) return { checksum: source.sha512, checksumAlgorithm: "sha512" };
+    if (source.sha256) return { checksum: source.sha256, checksumAlgorithm: "sha256" };
+    return undefined;
 }
 
 export interface GuestImagesArgs {
@@ -49,7 +57,7 @@ export class GuestImages extends pulumi.ComponentResource {
                     contentType: kind,
                     url: source.url,
                     fileName,
-                    ...(source.sha256 ? { checksum: source.sha256, checksumAlgorithm: "sha256" } : {}),
+                    ...(checksumOf(source) ?? {}),
                     // "current" images change upstream daily; re-downloading them would churn every guest.
                     overwrite: false,
                     overwriteUnmanaged: true,

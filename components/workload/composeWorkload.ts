@@ -10,7 +10,7 @@ import { dependencyOrder } from "../../lib/graph";
 import { fillTemplate } from "../../lib/secretTemplate";
 import { describe } from "../describe";
 import { renderCompose } from "./composeFile";
-import { DOCKER_SSH_OPTS, describeDockerReady, renderDockerReadyScript } from "./dockerReady";
+import { describeDockerReady, dockerSshOpts, renderDockerReadyScript } from "./dockerReady";
 import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceSecretNames, serviceUrls } from "./spec";
 import { WorkloadService } from "./workloadService";
 
@@ -18,8 +18,10 @@ export interface ComposeWorkloadArgs {
     readonly spec: WorkloadSpec;
     /** The VM's login user (cloudInit.user), in the docker group. */
     readonly sshUser: string;
-    /** Private key whose public half is in the VM's cloudInit.sshPublicKeys. */
+    /** The guest admin's private key (its public half in the VM's cloudInit.sshPublicKeys): the first-boot check. */
     readonly sshPrivateKey: pulumi.Input<string>;
+    /** The key file the Docker provider's ssh uses (dockerSshKeyFile); undefined: ssh's own identity files. */
+    readonly dockerSshKeyFile?: string;
     /** Whether the VM has a GPU the containers may reserve (checked before they start). */
     readonly gpu: boolean;
     /** The serviceSecrets values; each one a service's template names must be among them. */
@@ -92,7 +94,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
             `${name}-docker`,
             {
                 host: this.ready.stdout.apply(() => `ssh://${args.sshUser}@${spec.address}`),
-                sshOpts: [...DOCKER_SSH_OPTS],
+                sshOpts: dockerSshOpts(args.dockerSshKeyFile),
             },
             { parent: this },
         );
@@ -131,6 +133,9 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         for (const svcName of dependencyOrder(graph, proxyOf(spec.services)?.[0])) {
             const svc = spec.services[svcName] as WorkloadSpec["services"][string];
             const { envs, secret } = serviceEnvs(`${name}-${svcName}`, svc, args.secrets);
+            // The proxy comes last and waits for what it routes to, healthy: no route exists before
+            // its service has set itself up (Open WebUI's first admin, from the environment).
+            const waitsFor = [...new Set([...svc.dependsOn, ...(svc.proxy?.routes.map((r) => r.service) ?? [])])];
             services[svcName] = new WorkloadService(
                 `${name}-${svcName}`,
                 {
@@ -141,7 +146,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
                     volumes: this.volumes,
                     envs,
                     secret,
-                    dependsOn: [this.ready, ...svc.dependsOn.map((d) => (services[d] as WorkloadService).container)],
+                    dependsOn: [this.ready, ...waitsFor.map((d) => (services[d] as WorkloadService).container)],
                 },
                 { parent: this, provider: this.provider },
             );

@@ -1,15 +1,18 @@
 // The first contact with a GPU VM's Docker: wait for first boot (cloud-init, the NVIDIA reboot), then
 // prove that Docker, and on a GPU VM the GPU and the NVIDIA runtime, answer.
 
-/** The docker provider's SSH options: no prompts, and the host key learnt on first contact. */
-export const DOCKER_SSH_OPTS = [
-    "-o",
-    "BatchMode=yes",
-    "-o",
-    "StrictHostKeyChecking=accept-new",
-    "-o",
-    "ConnectTimeout=15",
-] as const;
+/**
+ * The docker provider's SSH options: no prompts, the host key learnt on first contact, only the
+ * given key (or ssh's configured identity files, never whatever else the agent holds), and no agent
+ * forwarded to the VM.
+ */
+export function dockerSshOpts(keyFile?: string): string[] {
+    return [
+        ...["-o", "BatchMode=yes", "-o", "StrictHostKeyChecking=accept-new", "-o", "ConnectTimeout=15"],
+        ...["-o", "IdentitiesOnly=yes", "-o", "ForwardAgent=no"],
+        ...(keyFile === undefined ? [] : ["-o", `IdentityFile=${keyFile}`]),
+    ];
+}
 
 /**
  * Waits for first boot (cloud-init: packages, the NVIDIA driver loaded in the running kernel, the

@@ -1,5 +1,6 @@
 // The reverse proxy (Traefik v3) of a VM that has one: its static configuration as arguments, and its
-// routes as a file: TLS with Let's Encrypt, per-IP rate limits, trusted-only plain routes.
+// routes as a file: TLS with Let's Encrypt and security headers (HSTS), per-IP rate limits (a
+// stricter one on login paths), trusted-only plain routes.
 
 import { stringify } from "yaml";
 import { ServiceConfig } from "../../config/schema";
@@ -8,6 +9,19 @@ import { WorkloadSpec } from "./spec";
 /** Where the proxy finds its routes inside its container. */
 export const TRAEFIK_DYNAMIC_FILE = "/etc/traefik/dynamic.yml";
 export const ACME_STORAGE = "/letsencrypt/acme.json";
+
+/**
+ * What every TLS route sends: HSTS for a year (browsers then refuse plain HTTP and certificate
+ * warnings for the host), no MIME sniffing, no framing by other sites, no full referrer to them.
+ */
+export const SECURITY_HEADERS = {
+    stsSeconds: 31536000,
+    stsIncludeSubdomains: false,
+    contentTypeNosniff: true,
+    frameDeny: true,
+    referrerPolicy: "strict-origin-when-cross-origin",
+    customResponseHeaders: { "X-Powered-By": "", Server: "" },
+} as const;
 
 const routeRule = (r: { host: string; pathPrefix?: string | undefined }) =>
     r.pathPrefix ? `Host(\`${r.host}\`) && PathPrefix(\`${r.pathPrefix}\`)` : `Host(\`${r.host}\`)`;
@@ -34,8 +48,12 @@ export function traefikArgs(proxy: NonNullable<ServiceConfig["proxy"]>): string[
 export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<ServiceConfig["proxy"]>): string {
     const middlewares: Record<string, unknown> = {
         "rate-limit": { rateLimit: { average: proxy.rateLimit.average, burst: proxy.rateLimit.burst } },
+        "login-rate-limit": {
+            rateLimit: { average: proxy.loginRateLimit.perMinute, period: "1m", burst: proxy.loginRateLimit.burst },
+        },
         "trusted-only": { ipAllowList: { sourceRange: [...spec.trustedSources] } },
         "to-https": { redirectScheme: { scheme: "https", permanent: true } },
+        "security-headers": { headers: SECURITY_HEADERS },
     };
     const routers: Record<string, unknown> = {
         "http-to-https": {
@@ -51,18 +69,25 @@ export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<Serv
         const id = `route-${i}-${route.service}`;
         const backend = `${route.service}-${route.port}`;
         services[backend] = { loadBalancer: { servers: [{ url: `http://${route.service}:${route.port}` }] } };
-        const chain = [...(route.trustedOnly ? ["trusted-only"] : []), "rate-limit"];
-        if (route.pathPrefix) {
-            middlewares[`${id}-strip`] = { stripPrefix: { prefixes: [route.pathPrefix] } };
-            chain.push(`${id}-strip`);
-        }
-        routers[id] = {
-            rule: routeRule(route),
+        // Browsers get HSTS and the hardening headers over TLS; plain trusted-only routes serve tools.
+        const chain = [...(route.trustedOnly ? ["trusted-only"] : []), ...(route.tls ? ["security-headers"] : [])];
+        const strip = route.pathPrefix ? [`${id}-strip`] : [];
+        if (route.pathPrefix) middlewares[`${id}-strip`] = { stripPrefix: { prefixes: [route.pathPrefix] } };
+        const base = {
             entryPoints: [route.tls ? "websecure" : "web"],
             service: backend,
-            middlewares: chain,
             ...(route.tls ? { tls: { certResolver: "le" } } : {}),
         };
+        routers[id] = { ...base, rule: routeRule(route), middlewares: [...chain, "rate-limit", ...strip] };
+        if (route.loginPaths.length > 0) {
+            // Longer rules win in Traefik; the priority makes it explicit: logins take the strict limit.
+            routers[`${id}-login`] = {
+                ...base,
+                rule: `${routeRule(route)} && (${route.loginPaths.map((p) => `Path(\`${p}\`)`).join(" || ")})`,
+                priority: 1000,
+                middlewares: [...chain, "login-rate-limit", ...strip],
+            };
+        }
     });
     return stringify({ http: { middlewares, routers, services } }, { lineWidth: 0 });
 }

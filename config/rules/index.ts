@@ -8,13 +8,16 @@ import { guestsOf } from "./guests";
 import { checkHardware } from "./hardware";
 import {
     checkDataIsolation,
+    checkDockerSocket,
     checkEnvironmentsApart,
     checkGpuIsolation,
     checkGuestIsolation,
+    checkPublishedSources,
     checkPublishing,
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
+import { checkHybridPinning, checkTopology } from "./topology";
 import { checkWorkloads } from "./workload";
 
 export type { ConfigIssue } from "./issues";
@@ -35,6 +38,7 @@ export function checkConfig(
         checkRanges(cfg, add);
         checkEnvironmentsApart(cfg, policies, add);
         checkHardware(cfg, add);
+        checkTopology(cfg, add);
         // This stack's guests, seen from its environment.
         const guests = guestsOf(cfg);
         checkIdentities(cfg, env, guests, add);
@@ -46,8 +50,11 @@ export function checkConfig(
         checkGpuIsolation(cfg, env, add);
         checkModels(cfg, add);
         checkCapacity(cfg, env, guests, add);
+        checkHybridPinning(cfg, add);
         checkWorkloads(cfg, env, secretNames, add);
         checkPublishing(cfg, policy, add);
+        checkPublishedSources(cfg, policy, add);
+        checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
     });
 }

@@ -3,6 +3,7 @@
 // CPU pinning, RAM and disks that fit the environment's share of each node.
 
 import { formatCpuset, parseCpuset } from "../../lib/cpuset";
+import { sharedCpus } from "../sizing";
 import { containsIp, ipToNumber, parseCidr } from "../../lib/ipv4";
 import { ENVIRONMENTS, EnvironmentName, NodeConfig, ParsedConfig } from "../schema";
 import { Guest } from "./guests";
@@ -177,11 +178,15 @@ function checkPinning(cfg: ParsedConfig, { nodeName, env, alloc, here }: NodeSha
         }
         cpus.forEach((c) => pinned.set(c, `vms.${vmName}`));
     }
-    for (const ct of here.filter((g) => g.kind === "containers")) {
-        if (ct.cores > allowed.length) {
+    // Containers run on the node's shared CPUs, beside the host (sizing.ts).
+    const shared = sharedCpus(cfg.nodes[nodeName]);
+    // Too few shared CPUs for the host itself is reported at nodes.<node>.allocations.
+    const hostShort = shared.length < (cfg.nodes[nodeName]?.cpu.hostReservedCpus ?? 1);
+    for (const ct of here.filter((g) => g.kind === "containers" && !hostShort)) {
+        if (ct.cores > shared.length) {
             add(
                 `containers.${ct.name}.cores`,
-                `${ct.cores} cores exceed the ${allowed.length} CPUs of the ${env} allocation on "${nodeName}"`,
+                `${ct.cores} cores exceed the ${shared.length} CPUs on "${nodeName}" that no allocation claims (${formatCpuset(shared)}), where the containers run beside the host`,
             );
         }
     }

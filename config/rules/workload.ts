@@ -6,14 +6,17 @@ import * as fs from "fs";
 import * as path from "path";
 import { cycleThrough } from "../../lib/graph";
 import { secretRefs } from "../../lib/secretTemplate";
-import { EnvironmentName, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
+import { EnvironmentName, NAMESPACE, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
 import { Add, list } from "./issues";
 
 /** The repository root: services' `files` are read from under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 const unsetSecret = (name: string) =>
-    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``;
+    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
+
+/** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */
+export const OLLAMA_SERVICE = "ollama";
 
 /** The names the services' `dependsOn` form a graph of. */
 export function serviceGraph(services: Readonly<Record<string, ServiceConfig>>): Record<string, string[]> {
@@ -49,6 +52,7 @@ export function checkWorkloads(
             checkServiceGpu(scope, svc, at, add);
             checkReferences(scope, svcName, svc, at, add);
             checkSecretEnvironment(scope, svc, at, add);
+            checkPlainEnvironment(svc, at, add);
             const cycle = inCycle.has(svcName) ? undefined : cycleThrough(serviceGraph(vm.services), svcName);
             if (cycle) {
                 cycle.forEach((n) => inCycle.add(n));
@@ -96,6 +100,30 @@ function checkReferences({ vmName, vm }: VmScope, svcName: string, svc: ServiceC
     });
 }
 
+/** A name that usually holds a secret: *_KEY, *TOKEN*, *PASSWORD*, *SECRET*. */
+const SECRET_NAME = /(^|_)KEY$|TOKEN|PASSW(OR)?D|SECRET/;
+/** ...unless it names a kind, a place or a switch (CHROMA_AUTH_TOKEN_TRANSPORT_HEADER, API_KEY_FILE). */
+const DESCRIBES_ONE =
+    /_(HEADER|PROVIDER|FILE|PATH|DIR|TYPE|METHOD|MODE|ENABLED|EXPIRES?|EXPIRY|TTL|LENGTH|NAME|URL)$|^(ENABLE|DISABLE)_/;
+const SWITCH = /^(true|false|yes|no|on|off|0|1)$/i;
+
+/** `MY_API_KEY` → `myApiKey`, the serviceSecrets name a message suggests. */
+export function secretNameFor(envName: string): string {
+    return envName.toLowerCase().replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+}
+
+/** A plain value whose name says secret would land in the compose file, the plan and the state. */
+function checkPlainEnvironment(svc: ServiceConfig, at: string, add: Add): void {
+    for (const [key, value] of Object.entries(svc.environment)) {
+        if (!SECRET_NAME.test(key) || DESCRIBES_ONE.test(key) || SWITCH.test(value)) continue;
+        const name = secretNameFor(key);
+        add(
+            `${at}.environment.${key}`,
+            `${key} looks like a secret, and a plain value shows in the compose file, the plan and the state; move it to secretEnvironment as ${key}: "{{${name}}}" and store the value with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}'\` (it asks for it)`,
+        );
+    }
+}
+
 function checkSecretEnvironment({ secretNames }: VmScope, svc: ServiceConfig, at: string, add: Add): void {
     for (const [key, template] of Object.entries(svc.secretEnvironment)) {
         const refs = secretRefs(template);
@@ -134,7 +162,12 @@ function checkProxies({ env, vmName, vm }: VmScope, add: Add): void {
             } else if (route.service === svcName) {
                 add(`${r}.service`, "the proxy cannot forward to itself");
             }
-            if (!route.tls && !route.trustedOnly) {
+            if (route.service === OLLAMA_SERVICE && !route.trustedOnly) {
+                add(
+                    `${r}.trustedOnly`,
+                    `Ollama's API has no authentication of its own: only the trusted networks (environments.${env}.network.trustedSources) may reach it; set trustedOnly: true`,
+                );
+            } else if (!route.tls && !route.trustedOnly) {
                 add(
                     `${r}.trustedOnly`,
                     `plain HTTP is for the trusted networks only (environments.${env}.network.trustedSources); set trustedOnly: true or tls: true`,
@@ -176,6 +209,12 @@ function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | un
         }
         if (ct.redis && ct.role !== "redis") {
             add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${ct.role})`);
+        }
+        if (ct.redis && ct.redis.allowFrom.length === 0) {
+            add(
+                `${at}.redis.allowFrom`,
+                'nothing may connect to this Redis: its firewall opens 6379 only to the networks listed here; add the guests that use it, such as "10.10.10.10/32"',
+            );
         }
         const named = [
             ...Object.entries(ct.postgres?.databases ?? {}).map(

@@ -123,7 +123,12 @@ export const imageSource = (defaultUrl: string, what: string) =>
                 .string()
                 .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
                 .optional()
-                .meta(d("Checksum; without it the download is not verified.")),
+                .meta(d("Checksum; without it (or sha512) the download is not verified.")),
+            sha512: z
+                .string()
+                .regex(/^[0-9a-f]{128}$/, "must be a lowercase hex sha512")
+                .optional()
+                .meta(d("Checksum, as Proxmox's template index lists it (`sha512sum:`).")),
         })
         .default({ url: defaultUrl })
         .meta(d(`The ${what}; downloaded once per environment and node.`));

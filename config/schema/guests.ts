@@ -121,7 +121,11 @@ export const LxcSchema = z.strictObject({
             allowFrom: z
                 .array(cidr)
                 .default([])
-                .meta(d('Networks that may log in (pg_hba, scram-sha-256), such as the AI VM "10.10.10.10/32".')),
+                .meta(
+                    d(
+                        'Networks that may log in (pg_hba, scram-sha-256, and the container\'s firewall), such as the AI VM "10.10.10.10/32".',
+                    ),
+                ),
         })
         .optional()
         .meta(d("role postgresql: install and configure PostgreSQL in the container over SSH, idempotently.")),
@@ -129,6 +133,10 @@ export const LxcSchema = z.strictObject({
         .strictObject({
             passwordSecret: z.string().min(1).meta(d("The serviceSecrets name holding the Redis password.")),
             maxmemoryMiB: z.number().int().positive().default(512).meta(d("Memory cap; keys are evicted LRU.")),
+            allowFrom: z
+                .array(cidr)
+                .default([])
+                .meta(d('Networks that may connect (the container\'s firewall), such as the AI VM "10.10.10.10/32".')),
         })
         .optional()
         .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),

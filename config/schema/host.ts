@@ -34,6 +34,14 @@ export const ProxmoxSchema = z
             true,
             "Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.",
         ),
+        apiAccess: z
+            .enum(["external", "managed"])
+            .default("external")
+            .meta(
+                d(
+                    'Who makes the API identity. "external": you created the user and token (docs/deploying.md, step 1). "managed": each stack creates its role of only the privileges it uses, a user aids-<env>@pve and a privilege-separated token, whose secret is the stack output access.apiToken (the first run needs an admin token).',
+                ),
+            ),
         managementSources: z
             .array(cidr)
             .default([])
@@ -150,6 +158,26 @@ export const NodeSchema = z.strictObject({
                 .min(1, "leave at least one CPU to the host")
                 .default(2)
                 .meta(d("CPUs no environment may claim, left to Proxmox.")),
+            topology: z
+                .strictObject({
+                    performance: cpuset.meta(
+                        d('The performance cores (P-cores), such as "0-7" on a Core Ultra 9 285K.'),
+                    ),
+                    efficiencyClusters: z
+                        .array(cpuset)
+                        .default([])
+                        .meta(
+                            d(
+                                'The efficiency cores (E-cores), one CPU set per cluster of cores that share an L2 cache, such as ["8-11", "12-15", "16-19", "20-23"].',
+                            ),
+                        ),
+                })
+                .optional()
+                .meta(
+                    d(
+                        "The core types of a hybrid CPU (`lscpu -e` shows MAXMHZ per core; `/sys/devices/system/cpu/cpu*/cache/index2/shared_cpu_list` the L2 clusters). With it, a VM's pinning is all P-cores or whole E-core clusters.",
+                    ),
+                ),
         })
         .meta(d("The node's processor.")),
     memory: z
@@ -197,7 +225,7 @@ export const EnvironmentSchema = z.strictObject({
                 .min(1, "name at least one network (your LAN or VPN)")
                 .meta(
                     d(
-                        "Private: the LAN and VPN networks that may reach its guests (nothing else may). Public: the networks that may administer its guests (SSH, ping).",
+                        "Private: the LAN and VPN networks that may reach its guests (nothing else from outside may). Public: the networks that may administer its guests (SSH, ping) and use the proxy's trusted-only routes. Neither may be wider than a /8.",
                     ),
                 ),
         })

@@ -12,6 +12,9 @@ export * from "./guests";
 export * from "./host";
 export * from "./service";
 
+/** The config namespace: every key is `ai-dualstack:<key>`. */
+export const NAMESPACE = "ai-dualstack";
+
 export const StackConfigSchema = z.strictObject({
     environment: z
         .preprocess((v) => (v === "" ? undefined : v), environment.optional())
@@ -32,6 +35,15 @@ export const StackConfigSchema = z.strictObject({
         .record(label, LxcSchema)
         .default({})
         .meta(d("This stack's service containers, keyed by name (the container's host name).")),
+    dockerSshKeyFile: z
+        .string()
+        .regex(/^(~\/|\/)\S+$/, 'must be a path to a private key file, such as "~/.ssh/ai-dualstack-docker"')
+        .optional()
+        .meta(
+            d(
+                "Private key file, on the machine running Pulumi, that the Docker provider's ssh logs in to the VMs with (its public half in their cloudInit.sshPublicKeys). Without it, ssh uses its default identity files and ~/.ssh/config; never the agent's other keys (IdentitiesOnly).",
+            ),
+        ),
 });
 
 export type ParsedConfig = z.infer<typeof StackConfigSchema>;
@@ -44,8 +56,10 @@ export const CONFIG_KEYS = {
     environments: "project",
     vms: "stack",
     containers: "stack",
+    dockerSshKeyFile: "stack",
     proxmoxApiToken: "secret",
     sshPrivateKey: "secret",
+    guestSshPrivateKey: "secret",
     serviceSecrets: "secret",
 } as const;
 export type ConfigKey = keyof typeof CONFIG_KEYS;

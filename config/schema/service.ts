@@ -1,7 +1,7 @@
 // The containers of a GPU VM (vms.<vm>.services), deployed by components/workload/.
 
 import { z } from "zod";
-import { d, flag } from "./fields";
+import { cidr, d, flag } from "./fields";
 
 /** A reference image name with a pinned tag and/or digest; `:latest` and bare names are refused. */
 export const PINNED_IMAGE =
@@ -44,6 +44,15 @@ export const ServiceSchema = z.strictObject({
                 published: port.meta(d("Port on the VM. Private: bound to the VM's address only.")),
                 target: port.meta(d("Port inside the container.")),
                 protocol: z.enum(["tcp", "udp"]).default("tcp").meta(d("Protocol.")),
+                from: z
+                    .array(z.union([z.literal("any"), cidr]))
+                    .min(1, "name at least one network, or leave from out")
+                    .optional()
+                    .meta(
+                        d(
+                            'Who may connect (the VM\'s firewall): CIDRs, or "any" on public. Default: private, its trustedSources; public, anyone. Private sources lie inside trustedSources or the environment\'s network, such as the monitoring container "10.10.10.24/32" for an exporter.',
+                        ),
+                    ),
             }),
         )
         .default([])
@@ -132,6 +141,18 @@ export const ServiceSchema = z.strictObject({
                 })
                 .default({ average: 20, burst: 50 })
                 .meta(d("Rate limit on every TLS route, per client IP.")),
+            loginRateLimit: z
+                .strictObject({
+                    perMinute: z
+                        .number()
+                        .int()
+                        .positive()
+                        .default(10)
+                        .meta(d("Requests per minute per client IP to a route's loginPaths.")),
+                    burst: z.number().int().positive().default(5).meta(d("Burst above it.")),
+                })
+                .default({ perMinute: 10, burst: 5 })
+                .meta(d("The stricter limit on login endpoints (password guessing), per client IP.")),
             routes: z
                 .array(
                     z.strictObject({
@@ -157,6 +178,14 @@ export const ServiceSchema = z.strictObject({
                             false,
                             "Only environments.<env>.network.trustedSources may use it; others get 403.",
                         ),
+                        loginPaths: z
+                            .array(z.string().regex(/^\/[A-Za-z0-9._/-]*$/, 'must start with "/"'))
+                            .default([])
+                            .meta(
+                                d(
+                                    'Paths that take a password, such as Open WebUI\'s "/api/v1/auths/signin": they get proxy.loginRateLimit.',
+                                ),
+                            ),
                     }),
                 )
                 .min(1, "add at least one route")

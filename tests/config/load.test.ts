@@ -2,6 +2,7 @@
 // without ever being echoed.
 
 import { formatIssues, parseStackConfig, RawConfig, suggestField } from "../../config/load";
+import { secretNameFor } from "../../config/rules/workload";
 import { POLICIES } from "../../stacks";
 import { readStackConfig } from "../../testing/stackFiles";
 import { rawConfig } from "../helpers/config";
@@ -54,8 +55,28 @@ describe("secrets", () => {
         const result = parse(raw("private", () => {}, plain));
         expect(result.ok).toBe(false);
         if (result.ok) return;
-        expect(result.issues.map((i) => i.path)).toEqual(["proxmoxApiToken"]);
-        expect(result.issues[0]?.message).toMatch(/stored in plain text/);
+        // The fix re-stores the same value encrypted, through stdin: it never lands in argv or history.
+        expect(result.issues).toEqual([
+            {
+                path: "proxmoxApiToken",
+                message:
+                    "is stored in plain text; encrypt it in place: `pulumi config get ai-dualstack:proxmoxApiToken | pulumi config set --secret ai-dualstack:proxmoxApiToken`",
+            },
+        ]);
+    });
+
+    test("service secrets stored in plain text get one command per name, none showing a value", () => {
+        const files = readStackConfig("public");
+        const plain = files.secretKeys.filter((k) => !k.endsWith("serviceSecrets"));
+        const result = parse(raw("public", () => {}, plain));
+        expect(result.ok).toBe(false);
+        if (result.ok) return;
+        const message = result.issues.find((i) => i.path === "serviceSecrets")?.message ?? "";
+        expect(message).toMatch(/^is stored in plain text; encrypt each in place: /);
+        expect(message).toContain(
+            "`pulumi config get --path 'ai-dualstack:serviceSecrets.chromaToken' | pulumi config set --secret --path 'ai-dualstack:serviceSecrets.chromaToken'`",
+        );
+        expect(message).not.toContain("offline-placeholder");
     });
 
     test("a malformed private key is named but never shown", () => {
@@ -88,4 +109,28 @@ test("suggestField finds the near miss and nothing for noise", () => {
     expect(suggestField("cpuSet")).toBe("cpuset");
     expect(suggestField("hugepagesGB")).toBe("hugepagesGiB");
     expect(suggestField("zzzzzzzzzz")).toBeUndefined();
+});
+
+test("a plain variable named like a secret is refused; one that names a kind, a place or a switch is not", () => {
+    const withEnv = (environment: Record<string, string>) =>
+        parse(
+            raw("public", (v) => {
+                const vms = v["vms"] as Record<string, { services: Record<string, { environment: object }> }>;
+                const chat = vms["public-ai"]?.services["chat"];
+                if (chat) chat.environment = { ...chat.environment, ...environment };
+            }),
+        );
+    const paths = (r: ReturnType<typeof parse>) => (r.ok ? [] : r.issues.map((i) => i.path));
+    // The committed public stack already holds CHROMA_AUTH_TOKEN_TRANSPORT_HEADER: a header's name.
+    expect(
+        withEnv({ OAUTH_TOKEN_URL: "https://id.example/token", ENABLE_API_KEY: "True", API_KEY_FILE: "/run/key" }).ok,
+    ).toBe(true);
+    expect(
+        paths(withEnv({ SMTP_PASSWORD: "hunter2", GITHUB_TOKEN: "ghp_x", SECRET_SALT: "x", API_KEY: "maybe" })),
+    ).toEqual(
+        ["SMTP_PASSWORD", "GITHUB_TOKEN", "SECRET_SALT", "API_KEY"].map(
+            (k) => `vms.public-ai.services.chat.environment.${k}`,
+        ),
+    );
+    expect(secretNameFor("QDRANT__SERVICE__API_KEY")).toBe("qdrantServiceApiKey");
 });

@@ -18,7 +18,7 @@ test("a VM holds its GPU as an object, its CPUs as a list, its address as ip and
         pciAddress: "0000:01:00.0",
         memoryBandwidthGBs: 1792,
     });
-    expect(vm?.cpus).toEqual([2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13]);
+    expect(vm?.cpus).toEqual([0, 1, 2, 3, 4, 5, 6, 7]);
     expect(vm?.network).toEqual({ bridge: "vmbr1", address: { ip: "10.10.10.10", prefix: 24 } });
     expect(vm?.hugepages).toBe("1G");
     expect(resolveNetwork({ bridge: "vmbr1", address: "dhcp" })).toEqual({ bridge: "vmbr1" });
@@ -59,7 +59,8 @@ test("a container's sizing is its own settings over its role's defaults, and its
     const bigger = resolveContainer(
         "private-postgres",
         { ...(cfg.containers["private-postgres"] as LxcConfig), cores: 6, protect: false },
-        "private",
+        POLICIES.private,
+        cfg.environments.private.network,
     );
     expect(bigger.sizing).toMatchObject({ cores: 6, protect: false, memoryGiB: 4 });
 });

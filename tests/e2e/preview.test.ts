@@ -91,7 +91,7 @@ const PLUGIN_VERSION_WARNING = /^resource plugin proxmoxve is expected to have v
                 stackName: stack,
                 // The real program; its host probe is stood in (a ready host): there is no node to
                 // log in to here, and tests/e2e/hostBootstrap.test.ts runs the real probe over SSH.
-                program: () => runProgram(assumeHosts("ready")),
+                program: () => runProgram({ probe: assumeHosts("ready") }),
             });
             const { plain, secrets } = engineConfig(stack, previewOverrides(stack, listener.url));
             await engine.setConfig(plain, secrets);
@@ -124,8 +124,12 @@ const PLUGIN_VERSION_WARNING = /^resource plugin proxmoxve is expected to have v
             expect(run.changeSummary).toEqual({ create: creates.length });
 
             const warnings = run.diagnostics.filter((d) => d.severity === "warning").map((d) => d.message.trim());
-            expect(warnings.filter((w) => !PLUGIN_VERSION_WARNING.test(w))).toEqual(
-                offline.notes.filter((n) => n.startsWith("warning: ")).map((n) => n.slice("warning: ".length)),
+            // The same warnings; the engine reports them in the order they reach it.
+            expect(warnings.filter((w) => !PLUGIN_VERSION_WARNING.test(w)).sort()).toEqual(
+                offline.notes
+                    .filter((n) => n.startsWith("warning: "))
+                    .map((n) => n.slice("warning: ".length))
+                    .sort(),
             );
         });
 

@@ -109,12 +109,15 @@ test("one card measures its models in turn; two cards' gates do not wait for eac
     const vms = structuredClone(raw["vms"]) as Record<string, Record<string, unknown>>;
     const first = vms["private-ai"] as Record<string, unknown>;
     first["models"] = [{ name: "qwen2.5:14b" }, { name: "qwen2.5:7b", minTokensPerSecond: 80 }];
+    // Room on the P-cores for a second VM.
+    first["cores"] = 6;
+    first["cpuset"] = "0-5";
     vms["private-ai2"] = {
         ...first,
         vmid: 111,
         gpu: "rtx3060b",
         cores: 2,
-        cpuset: "14-15",
+        cpuset: "6-7",
         memoryGiB: 8,
         hugepages: false,
         disk: { storage: "tank-private", sizeGiB: 50 },

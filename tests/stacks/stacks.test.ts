@@ -3,6 +3,7 @@
 
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { containsNetwork, parseCidr } from "../../lib/ipv4";
 import { RecordedResource } from "../../testing/mockRuntime";
 import { ofType, one, runStack } from "../helpers/pulumi";
 
@@ -61,7 +62,7 @@ test("every guest sits on its own environment's bridge and mirror", () => {
     expect(guests(pub.resources)).toHaveLength(3);
 });
 
-test("inbound is denied on every guest; only the public VM publishes, and only 80/443", () => {
+test("inbound is denied on every guest; each opens named ports to named sources, only the public proxy to anyone", () => {
     for (const run of [priv, pub]) {
         const options = ofType(run.resources, proxmoxve.firewall.OptionsLegacy);
         expect(options).toHaveLength(guests(run.resources).length);
@@ -74,12 +75,22 @@ test("inbound is denied on every guest; only the public VM publishes, and only 8
                 .map((rule) => ({ owner: r.name, rule })),
         ),
     );
-    expect(open).toEqual([
+    expect(open.length).toBeGreaterThanOrEqual(8);
+    // No guest rule opens every port.
+    expect(open.filter((o) => typeof o.rule["dport"] !== "string")).toEqual([]);
+    // Anyone reaches the public proxy's 80 and 443, and nothing else.
+    expect(open.filter((o) => o.rule["source"] === undefined)).toEqual([
         {
             owner: "public-ai-firewall-rules",
             rule: expect.objectContaining({ action: "ACCEPT", proto: "tcp", dport: "80,443" }) as unknown,
         },
     ]);
+    // Private guests answer the LAN, the VPN and each other; never the DMZ.
+    const privateSources = ["192.168.1.0/24", "10.8.0.0/24", "10.10.10.0/24"].map(parseCidr);
+    for (const o of open.filter((x) => x.owner.startsWith("private-"))) {
+        const source = parseCidr(String(o.rule["source"]));
+        expect(privateSources.some((net) => containsNetwork(net, source))).toBe(true);
+    }
 });
 
 test("GPU VMs are protected; data-holding containers too", () => {
@@ -148,4 +159,18 @@ test("the outputs carry addresses, GPUs and service endpoints", () => {
     expect(priv.outputs?.containers["private-postgres"]?.endpoints).toEqual(["postgresql://10.10.10.20:5432"]);
     expect(pub.outputs?.containers["public-redis"]).toMatchObject({ role: "redis", address: "10.20.20.21" });
     expect(pub.outputs?.exposure).toMatch(/internet-facing/);
+});
+
+test("the OS mirror is never made a pool: public registers a dataset on rpool, private creates its pool on the 2 TB pair", () => {
+    expect(ofType(pub.resources, proxmoxve.node.disk.Zfs)).toEqual([]);
+    expect(one(pub.resources, proxmoxve.storage.Zfspool).inputs).toMatchObject({
+        resourceId: "tank-public",
+        zfsPool: "rpool/aids-public",
+    });
+    const pool = one(priv.resources, proxmoxve.node.disk.Zfs);
+    expect(pool.inputs["name"]).toBe("tankpriv");
+    expect(pool.inputs["devices"]).toEqual([
+        "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X000001",
+        "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X000002",
+    ]);
 });

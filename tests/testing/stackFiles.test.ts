@@ -5,7 +5,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
 import { planStack } from "../../testing/planStack";
-import { PROJECT_DIR, readStackConfig } from "../../testing/stackFiles";
+import { PROJECT_DIR, StackFileError, readStackConfig } from "../../testing/stackFiles";
 
 /** A copy of the project's stack files whose private stack holds serviceSecrets encrypted leaf by leaf. */
 function projectWithLeafSecrets(): string {
@@ -15,7 +15,15 @@ function projectWithLeafSecrets(): string {
     const stack = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.private.yaml"), "utf8")) as {
         config: Record<string, unknown>;
     };
-    const names = ["anythingllmJwtSecret", "jupyterToken", "postgresPassword", "qdrantApiKey", "redisPassword"];
+    const names = [
+        "anythingllmAuthToken",
+        "anythingllmJwtSecret",
+        "jupyterToken",
+        "postgresPassword",
+        "qdrantApiKey",
+        "redisPassword",
+        "webuiAdminPassword",
+    ];
     stack.config["ai-dualstack:serviceSecrets"] = Object.fromEntries(
         [...names, "webuiSecretKey"].map((n) => [n, { secure: `v1:AAAA${n}==` }]),
     );
@@ -37,4 +45,71 @@ test("per-leaf secrets become per-leaf placeholders, and the key counts as a sec
 test("the offline plan accepts them", async () => {
     const planned = await planStack("private", { projectDir: projectWithLeafSecrets() });
     expect(planned.resources.length).toBeGreaterThan(40);
+});
+
+describe("a file the plan cannot use is named with its line and column, never a stack trace", () => {
+    /** A copy of the project, with one file rewritten. */
+    function project(file: string, edit: (text: string) => string): string {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-bad-files-"));
+        for (const f of ["Pulumi.yaml", "Pulumi.private.yaml", "Pulumi.public.yaml"])
+            fs.copyFileSync(path.join(PROJECT_DIR, f), path.join(dir, f));
+        fs.writeFileSync(path.join(dir, file), edit(fs.readFileSync(path.join(dir, file), "utf8")));
+        return dir;
+    }
+    const lineOf = (text: string, needle: string) => text.slice(0, text.indexOf(needle)).split("\n").length;
+    const failure = (stack: string, projectDir: string) => {
+        try {
+            readStackConfig(stack, { projectDir });
+        } catch (err) {
+            return err;
+        }
+        throw new Error("expected readStackConfig to fail");
+    };
+
+    test("a key set twice in a stack file", () => {
+        const dir = project("Pulumi.public.yaml", (t) =>
+            t.replace(
+                "  ai-dualstack:environment: public\n",
+                "  ai-dualstack:environment: public\n  ai-dualstack:environment: private\n",
+            ),
+        );
+        const text = fs.readFileSync(path.join(dir, "Pulumi.public.yaml"), "utf8");
+        const err = failure("public", dir);
+        expect(err).toBeInstanceOf(StackFileError);
+        expect((err as Error).message).toBe(
+            `Pulumi.public.yaml:${lineOf(text, "ai-dualstack:environment: private")}:3: this key is set twice in one mapping (YAML would keep only one); remove one of them`,
+        );
+    });
+
+    test("a YAML syntax error in Pulumi.yaml", () => {
+        const dir = project("Pulumi.yaml", (t) =>
+            t.replace("managementSources: [10.8.0.0/24]", "managementSources: [10.8.0.0/24"),
+        );
+        const err = failure("private", dir) as StackFileError;
+        expect(err).toBeInstanceOf(StackFileError);
+        expect(err.message).toMatch(/^Pulumi\.yaml:\d+:\d+: .+ \(YAML [A-Z_]+\)$/);
+    });
+
+    test("a declared secret stored in plain text gets the command that encrypts it, reading stdin", () => {
+        const dir = project(
+            "Pulumi.private.yaml",
+            (t) => `${t}  ai-dualstack:proxmoxApiToken: plan@pve!x=00000000-0000-0000-0000-000000000000\n`,
+        );
+        const text = fs.readFileSync(path.join(dir, "Pulumi.private.yaml"), "utf8");
+        expect((failure("private", dir) as Error).message).toBe(
+            `Pulumi.private.yaml:${lineOf(text, "  ai-dualstack:proxmoxApiToken:")}:3: ai-dualstack:proxmoxApiToken is stored in plain text, but the project declares it secret; encrypt it in place: \`pulumi config get ai-dualstack:proxmoxApiToken | pulumi config set --secret ai-dualstack:proxmoxApiToken\``,
+        );
+    });
+
+    test("an unknown stack and an unreadable file", () => {
+        expect((failure("staging", PROJECT_DIR) as Error).message).toMatch(
+            /^Pulumi\.staging\.yaml:1:1: no such stack file in .*; the stacks are "private" and "public"/,
+        );
+        const dir = project("Pulumi.public.yaml", (t) => t);
+        fs.rmSync(path.join(dir, "Pulumi.public.yaml"));
+        fs.mkdirSync(path.join(dir, "Pulumi.public.yaml"));
+        expect((failure("public", dir) as Error).message).toBe(
+            "Pulumi.public.yaml:1:1: cannot read it (EISDIR); check that it is a file you may read",
+        );
+    });
 });

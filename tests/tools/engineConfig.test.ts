@@ -117,6 +117,11 @@ function setServiceSecrets(run: (args: string[], input?: string) => string): voi
         expect(previewOutput(run)).toContain(
             `validating stack config: Stack '${stack}' with configuration key 'proxmoxApiToken' must be encrypted as it's secret`,
         );
-        expect(() => readStackConfig(stack, { projectDir: dir })).toThrow(/must be encrypted as it's secret/);
+        // The offline reader refuses it too, naming the line and the command that encrypts it in place.
+        expect(() => readStackConfig(stack, { projectDir: dir })).toThrow(
+            new RegExp(
+                `^Pulumi\\.${stack}\\.yaml:\\d+:3: ai-dualstack:proxmoxApiToken is stored in plain text, but the project declares it secret; encrypt it in place: `,
+            ),
+        );
     });
 });

@@ -26,10 +26,10 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     const { code, out } = await capture(["private"]);
     expect(code).toBe(0);
     expect(out).toContain(
-        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 12 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | protected",
+        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | protected",
     );
     expect(out).toContain(
-        "command:remote:Command private-ai-tune  ssh root@192.168.1.10 | VM 110: pinned 2-13, hugepages 1G (root-only, via qm) | starts it once the host check passes",
+        "command:remote:Command private-ai-tune  ssh root@192.168.1.10 | VM 110: pinned 0-7, hugepages 1G (root-only, via qm) | starts it once the host check passes",
     );
     expect(out).toContain("enp5s0.10: VLAN 10 on enp5s0 (pve1)");
     expect(out).toContain("mapping private-rtx5090 → pve1 0000:01:00 (10de:2b85, IOMMU group 14)");
@@ -39,11 +39,13 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "pulumi-nodejs:dynamic/ollama:ModelThroughput private-ai-gate-qwen2-5-14b  qwen2.5:14b on rtx5090 via http://10.10.10.10:11434 | at least 50 tokens/s, wholly in VRAM | 3 runs x 128 tokens",
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
-    expect(out).toMatch(/Resources by type \(62 to create\):\n\s+9 {2}docker:index\/container:Container/);
+    expect(out).toMatch(
+        /Resources by type \(69 to create\):\n\s+11 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+    );
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
-    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.6.18, http://10.10.10.10:3000");
+    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.7.2, http://10.10.10.10:3000");
     expect(out).toContain("    Ollama API for this machine: http://10.10.10.10:11434");
     expect(out).toMatch(
         /docker:index\/container:Container private-ai-workload-ollama {2}ollama ← ollama\/ollama:0\.11\.4 \| ports 10\.10\.10\.10:11434→11434 \| GPU all/,
@@ -69,10 +71,12 @@ test("mermaid: one flowchart for both stacks, grouped host / storage / network /
     expect(lines.filter((l) => / --> /.test(l)).length).toBeGreaterThan(10);
 });
 
-test("usage errors exit 2 with the usage; --help exits 0", async () => {
+test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its file; --help exits 0", async () => {
     expect(() => parseArgs([])).toThrow("name a stack");
     expect((await capture(["private", "--format", "dot"])).code).toBe(2);
-    expect((await capture(["staging"])).err).toContain("no stack file Pulumi.staging.yaml");
+    const unknown = await capture(["staging"]);
+    expect(unknown.code).toBe(1);
+    expect(unknown.err).toMatch(/^Pulumi\.staging\.yaml:1:1: no such stack file in /);
     const help = await capture(["--help"]);
     expect(help.code).toBe(0);
     expect(help.out).toContain("Usage: npm run plan -- <stack>");
@@ -98,6 +102,16 @@ test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0
     const good = run("private");
     expect(good.status).toBe(0);
     expect(good.stdout).toContain("Resources by type");
+    // A YAML slip: the file, line and column, exit 1, and no stack trace.
+    fs.writeFileSync(
+        file,
+        fs.readFileSync(file, "utf8").replace("config:\n", "config:\n  ai-dualstack:environment: public\n"),
+    );
+    const twice = run("public");
+    expect(twice.status).toBe(1);
+    expect(twice.stderr.trim()).toMatch(
+        /^Pulumi\.public\.yaml:\d+:3: this key is set twice in one mapping \(YAML would keep only one\); remove one of them$/,
+    );
 });
 
 test("compose: writes each VM's docker-compose.yml and env file examples, without a secret", () => {

@@ -2,7 +2,8 @@
 # renders the header). Read-only: the program runs it over SSH (components/host/probe.ts) on every
 # preview and up, before it registers anything, so a refusal changes nothing. It stops the run on a
 # fact that a reboot cannot fix (wrong card, shared IOMMU group, IOMMU off in the BIOS, Proxmox too
-# old, RAM that differs from the config, a firewall that would lock this client out), and otherwise
+# old, RAM that differs from the config, a firewall that would lock this client out, a mirror over
+# disks another pool uses, a registered pool that does not exist), and otherwise
 # ends with one verdict line: reboot-required=no, or =yes with the reasons.
 #
 # Header variables:
@@ -15,6 +16,8 @@
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
 #   AIDS_DC_FIREWALL   1 when the bootstrap will turn the datacenter firewall on
 #   AIDS_MGMT_SOURCES  networks the bootstrap adds to the management IPSet first
+#   AIDS_ZFS_EXISTING  pools or datasets this environment's mirrors register without creating them
+#   AIDS_ZFS_NEW       "pool=disk" for each disk of a mirror this environment creates
 # AIDS_ROOT (header or environment; tests only) prefixes every path so the script runs in a sandbox.
 
 set -euo pipefail
@@ -104,6 +107,30 @@ if [[ "$AIDS_DC_FIREWALL" == "1" && "$client" =~ ^[0-9.]+$ ]] && command -v pves
     ok=0
     for cidr in "${covered[@]}"; do in_cidr "$client" "$cidr" && ok=1; done
     [[ $ok -eq 1 ]] || fail "turning the datacenter firewall on would lock out this machine (${client}): it is in neither the node's local network (${localnet:-unknown}) nor the management IPSet; add its network to proxmox.managementSources (or set proxmox.enableDatacenterFirewall: false)"
+fi
+
+# Storage: a registered pool or dataset must exist; a new mirror's disks must belong to no other
+# pool (above all rpool, where Proxmox itself lives).
+if [[ -n "${AIDS_ZFS_EXISTING:-}" ]] && command -v zfs >/dev/null; then
+    for dataset in $AIDS_ZFS_EXISTING; do
+        zfs list -H -o name "$dataset" >/dev/null 2>&1 ||
+            fail "ZFS pool or dataset ${dataset} does not exist, and a mirror without disks only registers it; create it (\`zfs create ${dataset}\` for a dataset on an existing pool) or list the mirror's disks"
+    done
+fi
+if [[ -n "${AIDS_ZFS_NEW:-}" ]] && command -v zpool >/dev/null; then
+    pool_members="$(zpool status -LP 2>/dev/null | awk '$1 == "pool:" { pool = $2 } $1 ~ /^\/dev\// { print pool, $1 }' || true)"
+    for entry in $AIDS_ZFS_NEW; do
+        pool="${entry%%=*}"
+        disk="${entry#*=}"
+        real="$(readlink -f "$R$disk" 2>/dev/null || echo "$R$disk")"
+        real="${real#"$R"}"
+        while read -r other dev; do
+            [[ -n "$dev" && "$other" != "$pool" ]] || continue
+            if [[ "$dev" == "$real" || "$dev" =~ ^${real}p?[0-9]+$ ]]; then
+                fail "${disk} (${real}) is part of ZFS pool ${other}; the mirror for pool ${pool} would wipe it. Take other disks, or leave disks out to register an existing pool or dataset"
+            fi
+        done <<<"$pool_members"
+    done
 fi
 
 own=" "

@@ -4,7 +4,9 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { GpuPassthroughVm, GpuVmSpec, pciMappingPath, vmTags } from "../../../components/gpuVm/gpuPassthroughVm";
 import { renderTuneScript } from "../../../components/gpuVm/tune";
+import { GuestFirewallPolicy } from "../../../config/policy";
 import { GpuModel, VmModel } from "../../../config/resolve";
+import { POLICIES } from "../../../stacks";
 import { stackModel } from "../../helpers/config";
 import { one, ofType, record } from "../../helpers/pulumi";
 import { makeSandbox } from "../../helpers/sandbox";
@@ -12,7 +14,12 @@ import { makeSandbox } from "../../helpers/sandbox";
 const vm = stackModel("private").vms.find((v) => v.name === "private-ai") as VmModel;
 const gpu = vm.gpu as GpuModel;
 
-function build(overrides: Partial<GpuVmSpec> = {}, withGpu = true, ready = true) {
+function build(
+    overrides: Partial<GpuVmSpec> = {},
+    withGpu = true,
+    ready = true,
+    firewallPolicy: GuestFirewallPolicy = POLICIES.private,
+) {
     const { gpu: _held, ...withoutGpu } = vm;
     return record(
         () =>
@@ -26,6 +33,7 @@ function build(overrides: Partial<GpuVmSpec> = {}, withGpu = true, ready = true)
                 gateway: "10.10.10.1",
                 dns: ["10.10.10.1"],
                 securityGroup: "aids-private",
+                firewallPolicy,
                 host: { connection: { host: "192.168.1.10", user: "root", privateKey: "key" }, ready },
             }),
     );
@@ -56,7 +64,7 @@ test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU type, NUMA
         preEnrolledKeys: false,
     });
     // Affinity and hugepages are root@pam-only in Proxmox: never sent with the API token.
-    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 12, numa: true });
+    expect(i["cpu"]).toEqual({ type: "host", sockets: 1, cores: 8, numa: true });
     expect(i["memory"]).toEqual({ dedicated: 48 * 1024, floating: 0 });
     expect(i["started"]).toBe(false);
 });
@@ -68,11 +76,11 @@ test("pinning and hugepages go through qm over root SSH, which starts the VM onc
     expect(tune.dependencies).toContain(vmRes.urn);
     expect(tune.inputs["create"]).toBe("bash -s");
     const script = tune.inputs["stdin"] as string;
-    expect(script).toContain("qm set 110 --affinity 2-13 --hugepages 1024 --keephugepages 0");
+    expect(script).toContain("qm set 110 --affinity 0-7 --hugepages 1024 --keephugepages 0");
     expect(script).toContain("qm start 110");
 
     const waiting = one(await build({}, true, false), command.remote.Command).inputs["stdin"] as string;
-    expect(waiting).toContain("qm set 110 --affinity 2-13");
+    expect(waiting).toContain("qm set 110 --affinity 0-7");
     expect(waiting).not.toContain("qm start");
     expect(waiting).toContain("stays stopped until the host reboot");
 });
@@ -151,10 +159,44 @@ test("protected by default, sorted tags, and its own firewall", async () => {
         enabled: true,
         inputPolicy: "DROP",
     });
+    // The baseline group first, then the VM's own rules (its published ports, config/firewall.ts).
     expect(one(resources, proxmoxve.firewall.RulesLegacy).inputs["rules"]).toEqual([
         { securityGroup: "aids-private", comment: "environment baseline", enabled: true },
+        ...vm.inbound.map((r) => ({
+            type: "in",
+            action: "ACCEPT",
+            proto: r.proto,
+            dport: r.port,
+            source: r.source,
+            comment: r.comment,
+            enabled: true,
+        })),
     ]);
     expect(one(await build({ protect: false }), proxmoxve.VmLegacy).protect).toBe(false);
+});
+
+test("the firewall follows the policy: outbound DROP, anti-spoofing on its own address, in place before the VM starts", async () => {
+    const resources = await build({}, true, true, { outputPolicy: "DROP", ipfilter: true });
+    const options = one(resources, proxmoxve.firewall.OptionsLegacy);
+    expect(options.inputs).toMatchObject({ vmId: 110, outputPolicy: "DROP", inputPolicy: "DROP", ipfilter: true });
+    // Without this set, Proxmox's ipfilter would let the VM send from its IPv6 link-local address only.
+    const set = one(resources, proxmoxve.firewall.IpsetLegacy);
+    expect(set.inputs).toMatchObject({
+        nodeName: "pve1",
+        vmId: 110,
+        name: "ipfilter-net0",
+        cidrs: [{ name: "10.10.10.10" }],
+    });
+    const rules = one(resources, proxmoxve.firewall.RulesLegacy);
+    expect(options.dependencies).toEqual(expect.arrayContaining([rules.urn, set.urn]));
+    // The tune step starts the VM: it waits for the whole firewall.
+    const tune = one(resources, command.remote.Command);
+    expect(tune.dependencies).toEqual(expect.arrayContaining([options.urn, rules.urn]));
+
+    // A DHCP VM's address is unknown: ipfilter stays off rather than cut it off.
+    const dhcp = await build({ network: { bridge: "vmbr1" } }, true, true, { outputPolicy: "DROP", ipfilter: true });
+    expect(one(dhcp, proxmoxve.firewall.OptionsLegacy).inputs["ipfilter"]).toBe(false);
+    expect(ofType(dhcp, proxmoxve.firewall.IpsetLegacy)).toHaveLength(0);
 });
 
 test("without a GPU there is no mapping, no hostpci and no driver in cloud-init", async () => {

@@ -193,7 +193,8 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
         expect(status.reasons).toContain("kernel argument intel_iommu=on is not active");
         expect(status.reasons).toContain("0000:01:00.0 is bound to nouveau, not vfio-pci");
         expect(status.reasons.join()).not.toContain("0000:02:00.0");
-        expect(sb.calls()).toEqual([]);
+        // Read-only: the one tool it ran only lists the pools.
+        expect(sb.calls()).toEqual(["zpool status -LP"]);
     });
 
     test("after the reboot the verdict is no", () => {
@@ -278,6 +279,50 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
             if (saved === undefined) delete process.env["SSH_CLIENT"];
             else process.env["SSH_CLIENT"] = saved;
         }
+    });
+
+    describe("storage: a new mirror never takes another pool's disks; a registered dataset exists", () => {
+        const DISK = "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7DNNJ0X000001";
+        /** The 2 TB disk as a link to /dev/nvme1n1, and zpool status naming `pool` on its partition. */
+        const withPool = (pool: string) => {
+            const sb = makeSandbox(devices("vfio-pci"));
+            sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+            sb.write("dev/nvme1n1", "");
+            fs.mkdirSync(path.join(sb.root, "dev/disk/by-id"), { recursive: true });
+            fs.symlinkSync("../../nvme1n1", path.join(sb.root, DISK));
+            sb.write(
+                "zpool-status",
+                `  pool: ${pool}\n config:\n\tNAME STATE\n\t${pool} ONLINE\n\t  mirror-0 ONLINE\n\t    /dev/nvme1n1p3 ONLINE\n`,
+            );
+            return sb;
+        };
+
+        test("a disk of rpool (where Proxmox lives) is refused before anything is written", () => {
+            const sb = withPool("rpool");
+            const run = sb.run(renderCheckScript(privatePlan));
+            expect(run.status).toBe(1);
+            expect(run.stderr).toContain(
+                `${DISK} (/dev/nvme1n1) is part of ZFS pool rpool; the mirror for pool tankpriv would wipe it. Take other disks`,
+            );
+            expect(sb.calls()).toEqual(["zpool status -LP"]);
+        });
+
+        test("the mirror's own pool, once created, is fine", () => {
+            expect(withPool("tankpriv").run(renderCheckScript(privatePlan)).status).toBe(0);
+        });
+
+        test("the public dataset on rpool must exist; the check says how to create it", () => {
+            expect(publicPlan.zfsExisting).toEqual(["rpool/aids-public"]);
+            expect(publicPlan.zfsNew).toEqual([]);
+            const sb = makeSandbox(devices("vfio-pci"));
+            const missing = sb.run(renderCheckScript(publicPlan));
+            expect(missing.status).toBe(1);
+            expect(missing.stderr).toContain(
+                "ZFS pool or dataset rpool/aids-public does not exist, and a mirror without disks only registers it; create it (`zfs create rpool/aids-public`",
+            );
+            sb.write("zfs-datasets", "rpool\nrpool/aids-public\n");
+            expect(sb.run(renderCheckScript(publicPlan)).status).toBe(0);
+        });
     });
 
     test("a bridge in the card's group is harmless", () => {

@@ -13,6 +13,7 @@ test("the public bridge rides VLAN 20 on the uplink and takes no host address", 
         return new Network("public-network", {
             environment: "public",
             baseline: model.policy.baselineRules(model.network),
+            ipsets: model.policy.ipsets,
             nodes: model.nodes.map((node) => ({ nodeName: node.name, provider, bridges: node.bridges })),
         });
     });
@@ -36,4 +37,12 @@ test("the public bridge rides VLAN 20 on the uplink and takes no host address", 
     expect(group.inputs["rules"]).toEqual(
         model.policy.baselineRules(model.network).map((r) => ({ ...r, enabled: true })),
     );
+    // The internet set the egress rules name: cluster-wide, on the same provider, before the group.
+    const set = one(resources, proxmoxve.firewall.IpsetLegacy);
+    expect(set.inputs["name"]).toBe("aids-pub-inet");
+    expect(set.inputs["cidrs"]).toEqual(model.policy.ipsets[0]?.cidrs);
+    expect(set.inputs).not.toHaveProperty("nodeName");
+    expect(set.inputs).not.toHaveProperty("vmId");
+    expect(set.provider).toMatch(/::p::/);
+    expect(group.dependencies).toContain(set.urn);
 });

@@ -8,6 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataSetup";
+import { renderStartScript } from "../../../components/serviceLxc/serviceLxc";
 import { LxcConfig } from "../../../config/schema";
 import { PlannedStack } from "../../../testing/planStack";
 import { parsedConfig } from "../../helpers/config";
@@ -42,11 +43,12 @@ test("the quoted password reads back unchanged in bash", () => {
 });
 
 const shellcheck = validator("shellcheck");
-(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup scripts", () => {
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup and start scripts", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-data-sc-"));
     const files = [
         ["postgres.sh", pgScript],
         ["redis.sh", redisScript],
+        ["start.sh", renderStartScript(120, [8, 9, 10, 11])],
     ].map(([name, text]) => {
         const file = path.join(dir, name as string);
         fs.writeFileSync(file, text as string);
@@ -63,7 +65,7 @@ describe("in mock mode", () => {
         priv = await runStack("private");
     }, 60_000);
 
-    test("each setup runs over SSH in its container, after the container, with its script secret", () => {
+    test("each setup runs over SSH in its container, once it started behind its firewall, with its script secret", () => {
         for (const [ct, ip] of [
             ["private-postgres", "10.10.10.20"],
             ["private-redis", "10.10.10.21"],
@@ -71,7 +73,9 @@ describe("in mock mode", () => {
             const setup = one(priv.resources, command.remote.Command, `${ct}-data-setup`);
             const container = one(priv.resources, proxmoxve.ContainerLegacy, ct);
             expect(setup.inputs["connection"]).toMatchObject({ host: ip, user: "root" });
-            expect(setup.dependencies).toContain(container.urn);
+            const start = one(priv.resources, command.remote.Command, `${ct}-start`);
+            expect(setup.dependencies).toContain(start.urn);
+            expect(start.dependencies).toContain(container.urn);
             expect(setup.secretInputs).toContain("stdin");
             expect(setup.inputs["create"]).toBe("bash -s");
         }
@@ -91,7 +95,7 @@ test("a password the setup names but the stack does not hold is an error that na
         record(
             () =>
                 new DataSetup("private-redis-data", {
-                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512 } },
+                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
                     address: "10.10.10.21",
                     sshPrivateKey: "key",
                     secrets: {},

@@ -108,7 +108,7 @@ test("secrets go to env files that the header names, never into the file", () =>
     expect(webui["env_file"]).toEqual([{ path: "./open-webui.env", required: true }]);
     expect(webui["environment"]).not.toHaveProperty("DATABASE_URL");
     expect(text).toMatch(
-        /^# {3}open-webui\.env: DATABASE_URL, QDRANT_API_KEY, REDIS_URL, WEBSOCKET_REDIS_URL, WEBUI_SECRET_KEY$/m,
+        /^# {3}open-webui\.env: DATABASE_URL, QDRANT_API_KEY, REDIS_URL, WEBSOCKET_REDIS_URL, WEBUI_ADMIN_PASSWORD, WEBUI_SECRET_KEY$/m,
     );
     // The templates' secret names are not values, but their filled forms must not appear either.
     expect(text).not.toMatch(/postgresql:\/\/openwebui:/);
@@ -143,10 +143,28 @@ test("the proxy's routes: TLS and rate limits for the world, plain HTTP for trus
     expect(middlewares["rate-limit"]?.["rateLimit"]).toEqual({ average: 20, burst: 50 });
     const chat = Object.values(routers).find((r) => r.rule === "Host(`chat.example.com`)");
     expect(chat).toMatchObject({ entryPoints: ["websecure"], tls: { certResolver: "le" } });
-    expect(chat?.middlewares).toContain("rate-limit");
+    expect(chat?.middlewares).toEqual(["security-headers", "rate-limit"]);
     for (const r of Object.values(routers).filter((r) => r.entryPoints.includes("web") && r.rule.includes("Host"))) {
         expect(r.middlewares?.[0]).toBe("trusted-only");
+        expect(r.middlewares).not.toContain("security-headers");
     }
+    // HSTS and the hardening headers on every TLS route.
+    expect(middlewares["security-headers"]?.["headers"]).toMatchObject({
+        stsSeconds: 31536000,
+        contentTypeNosniff: true,
+        frameDeny: true,
+        referrerPolicy: "strict-origin-when-cross-origin",
+    });
+    // Open WebUI's sign-in: its own router, ahead of the chat's, with the strict per-minute limit.
+    const login = Object.values(routers).find((r) => r.rule.includes("/api/v1/auths/signin"));
+    expect(login).toMatchObject({
+        rule: "Host(`chat.example.com`) && (Path(`/api/v1/auths/signin`))",
+        entryPoints: ["websecure"],
+        priority: 1000,
+        middlewares: ["security-headers", "login-rate-limit"],
+        tls: { certResolver: "le" },
+    });
+    expect(middlewares["login-rate-limit"]?.["rateLimit"]).toEqual({ average: 10, period: "1m", burst: 5 });
     // The compose file carries the same routes as an inline config mounted into the proxy.
     expect(doc(pub).configs?.["traefik-dynamic"]?.content).toContain("ipAllowList");
 });

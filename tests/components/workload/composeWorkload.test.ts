@@ -9,7 +9,7 @@ import { PINNED_IMAGE } from "../../../config/schema";
 import { containsIp, parseCidr } from "../../../lib/ipv4";
 import { RecordedResource } from "../../../testing/mockRuntime";
 import { PLACEHOLDER_SECRETS } from "../../../testing/stackFiles";
-import { PlannedStack } from "../../../testing/planStack";
+import { PlannedStack, planStack } from "../../../testing/planStack";
 import { one, ofType, runStack } from "../../helpers/pulumi";
 import { stackModel } from "../../helpers/config";
 import { renderCompose } from "../../../components/workload/composeFile";
@@ -100,9 +100,11 @@ test("private services are bound to the private bridge only, never reachable fro
         expect(containsIp(privateNet, p.ip)).toBe(true);
         expect(containsIp(publicNet, p.ip)).toBe(false);
     }
-    // The VM's own firewall accepts only the private baseline group (LAN/VPN), no open rule.
+    // The VM's own firewall opens its published ports to the LAN, the VPN and the monitoring container.
     const rules = one(priv.resources, proxmoxve.firewall.RulesLegacy, "private-ai-firewall-rules");
-    expect(rules.inputs["rules"]).toEqual([expect.objectContaining({ securityGroup: "aids-private" })]);
+    const own = (rules.inputs["rules"] as Record<string, unknown>[]).filter((r) => !r["securityGroup"]);
+    expect(own.map((r) => r["source"]).sort()).toEqual(["10.10.10.24/32", "10.8.0.0/24", "192.168.1.0/24"]);
+    for (const r of own) expect(containsIp(publicNet, String(r["source"]).split("/")[0] as string)).toBe(false);
 });
 
 test("on public only the proxy publishes ports, and only 80 and 443", () => {
@@ -181,7 +183,7 @@ test("the outputs list each VM's services and its Ollama endpoint", () => {
     const vm = priv.outputs?.vms["private-ai"];
     expect(vm?.ollamaEndpoint).toBe("http://10.10.10.10:11434");
     expect(vm?.services["open-webui"]).toEqual({
-        image: "ghcr.io/open-webui/open-webui:v0.6.18",
+        image: "ghcr.io/open-webui/open-webui:v0.7.2",
         urls: ["http://10.10.10.10:3000"],
     });
     expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10");
@@ -194,4 +196,88 @@ test("a secret a service's template names but the stack does not hold is an erro
     expect(() => serviceEnvs("private-ai-workload-qdrant", svc, {})).toThrow(
         "private-ai-workload-qdrant: serviceSecrets.qdrantApiKey is not set",
     );
+});
+
+describe("SSH: one key per job, no agent forwarded, no stray agent key", () => {
+    const GUEST_KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\nZ3Vlc3QtYWRtaW4ta2V5\n-----END OPENSSH PRIVATE KEY-----\n";
+    const connectionOf = (r: RecordedResource) => r.inputs["connection"] as { privateKey?: string; user?: string };
+
+    test("the Docker provider's ssh uses only its key and forwards no agent", async () => {
+        const opts = (p: PlannedStack) =>
+            JSON.parse(String(one(p.resources, docker.Provider).inputs["sshOpts"])) as string[];
+        for (const p of [priv, pub]) {
+            expect(opts(p)).toEqual(expect.arrayContaining(["IdentitiesOnly=yes", "ForwardAgent=no", "BatchMode=yes"]));
+            expect(opts(p).join(" ")).not.toContain("IdentityFile");
+        }
+        const withFile = await planStack("private", { overrides: { dockerSshKeyFile: "~/.ssh/ai-dualstack-docker" } });
+        expect(opts(withFile)).toEqual(
+            expect.arrayContaining(["IdentitiesOnly=yes", "IdentityFile=~/.ssh/ai-dualstack-docker"]),
+        );
+    });
+
+    test("guestSshPrivateKey logs in to the guests; the nodes keep sshPrivateKey", async () => {
+        const split = await planStack("private", { secretOverrides: { guestSshPrivateKey: GUEST_KEY } });
+        const commands = ofType(split.resources, command.remote.Command);
+        const guestJobs = commands.filter((c) => /-docker-ready$|-data-setup$/.test(c.name));
+        const hostJobs = commands.filter((c) => /-bootstrap$|-tune$/.test(c.name));
+        expect(guestJobs.length).toBeGreaterThanOrEqual(2);
+        expect(hostJobs.length).toBeGreaterThanOrEqual(2);
+        for (const c of guestJobs) expect(connectionOf(c).privateKey).toBe(GUEST_KEY);
+        for (const c of hostJobs)
+            expect(connectionOf(c).privateKey).toBe(PLACEHOLDER_SECRETS["ai-dualstack:sshPrivateKey"]);
+        // Without it, one key does every job, as before.
+        for (const c of ofType(priv.resources, command.remote.Command)) {
+            expect(connectionOf(c).privateKey).toBe(PLACEHOLDER_SECRETS["ai-dualstack:sshPrivateKey"]);
+        }
+    });
+});
+
+describe("no open door on first start", () => {
+    const envsOf = (c: RecordedResource) => (c.inputs["envs"] ?? []) as string[];
+
+    test("each Open WebUI creates its admin from the environment, the password from serviceSecrets", () => {
+        for (const [p, name] of [
+            [priv, "open-webui"],
+            [pub, "chat"],
+        ] as const) {
+            const c = byName(p)[name] as RecordedResource;
+            // WEBUI_ADMIN_* arrived in Open WebUI v0.7.0.
+            const [major, minor] = (/:v(\d+)\.(\d+)\./.exec(String(c.inputs["image"])) ?? []).slice(1).map(Number);
+            expect((major ?? 0) * 100 + (minor ?? 0)).toBeGreaterThanOrEqual(7);
+            expect(envsOf(c)).toEqual(
+                expect.arrayContaining([
+                    "WEBUI_ADMIN_EMAIL=admin@example.com",
+                    "WEBUI_ADMIN_PASSWORD=offline-placeholder-webuiAdminPassword",
+                    "ENABLE_SIGNUP=False",
+                ]),
+            );
+            expect(c.secretInputs).toContain("envs");
+        }
+    });
+
+    test("AnythingLLM asks for its password (AUTH_TOKEN), a secret", () => {
+        const documents = byName(priv)["documents"] as RecordedResource;
+        expect(envsOf(documents)).toContain("AUTH_TOKEN=offline-placeholder-anythingllmAuthToken");
+        expect(documents.secretInputs).toContain("envs");
+    });
+
+    test("the public proxy starts only once every service it routes to is up and healthy", () => {
+        const proxy = byName(pub)["proxy"] as RecordedResource;
+        const routed = ["chat", "ollama", "node-exporter", "cadvisor", "nvidia-exporter"];
+        for (const name of routed) expect(proxy.dependencies).toContain((byName(pub)[name] as RecordedResource).urn);
+        for (const name of routed) expect((byName(pub)[name] as RecordedResource).inputs["wait"]).toBe(true);
+    });
+});
+
+test("JupyterLab on the RTX 5090 (sm_120) is a build with PyTorch's CUDA 12.8 wheels, from 2025-04-26 on", () => {
+    const jupyter = byName(priv)["jupyter"] as RecordedResource;
+    const date = /:cuda12-(\d{4}-\d{2}-\d{2})$/.exec(String(jupyter.inputs["image"]))?.[1];
+    expect(date).toBeDefined();
+    expect((date ?? "") >= "2025-04-26").toBe(true);
+    expect(jupyter.inputs["gpus"]).toBe("all");
+});
+
+test("the public Ollama serves two requests at a time from a bounded queue", () => {
+    const ollama = byName(pub)["ollama"] as RecordedResource;
+    expect(ollama.inputs["envs"]).toEqual(expect.arrayContaining(["OLLAMA_NUM_PARALLEL=2", "OLLAMA_MAX_QUEUE=32"]));
 });

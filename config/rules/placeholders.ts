@@ -1,0 +1,57 @@
+// What is fine for the offline plan but a mistake on a real host: the example values the repository
+// ships (a public key that opens nothing, the example.com domain and mailbox) and a container
+// template downloaded without a checksum. Found here; the program warns about them in a plan or
+// preview and refuses them in an `up` (stacks/index.ts).
+
+import { ParsedConfig } from "../schema";
+import { ConfigIssue, collect } from "./issues";
+
+/** The marker in the shipped example public keys. */
+export const PLACEHOLDER_KEY_MARK = "ReplaceWithYourOwnPublicKey";
+
+/** RFC 2606's example domains: they resolve to nobody's server and take nobody's mail. */
+const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$|\.example$/i;
+const EXAMPLE_MAILBOX = /@([a-z0-9-]+\.)*example\.(com|org|net)$/i;
+
+export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
+    return collect((add) => {
+        const key = (path: string, value: string) => {
+            if (value.includes(PLACEHOLDER_KEY_MARK)) {
+                add(path, "is the repository's example key, which opens nothing; put your own public key here");
+            }
+        };
+        const mailbox = (path: string, value: string) => {
+            if (EXAMPLE_MAILBOX.test(value)) {
+                add(path, `${value} is an example address (RFC 2606) nobody reads; use your own mailbox`);
+            }
+        };
+        for (const [vmName, vm] of Object.entries(cfg.vms)) {
+            vm.cloudInit.sshPublicKeys.forEach((k, i) => key(`vms.${vmName}.cloudInit.sshPublicKeys[${i}]`, k));
+            for (const [svcName, svc] of Object.entries(vm.services)) {
+                const at = `vms.${vmName}.services.${svcName}`;
+                for (const [name, value] of Object.entries(svc.environment))
+                    mailbox(`${at}.environment.${name}`, value);
+                if (!svc.proxy) continue;
+                mailbox(`${at}.proxy.acmeEmail`, svc.proxy.acmeEmail);
+                svc.proxy.routes.forEach((route, i) => {
+                    if (EXAMPLE_DOMAIN.test(route.host)) {
+                        add(
+                            `${at}.proxy.routes[${i}].host`,
+                            `${route.host} is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward`,
+                        );
+                    }
+                });
+            }
+        }
+        for (const [ctName, ct] of Object.entries(cfg.containers)) {
+            ct.sshPublicKeys.forEach((k, i) => key(`containers.${ctName}.sshPublicKeys[${i}]`, k));
+            if (!ct.template.sha256 && !ct.template.sha512) {
+                const file = ct.template.url.split("/").pop() ?? "";
+                add(
+                    `containers.${ctName}.template.sha512`,
+                    `missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: \`pveam update && grep -A20 '${file}' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum\``,
+                );
+            }
+        }
+    });
+}

@@ -1,0 +1,40 @@
+// Each guest's own inbound rules, derived from the config: what it publishes to whom, what its data
+// layer serves to the guests that use it, nothing on every port.
+
+import { stackModel } from "../helpers/config";
+
+const priv = stackModel("private");
+const pub = stackModel("public");
+const inboundOf = (model: typeof priv, name: string) =>
+    [...model.vms, ...model.containers].find((g) => g.name === name)?.inbound.map(({ comment: _c, ...r }) => r);
+
+test("private-ai: the UIs and APIs to the LAN and VPN, the exporters to the monitoring container alone", () => {
+    expect(inboundOf(priv, "private-ai")).toEqual([
+        { port: "3000,3001,6333,8888,11434", proto: "tcp", source: "10.8.0.0/24" },
+        { port: "3000,3001,6333,8888,11434", proto: "tcp", source: "192.168.1.0/24" },
+        { port: "8081,9100,9835", proto: "tcp", source: "10.10.10.24/32" },
+    ]);
+});
+
+test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows its UIs to the LAN and VPN", () => {
+    expect(inboundOf(priv, "private-postgres")).toEqual([{ port: "5432", proto: "tcp", source: "10.10.10.10/32" }]);
+    expect(inboundOf(priv, "private-redis")).toEqual([{ port: "6379", proto: "tcp", source: "10.10.10.10/32" }]);
+    expect(inboundOf(priv, "private-monitoring")).toEqual([
+        { port: "3000,9090", proto: "tcp", source: "10.8.0.0/24" },
+        { port: "3000,9090", proto: "tcp", source: "192.168.1.0/24" },
+    ]);
+    // Roles that serve nothing yet open nothing beyond the baseline's SSH and ping.
+    for (const name of ["private-security", "private-cicd", "private-backup"])
+        expect(inboundOf(priv, name)).toEqual([]);
+});
+
+test("public: the proxy's 80 and 443 to anyone, the data containers to public-ai alone", () => {
+    expect(inboundOf(pub, "public-ai")).toEqual([{ port: "80,443", proto: "tcp", source: "any" }]);
+    expect(inboundOf(pub, "public-postgres")).toEqual([{ port: "5432", proto: "tcp", source: "10.20.20.10/32" }]);
+    expect(inboundOf(pub, "public-redis")).toEqual([{ port: "6379", proto: "tcp", source: "10.20.20.10/32" }]);
+});
+
+test("each rule says what it opens and to whom", () => {
+    const rule = priv.vms[0]?.inbound.find((r) => r.source === "10.10.10.24/32");
+    expect(rule?.comment).toBe("node-exporter, cadvisor, nvidia-exporter from 10.10.10.24/32");
+});

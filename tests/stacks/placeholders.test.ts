@@ -1,0 +1,101 @@
+// The repository's example values (keys that open nothing, the example.com domain and mailbox): the
+// offline plan and a preview warn about each, an `up` refuses them before anything is registered.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { ConfigError } from "../../config/load";
+import { findPlaceholders } from "../../config/rules/placeholders";
+import { runProgram } from "../../stacks";
+import { runOffline } from "../../testing/mockRuntime";
+import { assumeHosts, planStack } from "../../testing/planStack";
+import { readStackConfig } from "../../testing/stackFiles";
+import { parsedConfig } from "../helpers/config";
+
+const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKeyOfTheOperatorxxxxxxxxxxxxxxxxxxxxxxxx me@laptop";
+
+test("the committed stacks still hold the examples, each found with its path", () => {
+    expect(findPlaceholders(parsedConfig("public")).map((p) => p.path)).toEqual([
+        "vms.public-ai.cloudInit.sshPublicKeys[0]",
+        "vms.public-ai.services.chat.environment.WEBUI_ADMIN_EMAIL",
+        "vms.public-ai.services.proxy.proxy.acmeEmail",
+        "vms.public-ai.services.proxy.proxy.routes[0].host",
+        "containers.public-postgres.sshPublicKeys[0]",
+        "containers.public-postgres.template.sha512",
+        "containers.public-redis.sshPublicKeys[0]",
+        "containers.public-redis.template.sha512",
+    ]);
+    expect(findPlaceholders(parsedConfig("public"))[3]?.message).toBe(
+        "chat.example.com is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward",
+    );
+    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 6 + 6);
+    expect(findPlaceholders(parsedConfig("public"))[5]?.message).toBe(
+        "missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: `pveam update && grep -A20 'debian-12-standard_12.12-1_amd64.tar.zst' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum`",
+    );
+});
+
+/** Runs the program as a real engine run would (not the offline plan): `preview` or `up`. */
+async function realRun(preview: boolean, overrides: Record<string, unknown> = {}) {
+    const files = readStackConfig("public", { overrides });
+    return runOffline({
+        stack: "public",
+        config: files.config,
+        secretKeys: files.secretKeys,
+        preview,
+        program: () => runProgram({ probe: assumeHosts("ready") }),
+    });
+}
+
+test("`pulumi up` refuses them, naming each, before anything is registered", async () => {
+    const run = await realRun(false);
+    expect(run.error).toBeInstanceOf(ConfigError);
+    const issues = (run.error as ConfigError).issues.map((i) => i.path);
+    expect(issues).toContain("vms.public-ai.services.proxy.proxy.routes[0].host");
+    expect(issues).toHaveLength(8);
+    expect(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
+});
+
+test("a preview and the offline plan warn and go on", async () => {
+    const preview = await realRun(true);
+    expect(preview.error).toBeUndefined();
+    expect(preview.warnings).toContain(
+        "ai-dualstack:vms.public-ai.services.proxy.proxy.acmeEmail: admin@example.com is an example address (RFC 2606) nobody reads; use your own mailbox (`pulumi up` refuses it)",
+    );
+    const plan = await planStack("public");
+    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(8);
+    expect(plan.resources.length).toBeGreaterThan(40);
+});
+
+test("with the operator's own values, `up` goes ahead", async () => {
+    const files = readStackConfig("public");
+    type Vm = {
+        cloudInit: { sshPublicKeys: string[] };
+        services: {
+            chat: { environment: Record<string, string> };
+            proxy: { proxy: { acmeEmail: string; routes: { host: string }[] } };
+        };
+    };
+    const vms = JSON.parse(files.config["ai-dualstack:vms"] ?? "{}") as Record<string, Vm>;
+    const containers = JSON.parse(files.config["ai-dualstack:containers"] ?? "{}") as Record<
+        string,
+        { sshPublicKeys: string[]; template?: { url: string; sha512?: string } }
+    >;
+    const vm = vms["public-ai"] as Vm;
+    vm.cloudInit.sshPublicKeys = [KEY];
+    vm.services.chat.environment["WEBUI_ADMIN_EMAIL"] = "me@my-lab.net";
+    vm.services.proxy.proxy.acmeEmail = "me@my-lab.net";
+    (vm.services.proxy.proxy.routes[0] as { host: string }).host = "chat.my-lab.net";
+    for (const ct of Object.values(containers)) {
+        ct.sshPublicKeys = [KEY];
+        ct.template = {
+            url: "http://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
+            sha512: "0".repeat(128),
+        };
+    }
+    const run = await realRun(false, { vms, containers });
+    expect(run.error).toBeUndefined();
+    expect(run.warnings.filter((w) => w.includes("refuses"))).toEqual([]);
+    // The template's download is verified against the checksum given.
+    const template = run.resources.find(
+        (r) => r.resource instanceof proxmoxve.download.File && r.inputs["contentType"] === "vztmpl",
+    );
+    expect(template?.inputs).toMatchObject({ checksum: "0".repeat(128), checksumAlgorithm: "sha512" });
+});
