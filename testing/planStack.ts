@@ -7,7 +7,7 @@ import { LoadedStack } from "../config/load";
 import { runProgram } from "../stacks";
 import type { EnvironmentOutputs } from "../stacks/outputs";
 import { RecordedResource, runOffline } from "./mockRuntime";
-import { readStackConfig } from "./stackFiles";
+import { readStackConfig, StackFileOptions } from "./stackFiles";
 
 export interface PlannedStack {
     stack: string;
@@ -29,13 +29,7 @@ export function assumeHosts(state: AssumedHosts) {
 /** Runs index.ts's program for one stack under the mock runtime. */
 export async function planStack(
     stack: string,
-    opts: {
-        projectDir?: string;
-        overrides?: Record<string, unknown>;
-        /** Held as secrets, as `pulumi config set --secret` would. */
-        secretOverrides?: Record<string, string>;
-        hosts?: AssumedHosts;
-    } = {},
+    opts: StackFileOptions & { hosts?: AssumedHosts } = {},
 ): Promise<PlannedStack> {
     const files = readStackConfig(stack, opts);
     const hosts = opts.hosts ?? "ready";

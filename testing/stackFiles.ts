@@ -33,6 +33,16 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     ),
 };
 
+/** Where the stack files are, and what a test or the bench puts in place of their values. */
+export interface StackFileOptions {
+    projectDir?: string;
+    /** Bare or qualified keys whose values replace the stack file's (tests and the bench). */
+    overrides?: Record<string, unknown>;
+    /** Like overrides, but held as secrets, as `pulumi config set --secret` would. */
+    secretOverrides?: Record<string, string>;
+    placeholders?: boolean;
+}
+
 export interface StackConfigFiles {
     stack: string;
     /** Fully qualified keys → the string the engine hands the program (objects as JSON). */
@@ -143,17 +153,7 @@ export function stackFilePath(stack: string, projectDir = PROJECT_DIR): string {
  * or `default` for keys the stack leaves out. Encrypted values cannot be read offline, so they
  * and missing secrets become placeholders (noted), which is all a plan needs.
  */
-export function readStackConfig(
-    stack: string,
-    opts: {
-        projectDir?: string;
-        /** Bare or qualified keys whose values replace the stack file's (tests and the bench). */
-        overrides?: Record<string, unknown>;
-        /** Like overrides, but held as secrets, as `pulumi config set --secret` would. */
-        secretOverrides?: Record<string, string>;
-        placeholders?: boolean;
-    } = {},
-): StackConfigFiles {
+export function readStackConfig(stack: string, opts: StackFileOptions = {}): StackConfigFiles {
     const projectDir = opts.projectDir ?? PROJECT_DIR;
     const stackFile = stackFilePath(stack, projectDir);
     if (!fs.existsSync(stackFile)) {

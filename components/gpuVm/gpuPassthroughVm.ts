@@ -10,11 +10,10 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { GpuModel, VmModel } from "../../config/resolve";
-import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName } from "../../config/schema";
 import { describe } from "../describe";
-import { GuestFirewall } from "../network/guestFirewall";
-import { guestIpv4 } from "../network/guestIpv4";
+import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
+import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
 import { renderUserData } from "./cloudInit";
 import { describeTune, renderTuneScript } from "./tune";
 
@@ -38,7 +37,7 @@ export type GpuVmSpec = Pick<
     | "startOnBoot"
 >;
 
-export interface GpuPassthroughVmArgs {
+export interface GpuPassthroughVmArgs extends GuestNetworkArgs {
     readonly environment: EnvironmentName;
     readonly vm: GpuVmSpec;
     /** Storage id of the environment's mirror (disks, EFI vars, cloud-init drive). */
@@ -47,12 +46,6 @@ export interface GpuPassthroughVmArgs {
     readonly filesDatastore: string;
     /** Datastore file id of the cloud image to import (`local:import/...`). */
     readonly imageFileId: pulumi.Input<string>;
-    readonly bridge: pulumi.Input<string>;
-    readonly gateway: string;
-    readonly dns: readonly string[];
-    readonly securityGroup: pulumi.Input<string>;
-    /** The environment policy's outbound default and anti-spoofing. */
-    readonly firewallPolicy: GuestFirewallPolicy;
     /** Root SSH to the node, and whether the host probe found it ready (no reboot pending). */
     readonly host: {
         readonly connection: command.types.input.remote.ConnectionArgs;
@@ -162,14 +155,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 : pulumi.output(vm.network.address.ip);
         this.firewall = new GuestFirewall(
             `${name}-firewall`,
-            {
-                nodeName: vm.node,
-                vmId: this.vmId,
-                securityGroup: args.securityGroup,
-                inbound: vm.inbound,
-                policy: args.firewallPolicy,
-                ...(vm.network.address ? { address: vm.network.address.ip } : {}),
-            },
+            guestFirewallArgs({ vmId: this.vmId }, { ...vm, address: vm.network.address?.ip }, args),
             { parent: this },
         );
         const tune = { vmid: vm.vmid, cpus: vm.cpus, ...(vm.hugepages ? { hugepages: vm.hugepages } : {}) };

@@ -27,6 +27,22 @@ export interface GuestFirewallArgs {
     readonly address?: string;
 }
 
+/** The firewall args of a guest: its node, inbound rules and address, and its environment's wiring. */
+export function guestFirewallArgs(
+    target: { vmId: pulumi.Input<number> } | { containerId: pulumi.Input<number> },
+    guest: { node: string; inbound: readonly InboundRule[]; address?: string },
+    wiring: { securityGroup: pulumi.Input<string>; firewallPolicy: GuestFirewallPolicy },
+): GuestFirewallArgs {
+    return {
+        nodeName: guest.node,
+        ...target,
+        securityGroup: wiring.securityGroup,
+        inbound: guest.inbound,
+        policy: wiring.firewallPolicy,
+        ...(guest.address ? { address: guest.address } : {}),
+    };
+}
+
 /** The guest's rule list, baseline group first. */
 export function guestRules(securityGroup: pulumi.Input<string>, inbound: readonly InboundRule[]) {
     return [

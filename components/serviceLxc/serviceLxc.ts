@@ -5,10 +5,9 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
-import { GuestFirewallPolicy } from "../../config/policy";
 import { EnvironmentName, LxcRole } from "../../config/schema";
-import { GuestFirewall } from "../network/guestFirewall";
-import { guestIpv4 } from "../network/guestIpv4";
+import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
+import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
 import { formatCpuset } from "../../lib/cpuset";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { describe } from "../describe";
@@ -28,18 +27,12 @@ export type ServiceLxcSpec = Pick<
     | "startOnBoot"
 >;
 
-export interface ServiceLxcArgs {
+export interface ServiceLxcArgs extends GuestNetworkArgs {
     readonly environment: EnvironmentName;
     readonly container: ServiceLxcSpec;
     readonly storageId: pulumi.Input<string>;
     /** Datastore file id of the template (`local:vztmpl/...`). */
     readonly templateFileId: pulumi.Input<string>;
-    readonly bridge: pulumi.Input<string>;
-    readonly gateway: string;
-    readonly dns: readonly string[];
-    readonly securityGroup: pulumi.Input<string>;
-    /** The environment policy's outbound default and anti-spoofing. */
-    readonly firewallPolicy: GuestFirewallPolicy;
     /** Root SSH to the node: `pct start`, once the container's firewall is in place. */
     readonly hostConnection: command.types.input.remote.ConnectionArgs;
 }
@@ -92,14 +85,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
 
         this.firewall = new GuestFirewall(
             `${name}-firewall`,
-            {
-                nodeName: ct.node,
-                containerId: this.vmId,
-                securityGroup: args.securityGroup,
-                inbound: ct.inbound,
-                policy: args.firewallPolicy,
-                ...(ct.network.address ? { address: ct.network.address.ip } : {}),
-            },
+            guestFirewallArgs({ containerId: this.vmId }, { ...ct, address: ct.network.address?.ip }, args),
             { parent: this },
         );
         this.start = describe(
