@@ -135,3 +135,14 @@ export function validator(tool: string): string | undefined {
         console.warn(`${tool} not found: its checks are skipped here (CI runs them; \`bash .ci/run\` installs it)`);
     return found;
 }
+
+/** Writes scripts to a temporary folder and runs shellcheck (style and up) on them; throws its findings. */
+export function shellcheckScripts(shellcheck: string, scripts: Record<string, string>): void {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-sc-"));
+    const files = Object.entries(scripts).map(([name, text]) => {
+        const file = path.join(dir, name);
+        fs.writeFileSync(file, text);
+        return file;
+    });
+    execFileSync(shellcheck, ["--severity=style", "--shell=bash", ...files], { encoding: "utf8" });
+}

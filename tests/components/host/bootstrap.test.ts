@@ -1,9 +1,7 @@
 // The host bootstrap: the plan derived from config (plain), and the rendered script run with real
 // bash against a fake Proxmox root, checked by shellcheck.
 
-import { execFileSync } from "child_process";
 import * as fs from "fs";
-import * as os from "os";
 import * as path from "path";
 import {
     bootstrapPlan,
@@ -16,7 +14,7 @@ import { NodeModel, resolveNode } from "../../../config/resolve";
 import { NodeConfig } from "../../../config/schema";
 import { inlineScript } from "../../../lib/scripts";
 import { parsedConfig } from "../../helpers/config";
-import { makeSandbox, PciDevice, Sandbox, validator } from "../../helpers/sandbox";
+import { makeSandbox, PciDevice, Sandbox, shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const cfg = parsedConfig("private");
 const nodeConfig = cfg.nodes["pve1"] as NodeConfig;
@@ -341,18 +339,12 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
 
 const shellcheck = validator("shellcheck");
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered scripts", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-sc-"));
-    const files = [
-        ["apply.sh", renderBootstrapScript(privatePlan)],
-        ["remove.sh", renderBootstrapScript(publicPlan, "remove")],
-        ["check.sh", renderCheckScript(privatePlan)],
-    ].map(([name, text]) => {
-        const file = path.join(dir, name as string);
-        fs.writeFileSync(file, text as string);
-        return file;
-    });
-    // execFileSync throws, with shellcheck's findings, on any warning or error.
+    // Throws, with shellcheck's findings, on any warning or error.
     expect(() =>
-        execFileSync(shellcheck as string, ["--severity=style", "--shell=bash", ...files], { encoding: "utf8" }),
+        shellcheckScripts(shellcheck as string, {
+            "apply.sh": renderBootstrapScript(privatePlan),
+            "remove.sh": renderBootstrapScript(publicPlan, "remove"),
+            "check.sh": renderCheckScript(privatePlan),
+        }),
     ).not.toThrow();
 });

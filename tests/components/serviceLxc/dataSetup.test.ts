@@ -4,16 +4,13 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import { execFileSync } from "child_process";
-import * as fs from "fs";
-import * as os from "os";
-import * as path from "path";
 import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataSetup";
 import { renderStartScript } from "../../../components/serviceLxc/serviceLxc";
 import { LxcConfig } from "../../../config/schema";
 import { PlannedStack } from "../../../testing/planStack";
 import { parsedConfig } from "../../helpers/config";
 import { one, record, runStack } from "../../helpers/pulumi";
-import { validator } from "../../helpers/sandbox";
+import { shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const cfg = parsedConfig("private");
 const postgres = cfg.containers["private-postgres"] as LxcConfig;
@@ -44,18 +41,12 @@ test("the quoted password reads back unchanged in bash", () => {
 
 const shellcheck = validator("shellcheck");
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered setup and start scripts", () => {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-data-sc-"));
-    const files = [
-        ["postgres.sh", pgScript],
-        ["redis.sh", redisScript],
-        ["start.sh", renderStartScript(120, [8, 9, 10, 11])],
-    ].map(([name, text]) => {
-        const file = path.join(dir, name as string);
-        fs.writeFileSync(file, text as string);
-        return file;
-    });
     expect(() =>
-        execFileSync(shellcheck as string, ["--severity=style", "--shell=bash", ...files], { encoding: "utf8" }),
+        shellcheckScripts(shellcheck as string, {
+            "postgres.sh": pgScript,
+            "redis.sh": redisScript,
+            "start.sh": renderStartScript(120, [8, 9, 10, 11]),
+        }),
     ).not.toThrow();
 });
 
