@@ -1,0 +1,106 @@
+// GPU passthrough: GPUs pass by PCI mapping only, to a VM built for passthrough, each mapping to
+// exactly one VM, and every GPU VM proven by a throughput gate.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { hostOf } from "./util";
+
+/**
+ * The gate's type token. ModelThroughput is a dynamic resource: it has no SDK class (and no
+ * `__pulumiType` for `isType`) that the pack could import without importing the project's
+ * provider code, which the pack must not depend on; so stack policies match its token.
+ */
+export const MODEL_THROUGHPUT_TYPE = "pulumi-nodejs:dynamic/ollama:ModelThroughput";
+
+export const gpuByMapping: ResourceValidationPolicy = {
+    name: "gpu-by-mapping",
+    description: "A VM receives a PCI device by cluster mapping, never by raw PCI id.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Declare a hardware mapping for the GPU and set hostpcis[].mapping to its name, not hostpcis[].id.",
+    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+        for (const [i, h] of (vm.hostpcis ?? []).entries()) {
+            if (h.id !== undefined) reportViolation(`hostpcis[${i}] passes raw PCI id ${h.id}`);
+            else if (h.mapping === undefined) reportViolation(`hostpcis[${i}] names no mapping`);
+        }
+    }),
+};
+
+export const gpuVmMachine: ResourceValidationPolicy = {
+    name: "gpu-vm-machine",
+    description: "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set machine: q35, bios: ovmf (with an efiDisk) and hostpcis[].pcie: true.",
+    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+        const hostpcis = vm.hostpcis ?? [];
+        if (hostpcis.length === 0) return;
+        if (vm.machine !== undefined && vm.machine !== "q35") reportViolation(`machine is ${vm.machine}, not q35`);
+        if (vm.bios !== undefined && vm.bios !== "ovmf") reportViolation(`bios is ${vm.bios}, not ovmf`);
+        for (const [i, h] of hostpcis.entries()) {
+            if (h.pcie === false || (h.pcie === undefined && h.device !== undefined)) {
+                reportViolation(`hostpcis[${i}] is not passed as PCIe (pcie: true)`);
+            }
+        }
+    }),
+};
+
+/** The VMs that pass through a device, with the mappings they use. */
+function gpuVms(resources: PolicyResource[]) {
+    return resources.flatMap((r) => {
+        const vm = r.asType(proxmoxve.VmLegacy);
+        const hostpcis = vm?.hostpcis ?? [];
+        return vm && hostpcis.length > 0 ? [{ resource: r, vm, mappings: hostpcis.map((h) => h.mapping) }] : [];
+    });
+}
+
+export const mappingOneVm: StackValidationPolicy = {
+    name: "pci-mapping-one-vm",
+    description: "Every PCI mapping is used by exactly one VM, and every mapping a VM uses is declared.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Give each GPU to one VM (gpus[].vm in the stack config) and declare every mapping it uses.",
+    validateStack: (args, reportViolation) => {
+        const vms = gpuVms(args.resources);
+        const mappings = args.resources.flatMap((r) => {
+            const m = r.asType(proxmoxve.hardware.mapping.Pci);
+            return m ? [{ resource: r, name: m.name }] : [];
+        });
+        for (const m of mappings) {
+            if (m.name === undefined) continue;
+            const users = vms.filter((v) => v.mappings.includes(m.name)).map((v) => v.resource.name);
+            if (users.length !== 1) {
+                reportViolation(`mapping ${m.name} is used by ${users.length} VMs${users.length ? `: ${users.join(", ")}` : ""}`, m.resource.urn);
+            }
+        }
+        for (const v of vms) {
+            for (const name of v.mappings) {
+                if (name !== undefined && !mappings.some((m) => m.name === name)) {
+                    reportViolation(`${v.resource.name} uses mapping ${name}, which this stack does not declare`, v.resource.urn);
+                }
+            }
+        }
+    },
+};
+
+export const gpuVmGated: StackValidationPolicy = {
+    name: "gpu-vm-has-throughput-gate",
+    description: "Every GPU VM has a ModelThroughput gate whose endpoint is one of the VM's addresses.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Declare the VM's model with a throughput gate (vms.<name>.gate in the stack config).",
+    validateStack: (args, reportViolation) => {
+        const hosts = args.resources
+            .filter((r) => r.type === MODEL_THROUGHPUT_TYPE)
+            .map((r) => {
+                const endpoint = r.props["endpoint"] as unknown;
+                return typeof endpoint === "string" ? URL.canParse(endpoint) ? new URL(endpoint).hostname : undefined : undefined;
+            });
+        if (hosts.includes(undefined)) return; // an endpoint unknown in preview could be any VM's
+        for (const v of gpuVms(args.resources)) {
+            const addresses = (v.vm.initialization?.ipConfigs ?? []).map((c) => hostOf(c.ipv4?.address));
+            if (addresses.length === 0 || addresses.includes(undefined)) continue;
+            if (!addresses.some((a) => hosts.includes(a))) {
+                reportViolation(`${v.resource.name} (${addresses.join(", ")}) has no ModelThroughput gate`, v.resource.urn);
+            }
+        }
+    },
+};
+
+export const gpuPolicies = [gpuByMapping, gpuVmMachine, mappingOneVm, gpuVmGated];

@@ -1,0 +1,100 @@
+// Hygiene: pinned images, containers that report health and have a memory ceiling, cloud-init
+// without password logins, and key material only in the inputs meant to carry credentials.
+
+import * as docker from "@pulumi/docker";
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+
+/** Why an image reference is not pinned, or undefined when it is (a version tag or a digest). */
+export function unpinnedReason(image: string): string | undefined {
+    if (/@sha256:[0-9a-f]{64}$/.test(image)) return undefined;
+    const tag = /:([^/:@]+)$/.exec(image)?.[1];
+    if (tag === undefined) return "has no tag (means :latest)";
+    if (tag === "latest") return "is tagged :latest";
+    return undefined;
+}
+
+export const imagesPinned: ResourceValidationPolicy = {
+    name: "images-pinned",
+    description: "Every docker image is pinned to a version tag or a digest, never :latest or no tag.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Pin the image to a release tag or digest (services.<name>.image).",
+    validateResource: [
+        validateResourceOfType(docker.RemoteImage, (img, _args, reportViolation) => {
+            const why = img.name === undefined ? undefined : unpinnedReason(img.name);
+            if (why) reportViolation(`image ${img.name} ${why}`);
+        }),
+        validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
+            const why = c.image === undefined ? undefined : unpinnedReason(c.image);
+            if (why) reportViolation(`container image ${c.image} ${why}`);
+        }),
+    ],
+};
+
+export const containerHealthcheck: ResourceValidationPolicy = {
+    name: "container-healthcheck",
+    description: "Every docker container declares a healthcheck with a test command.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Add a healthcheck (services.<name>.healthcheck) so that `wait` and monitoring see a broken service.",
+    validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
+        if (c.healthcheck === undefined) reportViolation(`container ${c.name ?? "?"} has no healthcheck`);
+        else if ((c.healthcheck.tests ?? []).length === 0) reportViolation(`container ${c.name ?? "?"} has a healthcheck with no test`);
+    }),
+};
+
+export const containerMemoryLimit: ResourceValidationPolicy = {
+    name: "container-memory-limit",
+    description: "Every docker container has a memory limit, so one service cannot starve the VM.",
+    // Advisory: several services (web UIs, exporters) have no limit yet.
+    enforcementLevel: "advisory",
+    remediationSteps: "Set services.<name>.memoryMiB in the stack config.",
+    validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
+        if (c.memory === undefined) reportViolation(`container ${c.name ?? "?"} has no memory limit`);
+    }),
+};
+
+export const cloudInitNoPasswordSsh: ResourceValidationPolicy = {
+    name: "cloud-init-no-password-ssh",
+    description: "Cloud-init user data turns SSH password logins off (ssh_pwauth: false).",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Render `ssh_pwauth: false` in the VM's user data (components/gpuVm).",
+    validateResource: validateResourceOfType(proxmoxve.FileLegacy, (file, _args, reportViolation) => {
+        const data = file.sourceRaw?.data;
+        if (data === undefined || !data.startsWith("#cloud-config")) return;
+        if (!/^ssh_pwauth:\s*false\s*$/m.test(data)) reportViolation(`${file.sourceRaw?.fileName ?? "user data"} does not set ssh_pwauth: false`);
+    }),
+};
+
+/** Key material: a PEM private key, or a Proxmox API token value (user@realm!id=uuid). */
+export const KEY_MATERIAL = [
+    /-----BEGIN [A-Z ]*PRIVATE KEY-----/,
+    /[\w.-]+@[\w.-]+![\w.-]+=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i,
+];
+
+/** The input paths meant to carry credentials: an SSH connection's key, a provider's token and SSH settings. */
+export const CREDENTIAL_PATHS = ["connection.privateKey", "apiToken", "ssh"];
+
+/** The paths (a.b[0].c) of string values under `value` that look like key material. */
+export function keyMaterialPaths(value: unknown, path = ""): string[] {
+    if (typeof value === "string") return KEY_MATERIAL.some((re) => re.test(value)) ? [path] : [];
+    if (Array.isArray(value)) return value.flatMap((v, i) => keyMaterialPaths(v, `${path}[${i}]`));
+    if (value !== null && typeof value === "object") {
+        return Object.entries(value).flatMap(([k, v]) => keyMaterialPaths(v, path ? `${path}.${k}` : k));
+    }
+    return [];
+}
+
+export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
+    name: "key-material-only-in-credentials",
+    description: "A private key or API token value appears only in the inputs meant for credentials, never in a script, env or file.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
+    // Every resource type: key material in any other input lands in state and in logs, secret or not.
+    validateResource: (args, reportViolation) => {
+        for (const path of keyMaterialPaths(args.props)) {
+            if (!CREDENTIAL_PATHS.includes(path)) reportViolation(`key material in input ${path}`);
+        }
+    },
+};
+
+export const hygienePolicies = [imagesPinned, containerHealthcheck, containerMemoryLimit, cloudInitNoPasswordSsh, keyMaterialOnlyInCredentials];

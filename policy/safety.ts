@@ -1,0 +1,119 @@
+// Safety: what holds data is protected, containers are unprivileged, guest firewalls default to
+// DROP, public containers publish only the web ports, and backups (advisory until they exist).
+
+import * as docker from "@pulumi/docker";
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { ENVIRONMENTS } from "./util";
+
+/** The container tags whose guests hold data that a replace would lose. */
+export const STATEFUL_TAGS = ["postgresql", "backup"];
+
+export const protectStateful: ResourceValidationPolicy = {
+    name: "protect-stateful",
+    description: "GPU VMs, ZFS pools and the PostgreSQL and backup containers are protected against deletion.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Pass { protect: true } to the resource (the component's protect option).",
+    validateResource: [
+        validateResourceOfType(proxmoxve.VmLegacy, (vm, args, reportViolation) => {
+            if ((vm.hostpcis ?? []).length > 0 && !args.opts.protect) reportViolation("GPU VM is not protected");
+        }),
+        validateResourceOfType(proxmoxve.node.disk.Zfs, (pool, args, reportViolation) => {
+            if (!args.opts.protect) reportViolation(`ZFS pool ${pool.name ?? "?"} is not protected`);
+        }),
+        validateResourceOfType(proxmoxve.ContainerLegacy, (ct, args, reportViolation) => {
+            const tag = ct.tags?.find((t) => STATEFUL_TAGS.includes(t));
+            if (tag !== undefined && !args.opts.protect) reportViolation(`${tag} container is not protected`);
+        }),
+    ],
+};
+
+export const lxcUnprivileged: ResourceValidationPolicy = {
+    name: "lxc-unprivileged",
+    description: "Every LXC container runs unprivileged.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set unprivileged: true; a privileged container's root is the host's root.",
+    validateResource: validateResourceOfType(proxmoxve.ContainerLegacy, (ct, _args, reportViolation) => {
+        if (ct.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
+    }),
+};
+
+export const guestFirewallDefaultDrop: ResourceValidationPolicy = {
+    name: "guest-firewall-default-drop",
+    description: "Every guest firewall is enabled and drops inbound traffic that no rule allows.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set enabled: true and inputPolicy: DROP in the guest's firewall options.",
+    validateResource: validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
+        if (o.vmId === undefined && o.containerId === undefined) return; // not a guest's options
+        if (o.enabled === false) reportViolation("the guest firewall is disabled");
+        if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP") reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
+    }),
+};
+
+export const guestNicFirewall: ResourceValidationPolicy = {
+    name: "guest-nic-firewall",
+    description: "Every guest network interface has the Proxmox firewall switched on.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Set firewall: true on the interface; without it the guest's rules do not apply.",
+    validateResource: [
+        validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+            for (const [i, d] of (vm.networkDevices ?? []).entries()) {
+                if (d.firewall !== true) reportViolation(`networkDevices[${i}] does not set firewall: true`);
+            }
+        }),
+        validateResourceOfType(proxmoxve.ContainerLegacy, (ct, _args, reportViolation) => {
+            for (const [i, n] of (ct.networkInterfaces ?? []).entries()) {
+                if (n.firewall !== true) reportViolation(`networkInterfaces[${i}] does not set firewall: true`);
+            }
+        }),
+    ],
+};
+
+/** The ports a public container may publish: the proxy's web ports. */
+export const PUBLIC_PORTS = [80, 443];
+
+export const publicPublishesWebOnly: StackValidationPolicy = {
+    name: "public-publishes-web-only",
+    description: "A container on a public docker network publishes only ports 80 and 443.",
+    enforcementLevel: "mandatory",
+    remediationSteps: "Reach the service through the proxy; remove its ports (services.<name>.ports).",
+    validateStack: (args, reportViolation) => {
+        // A docker network carries the label ai-dualstack.environment; a container is public when it joins one.
+        const publicNets = new Set(
+            args.resources.flatMap((r) => {
+                const n = r.asType(docker.Network);
+                const env = n?.labels?.find((l) => l.label === "ai-dualstack.environment")?.value;
+                return n?.name !== undefined && env === "public" ? [n.name] : [];
+            }),
+        );
+        for (const r of args.resources) {
+            const c = r.asType(docker.Container);
+            if (!c || !(c.networksAdvanced ?? []).some((n) => publicNets.has(n.name))) continue;
+            for (const p of c.ports ?? []) {
+                const external = p.external ?? p.internal;
+                if (external !== undefined && !PUBLIC_PORTS.includes(external)) {
+                    reportViolation(`${c.name ?? r.name} publishes port ${external} on a public network`, r.urn);
+                }
+            }
+        }
+    },
+};
+
+export const backupsScheduled: StackValidationPolicy = {
+    name: "backups-scheduled",
+    description: "A stack that holds data (PostgreSQL, backup containers, GPU VMs) declares a scheduled vzdump backup job.",
+    // Advisory until the program declares backup jobs: today every stack reports it, and it blocks nothing.
+    enforcementLevel: "advisory",
+    remediationSteps: "Declare a proxmoxve.backup.Job covering the environment's guests, or waive this rule for the stack (docs/policy.md).",
+    validateStack: (args, reportViolation) => {
+        const stateful = args.resources.filter((r) => {
+            const tags = r.asType(proxmoxve.ContainerLegacy)?.tags ?? r.asType(proxmoxve.VmLegacy)?.tags ?? [];
+            return tags.some((t) => STATEFUL_TAGS.includes(t) || t === "gpu") && tags.some((t) => (ENVIRONMENTS as readonly string[]).includes(t));
+        });
+        if (stateful.length > 0 && !args.resources.some((r) => r.isType(proxmoxve.backup.Job))) {
+            reportViolation(`no backup job covers ${stateful.map((r) => r.name).join(", ")}`);
+        }
+    },
+};
+
+export const safetyPolicies = [protectStateful, lxcUnprivileged, guestFirewallDefaultDrop, guestNicFirewall, publicPublishesWebOnly, backupsScheduled];

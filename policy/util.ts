@@ -1,0 +1,42 @@
+// Helpers the policy areas share: which environment a resource belongs to, port lists, and the
+// values a preview leaves unknown (undefined), which every policy skips rather than fails.
+
+/** The two environments of this project; a guest's tags and a bridge's comment name one. */
+export const ENVIRONMENTS = ["private", "public"] as const;
+export type Environment = (typeof ENVIRONMENTS)[number];
+
+/** The environment a guest's tags name (tags read ["ai-dualstack", <env>, ...], sorted). */
+export function environmentOfTags(tags: readonly string[] | undefined): Environment | undefined {
+    return ENVIRONMENTS.find((env) => tags?.includes(env));
+}
+
+/** The environment a comment names: "ai-dualstack public", "private: LAN/VPN only". */
+export function environmentOfComment(comment: string | undefined): Environment | undefined {
+    const m = /^(?:ai-dualstack )?(private|public)\b/.exec(comment ?? "");
+    return m ? (m[1] as Environment) : undefined;
+}
+
+/** Whether a Proxmox port list ("22", "80,443", "20:25") includes one of `ports`. */
+export function portListIncludes(dport: string | undefined, ports: readonly number[]): boolean {
+    if (dport === undefined) return true; // no port: the rule matches every port
+    return dport.split(",").some((part) => {
+        const [lo, hi] = part.split(":").map((p) => Number(p.trim()));
+        if (lo === undefined || Number.isNaN(lo)) return false;
+        const top = hi === undefined || Number.isNaN(hi) ? lo : hi;
+        return ports.some((p) => p >= lo && p <= top);
+    });
+}
+
+/** Whether a firewall source lets in (nearly) everyone: absent, 0.0.0.0/0, or a prefix under /8. */
+export function isWideSource(source: string | undefined): boolean {
+    if (source === undefined || source === "") return true;
+    return source.split(",").some((s) => {
+        const m = /^[\d.]+\/(\d+)$/.exec(s.trim());
+        return m !== null && Number(m[1]) < 8;
+    });
+}
+
+/** The address of a CIDR ("10.10.10.10/24" → "10.10.10.10"). */
+export function hostOf(cidr: string | undefined): string | undefined {
+    return cidr?.split("/")[0];
+}
