@@ -61,4 +61,9 @@ export default tseslint.config(
     layer(["components/**/*.ts"], ["stacks", "tools", "testing"], "components/ build on config/, providers/ and lib/"),
     layer(["stacks/**/*.ts"], ["tools", "testing"], "stacks/ wire components; tools and testing build on them"),
     layer(["testing/**/*.ts"], ["tools"], "testing/ serves tests, benches and tools, and imports no tool"),
+    layer(
+        ["policy/**/*.ts"],
+        ["lib", "config", "components", "providers", "stacks", "tools", "testing"],
+        "policy/ is a pack the engine loads on its own: it imports only @pulumi/policy and the SDKs",
+    ),
 );

@@ -2,7 +2,12 @@
 // exactly one VM, and every GPU VM proven by a throughput gate.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import {
+    PolicyResource,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
 import { hostOf } from "./util";
 
 /**
@@ -16,7 +21,8 @@ export const gpuByMapping: ResourceValidationPolicy = {
     name: "gpu-by-mapping",
     description: "A VM receives a PCI device by cluster mapping, never by raw PCI id.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Declare a hardware mapping for the GPU and set hostpcis[].mapping to its name, not hostpcis[].id.",
+    remediationSteps:
+        "Declare a hardware mapping for the GPU and set hostpcis[].mapping to its name, not hostpcis[].id.",
     validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         for (const [i, h] of (vm.hostpcis ?? []).entries()) {
             if (h.id !== undefined) reportViolation(`hostpcis[${i}] passes raw PCI id ${h.id}`);
@@ -56,7 +62,7 @@ export const mappingOneVm: StackValidationPolicy = {
     name: "pci-mapping-one-vm",
     description: "Every PCI mapping is used by exactly one VM, and every mapping a VM uses is declared.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Give each GPU to one VM (gpus[].vm in the stack config) and declare every mapping it uses.",
+    remediationSteps: "Give each GPU to exactly one VM and declare every mapping a VM uses.",
     validateStack: (args, reportViolation) => {
         const vms = gpuVms(args.resources);
         const mappings = args.resources.flatMap((r) => {
@@ -67,13 +73,19 @@ export const mappingOneVm: StackValidationPolicy = {
             if (m.name === undefined) continue;
             const users = vms.filter((v) => v.mappings.includes(m.name)).map((v) => v.resource.name);
             if (users.length !== 1) {
-                reportViolation(`mapping ${m.name} is used by ${users.length} VMs${users.length ? `: ${users.join(", ")}` : ""}`, m.resource.urn);
+                reportViolation(
+                    `mapping ${m.name} is used by ${users.length} VMs${users.length ? `: ${users.join(", ")}` : ""}`,
+                    m.resource.urn,
+                );
             }
         }
         for (const v of vms) {
             for (const name of v.mappings) {
                 if (name !== undefined && !mappings.some((m) => m.name === name)) {
-                    reportViolation(`${v.resource.name} uses mapping ${name}, which this stack does not declare`, v.resource.urn);
+                    reportViolation(
+                        `${v.resource.name} uses mapping ${name}, which this stack does not declare`,
+                        v.resource.urn,
+                    );
                 }
             }
         }
@@ -84,20 +96,27 @@ export const gpuVmGated: StackValidationPolicy = {
     name: "gpu-vm-has-throughput-gate",
     description: "Every GPU VM has a ModelThroughput gate whose endpoint is one of the VM's addresses.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Declare the VM's model with a throughput gate (vms.<name>.gate in the stack config).",
+    remediationSteps: "Give the VM a model with a throughput gate in the stack config (docs/throughput-gate.md).",
     validateStack: (args, reportViolation) => {
         const hosts = args.resources
             .filter((r) => r.type === MODEL_THROUGHPUT_TYPE)
             .map((r) => {
                 const endpoint = r.props["endpoint"] as unknown;
-                return typeof endpoint === "string" ? URL.canParse(endpoint) ? new URL(endpoint).hostname : undefined : undefined;
+                return typeof endpoint === "string"
+                    ? URL.canParse(endpoint)
+                        ? new URL(endpoint).hostname
+                        : undefined
+                    : undefined;
             });
         if (hosts.includes(undefined)) return; // an endpoint unknown in preview could be any VM's
         for (const v of gpuVms(args.resources)) {
             const addresses = (v.vm.initialization?.ipConfigs ?? []).map((c) => hostOf(c.ipv4?.address));
             if (addresses.length === 0 || addresses.includes(undefined)) continue;
             if (!addresses.some((a) => hosts.includes(a))) {
-                reportViolation(`${v.resource.name} (${addresses.join(", ")}) has no ModelThroughput gate`, v.resource.urn);
+                reportViolation(
+                    `${v.resource.name} (${addresses.join(", ")}) has no ModelThroughput gate`,
+                    v.resource.urn,
+                );
             }
         }
     },

@@ -18,7 +18,7 @@ export const imagesPinned: ResourceValidationPolicy = {
     name: "images-pinned",
     description: "Every docker image is pinned to a version tag or a digest, never :latest or no tag.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Pin the image to a release tag or digest (services.<name>.image).",
+    remediationSteps: "Pin the image to a release tag or digest (the service's image in the stack config).",
     validateResource: [
         validateResourceOfType(docker.RemoteImage, (img, _args, reportViolation) => {
             const why = img.name === undefined ? undefined : unpinnedReason(img.name);
@@ -35,10 +35,12 @@ export const containerHealthcheck: ResourceValidationPolicy = {
     name: "container-healthcheck",
     description: "Every docker container declares a healthcheck with a test command.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Add a healthcheck (services.<name>.healthcheck) so that `wait` and monitoring see a broken service.",
+    remediationSteps:
+        "Add a healthcheck (the service's healthcheck in the stack config) so that `wait` and monitoring see a broken service.",
     validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
         if (c.healthcheck === undefined) reportViolation(`container ${c.name ?? "?"} has no healthcheck`);
-        else if ((c.healthcheck.tests ?? []).length === 0) reportViolation(`container ${c.name ?? "?"} has a healthcheck with no test`);
+        else if ((c.healthcheck.tests ?? []).length === 0)
+            reportViolation(`container ${c.name ?? "?"} has a healthcheck with no test`);
     }),
 };
 
@@ -47,7 +49,7 @@ export const containerMemoryLimit: ResourceValidationPolicy = {
     description: "Every docker container has a memory limit, so one service cannot starve the VM.",
     // Advisory: several services (web UIs, exporters) have no limit yet.
     enforcementLevel: "advisory",
-    remediationSteps: "Set services.<name>.memoryMiB in the stack config.",
+    remediationSteps: "Set the service's limits.memoryGiB (vms.<vm>.services.<name>.limits in the stack config).",
     validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
         if (c.memory === undefined) reportViolation(`container ${c.name ?? "?"} has no memory limit`);
     }),
@@ -61,7 +63,8 @@ export const cloudInitNoPasswordSsh: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(proxmoxve.FileLegacy, (file, _args, reportViolation) => {
         const data = file.sourceRaw?.data;
         if (data === undefined || !data.startsWith("#cloud-config")) return;
-        if (!/^ssh_pwauth:\s*false\s*$/m.test(data)) reportViolation(`${file.sourceRaw?.fileName ?? "user data"} does not set ssh_pwauth: false`);
+        if (!/^ssh_pwauth:\s*false\s*$/m.test(data))
+            reportViolation(`${file.sourceRaw?.fileName ?? "user data"} does not set ssh_pwauth: false`);
     }),
 };
 
@@ -86,9 +89,11 @@ export function keyMaterialPaths(value: unknown, path = ""): string[] {
 
 export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
     name: "key-material-only-in-credentials",
-    description: "A private key or API token value appears only in the inputs meant for credentials, never in a script, env or file.",
+    description:
+        "A private key or API token value appears only in the inputs meant for credentials, never in a script, env or file.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
+    remediationSteps:
+        "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
     // Every resource type: key material in any other input lands in state and in logs, secret or not.
     validateResource: (args, reportViolation) => {
         for (const path of keyMaterialPaths(args.props)) {
@@ -97,4 +102,10 @@ export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
     },
 };
 
-export const hygienePolicies = [imagesPinned, containerHealthcheck, containerMemoryLimit, cloudInitNoPasswordSsh, keyMaterialOnlyInCredentials];
+export const hygienePolicies = [
+    imagesPinned,
+    containerHealthcheck,
+    containerMemoryLimit,
+    cloudInitNoPasswordSsh,
+    keyMaterialOnlyInCredentials,
+];

@@ -2,7 +2,12 @@
 // unable to reach out except through their rules, and no management port open to the world.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { PolicyResource, ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import {
+    PolicyResource,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+    validateResourceOfType,
+} from "@pulumi/policy";
 import { environmentOfComment, environmentOfTags, isWideSource, portListIncludes } from "./util";
 
 /** A guest's bridges and environment, VM or container alike. */
@@ -37,7 +42,7 @@ export const guestOnOwnBridge: StackValidationPolicy = {
     name: "guest-on-own-environment-bridge",
     description: "Every guest sits only on a bridge this stack declares for the guest's own environment.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Attach the guest to its environment's bridge (network.bridge in the stack config).",
+    remediationSteps: "Attach the guest to its environment's bridge.",
     validateStack: (args, reportViolation) => {
         const bridges = args.resources.flatMap((r) => {
             const b = r.asType(proxmoxve.network.linux.Bridge);
@@ -46,16 +51,23 @@ export const guestOnOwnBridge: StackValidationPolicy = {
         for (const g of guestsOf(args.resources)) {
             const env = environmentOfTags(g.tags);
             if (env === undefined) {
-                if (g.tags !== undefined) reportViolation(`${g.resource.name}: no environment tag in [${g.tags.join(", ")}]`, g.resource.urn);
+                if (g.tags !== undefined)
+                    reportViolation(`${g.resource.name}: no environment tag in [${g.tags.join(", ")}]`, g.resource.urn);
                 continue;
             }
             for (const name of g.bridges) {
                 if (name === undefined) continue; // unknown in preview
                 const bridge = bridges.find((b) => b.name === name && (g.node === undefined || b.node === g.node));
                 if (!bridge) {
-                    reportViolation(`${g.resource.name} (${env}) is on bridge ${name}, which this stack does not declare`, g.resource.urn);
+                    reportViolation(
+                        `${g.resource.name} (${env}) is on bridge ${name}, which this stack does not declare`,
+                        g.resource.urn,
+                    );
                 } else if (bridge.env !== env) {
-                    reportViolation(`${g.resource.name} (${env}) is on bridge ${name} of environment ${bridge.env ?? "unknown"}`, g.resource.urn);
+                    reportViolation(
+                        `${g.resource.name} (${env}) is on bridge ${name} of environment ${bridge.env ?? "unknown"}`,
+                        g.resource.urn,
+                    );
                 }
             }
         }
@@ -76,7 +88,10 @@ export const publicOutboundDrop: StackValidationPolicy = {
             const kind = o.vmId !== undefined ? "vm" : "lxc";
             const guest = guests.find((g) => g.kind === kind && g.id === id && g.node === o.nodeName);
             if (guest && environmentOfTags(guest.tags) === "public" && o.outputPolicy !== "DROP") {
-                reportViolation(`${r.name}: outputPolicy is ${o.outputPolicy} on public guest ${guest.resource.name}`, r.urn);
+                reportViolation(
+                    `${r.name}: outputPolicy is ${o.outputPolicy} on public guest ${guest.resource.name}`,
+                    r.urn,
+                );
             }
         }
     },
@@ -104,15 +119,17 @@ function wideManagementRules(rules: RuleView[] | undefined): string[] {
 
 export const noWideManagementPorts: ResourceValidationPolicy = {
     name: "no-wide-management-ports",
-    description: "No firewall rule opens SSH (22) or the Proxmox UI (8006) to the whole internet or a prefix shorter than /8.",
+    description:
+        "No firewall rule opens SSH (22) or the Proxmox UI (8006) to the whole internet or a prefix shorter than /8.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Narrow the rule's source to the LAN or VPN subnet (firewall.managementSources).",
+    remediationSteps: "Narrow the rule's source to the LAN or VPN subnet.",
     validateResource: [
         validateResourceOfType(proxmoxve.firewall.RulesLegacy, (rules, _args, reportViolation) => {
             for (const r of wideManagementRules(rules.rules)) reportViolation(`rule opens ${r}`);
         }),
         validateResourceOfType(proxmoxve.cluster.firewall.security.GroupLegacy, (group, _args, reportViolation) => {
-            for (const r of wideManagementRules(group.rules)) reportViolation(`security group ${group.name} opens ${r}`);
+            for (const r of wideManagementRules(group.rules))
+                reportViolation(`security group ${group.name} opens ${r}`);
         }),
     ],
 };

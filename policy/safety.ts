@@ -46,7 +46,8 @@ export const guestFirewallDefaultDrop: ResourceValidationPolicy = {
     validateResource: validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
         if (o.vmId === undefined && o.containerId === undefined) return; // not a guest's options
         if (o.enabled === false) reportViolation("the guest firewall is disabled");
-        if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP") reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
+        if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP")
+            reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
     }),
 };
 
@@ -76,7 +77,7 @@ export const publicPublishesWebOnly: StackValidationPolicy = {
     name: "public-publishes-web-only",
     description: "A container on a public docker network publishes only ports 80 and 443.",
     enforcementLevel: "mandatory",
-    remediationSteps: "Reach the service through the proxy; remove its ports (services.<name>.ports).",
+    remediationSteps: "Reach the service through the proxy; remove the service's ports in the stack config.",
     validateStack: (args, reportViolation) => {
         // A docker network carries the label ai-dualstack.environment; a container is public when it joins one.
         const publicNets = new Set(
@@ -101,14 +102,19 @@ export const publicPublishesWebOnly: StackValidationPolicy = {
 
 export const backupsScheduled: StackValidationPolicy = {
     name: "backups-scheduled",
-    description: "A stack that holds data (PostgreSQL, backup containers, GPU VMs) declares a scheduled vzdump backup job.",
+    description:
+        "A stack that holds data (PostgreSQL, backup containers, GPU VMs) declares a scheduled vzdump backup job.",
     // Advisory until the program declares backup jobs: today every stack reports it, and it blocks nothing.
     enforcementLevel: "advisory",
-    remediationSteps: "Declare a proxmoxve.backup.Job covering the environment's guests, or waive this rule for the stack (docs/policy.md).",
+    remediationSteps:
+        "Declare a proxmoxve.backup.Job covering the environment's guests, or waive this rule for the stack (docs/policy.md).",
     validateStack: (args, reportViolation) => {
         const stateful = args.resources.filter((r) => {
             const tags = r.asType(proxmoxve.ContainerLegacy)?.tags ?? r.asType(proxmoxve.VmLegacy)?.tags ?? [];
-            return tags.some((t) => STATEFUL_TAGS.includes(t) || t === "gpu") && tags.some((t) => (ENVIRONMENTS as readonly string[]).includes(t));
+            return (
+                tags.some((t) => STATEFUL_TAGS.includes(t) || t === "gpu") &&
+                tags.some((t) => (ENVIRONMENTS as readonly string[]).includes(t))
+            );
         });
         if (stateful.length > 0 && !args.resources.some((r) => r.isType(proxmoxve.backup.Job))) {
             reportViolation(`no backup job covers ${stateful.map((r) => r.name).join(", ")}`);
@@ -116,4 +122,11 @@ export const backupsScheduled: StackValidationPolicy = {
     },
 };
 
-export const safetyPolicies = [protectStateful, lxcUnprivileged, guestFirewallDefaultDrop, guestNicFirewall, publicPublishesWebOnly, backupsScheduled];
+export const safetyPolicies = [
+    protectStateful,
+    lxcUnprivileged,
+    guestFirewallDefaultDrop,
+    guestNicFirewall,
+    publicPublishesWebOnly,
+    backupsScheduled,
+];

@@ -76,7 +76,9 @@ export function resourceArgs(
         urn: r.urn,
         name: r.name,
         opts: optionsOf(r),
-        ...(provider ? { provider: { type: provider.type, props: provider.inputs, urn: provider.urn, name: provider.name } } : {}),
+        ...(provider
+            ? { provider: { type: provider.type, props: provider.inputs, urn: provider.urn, name: provider.name } }
+            : {}),
         ...common(r.type, r.inputs, config),
     } as ResourceValidationArgs;
 }
@@ -105,7 +107,10 @@ export function stackResources(all: readonly RecordedResource[]): PolicyResource
 }
 
 /** A policy's entry in the pack config, which may be just a level ("disabled") or an object. */
-function entryOf(config: PolicyPackConfig, name: string): { level?: EnforcementLevel; settings: Record<string, unknown> } {
+function entryOf(
+    config: PolicyPackConfig,
+    name: string,
+): { level?: EnforcementLevel; settings: Record<string, unknown> } {
     const entry = config[name];
     if (entry === undefined) return { settings: {} };
     if (typeof entry === "string") return { level: entry, settings: {} };
@@ -149,7 +154,13 @@ export async function runPolicies(
         const report =
             (urn?: string): ReportViolation =>
             (message, at) =>
-                out.push({ policy: p.name, level, message, fix: p.remediationSteps, ...((at ?? urn) ? { urn: at ?? urn } : {}) });
+                out.push({
+                    policy: p.name,
+                    level,
+                    message,
+                    fix: p.remediationSteps,
+                    ...((at ?? urn) ? { urn: at ?? urn } : {}),
+                });
         if ("validateStack" in p) {
             const args = { resources: stackResources(resources), ...common("", {}, policyConfig) };
             await guarded(() => p.validateStack(args as unknown as StackValidationArgs, report()));

@@ -1,0 +1,71 @@
+import { gpuByMapping, gpuVmGated, gpuVmMachine, mappingOneVm } from "../../policy/gpu";
+import { miniStack, rec, T, violations, vmInputs } from "./fixtures";
+
+const vmWith = (patch: Record<string, unknown>) => [rec(T.vm, "public-ai", { ...vmInputs(), ...patch }, true)];
+
+describe("gpu", () => {
+    test("the miniature public stack passes every GPU policy", async () => {
+        for (const p of [gpuByMapping, gpuVmMachine, mappingOneVm, gpuVmGated]) {
+            expect(await violations(p, miniStack())).toEqual([]);
+        }
+    });
+
+    test("a raw PCI id", async () => {
+        expect(
+            await violations(
+                gpuByMapping,
+                vmWith({ hostpcis: [{ device: "hostpci0", id: "0000:02:00", pcie: true }] }),
+            ),
+        ).toEqual(["gpu-by-mapping: hostpcis[0] passes raw PCI id 0000:02:00"]);
+    });
+
+    test.each([
+        [{ machine: "pc" }, "machine is pc, not q35"],
+        [{ bios: "seabios" }, "bios is seabios, not ovmf"],
+        [
+            { hostpcis: [{ device: "hostpci0", mapping: "m", pcie: false }] },
+            "hostpcis[0] is not passed as PCIe (pcie: true)",
+        ],
+    ])("a GPU VM with %j", async (patch, message) => {
+        expect(await violations(gpuVmMachine, vmWith(patch))).toEqual([`gpu-vm-machine: ${message}`]);
+    });
+
+    test("a VM without a GPU may use any machine", async () => {
+        expect(await violations(gpuVmMachine, vmWith({ hostpcis: [], machine: "pc", bios: "seabios" }))).toEqual([]);
+    });
+
+    test("a mapping used by two VMs, and one used by none", async () => {
+        const stack = [
+            ...miniStack(),
+            rec(T.vm, "public-ai-2", { ...vmInputs(), name: "public-ai-2", vmId: 211 }, true),
+            rec(T.pci, "spare", { name: "spare-gpu" }),
+        ];
+        expect(await violations(mappingOneVm, stack)).toEqual([
+            "pci-mapping-one-vm: mapping public-rtx3060 is used by 2 VMs: public-ai, public-ai-2",
+            "pci-mapping-one-vm: mapping spare-gpu is used by 0 VMs",
+        ]);
+    });
+
+    test("a VM using an undeclared mapping", async () => {
+        const stack = miniStack().filter((r) => r.type !== T.pci);
+        expect(await violations(mappingOneVm, stack)).toEqual([
+            "pci-mapping-one-vm: public-ai uses mapping public-rtx3060, which this stack does not declare",
+        ]);
+    });
+
+    test("a GPU VM without a throughput gate", async () => {
+        const stack = miniStack().filter((r) => r.type !== T.gate);
+        expect(await violations(gpuVmGated, stack)).toEqual([
+            "gpu-vm-has-throughput-gate: public-ai (10.20.20.10) has no ModelThroughput gate",
+        ]);
+    });
+
+    test("a gate pointed at another address", async () => {
+        const stack = miniStack().map((r) =>
+            r.type === T.gate ? rec(T.gate, r.name, { endpoint: "http://10.20.20.99:11434" }) : r,
+        );
+        expect(await violations(gpuVmGated, stack)).toEqual([
+            "gpu-vm-has-throughput-gate: public-ai (10.20.20.10) has no ModelThroughput gate",
+        ]);
+    });
+});
