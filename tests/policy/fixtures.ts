@@ -107,6 +107,6 @@ export async function violations(
     resources: RecordedResource[],
     config: PolicyPackConfig = {},
 ): Promise<string[]> {
-    const found = await runPolicies([policy as never], resources, config);
+    const found = await runPolicies([policy], resources, config);
     return found.map((v) => `${v.policy}: ${v.message}`);
 }

@@ -1,0 +1,100 @@
+import {
+    backupsScheduled,
+    guestFirewallDefaultDrop,
+    guestNicFirewall,
+    lxcUnprivileged,
+    protectStateful,
+    publicPublishesWebOnly,
+} from "../../policy/safety";
+import { containerInputs, lxcInputs, miniStack, optionsInputs, rec, T, violations, vmInputs } from "./fixtures";
+
+describe("safety", () => {
+    test("the miniature public stack passes every mandatory safety policy", async () => {
+        for (const p of [
+            protectStateful,
+            lxcUnprivileged,
+            guestFirewallDefaultDrop,
+            guestNicFirewall,
+            publicPublishesWebOnly,
+        ]) {
+            expect(await violations(p, miniStack())).toEqual([]);
+        }
+    });
+
+    test.each([
+        [rec(T.vm, "public-ai", vmInputs()), "GPU VM is not protected"],
+        [rec(T.zfs, "pool", { name: "tankpriv" }), "ZFS pool tankpriv is not protected"],
+        [rec(T.lxc, "public-postgres", lxcInputs()), "postgresql container is not protected"],
+        [
+            rec(T.lxc, "private-backup", { ...lxcInputs(), tags: ["ai-dualstack", "backup", "private"] }),
+            "backup container is not protected",
+        ],
+    ])("unprotected %#", async (resource, message) => {
+        expect(await violations(protectStateful, [resource])).toEqual([`protect-stateful: ${message}`]);
+        expect(await violations(protectStateful, [{ ...resource, protect: true }])).toEqual([]);
+    });
+
+    test("a redis container and a VM without a GPU need no protection", async () => {
+        const redis = rec(T.lxc, "redis", { ...lxcInputs(), tags: ["ai-dualstack", "redis"] });
+        const vm = rec(T.vm, "plain", { ...vmInputs(), hostpcis: [] });
+        expect(await violations(protectStateful, [redis, vm])).toEqual([]);
+    });
+
+    test("a privileged container", async () => {
+        const ct = rec(T.lxc, "public-postgres", { ...lxcInputs(), unprivileged: false }, true);
+        expect(await violations(lxcUnprivileged, [ct])).toEqual([
+            "lxc-unprivileged: container is privileged (unprivileged: false)",
+        ]);
+    });
+
+    test.each([
+        [{ enabled: false }, "the guest firewall is disabled"],
+        [{ inputPolicy: "ACCEPT" }, "inputPolicy is ACCEPT, not DROP"],
+    ])("guest firewall options %j", async (patch, message) => {
+        const o = rec(T.options, "o", { ...optionsInputs(), ...patch });
+        expect(await violations(guestFirewallDefaultDrop, [o])).toEqual([`guest-firewall-default-drop: ${message}`]);
+    });
+
+    test("an interface without the firewall", async () => {
+        const vm = rec(
+            T.vm,
+            "public-ai",
+            { ...vmInputs(), networkDevices: [{ bridge: "vmbr2", firewall: false }] },
+            true,
+        );
+        const ct = rec(T.lxc, "ct", { ...lxcInputs(), networkInterfaces: [{ bridge: "vmbr2" }] }, true);
+        expect(await violations(guestNicFirewall, [vm, ct])).toEqual([
+            "guest-nic-firewall: networkDevices[0] does not set firewall: true",
+            "guest-nic-firewall: networkInterfaces[0] does not set firewall: true",
+        ]);
+    });
+
+    test("a public container publishing Ollama's port", async () => {
+        const ollama = rec(T.container, "ollama", {
+            ...containerInputs(),
+            ports: [{ external: 11434, internal: 11434 }],
+        });
+        expect(await violations(publicPublishesWebOnly, [...miniStack(), ollama])).toEqual([
+            "public-publishes-web-only: ollama publishes port 11434 on a public network",
+        ]);
+    });
+
+    test("a private container may publish other ports", async () => {
+        const net = rec(T.network, "net", {
+            name: "public-ai-net",
+            labels: [{ label: "ai-dualstack.environment", value: "private" }],
+        });
+        const ollama = rec(T.container, "ollama", {
+            ...containerInputs(),
+            ports: [{ external: 11434, internal: 11434 }],
+        });
+        expect(await violations(publicPublishesWebOnly, [net, ollama])).toEqual([]);
+    });
+
+    test("backups are advisory: reported while no backup job exists", async () => {
+        const found = await violations(backupsScheduled, miniStack());
+        expect(found).toEqual(["backups-scheduled: no backup job covers public-ai, public-postgres"]);
+        const job = rec("proxmoxve:backup/job:Job", "job", {});
+        expect(await violations(backupsScheduled, [...miniStack(), job])).toEqual([]);
+    });
+});
