@@ -24,6 +24,9 @@ export interface Violation {
     fix?: string;
 }
 
+/** A pack config that waives a mandatory policy. */
+export class WaiverError extends Error {}
+
 /** What `args.notApplicable()` throws: the policy does not apply to this resource. */
 class NotApplicable extends Error {}
 
@@ -126,7 +129,7 @@ export function levelOf(
     const own = policy.enforcementLevel ?? "advisory";
     const set = entryOf(config, policy.name).level;
     if (set === "disabled" && own === "mandatory") {
-        throw new Error(`${policy.name}: a mandatory policy cannot be waived; fix the violation instead`);
+        throw new WaiverError(`${policy.name}: a mandatory policy cannot be waived; fix the violation instead`);
     }
     return set ?? own;
 }

@@ -6,7 +6,7 @@ import type { PolicyPackConfig } from "@pulumi/policy";
 import { ConfigError } from "../config/load";
 import { policies } from "../policy/policies";
 import { planStack } from "../testing/planStack";
-import { runPolicies, Violation } from "../testing/policyRun";
+import { runPolicies, Violation, WaiverError } from "../testing/policyRun";
 import { StackFileError } from "../testing/stackFiles";
 import { parseCli, UsageError } from "./cli";
 
@@ -88,7 +88,7 @@ export async function main(argv: readonly string[]): Promise<number> {
         try {
             violations = await runPolicies(policies, (await planStack(stack)).resources, config);
         } catch (err) {
-            if (err instanceof ConfigError || err instanceof StackFileError) {
+            if (err instanceof ConfigError || err instanceof StackFileError || err instanceof WaiverError) {
                 console.error(err.message);
                 return 1;
             }
