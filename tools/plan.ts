@@ -8,7 +8,7 @@ import type { EnvironmentOutputs } from "../stacks/outputs";
 import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
 import { StackFileError } from "../testing/stackFiles";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
-import { parseCli, UsageError } from "./cli";
+import { formatArg, parseCli, requireStacks, runMain, stackArg, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
 
@@ -60,18 +60,14 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
             continue;
         }
         if (arg === "--format" || arg.startsWith("--format=")) {
-            const value = arg.includes("=") ? arg.split("=")[1] : argv[++i];
-            if (value !== "tree" && value !== "mermaid")
-                throw new UsageError(`--format takes "tree" or "mermaid", not "${value ?? ""}"`);
+            const { value, used } = formatArg(arg, argv[i + 1], ["tree", "mermaid"] as const);
             format = value;
-        } else if (arg.startsWith("-")) {
-            throw new UsageError(`unknown option ${arg}`);
+            i += used;
         } else {
-            stacks.push(arg);
+            stackArg(arg, stacks);
         }
     }
-    if (stacks.length === 0) throw new UsageError("name a stack: private or public");
-    return { stacks, format, hosts, ...(projectDir ? { projectDir } : {}) };
+    return { stacks: requireStacks(stacks), format, hosts, ...(projectDir ? { projectDir } : {}) };
 }
 
 function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
@@ -155,12 +151,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     return 0;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runMain(main);

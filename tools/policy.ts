@@ -8,7 +8,7 @@ import { policies } from "../policy/policies";
 import { planStack } from "../testing/planStack";
 import { runPolicies, Violation, WaiverError } from "../testing/policyRun";
 import { StackFileError } from "../testing/stackFiles";
-import { parseCli, UsageError } from "./cli";
+import { formatArg, parseCli, requireStacks, runMain, stackArg, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run policy -- <stack> [<stack>] [--format text|json] [--config FILE]
 
@@ -47,18 +47,14 @@ export function parseArgs(argv: readonly string[]): PolicyOptions | "help" {
             config = argv[++i];
             if (!config) throw new UsageError("--config takes a file");
         } else if (arg === "--format" || arg.startsWith("--format=")) {
-            const value = arg.includes("=") ? arg.split("=")[1] : argv[++i];
-            if (value !== "text" && value !== "json")
-                throw new UsageError(`--format takes "text" or "json", not "${value ?? ""}"`);
+            const { value, used } = formatArg(arg, argv[i + 1], ["text", "json"] as const);
             format = value;
-        } else if (arg.startsWith("-")) {
-            throw new UsageError(`unknown option ${arg}`);
+            i += used;
         } else {
-            stacks.push(arg);
+            stackArg(arg, stacks);
         }
     }
-    if (stacks.length === 0) throw new UsageError("name a stack: private or public");
-    return { stacks, format, ...(config ? { config } : {}) };
+    return { stacks: requireStacks(stacks), format, ...(config ? { config } : {}) };
 }
 
 export function renderViolations(stack: string, violations: readonly Violation[]): string[] {
@@ -101,12 +97,4 @@ export async function main(argv: readonly string[]): Promise<number> {
     return all.some((v) => v.level === "mandatory") ? 1 : 0;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => process.exit(code),
-        (err: unknown) => {
-            console.error(err instanceof Error ? (err.stack ?? err.message) : err);
-            process.exit(1);
-        },
-    );
-}
+if (require.main === module) runMain(main);
