@@ -3,7 +3,7 @@
 
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { ResourceValidationPolicy, validateResourceOfType } from "@pulumi/policy";
+import { ResourceValidationPolicy, UnknownValueError, validateResourceOfType } from "@pulumi/policy";
 
 /** Why an image reference is not pinned, or undefined when it is (a version tag or a digest). */
 export function unpinnedReason(image: string): string | undefined {
@@ -74,17 +74,34 @@ export const KEY_MATERIAL = [
     /[\w.-]+@[\w.-]+![\w.-]+=[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/i,
 ];
 
+/** The engine's provider for dynamic resources; its inputs are the stack's config. */
+export const DYNAMIC_PROVIDER_TYPE = "pulumi:providers:pulumi-nodejs";
+
 /** The input paths meant to carry credentials: an SSH connection's key, a provider's token and SSH settings. */
 export const CREDENTIAL_PATHS = ["connection.privateKey", "apiToken", "ssh"];
 
-/** The paths (a.b[0].c) of string values under `value` that look like key material. */
+/** `read()`, or undefined when the engine cannot know it yet (a preview): unknown values are skipped. */
+function known<T>(read: () => T): T | undefined {
+    try {
+        return read();
+    } catch (err) {
+        if (err instanceof UnknownValueError) return undefined;
+        throw err;
+    }
+}
+
+/** The paths (a.b[0].c) of string values under `value` that look like key material; unknown values are skipped. */
 export function keyMaterialPaths(value: unknown, path = ""): string[] {
     if (typeof value === "string") return KEY_MATERIAL.some((re) => re.test(value)) ? [path] : [];
-    if (Array.isArray(value)) return value.flatMap((v, i) => keyMaterialPaths(v, `${path}[${i}]`));
-    if (value !== null && typeof value === "object") {
-        return Object.entries(value).flatMap(([k, v]) => keyMaterialPaths(v, path ? `${path}.${k}` : k));
-    }
-    return [];
+    if (value === null || typeof value !== "object") return [];
+    const record = value as Record<string, unknown>;
+    return Object.keys(record).flatMap((k) => {
+        const at = Array.isArray(value) ? `${path}[${k}]` : path ? `${path}.${k}` : k;
+        return keyMaterialPaths(
+            known(() => record[k]),
+            at,
+        );
+    });
 }
 
 export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
@@ -96,6 +113,9 @@ export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
         "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
     // Every resource type: key material in any other input lands in state and in logs, secret or not.
     validateResource: (args, reportViolation) => {
+        // The engine hands the Node.js dynamic provider (the throughput gate's) the whole stack config as its
+        // inputs, secrets included and kept secret in state: that is the config, not a script, env or file.
+        if (args.type === DYNAMIC_PROVIDER_TYPE) return;
         for (const path of keyMaterialPaths(args.props)) {
             if (!CREDENTIAL_PATHS.includes(path)) reportViolation(`key material in input ${path}`);
         }

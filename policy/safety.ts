@@ -117,7 +117,8 @@ export const backupsScheduled: StackValidationPolicy = {
             );
         });
         if (stateful.length > 0 && !args.resources.some((r) => r.isType(proxmoxve.backup.Job))) {
-            reportViolation(`no backup job covers ${stateful.map((r) => r.name).join(", ")}`);
+            const names = stateful.map((r) => r.name).sort();
+            reportViolation(`no backup job covers ${names.join(", ")}`);
         }
     },
 };

@@ -11,10 +11,12 @@ import {
     PulumiFn,
     Stack,
 } from "@pulumi/pulumi/automation";
+import { execFile } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Toolchain } from "./engineToolchain";
+import { flattenSecret, isObject, parseMaybe, writeProject } from "./engineProject";
 
 /** One resource step the engine reported (create, same, update, delete...). */
 export interface EngineStep {
@@ -42,6 +44,8 @@ export interface EngineRun {
     steps: EngineStep[];
     diagnostics: EngineDiagnostic[];
     policyViolations: PolicyViolation[];
+    /** Each resource's outputs as the operation reported them (a preview's: as the provider planned them). */
+    outputsByUrn: Map<string, Record<string, unknown>>;
     /** Steps per operation (preview: changeSummary; up, refresh, destroy: resourceChanges). */
     changeSummary: OpMap;
     /** Stack outputs, plain (up only; empty otherwise). */
@@ -67,6 +71,7 @@ function collector(): { run: EngineRun; onEvent: (e: EngineEvent) => void; onOut
         steps: [],
         diagnostics: [],
         policyViolations: [],
+        outputsByUrn: new Map(),
         changeSummary: {},
         outputs: {},
         stdout: "",
@@ -75,6 +80,8 @@ function collector(): { run: EngineRun; onEvent: (e: EngineEvent) => void; onOut
     const onEvent = (e: EngineEvent) => {
         const step = e.resourcePreEvent?.metadata;
         if (step) run.steps.push({ op: step.op, type: step.type, urn: step.urn });
+        const out = e.resOutputsEvent?.metadata;
+        if (out?.new?.outputs) run.outputsByUrn.set(out.urn, out.new.outputs);
         const d = e.diagnosticEvent;
         if (d) run.diagnostics.push({ severity: d.severity, message: d.message, ...(d.urn ? { urn: d.urn } : {}) });
         const p = e.policyEvent;
@@ -94,8 +101,12 @@ function collector(): { run: EngineRun; onEvent: (e: EngineEvent) => void; onOut
 export interface EngineStackOptions {
     toolchain: Toolchain;
     stackName: string;
-    /** The inline program: what it returns (or resolves to) becomes the stack outputs. */
-    program: () => unknown;
+    /**
+     * The program: inline (what it returns, or resolves to, becomes the stack outputs), or a plain JavaScript module's
+     * text that the language host runs from the work dir, as it runs a user's project; the CLI itself can then run
+     * the stack too (`cli()`).
+     */
+    program: (() => unknown) | { source: string };
     /** Project name (default "ai-dualstack"). */
     projectName?: string;
     /** More environment for the CLI and the plugins it starts. */
@@ -135,6 +146,8 @@ export class EngineStack {
         /** The errors the inline program threw (see onRejection). */
         private readonly programErrors: Set<unknown>,
         readonly stack: Stack,
+        /** What the CLI runs with: the backend, the passphrase, the plugins. */
+        private readonly envVars: Record<string, string>,
         /** The temporary folder holding the work dir and the backend; removed by dispose(). */
         readonly dir: string,
         /** The project name: the namespace of bare config keys. */
@@ -164,19 +177,42 @@ export class EngineStack {
         const pulumiCommand = await PulumiCommand.get(root ? { root } : {});
         const projectName = opts.projectName ?? "ai-dualstack";
         const programErrors = new Set<unknown>();
-        const stack = await LocalWorkspace.createOrSelectStack(
-            {
-                stackName: opts.stackName,
-                projectName,
-                program: (() =>
-                    Promise.resolve(opts.program()).catch((err: unknown) => {
-                        programErrors.add(err);
-                        throw err;
-                    })) as PulumiFn,
-            },
-            { workDir, envVars, pulumiCommand },
-        );
-        return new EngineStack(programErrors, stack, dir, projectName);
+        const { program } = opts;
+        const stack =
+            typeof program === "function"
+                ? await LocalWorkspace.createOrSelectStack(
+                      {
+                          stackName: opts.stackName,
+                          projectName,
+                          program: (() =>
+                              Promise.resolve(program()).catch((err: unknown) => {
+                                  programErrors.add(err);
+                                  throw err;
+                              })) as PulumiFn,
+                      },
+                      { workDir, envVars, pulumiCommand },
+                  )
+                : await LocalWorkspace.createOrSelectStack(
+                      { stackName: opts.stackName, workDir: writeProject(workDir, projectName, program.source) },
+                      { envVars, pulumiCommand },
+                  );
+        return new EngineStack(programErrors, stack, envVars, dir, projectName);
+    }
+
+    /** Runs the CLI itself on this stack (a program given as `source` only), e.g. `preview --json`. */
+    cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+        const bin = this.stack.workspace.pulumiCommand.command;
+        const env = { ...process.env, ...this.envVars };
+        const argv = [...args, "--stack", this.stack.name, "--non-interactive"];
+        return new Promise((resolve) => {
+            execFile(
+                bin,
+                argv,
+                { cwd: this.stack.workspace.workDir, env, maxBuffer: 64 << 20 },
+                (err, stdout, stderr) =>
+                    resolve({ code: err ? (typeof err.code === "number" ? err.code : 1) : 0, stdout, stderr }),
+            );
+        });
     }
 
     /**
@@ -273,30 +309,6 @@ export class EngineStack {
         } finally {
             run.seconds = (Date.now() - start) / 1000;
         }
-    }
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-    return v !== null && typeof v === "object";
-}
-
-function parseMaybe(s: string): unknown {
-    try {
-        return /^[[{]/.test(s) ? JSON.parse(s) : s;
-    } catch {
-        return s;
-    }
-}
-
-/** Paths to each leaf of a secret object (`ns:key.a["b.c"][0]`), as strings. */
-function flattenSecret(prefix: string, value: unknown, into: ConfigMap): void {
-    if (!isObject(value)) {
-        into[prefix] = { value: typeof value === "string" ? value : JSON.stringify(value), secret: true };
-        return;
-    }
-    for (const [k, v] of Object.entries(value)) {
-        const step = Array.isArray(value) ? `[${k}]` : /^[A-Za-z_][\w-]*$/.test(k) ? `.${k}` : `[${JSON.stringify(k)}]`;
-        flattenSecret(`${prefix}${step}`, v, into);
     }
 }
 

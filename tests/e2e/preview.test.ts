@@ -6,12 +6,18 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as net from "net";
 import { runProgram } from "../../stacks";
 import { assumeHosts } from "../../testing/planStack";
-import { EngineError, EngineRun, EngineStack } from "../../testing/engine";
+import { EngineError, EngineRun, EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { planStack } from "../../testing/planStack";
-import { readStackConfig } from "../../testing/stackFiles";
+import * as path from "path";
+import * as pulumi from "@pulumi/pulumi";
+import { policies } from "../../policy/policies";
+import { engineConfig, previewOverrides } from "../../testing/engineConfig";
+import { runPolicies } from "../../testing/policyRun";
+import { PROJECT_DIR } from "../../testing/stackFiles";
 
 const toolchain = engineToolchain();
+const POLICY_PACK = path.join(PROJECT_DIR, "policy");
 
 /** A loopback listener that counts connections: nothing in a preview of creates may dial it. */
 async function probe(): Promise<{ url: (scheme: string) => string; connections: () => number; close: () => void }> {
@@ -23,33 +29,6 @@ async function probe(): Promise<{ url: (scheme: string) => string; connections: 
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
     const { port } = server.address() as net.AddressInfo;
     return { url: (scheme) => `${scheme}://127.0.0.1:${port}/`, connections: () => count, close: () => server.close() };
-}
-
-/**
- * The committed stack file's config without the VMs' services (the docker plugin cannot be built here), with the
- * Proxmox API and each throughput gate pointed at the probe.
- */
-function previewOverrides(stack: string, probeUrl: (scheme: string) => string): Record<string, unknown> {
-    const { config } = readStackConfig(stack);
-    const vms = JSON.parse(config["ai-dualstack:vms"] as string) as Record<string, Record<string, unknown>>;
-    for (const vm of Object.values(vms)) {
-        delete vm["services"];
-        vm["throughputGate"] = { ...(vm["throughputGate"] as object), endpoint: probeUrl("http").replace(/\/$/, "") };
-    }
-    const proxmox = JSON.parse(config["ai-dualstack:proxmox"] as string) as Record<string, unknown>;
-    return { vms, proxmox: { ...proxmox, endpoint: probeUrl("https") } };
-}
-
-/** Config as the engine takes it: objects decoded, secrets apart. */
-function engineConfig(stack: string, overrides: Record<string, unknown>) {
-    const files = readStackConfig(stack, { overrides });
-    const decode = (s: string): unknown => (/^[[{]/.test(s) ? JSON.parse(s) : s);
-    const plain: Record<string, unknown> = {};
-    const secrets: Record<string, unknown> = {};
-    for (const [key, value] of Object.entries(files.config)) {
-        (files.secretKeys.includes(key) ? secrets : plain)[key] = decode(value);
-    }
-    return { plain, secrets };
 }
 
 function countByType(items: { type: string }[]): Record<string, number> {
@@ -180,3 +159,82 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
         }
     });
 });
+
+(toolchain ? describe : describe.skip).each(["private", "public"])(
+    "the policy pack (policy/) under the real engine, in a preview of the %s stack",
+    (stack) => {
+        test("passes, reporting what the offline run (npm run policy) reports", async () => {
+            const listener = await probe();
+            // Each gate stays on its VM's address, which gpu-vm-has-throughput-gate checks.
+            const overrides = previewOverrides(stack, listener.url, { gates: false });
+            const engine = await EngineStack.create({
+                toolchain: toolchain!,
+                stackName: stack,
+                program: () => runProgram({ probe: assumeHosts("ready") }),
+            });
+            try {
+                const { plain, secrets } = engineConfig(stack, overrides);
+                await engine.setConfig(plain, secrets);
+                // The project's own pack, TypeScript, loaded by the engine's analyzer.
+                const run = await engine.preview({ policyPacks: [POLICY_PACK] });
+                const offline = await planStack(stack, { overrides });
+                const expected = await runPolicies(policies, offline.resources);
+                expect(expected.filter((v) => v.level === "mandatory")).toEqual([]);
+                // The engine prefixes each message with the policy's description.
+                const described = new Map(policies.map((p) => [p.name, p.description]));
+                // A stack-wide violation is reported at the stack's URN by the engine, at none offline.
+                const key = (policy: string, urn: string | undefined, message: string) =>
+                    `${policy} ${urn?.includes("::pulumi:pulumi:Stack::") ? "" : (urn ?? "")} ${message.trim()}`;
+                expect(run.policyViolations.map((v) => key(v.policyName, v.urn, v.message)).sort()).toEqual(
+                    expected.map((v) => key(v.policy, v.urn, `${described.get(v.policy) ?? ""}\n${v.message}`)).sort(),
+                );
+                expect(run.policyViolations.filter((v) => v.enforcementLevel !== "advisory")).toEqual([]);
+                expect(listener.connections()).toBe(0);
+            } finally {
+                listener.close();
+                await engine.dispose();
+            }
+        });
+    },
+);
+
+(toolchain ? describe : describe.skip)(
+    "the policy pack under the real engine, against a change no config rule sees",
+    () => {
+        test("a program that gives the GPU VM machine i440fx is blocked by gpu-vm-machine, before anything is created", async () => {
+            const listener = await probe();
+            const engine = await EngineStack.create({
+                toolchain: toolchain!,
+                stackName: "i440fx",
+                program: () => {
+                    // What a code change could do with the config untouched: the config rules never see it.
+                    pulumi.runtime.registerStackTransformation((args) =>
+                        args.type === "proxmoxve:index/vmLegacy:VmLegacy"
+                            ? { props: { ...args.props, machine: "pc" }, opts: args.opts }
+                            : undefined,
+                    );
+                    return runProgram({ probe: assumeHosts("ready") });
+                },
+            });
+            try {
+                const overrides = previewOverrides("private", listener.url, { gates: false });
+                const { plain, secrets } = engineConfig("private", overrides);
+                await engine.setConfig(plain, secrets);
+                const { run } = await failureOf(engine.preview({ policyPacks: [POLICY_PACK] }));
+                expect(run.policyViolations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([
+                    {
+                        policyName: "gpu-vm-machine",
+                        enforcementLevel: "mandatory",
+                        message:
+                            "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.\nmachine is pc, not q35\n",
+                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:compute:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
+                    },
+                ]);
+                expect(listener.connections()).toBe(0);
+            } finally {
+                listener.close();
+                await engine.dispose();
+            }
+        });
+    },
+);

@@ -71,15 +71,19 @@ describe("hygiene", () => {
         const ok = [
             rec(T.command, "cmd", { connection: { host: "10.20.20.10", privateKey: KEY }, create: "true" }),
             rec("pulumi:providers:proxmoxve", "prov", { apiToken: TOKEN, ssh: JSON.stringify({ privateKey: KEY }) }),
+            // The engine gives the dynamic provider the stack's config (seen under the real engine, tests/e2e).
+            rec("pulumi:providers:pulumi-nodejs", "default", { "ai-dualstack:sshPrivateKey": KEY }),
         ];
         expect(await violations(keyMaterialOnlyInCredentials, ok)).toEqual([]);
         const leaks = [
             rec(T.command, "cmd", { connection: { privateKey: KEY }, create: `echo '${KEY}' > key` }),
             rec(T.container, "c", { ...containerInputs(), envs: [`PVE_TOKEN=${TOKEN}`] }),
+            rec("pulumi:providers:proxmoxve", "prov", { endpoint: "https://pve:8006/", insecure: KEY }),
         ];
         expect(await violations(keyMaterialOnlyInCredentials, leaks)).toEqual([
             "key-material-only-in-credentials: key material in input create",
             "key-material-only-in-credentials: key material in input envs[0]",
+            "key-material-only-in-credentials: key material in input insecure",
         ]);
     });
 });
