@@ -9,6 +9,9 @@ import { encryptInPlace } from "../config/secrets";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
+/** A WireGuard private key for offline plans only (32 zero bytes but one: valid, and nobody's). */
+export const OFFLINE_WG_KEY = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
 /** Valid-looking stand-ins for secrets that an offline plan never sends anywhere. */
 export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
@@ -28,7 +31,12 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
                 "redisPassword",
                 "webuiAdminPassword",
                 "webuiSecretKey",
-            ].map((name) => [name, `offline-placeholder-${name}`]),
+                "crowdsecBouncerKey",
+                "runnerRegistrationToken",
+            ]
+                .map((name) => [name, `offline-placeholder-${name}`])
+                // The server's public key is derived from it, so it must be a key: one nobody uses.
+                .concat([["wireguardPrivateKey", OFFLINE_WG_KEY]]),
         ),
     ),
 };
