@@ -51,9 +51,36 @@ export function wgPeers(wg: Pick<Wireguard, "peers">): WgPeer[] {
         .map(([name, p]) => ({ name, publicKey: p.publicKey, address: p.address }));
 }
 
+/**
+ * The container's whole nftables ruleset: it forwards only from the tunnel to the destinations, and
+ * the replies back; nothing from the environment into the tunnel, nothing from the tunnel elsewhere.
+ */
+export function renderForwardRules(destinations: readonly string[]): string {
+    return [
+        "#!/usr/sbin/nft -f",
+        "# Managed by ai-dualstack (components/serviceLxc/security.ts).",
+        "flush ruleset",
+        "table inet aids_vpn {",
+        "    chain forward {",
+        "        type filter hook forward priority 0; policy drop;",
+        "        ct state established,related accept",
+        `        iifname "wg0" ip daddr { ${destinations.join(", ")} } accept`,
+        "    }",
+        "}",
+    ].join("\n");
+}
+
 export function renderWireguardScript(wg: Wireguard, destinations: readonly string[], privateKey: string): string {
     const conf = renderServerConfig({ address: wg.address, listenPort: wg.listenPort, peers: wgPeers(wg) }, privateKey);
-    return renderScript(COMMENT, { AIDS_WG_CONF: conf, AIDS_WG_FORWARD_TO: destinations.join(" ") }, WIREGUARD);
+    return renderScript(
+        COMMENT,
+        {
+            AIDS_WG_CONF: conf,
+            AIDS_WG_NFT: renderForwardRules(destinations),
+            AIDS_WG_FORWARD_TO: destinations.join(" "),
+        },
+        WIREGUARD,
+    );
 }
 
 /** Each peer's client config, without its private key. */

@@ -1,7 +1,8 @@
 # Sets up WireGuard in the security container, idempotently: the package, the server config
 # (its private key from serviceSecrets), IPv4 forwarding, and an nftables forward chain that lets the
 # VPN's clients reach only the networks the environment trusts them with. Restarts only what changed.
-# Inputs (rendered above): AIDS_WG_CONF (wg0.conf, with the key), AIDS_WG_FORWARD_TO (CIDRs, spaces).
+# Inputs (rendered above): AIDS_WG_CONF (wg0.conf, with the key), AIDS_WG_NFT (the nftables ruleset),
+# AIDS_WG_FORWARD_TO (its destinations, for the log).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack wireguard: $*"; }
@@ -31,24 +32,13 @@ put /etc/sysctl.d/90-ai-dualstack-forward.conf 644 "net.ipv4.ip_forward = 1" || 
 sysctl -q -w net.ipv4.ip_forward=1
 
 # The container routes only from the tunnel to the trusted destinations, and replies back.
-read -r -a dests <<<"$AIDS_WG_FORWARD_TO"
-joined="$(printf '%s, ' "${dests[@]}")"
-rules="#!/usr/sbin/nft -f
-# Managed by ai-dualstack (components/serviceLxc/scripts/wireguard-setup.sh).
-flush ruleset
-table inet aids_vpn {
-    chain forward {
-        type filter hook forward priority 0; policy drop;
-        ct state established,related accept
-        iifname \"wg0\" ip daddr { ${joined%, } } accept
-    }
-}"
+rules="$AIDS_WG_NFT"
 nft_changed=0
 put /etc/nftables.conf 755 "$rules" && nft_changed=1
 nft -c -f /etc/nftables.conf
 systemctl enable --quiet nftables
 if [[ $nft_changed -eq 1 ]] || ! nft list table inet aids_vpn >/dev/null 2>&1; then
-    log "loading the forward rules: wg0 to ${dests[*]}"
+    log "loading the forward rules: wg0 to $AIDS_WG_FORWARD_TO"
     systemctl restart nftables
 fi
 
@@ -60,4 +50,4 @@ elif ! systemctl is-active --quiet wg-quick@wg0; then
     log "starting wg0"
     systemctl start wg-quick@wg0
 fi
-log "ready: $(wg show wg0 peers | wc -l) peer(s), forwarding to ${dests[*]}"
+log "ready: $(wg show wg0 peers | wc -l) peer(s), forwarding to $AIDS_WG_FORWARD_TO"
