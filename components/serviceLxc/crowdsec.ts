@@ -57,8 +57,8 @@ export function crowdsecProfiles(cs: Pick<CrowdsecConfig, "banDuration">): strin
 }
 
 /** config.yaml.local: the local API on the container's address, where the node's bouncer polls it. */
-export function crowdsecLocalConfig(listenIp: string): string {
-    return stringify({ api: { server: { listen_uri: `${listenIp}:${CROWDSEC_LAPI_PORT}` } } });
+export function crowdsecLocalConfig(listenIp: string, port: number = CROWDSEC_LAPI_PORT): string {
+    return stringify({ api: { server: { listen_uri: `${listenIp}:${port}` } } });
 }
 
 /**

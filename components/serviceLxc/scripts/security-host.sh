@@ -3,7 +3,7 @@
 # the node's INPUT and FORWARD chains (the guests' bridged traffic passes FORWARD), and the shipper
 # that carries the public proxy's access log from its VM's guest agent to CrowdSec.
 # Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_VERSION,
-# AIDS_BOUNCER_LOCAL (the bouncer's config override, with its key), AIDS_SHIPPER (the shipper script),
+# AIDS_BOUNCER_LOCAL (the bouncer's config override, with its key), AIDS_SHIPPER_B64 (the shipper script),
 # AIDS_SHIP_ARGS (VMID CONTAINER DEST PORT).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -50,7 +50,7 @@ RestartSec=10
 [Install]
 WantedBy=multi-user.target"
 ship_changed=0
-put /usr/local/sbin/aids-proxy-log-ship 755 "$AIDS_SHIPPER" && ship_changed=1
+put /usr/local/sbin/aids-proxy-log-ship 755 "$(printf '%s' "$AIDS_SHIPPER_B64" | base64 -d)" && ship_changed=1
 put /etc/systemd/system/aids-proxy-log-ship.service 644 "$unit" && ship_changed=1
 [[ $ship_changed -eq 0 ]] || systemctl daemon-reload
 systemctl enable --quiet aids-proxy-log-ship

@@ -51,7 +51,7 @@ probe lan 10.8.0.2`;
         fs.writeFileSync(rules, renderForwardRules(["10.10.10.0/24", "192.168.1.10/32"]));
         const out = execFileSync("unshare", ["-rnm", "bash", "-c", TOPOLOGY], {
             encoding: "utf8",
-            env: { ...process.env, RULES: rules },
+            env: { ...process.env, RULES: rules, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` },
         });
         expect(out.trim().split("\n")).toEqual([
             "client 10.10.10.10 reached",
