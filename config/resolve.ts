@@ -11,6 +11,7 @@ import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
 import { EnvironmentPolicy } from "./policy";
 import { RoleOutbound, roleInbound, roleOutbound } from "./roleFirewall";
+import { rolePurpose } from "./rolePurpose";
 import { PROJECT_ROOT } from "./rules/workload";
 import {
     BridgeConfig,
@@ -29,7 +30,7 @@ import {
     ServiceConfig,
     VmConfig,
 } from "./schema";
-import { LxcSizing, ROLE_DEFAULTS, lxcSizing, sharedCpus } from "./sizing";
+import { LxcSizing, lxcSizing, sharedCpus } from "./sizing";
 
 export interface GpuModel extends GpuConfig {
     /** Its nodes.<node>.gpus key: the PCI mapping's name part. */
@@ -276,7 +277,7 @@ export function resolveContainer(
         vmid: ct.vmid,
         node: ct.node,
         role: ct.role,
-        description: ct.description ?? `ai-dualstack ${env}: ${ROLE_DEFAULTS[ct.role].purpose}`,
+        description: ct.description ?? `ai-dualstack ${env}: ${rolePurpose(ct)}`,
         sizing: lxcSizing(ct),
         cpus,
         storage: ct.disk.storage,

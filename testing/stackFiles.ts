@@ -41,6 +41,9 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     ),
 };
 
+/** serviceSecrets leaves with a shape of their own, by name. */
+const LEAF_PLACEHOLDERS: Readonly<Record<string, string>> = { wireguardPrivateKey: OFFLINE_WG_KEY };
+
 /** Where the stack files are, and what a test or the bench puts in place of their values. */
 export interface StackFileOptions {
     projectDir?: string;
@@ -268,7 +271,8 @@ function applyProjectConfig(
 function withLeafPlaceholders(value: unknown, name = ""): { value: unknown; encrypted: boolean } {
     if (value === null || typeof value !== "object") return { value, encrypted: false };
     if (!Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
-        return { value: `offline-placeholder-${name}`, encrypted: true };
+        // A leaf whose stand-in must have a shape (the WireGuard key) takes it from the placeholders.
+        return { value: LEAF_PLACEHOLDERS[name] ?? `offline-placeholder-${name}`, encrypted: true };
     }
     let encrypted = false;
     const walk = (v: unknown, k: string) => {
