@@ -155,7 +155,8 @@ const ready = crowdsec && cscli && logger;
     test("the scanner is banned for the configured time by an HTTP scenario; the visitor is not", () => {
         const all = decisions(config);
         const ban = all.find((d) => d.value === SCANNER);
-        expect(ban).toMatchObject({ type: "ban", scenario: expect.stringMatching(/^crowdsecurity\/http-/) });
+        expect(ban?.type).toBe("ban");
+        expect(ban?.scenario).toMatch(/^crowdsecurity\/http-/);
         // "4h" configured: what is left reads 3h59m… a moment later.
         expect(ban?.duration).toMatch(/^3h5\d?m/);
         expect(all.filter((d) => d.value === VISITOR)).toEqual([]);
