@@ -8,7 +8,7 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack runner: $*"; }
-dir=/opt/actions-runner
+dir="${AIDS_RUNNER_DIR:-/opt/actions-runner}" # another folder only in the sandbox test
 as_runner() { (cd "$dir" && runuser -u runner -- "$@"); }
 
 pkgs=(docker.io git curl ca-certificates tar libicu72 libkrb5-3 zlib1g libssl3)
