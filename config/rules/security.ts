@@ -63,16 +63,18 @@ export function checkRoleSetups(
 ): void {
     for (const [name, ct] of Object.entries(cfg.containers)) {
         const at = `containers.${name}`;
-        for (const [key, role] of Object.entries(SETUP_ROLES) as [keyof typeof SETUP_ROLES, string][]) {
-            if (ct[key] === undefined) continue;
+        const setups = (Object.entries(SETUP_ROLES) as [keyof typeof SETUP_ROLES, string][]).filter(
+            ([key]) => ct[key] !== undefined,
+        );
+        for (const [key, role] of setups) {
             if (ct.role !== role)
                 add(`${at}.${key}`, `only a container with role ${role} runs ${key} (this one is ${ct.role})`);
-            if (ct.network.address === "dhcp") {
-                add(
-                    `${at}.network.address`,
-                    `a container with a ${key} setup needs a static address: the setup connects to it and its firewall rules name it`,
-                );
-            }
+        }
+        if (setups.length > 0 && ct.network.address === "dhcp") {
+            add(
+                `${at}.network.address`,
+                `a container with a ${setups.map(([k]) => k).join(" and ")} setup needs a static address: the setup connects to it and its firewall rules name it`,
+            );
         }
         const secrets = [
             ...(ct.wireguard ? [[`${at}.wireguard.privateKeySecret`, ct.wireguard.privateKeySecret]] : []),
