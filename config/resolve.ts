@@ -10,6 +10,8 @@ import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
 import { EnvironmentPolicy } from "./policy";
+import { RoleOutbound, roleInbound, roleOutbound } from "./roleFirewall";
+import { rolePurpose } from "./rolePurpose";
 import { PROJECT_ROOT } from "./rules/workload";
 import {
     BridgeConfig,
@@ -28,7 +30,7 @@ import {
     ServiceConfig,
     VmConfig,
 } from "./schema";
-import { LxcSizing, ROLE_DEFAULTS, lxcSizing, sharedCpus } from "./sizing";
+import { LxcSizing, lxcSizing, sharedCpus } from "./sizing";
 
 export interface GpuModel extends GpuConfig {
     /** Its nodes.<node>.gpus key: the PCI mapping's name part. */
@@ -135,6 +137,12 @@ export interface ContainerModel {
     /** The data layer set up inside it, if any. */
     readonly postgres?: NonNullable<LxcConfig["postgres"]>;
     readonly redis?: NonNullable<LxcConfig["redis"]>;
+    /** The security and CI/CD set-ups (config/schema/security.ts), if any. */
+    readonly wireguard?: NonNullable<LxcConfig["wireguard"]>;
+    readonly crowdsec?: NonNullable<LxcConfig["crowdsec"]>;
+    readonly runner?: NonNullable<LxcConfig["runner"]>;
+    /** Its own outbound policy and rules (the runner's); undefined: the environment's. */
+    readonly outbound?: RoleOutbound;
     readonly startOnBoot: boolean;
 }
 
@@ -169,7 +177,10 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         nodes,
         vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy)),
         containers: Object.entries(cfg.containers).map(([name, ct]) =>
-            resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node])),
+            resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node]), {
+                proxmox: cfg.proxmox,
+                nodeAddress: cfg.nodes[ct.node]?.address,
+            }),
         ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
     };
@@ -257,23 +268,29 @@ export function resolveContainer(
     policy: EnvironmentPolicy,
     network: EnvironmentConfig["network"],
     cpus: readonly number[] = [],
+    host?: { proxmox: ProxmoxConfig; nodeAddress: string | undefined },
 ): ContainerModel {
     const env = policy.environment;
+    const outbound = host ? roleOutbound(ct, network, host.proxmox) : undefined;
     return {
         name,
         vmid: ct.vmid,
         node: ct.node,
         role: ct.role,
-        description: ct.description ?? `ai-dualstack ${env}: ${ROLE_DEFAULTS[ct.role].purpose}`,
+        description: ct.description ?? `ai-dualstack ${env}: ${rolePurpose(ct)}`,
         sizing: lxcSizing(ct),
         cpus,
         storage: ct.disk.storage,
         network: resolveNetwork(ct.network),
         template: ct.template,
         sshPublicKeys: ct.sshPublicKeys,
-        inbound: containerInbound(ct, policy, network),
+        inbound: [...containerInbound(ct, policy, network), ...roleInbound(ct, host?.nodeAddress)],
         ...(ct.postgres ? { postgres: ct.postgres } : {}),
         ...(ct.redis ? { redis: ct.redis } : {}),
+        ...(ct.wireguard ? { wireguard: ct.wireguard } : {}),
+        ...(ct.crowdsec ? { crowdsec: ct.crowdsec } : {}),
+        ...(ct.runner ? { runner: ct.runner } : {}),
+        ...(outbound ? { outbound } : {}),
         startOnBoot: ct.startOnBoot,
     };
 }

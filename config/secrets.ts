@@ -136,6 +136,9 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
         ...Object.values(parsed.containers).flatMap((ct) => [
             ...Object.values(ct.postgres?.databases ?? {}).map((db) => db.passwordSecret),
             ...(ct.redis ? [ct.redis.passwordSecret] : []),
+            ...(ct.wireguard ? [ct.wireguard.privateKeySecret] : []),
+            ...(ct.crowdsec ? [ct.crowdsec.bouncerKeySecret] : []),
+            ...(ct.runner ? [ct.runner.tokenSecret] : []),
         ]),
     ]);
     if (used.size === 0) return {};

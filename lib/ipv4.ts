@@ -29,6 +29,12 @@ export function parseCidr(text: string): Ipv4Network {
     return { base: (ipToNumber(ip) & mask(prefix)) >>> 0, prefix };
 }
 
+/** "10.8.0.1/24" → "10.8.0.0/24": the network an address with its prefix is in. */
+export function networkCidr(text: string): string {
+    const { base, prefix } = parseCidr(text);
+    return `${[24, 16, 8, 0].map((shift) => (base >>> shift) & 255).join(".")}/${prefix}`;
+}
+
 /** A host address with its network's prefix length: "10.10.10.20/24" as { ip, prefix }. */
 export interface Ipv4Address {
     readonly ip: string;

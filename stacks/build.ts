@@ -19,6 +19,7 @@ import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
+import { buildRoleSetup } from "./roleSetups";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -169,13 +170,16 @@ export function buildContainers(w: GuestWiring): Containers {
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);
+        const role = buildRoleSetup(stack, ct, built, pick(w.hosts.hosts, ct.node, "host").connection);
         outputs[ct.name] = {
             role: ct.role,
             vmid: built.vmId,
             node: ct.node,
             address: built.address,
-            endpoints: built.endpoints,
+            endpoints: role ? built.endpoints.apply((e) => [...e, ...role.endpoints]) : built.endpoints,
             ...(data ? { setup: data.description } : {}),
+            ...(role ? { setup: role.setup } : {}),
+            ...(role?.vpnClients ? { vpnClients: role.vpnClients } : {}),
         };
     }
     return { outputs, dataSetups };

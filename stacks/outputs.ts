@@ -30,8 +30,10 @@ export interface ContainerOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     endpoints: pulumi.Output<string[]>;
-    /** What the data-layer setup installs and configures in it (postgres, redis). */
+    /** What its set-up installs and configures in it (postgres, redis, security, cicd). */
     setup?: string;
+    /** security with WireGuard: each peer's client config, without its private key. */
+    vpnClients?: pulumi.Output<Record<string, string>>;
 }
 
 export interface HostOutput {

@@ -2,6 +2,7 @@
 // services, reachable only from the LAN and VPN networks in environments.private.network.trustedSources.
 
 import { EnvironmentPolicy, FirewallRule } from "../config/policy";
+import { RUNNER_INTERNET_IPSET } from "../config/roleFirewall";
 
 export const PRIVATE_POLICY: EnvironmentPolicy = {
     environment: "private",
@@ -15,7 +16,8 @@ export const PRIVATE_POLICY: EnvironmentPolicy = {
     // Private guests fetch what they need from the LAN and the internet.
     outputPolicy: "ACCEPT",
     ipfilter: true,
-    ipsets: [],
+    // The CI/CD runner's outbound rules name it (config/roleFirewall.ts).
+    ipsets: [RUNNER_INTERNET_IPSET],
     // Monitoring may read Docker's own view of the containers.
     dockerSocket: "allowed",
     // Published ports answer the trusted networks unless a port names its own sources.

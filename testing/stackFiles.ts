@@ -9,6 +9,9 @@ import { encryptInPlace } from "../config/secrets";
 
 export const PROJECT_DIR = path.resolve(__dirname, "..");
 
+/** A WireGuard private key for offline plans only (32 zero bytes but one: valid, and nobody's). */
+export const OFFLINE_WG_KEY = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
+
 /** Valid-looking stand-ins for secrets that an offline plan never sends anywhere. */
 export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
@@ -28,10 +31,18 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
                 "redisPassword",
                 "webuiAdminPassword",
                 "webuiSecretKey",
-            ].map((name) => [name, `offline-placeholder-${name}`]),
+                "crowdsecBouncerKey",
+                "runnerRegistrationToken",
+            ]
+                .map((name) => [name, `offline-placeholder-${name}`])
+                // The server's public key is derived from it, so it must be a key: one nobody uses.
+                .concat([["wireguardPrivateKey", OFFLINE_WG_KEY]]),
         ),
     ),
 };
+
+/** serviceSecrets leaves with a shape of their own, by name. */
+const LEAF_PLACEHOLDERS: Readonly<Record<string, string>> = { wireguardPrivateKey: OFFLINE_WG_KEY };
 
 /** Where the stack files are, and what a test or the bench puts in place of their values. */
 export interface StackFileOptions {
@@ -260,7 +271,8 @@ function applyProjectConfig(
 function withLeafPlaceholders(value: unknown, name = ""): { value: unknown; encrypted: boolean } {
     if (value === null || typeof value !== "object") return { value, encrypted: false };
     if (!Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
-        return { value: `offline-placeholder-${name}`, encrypted: true };
+        // A leaf whose stand-in must have a shape (the WireGuard key) takes it from the placeholders.
+        return { value: LEAF_PLACEHOLDERS[name] ?? `offline-placeholder-${name}`, encrypted: true };
     }
     let encrypted = false;
     const walk = (v: unknown, k: string) => {

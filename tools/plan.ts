@@ -94,7 +94,11 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     for (const [name, ct] of Object.entries(out.containers)) {
         const endpoints = ct.endpoints.length > 0 ? `, ${ct.endpoints.join(" ")}` : "";
         lines.push(`  container ${name}: ${ct.role}, CTID ${ct.vmid}, ${ct.address ?? "dhcp"}${endpoints}`);
-        if (ct.setup) lines.push(`    data setup over SSH: ${ct.setup}`);
+        if (ct.setup) lines.push(`    set-up over SSH: ${ct.setup}`);
+        const clients = Object.keys(ct.vpnClients ?? {});
+        if (clients.length > 0) {
+            lines.push(`    WireGuard client configs, without private keys (output vpnClients): ${clients.join(", ")}`);
+        }
     }
     for (const [node, host] of Object.entries(out.hosts)) {
         const state = host.rebootRequired ? `reboot pending (${host.rebootReasons.join("; ")})` : "ready";

@@ -48,7 +48,12 @@ function ipsetLine(i: Inputs): string {
     const cidrs = arr(i["cidrs"]).map(obj);
     const plain = cidrs.filter((c) => !c["nomatch"]).map((c) => str(c["name"]));
     const except = cidrs.filter((c) => c["nomatch"]).map((c) => str(c["name"]));
-    const where = i["vmId"] !== undefined ? ` on VM ${str(i["vmId"])}` : " (cluster)";
+    const where =
+        i["vmId"] !== undefined
+            ? ` on VM ${str(i["vmId"])}`
+            : i["containerId"] !== undefined
+              ? ` on CT ${str(i["containerId"])}`
+              : " (cluster)";
     return `IP set ${str(i["name"])}${where}: ${plain.join(", ")}${except.length > 0 ? ` except ${except.join(", ")}` : ""}`;
 }
 

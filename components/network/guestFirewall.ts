@@ -4,7 +4,7 @@
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import { GuestFirewallPolicy } from "../../config/policy";
+import { FirewallRule, GuestFirewallPolicy } from "../../config/policy";
 import { InboundRule } from "../../config/schema";
 
 /** The IP set Proxmox's ipfilter reads for a guest's first interface. */
@@ -25,28 +25,49 @@ export interface GuestFirewallArgs {
      * would allow is not known).
      */
     readonly address?: string;
+    /** Outbound rules of the guest's own (the CI/CD runner's), in order; the policy's outputPolicy follows them. */
+    readonly outbound?: readonly FirewallRule[];
+    /**
+     * Networks the guest routes for (a VPN it serves): ipfilter lets it send from them too, and a
+     * container then gets the ipfilter set that a VM always has.
+     */
+    readonly forwards?: readonly string[];
 }
 
 /** The firewall args of a guest: its node, inbound rules and address, and its environment's wiring. */
 export function guestFirewallArgs(
     target: { vmId: pulumi.Input<number> } | { containerId: pulumi.Input<number> },
-    guest: { node: string; inbound: readonly InboundRule[]; address?: string },
+    guest: {
+        node: string;
+        inbound: readonly InboundRule[];
+        address?: string;
+        outbound?: { outputPolicy: "ACCEPT" | "DROP"; rules: readonly FirewallRule[] };
+        forwards?: readonly string[];
+    },
     wiring: { securityGroup: pulumi.Input<string>; firewallPolicy: GuestFirewallPolicy },
 ): GuestFirewallArgs {
+    const { outputPolicy, ipfilter } = wiring.firewallPolicy;
     return {
         nodeName: guest.node,
         ...target,
         securityGroup: wiring.securityGroup,
         inbound: guest.inbound,
-        policy: wiring.firewallPolicy,
+        policy: { ipfilter, outputPolicy: guest.outbound?.outputPolicy ?? outputPolicy },
         ...(guest.address ? { address: guest.address } : {}),
+        ...(guest.outbound ? { outbound: guest.outbound.rules } : {}),
+        ...(guest.forwards && guest.forwards.length > 0 ? { forwards: guest.forwards } : {}),
     };
 }
 
 /** The guest's rule list, baseline group first. */
-export function guestRules(securityGroup: pulumi.Input<string>, inbound: readonly InboundRule[]) {
+export function guestRules(
+    securityGroup: pulumi.Input<string>,
+    inbound: readonly InboundRule[],
+    outbound: readonly FirewallRule[] = [],
+) {
     return [
         { securityGroup, comment: "environment baseline", enabled: true },
+        ...outbound.map((r) => ({ ...r, enabled: true })),
         ...inbound.map((r) => ({
             type: "in",
             action: "ACCEPT",
@@ -62,7 +83,7 @@ export function guestRules(securityGroup: pulumi.Input<string>, inbound: readonl
 export class GuestFirewall extends pulumi.ComponentResource {
     public readonly options: proxmoxve.firewall.OptionsLegacy;
     public readonly rules: proxmoxve.firewall.RulesLegacy;
-    /** A VM's allowed source address for ipfilter; containers' configured addresses count implicitly. */
+    /** The allowed source addresses for ipfilter: a VM's, or a container's that routes for a VPN. */
     public readonly ipfilterSet?: proxmoxve.firewall.IpsetLegacy;
 
     constructor(name: string, args: GuestFirewallArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -70,16 +91,21 @@ export class GuestFirewall extends pulumi.ComponentResource {
         const target = args.vmId !== undefined ? { vmId: args.vmId } : { containerId: args.containerId };
         const ipfilter = args.policy.ipfilter && args.address !== undefined;
 
-        // With ipfilter on and no set, Proxmox lets a VM send from its IPv6 link-local address alone.
-        if (ipfilter && args.vmId !== undefined) {
+        // With ipfilter on and no set, Proxmox lets a VM send from its IPv6 link-local address alone;
+        // a container's configured address counts without one, unless it forwards for others.
+        const forwards = args.forwards ?? [];
+        if (ipfilter && (args.vmId !== undefined || forwards.length > 0)) {
             this.ipfilterSet = new proxmoxve.firewall.IpsetLegacy(
                 `${name}-ipfilter`,
                 {
                     nodeName: args.nodeName,
-                    vmId: args.vmId,
+                    ...target,
                     name: IPFILTER_SET,
-                    comment: "ai-dualstack: the only source address net0 may send from",
-                    cidrs: [{ name: args.address }],
+                    comment:
+                        forwards.length > 0
+                            ? "ai-dualstack: the source addresses net0 may send from (its own, and the networks it routes for)"
+                            : "ai-dualstack: the only source address net0 may send from",
+                    cidrs: [{ name: args.address }, ...forwards.map((name) => ({ name }))],
                 },
                 { parent: this },
             );
@@ -87,7 +113,7 @@ export class GuestFirewall extends pulumi.ComponentResource {
         // Rules first, then the options that switch the firewall on with them in place.
         this.rules = new proxmoxve.firewall.RulesLegacy(
             `${name}-rules`,
-            { nodeName: args.nodeName, ...target, rules: guestRules(args.securityGroup, args.inbound) },
+            { nodeName: args.nodeName, ...target, rules: guestRules(args.securityGroup, args.inbound, args.outbound) },
             { parent: this },
         );
         this.options = new proxmoxve.firewall.OptionsLegacy(

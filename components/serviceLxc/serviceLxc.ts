@@ -9,6 +9,7 @@ import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
 import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
 import { formatCpuset } from "../../lib/cpuset";
+import { networkCidr } from "../../lib/ipv4";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { describe } from "../describe";
 
@@ -24,6 +25,8 @@ export type ServiceLxcSpec = Pick<
     | "network"
     | "sshPublicKeys"
     | "inbound"
+    | "outbound"
+    | "wireguard"
     | "startOnBoot"
 >;
 
@@ -85,7 +88,16 @@ export class ServiceLxc extends pulumi.ComponentResource {
 
         this.firewall = new GuestFirewall(
             `${name}-firewall`,
-            guestFirewallArgs({ containerId: this.vmId }, { ...ct, address: ct.network.address?.ip }, args),
+            guestFirewallArgs(
+                { containerId: this.vmId },
+                {
+                    ...ct,
+                    address: ct.network.address?.ip,
+                    // The VPN's clients reach the environment through the container: it sends from their addresses.
+                    forwards: ct.wireguard ? [networkCidr(ct.wireguard.address)] : [],
+                },
+                args,
+            ),
             { parent: this },
         );
         this.start = describe(

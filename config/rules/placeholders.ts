@@ -9,6 +9,9 @@ import { ConfigIssue, collect } from "./issues";
 /** The marker in the shipped example public keys. */
 export const PLACEHOLDER_KEY_MARK = "ReplaceWithYourOwnPublicKey";
 
+/** The owner in the shipped example runner repository. */
+export const PLACEHOLDER_REPO_OWNER = "your-github-user";
+
 /** RFC 2606's example domains: they resolve to nobody's server and take nobody's mail. */
 const EXAMPLE_DOMAIN = /(^|\.)example\.(com|org|net)$|\.example$/i;
 const EXAMPLE_MAILBOX = /@([a-z0-9-]+\.)*example\.(com|org|net)$/i;
@@ -45,6 +48,21 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
         }
         for (const [ctName, ct] of Object.entries(cfg.containers)) {
             ct.sshPublicKeys.forEach((k, i) => key(`containers.${ctName}.sshPublicKeys[${i}]`, k));
+            for (const [peer, p] of Object.entries(ct.wireguard?.peers ?? {})) {
+                key(`containers.${ctName}.wireguard.peers.${peer}.publicKey`, p.publicKey);
+            }
+            if (ct.wireguard && EXAMPLE_DOMAIN.test(ct.wireguard.endpoint)) {
+                add(
+                    `containers.${ctName}.wireguard.endpoint`,
+                    `${ct.wireguard.endpoint} is an example domain (RFC 2606) that points nowhere; use your router's public name or address`,
+                );
+            }
+            if (ct.runner?.repository.startsWith(`${PLACEHOLDER_REPO_OWNER}/`)) {
+                add(
+                    `containers.${ctName}.runner.repository`,
+                    "is the repository's example; name your own GitHub repository",
+                );
+            }
             if (!ct.template.sha256 && !ct.template.sha512) {
                 const file = ct.template.url.split("/").pop() ?? "";
                 add(

@@ -12,7 +12,7 @@ import { Add, list } from "./issues";
 /** The repository root: services' `files` are read from under it. */
 export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
-const unsetSecret = (name: string) =>
+export const unsetSecret = (name: string) =>
     `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
 
 /** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */

@@ -18,6 +18,7 @@ import {
     flag,
 } from "./fields";
 import { ModelGateSchema, ThroughputGateSchema } from "./gate";
+import { CrowdsecSchema, RunnerSchema, WireguardSchema } from "./security";
 import { ServiceSchema, serviceRef } from "./service";
 
 export const VmSchema = z.strictObject({
@@ -140,6 +141,9 @@ export const LxcSchema = z.strictObject({
         })
         .optional()
         .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
+    wireguard: WireguardSchema.optional(),
+    crowdsec: CrowdsecSchema.optional(),
+    runner: RunnerSchema.optional(),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
     startOnBoot: flag(true, "Start with the node."),
 });

@@ -23,9 +23,14 @@ test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows i
         { port: "3000,9090", proto: "tcp", source: "10.8.0.0/24" },
         { port: "3000,9090", proto: "tcp", source: "192.168.1.0/24" },
     ]);
-    // Roles that serve nothing yet open nothing beyond the baseline's SSH and ping.
-    for (const name of ["private-security", "private-cicd", "private-backup"])
-        expect(inboundOf(priv, name)).toEqual([]);
+    // Roles that serve nothing open nothing beyond the baseline's SSH and ping.
+    for (const name of ["private-cicd", "private-backup"]) expect(inboundOf(priv, name)).toEqual([]);
+    // WireGuard to roaming peers; CrowdSec's API and syslog to the node alone.
+    expect(inboundOf(priv, "private-security")).toEqual([
+        { port: "51820", proto: "udp", source: "any" },
+        { port: "8080", proto: "tcp", source: "192.168.1.10/32" },
+        { port: "5140", proto: "udp", source: "192.168.1.10/32" },
+    ]);
 });
 
 test("public: the proxy's 80 and 443 to anyone, the data containers to public-ai alone", () => {

@@ -116,7 +116,12 @@ export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string }
 /** Path of a tool on PATH, or undefined. */
 export function which(tool: string): string | undefined {
     try {
-        return execFileSync("bash", ["-c", `command -v ${tool}`], { encoding: "utf8" }).trim() || undefined;
+        // Administrators' tools (nft, ip) live in sbin, which a normal user's PATH leaves out.
+        return (
+            execFileSync("bash", ["-c", `PATH="$PATH:/usr/sbin:/sbin" command -v ${tool}`], {
+                encoding: "utf8",
+            }).trim() || undefined
+        );
     } catch {
         return undefined;
     }

@@ -26,7 +26,9 @@ test("the committed stacks still hold the examples, each found with its path", (
     expect(findPlaceholders(parsedConfig("public"))[3]?.message).toBe(
         "chat.example.com is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward",
     );
-    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 6 + 6);
+    // The VM's key and mailbox, each container's key and template, two VPN peers' keys, the VPN's
+    // example endpoint and the runner's example repository.
+    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 6 + 6 + 2 + 1 + 1);
     expect(findPlaceholders(parsedConfig("public"))[5]?.message).toBe(
         "missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: `pveam update && grep -A20 'debian-12-standard_12.12-1_amd64.tar.zst' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum`",
     );

@@ -2,6 +2,7 @@
 
 import { POLICIES } from "../../stacks";
 import { PRIVATE_POLICY } from "../../stacks/private";
+import { RUNNER_INTERNET_IPSET } from "../../config/roleFirewall";
 import { PUBLIC_INTERNET_IPSET, PUBLIC_POLICY } from "../../stacks/public";
 import { containsIp, parseCidr } from "../../lib/ipv4";
 import { parsedConfig } from "../helpers/config";
@@ -55,7 +56,11 @@ test("public egress: DROP by default; DNS, the DMZ subnet, and web and time on t
 });
 
 test("private guests send freely but only from their own address", () => {
-    expect([PRIVATE_POLICY.outputPolicy, PRIVATE_POLICY.ipfilter, PRIVATE_POLICY.ipsets]).toEqual(["ACCEPT", true, []]);
+    expect([PRIVATE_POLICY.outputPolicy, PRIVATE_POLICY.ipfilter, PRIVATE_POLICY.ipsets]).toEqual([
+        "ACCEPT",
+        true,
+        [RUNNER_INTERNET_IPSET],
+    ]);
 });
 
 test("only public limits publishing, to the proxy's 80 and 443; only private's trusted networks reach everything", () => {

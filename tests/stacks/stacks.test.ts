@@ -62,7 +62,7 @@ test("every guest sits on its own environment's bridge and mirror", () => {
     expect(guests(pub.resources)).toHaveLength(3);
 });
 
-test("inbound is denied on every guest; each opens named ports to named sources, only the public proxy to anyone", () => {
+test("inbound is denied on every guest; each opens named ports to named sources, only the public proxy and the VPN to anyone", () => {
     for (const run of [priv, pub]) {
         const options = ofType(run.resources, proxmoxve.firewall.OptionsLegacy);
         expect(options).toHaveLength(guests(run.resources).length);
@@ -71,15 +71,20 @@ test("inbound is denied on every guest; each opens named ports to named sources,
     const open = [priv, pub].flatMap((run) =>
         ofType(run.resources, proxmoxve.firewall.RulesLegacy).flatMap((r) =>
             (r.inputs["rules"] as Record<string, unknown>[])
-                .filter((rule) => rule["securityGroup"] === undefined)
+                .filter((rule) => rule["securityGroup"] === undefined && rule["type"] === "in")
                 .map((rule) => ({ owner: r.name, rule })),
         ),
     );
     expect(open.length).toBeGreaterThanOrEqual(8);
     // No guest rule opens every port.
     expect(open.filter((o) => typeof o.rule["dport"] !== "string")).toEqual([]);
-    // Anyone reaches the public proxy's 80 and 443, and nothing else.
+    // Anyone reaches the public proxy's 80 and 443 and the VPN's WireGuard port (which answers
+    // only packets from its configured peers' keys), and nothing else.
     expect(open.filter((o) => o.rule["source"] === undefined)).toEqual([
+        {
+            owner: "private-security-firewall-rules",
+            rule: expect.objectContaining({ action: "ACCEPT", proto: "udp", dport: "51820" }) as unknown,
+        },
         {
             owner: "public-ai-firewall-rules",
             rule: expect.objectContaining({ action: "ACCEPT", proto: "tcp", dport: "80,443" }) as unknown,
@@ -87,7 +92,7 @@ test("inbound is denied on every guest; each opens named ports to named sources,
     ]);
     // Private guests answer the LAN, the VPN and each other; never the DMZ.
     const privateSources = ["192.168.1.0/24", "10.8.0.0/24", "10.10.10.0/24"].map(parseCidr);
-    for (const o of open.filter((x) => x.owner.startsWith("private-"))) {
+    for (const o of open.filter((x) => x.owner.startsWith("private-") && x.rule["source"] !== undefined)) {
         const source = parseCidr(String(o.rule["source"]));
         expect(privateSources.some((net) => containsNetwork(net, source))).toBe(true);
     }

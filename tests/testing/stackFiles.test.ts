@@ -23,6 +23,9 @@ function projectWithLeafSecrets(): string {
         "qdrantApiKey",
         "redisPassword",
         "webuiAdminPassword",
+        "wireguardPrivateKey",
+        "crowdsecBouncerKey",
+        "runnerRegistrationToken",
     ];
     stack.config["ai-dualstack:serviceSecrets"] = Object.fromEntries(
         [...names, "webuiSecretKey"].map((n) => [n, { secure: `v1:AAAA${n}==` }]),

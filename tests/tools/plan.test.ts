@@ -40,8 +40,16 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
     expect(out).toMatch(
-        /Resources by type \(69 to create\):\n\s+11 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(75 to create\):\n\s+15 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
     );
+    // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
+    expect(out).toMatch(
+        /container private-security: security, CTID 122, 10\.10\.10\.22, udp:\/\/10\.10\.10\.22:51820 \(WireGuard\)/,
+    );
+    expect(out).toMatch(/set-up over SSH: WireGuard on udp\/10\.10\.10\.22:51820 .*; CrowdSec 1\.4\.6/);
+    expect(out).toContain("WireGuard client configs, without private keys (output vpnClients): laptop, phone");
+    expect(out).toMatch(/set-up over SSH: GitHub Actions runner 2\.320\.0 .*labels self-hosted,linux,x64,ai-dualstack/);
+    expect(out).toContain("out ACCEPT tcp/8006 to 192.168.1.10");
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");

@@ -1,0 +1,83 @@
+// CrowdSec's files, rendered from the container's config: the acquisition (the syslog listener the
+// node ships the proxy's access log to), the ban profile, the local API's address, the hub items it
+// enables, and the node-side bouncer's override. Plain functions: the tests run them through the
+// real crowdsec binary.
+
+import { stringify } from "yaml";
+import { CROWDSEC_LAPI_PORT, CROWDSEC_SYSLOG_PORT } from "../../config/roleFirewall";
+import { CrowdsecConfig } from "../../config/schema";
+
+/** Debian 12's crowdsec, pinned: the container's template is Debian 12. */
+export const CROWDSEC_VERSION = "1.4.6-6~deb12u1+b1";
+/** Debian 12's firewall bouncer, pinned: Proxmox VE 8 is Debian 12 underneath. */
+export const BOUNCER_VERSION = "0.0.25-4~deb12u1";
+/** The bouncer's name in CrowdSec's local API. */
+export const BOUNCER_NAME = "aids-node-firewall";
+
+/**
+ * What CrowdSec needs to judge Traefik's access log, from the package's offline hub: the syslog
+ * envelope, Traefik's line, the time and HTTP enrichers, and the HTTP scenarios of the
+ * crowdsecurity/traefik collection (base-http-scenarios).
+ */
+export const CROWDSEC_ITEMS: readonly string[] = [
+    "parsers/s00-raw/crowdsecurity/syslog-logs.yaml",
+    "parsers/s01-parse/crowdsecurity/traefik-logs.yaml",
+    "parsers/s02-enrich/crowdsecurity/dateparse-enrich.yaml",
+    "parsers/s02-enrich/crowdsecurity/http-logs.yaml",
+    "scenarios/crowdsecurity/http-probing.yaml",
+    "scenarios/crowdsecurity/http-sensitive-files.yaml",
+    "scenarios/crowdsecurity/http-crawl-non_statics.yaml",
+    "scenarios/crowdsecurity/http-bad-user-agent.yaml",
+    "scenarios/crowdsecurity/http-sqli-probing.yaml",
+    "scenarios/crowdsecurity/http-xss-probing.yaml",
+    "scenarios/crowdsecurity/http-backdoors-attempts.yaml",
+    "scenarios/crowdsecurity/http-generic-bf.yaml",
+    "scenarios/crowdsecurity/http-open-proxy.yaml",
+    "collections/crowdsecurity/traefik.yaml",
+];
+
+/** The acquisition: syslog over UDP on the container's address, from the node's shipper. */
+export function crowdsecAcquis(listenIp: string, port: number = CROWDSEC_SYSLOG_PORT): string {
+    return stringify({
+        source: "syslog",
+        listen_addr: listenIp,
+        listen_port: port,
+        labels: { type: "syslog" },
+    });
+}
+
+/** Every alert on an IP with a remediation becomes a ban for the configured time. */
+export function crowdsecProfiles(cs: Pick<CrowdsecConfig, "banDuration">): string {
+    return stringify({
+        name: "ai-dualstack-ban",
+        filters: ['Alert.Remediation == true && Alert.GetScope() == "Ip"'],
+        decisions: [{ type: "ban", duration: cs.banDuration }],
+        on_success: "break",
+    });
+}
+
+/** config.yaml.local: the local API on the container's address, where the node's bouncer polls it. */
+export function crowdsecLocalConfig(listenIp: string, port: number = CROWDSEC_LAPI_PORT): string {
+    return stringify({ api: { server: { listen_uri: `${listenIp}:${port}` } } });
+}
+
+/**
+ * The node's bouncer: iptables with an ipset (what pve-firewall uses), in INPUT and in FORWARD,
+ * which the guests' bridged traffic passes, so a banned address reaches neither the node nor the
+ * public proxy.
+ */
+export function bouncerLocalConfig(securityIp: string, apiKey: string): string {
+    return stringify({
+        mode: "iptables",
+        api_url: `http://${securityIp}:${CROWDSEC_LAPI_PORT}/`,
+        api_key: apiKey,
+        iptables_chains: ["INPUT", "FORWARD"],
+        deny_action: "DROP",
+        update_frequency: "10s",
+    });
+}
+
+/** The plan's line for CrowdSec. */
+export function describeCrowdsec(cs: CrowdsecConfig, listenIp: string): string {
+    return `CrowdSec ${CROWDSEC_VERSION} (no Central API): Traefik access log of VM ${cs.proxyVmid} (container ${cs.proxyContainer}) shipped by the node over the guest agent to syslog udp/${listenIp}:${CROWDSEC_SYSLOG_PORT}; HTTP scenarios ban for ${cs.banDuration}; the node's firewall bouncer ${BOUNCER_VERSION} drops banned addresses (INPUT, FORWARD) polling ${listenIp}:${CROWDSEC_LAPI_PORT}`;
+}

@@ -1,0 +1,62 @@
+# Sets up CrowdSec in the security container, idempotently: the pinned Debian package without the
+# Central API (nothing leaves the LAN), the Traefik parser and the HTTP scenarios from the package's
+# offline hub, the syslog listener for the proxy's access log that the node ships, the ban profile,
+# the local API on the container's address for the node's firewall bouncer, and that bouncer's key.
+# Inputs (rendered above): AIDS_CS_VERSION, AIDS_CS_ITEMS (hub paths), AIDS_CS_ACQUIS, AIDS_CS_PROFILES,
+# AIDS_CS_LOCAL (config.yaml.local), AIDS_CS_BOUNCER, AIDS_CS_BOUNCER_KEY.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "ai-dualstack crowdsec: $*"; }
+
+# put FILE MODE CONTENT: writes the file when its content differs; returns 0 when it wrote.
+put() {
+    if [[ "$(cat "$1" 2>/dev/null || true)" == "$3" ]]; then return 1; fi
+    (umask 027 && printf '%s\n' "$3" >"$1")
+    chmod "$2" "$1"
+}
+
+changed=0
+mkdir -p /etc/crowdsec/acquis.d
+# A non-empty credentials file before the install keeps the package from registering with the Central API.
+capi=/etc/crowdsec/online_api_credentials.yaml
+[[ -s "$capi" ]] || printf '# ai-dualstack: no Central API (no signals out, no community blocklist in)\n' >"$capi"
+if [[ "$(dpkg-query -W -f='${Version}' crowdsec 2>/dev/null || true)" != "$AIDS_CS_VERSION" ]]; then
+    log "installing crowdsec $AIDS_CS_VERSION"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "crowdsec=$AIDS_CS_VERSION" >/dev/null
+    changed=1
+fi
+
+# Hub items by symlink from the package's offline hub, as its own install does (vendor folder dropped).
+hub=/var/lib/crowdsec/hub
+for item in $AIDS_CS_ITEMS; do
+    kind_stage="$(dirname "$(dirname "$item")")"
+    link="/etc/crowdsec/$kind_stage/$(basename "$item")"
+    [[ -f "$hub/$item" ]] || { log "missing hub item $item in the package"; exit 1; }
+    if [[ "$(readlink "$link" 2>/dev/null || true)" != "$hub/$item" ]]; then
+        mkdir -p "$(dirname "$link")"
+        ln -sfn "$hub/$item" "$link"
+        changed=1
+    fi
+done
+
+put /etc/crowdsec/acquis.d/ai-dualstack-proxy.yaml 640 "$AIDS_CS_ACQUIS" && changed=1
+put /etc/crowdsec/profiles.yaml 640 "$AIDS_CS_PROFILES" && changed=1
+put /etc/crowdsec/config.yaml.local 640 "$AIDS_CS_LOCAL" && changed=1
+
+systemctl enable --quiet crowdsec
+if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec; then
+    log "restarting crowdsec"
+    systemctl restart crowdsec
+fi
+
+# The bouncer's key: registered once, and again when serviceSecrets holds a new one.
+stamp=/etc/crowdsec/ai-dualstack-bouncer.sha256
+want="$(printf '%s' "$AIDS_CS_BOUNCER_KEY" | sha256sum | cut -d' ' -f1)"
+if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
+    log "registering bouncer $AIDS_CS_BOUNCER"
+    cscli --error bouncers delete "$AIDS_CS_BOUNCER" >/dev/null 2>&1 || true
+    cscli --error bouncers add "$AIDS_CS_BOUNCER" -k "$AIDS_CS_BOUNCER_KEY" >/dev/null
+    printf '%s\n' "$want" >"$stamp"
+fi
+log "ready: $(find /etc/crowdsec/parsers /etc/crowdsec/scenarios -name '*.yaml' | wc -l) parsers and scenarios enabled"

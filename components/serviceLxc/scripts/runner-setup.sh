@@ -1,0 +1,59 @@
+# Sets up the GitHub Actions runner in the CI/CD container, idempotently: Docker (the container has
+# nesting on) and what the runner needs, an unprivileged `runner` user in the docker group, the pinned
+# runner release checked against its sha256, its registration with the repository (the one-hour
+# token from serviceSecrets, used only when it is not registered yet or its labels changed), and its
+# systemd service.
+# Inputs (rendered above): AIDS_RUNNER_VERSION, AIDS_RUNNER_SHA256, AIDS_RUNNER_URL, AIDS_RUNNER_NAME,
+# AIDS_RUNNER_LABELS (comma list), AIDS_RUNNER_TOKEN.
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "ai-dualstack runner: $*"; }
+dir="${AIDS_RUNNER_DIR:-/opt/actions-runner}" # another folder only in the sandbox test
+as_runner() { (cd "$dir" && runuser -u runner -- "$@"); }
+
+pkgs=(docker.io git curl ca-certificates tar libicu72 libkrb5-3 zlib1g libssl3)
+missing=()
+for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
+if [[ ${#missing[@]} -gt 0 ]]; then
+    log "installing ${missing[*]}"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+systemctl enable --now --quiet docker
+id runner >/dev/null 2>&1 || useradd --create-home --shell /bin/bash runner
+id -nG runner | grep -qw docker || usermod -aG docker runner
+
+svc_name() { cat "$dir/.service" 2>/dev/null || true; }
+if [[ "$(cat "$dir/.aids-version" 2>/dev/null || true)" != "$AIDS_RUNNER_VERSION" ]]; then
+    log "installing runner $AIDS_RUNNER_VERSION"
+    tarball="/tmp/actions-runner-linux-x64-$AIDS_RUNNER_VERSION.tar.gz"
+    curl -fsSL -o "$tarball" \
+        "https://github.com/actions/runner/releases/download/v$AIDS_RUNNER_VERSION/actions-runner-linux-x64-$AIDS_RUNNER_VERSION.tar.gz"
+    echo "$AIDS_RUNNER_SHA256  $tarball" | sha256sum -c --quiet
+    [[ -z "$(svc_name)" ]] || systemctl stop "$(svc_name)" || true
+    mkdir -p "$dir"
+    tar -xzf "$tarball" -C "$dir"
+    rm -f "$tarball"
+    chown -R runner:runner "$dir"
+    printf '%s\n' "$AIDS_RUNNER_VERSION" >"$dir/.aids-version"
+fi
+
+# Registered with other labels: remove it first (that, too, needs a fresh token).
+if [[ -f "$dir/.runner" && "$(cat "$dir/.aids-labels" 2>/dev/null || true)" != "$AIDS_RUNNER_LABELS" ]]; then
+    log "labels changed to $AIDS_RUNNER_LABELS: re-registering"
+    [[ -z "$(svc_name)" ]] || (cd "$dir" && ./svc.sh stop && ./svc.sh uninstall) >/dev/null
+    as_runner ./config.sh remove --token "$AIDS_RUNNER_TOKEN" >/dev/null ||
+        { log "removal refused: put a fresh registration token in serviceSecrets and run pulumi up again"; exit 1; }
+fi
+if [[ ! -f "$dir/.runner" ]]; then
+    log "registering $AIDS_RUNNER_NAME with $AIDS_RUNNER_URL (labels self-hosted,linux,x64,$AIDS_RUNNER_LABELS)"
+    as_runner ./config.sh --unattended --replace --url "$AIDS_RUNNER_URL" --token "$AIDS_RUNNER_TOKEN" \
+        --name "$AIDS_RUNNER_NAME" --labels "$AIDS_RUNNER_LABELS" --work _work >/dev/null ||
+        { log "registration refused: the token lasts one hour; put a fresh one in serviceSecrets and run pulumi up again"; exit 1; }
+    printf '%s\n' "$AIDS_RUNNER_LABELS" >"$dir/.aids-labels"
+fi
+if [[ -z "$(svc_name)" ]]; then
+    (cd "$dir" && ./svc.sh install runner) >/dev/null
+fi
+systemctl is-active --quiet "$(svc_name)" || (cd "$dir" && ./svc.sh start) >/dev/null
+log "ready: $(svc_name) active, docker $(docker version --format '{{.Server.Version}}')"

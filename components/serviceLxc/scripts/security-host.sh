@@ -1,0 +1,61 @@
+# The security container's node-side part, idempotently: the WireGuard kernel module (a container
+# cannot load it), and for CrowdSec the pinned Debian firewall bouncer, which drops banned addresses in
+# the node's INPUT and FORWARD chains (the guests' bridged traffic passes FORWARD), and the shipper
+# that carries the public proxy's access log from its VM's guest agent to CrowdSec.
+# Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_VERSION,
+# AIDS_BOUNCER_LOCAL (the bouncer's config override, with its key), AIDS_SHIPPER_B64 (the shipper script),
+# AIDS_SHIP_ARGS (VMID CONTAINER DEST PORT).
+set -euo pipefail
+export DEBIAN_FRONTEND=noninteractive
+log() { echo "ai-dualstack security (node): $*"; }
+
+put() {
+    if [[ "$(cat "$1" 2>/dev/null || true)" == "$3" ]]; then return 1; fi
+    (umask 077 && printf '%s\n' "$3" >"$1")
+    chmod "$2" "$1"
+}
+
+if [[ "$AIDS_WIREGUARD" == 1 ]]; then
+    put /etc/modules-load.d/ai-dualstack-wireguard.conf 644 "wireguard" || true
+    lsmod | grep -q '^wireguard ' || { log "loading the wireguard module"; modprobe wireguard; }
+fi
+
+[[ "$AIDS_CROWDSEC" == 1 ]] || exit 0
+conf=/etc/crowdsec/bouncers/crowdsec-firewall-bouncer.yaml
+mkdir -p /etc/crowdsec/bouncers
+changed=0
+# Written before the install: the package then neither registers itself nor overrides it.
+put "$conf.local" 600 "$AIDS_BOUNCER_LOCAL" && changed=1
+if [[ "$(dpkg-query -W -f='${Version}' crowdsec-firewall-bouncer 2>/dev/null || true)" != "$AIDS_BOUNCER_VERSION" ]]; then
+    log "installing crowdsec-firewall-bouncer $AIDS_BOUNCER_VERSION"
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends "crowdsec-firewall-bouncer=$AIDS_BOUNCER_VERSION" ipset >/dev/null
+    changed=1
+fi
+systemctl enable --quiet crowdsec-firewall-bouncer
+if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec-firewall-bouncer; then
+    log "restarting the firewall bouncer"
+    systemctl restart crowdsec-firewall-bouncer
+fi
+
+unit="[Unit]
+Description=ai-dualstack: ship the public proxy's access log to CrowdSec
+After=network-online.target pve-guests.service
+
+[Service]
+ExecStart=/usr/local/sbin/aids-proxy-log-ship $AIDS_SHIP_ARGS
+Restart=always
+RestartSec=10
+
+[Install]
+WantedBy=multi-user.target"
+ship_changed=0
+put /usr/local/sbin/aids-proxy-log-ship 755 "$(printf '%s' "$AIDS_SHIPPER_B64" | base64 -d)" && ship_changed=1
+put /etc/systemd/system/aids-proxy-log-ship.service 644 "$unit" && ship_changed=1
+[[ $ship_changed -eq 0 ]] || systemctl daemon-reload
+systemctl enable --quiet aids-proxy-log-ship
+if [[ $ship_changed -eq 1 ]] || ! systemctl is-active --quiet aids-proxy-log-ship; then
+    log "restarting the access-log shipper ($AIDS_SHIP_ARGS)"
+    systemctl restart aids-proxy-log-ship
+fi
+log "ready: bouncer and shipper running"

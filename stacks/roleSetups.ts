@@ -1,0 +1,54 @@
+// The security and CI/CD containers' set-ups, wired from the stack: what each installs, where it
+// answers, and the VPN's client configs. Containers of other roles, or without a static address, get none.
+
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { LoadedStack } from "../config/load";
+import { ContainerModel } from "../config/resolve";
+import { RunnerSetup } from "../components/serviceLxc/cicdRunner";
+import { SecuritySetup } from "../components/serviceLxc/security";
+import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
+
+export interface RoleSetupOutput {
+    /** What the set-up installs, its endpoints and jobs, in one line. */
+    readonly setup: string;
+    readonly endpoints: readonly string[];
+    /** WireGuard peers' client configs, without their private keys. */
+    readonly vpnClients?: pulumi.Output<Record<string, string>>;
+}
+
+export function buildRoleSetup(
+    stack: LoadedStack,
+    ct: ContainerModel,
+    built: ServiceLxc,
+    hostConnection: command.types.input.remote.ConnectionArgs,
+): RoleSetupOutput | undefined {
+    const address = ct.network.address?.ip;
+    if (address === undefined) return undefined;
+    const common = {
+        address,
+        sshPrivateKey: stack.secrets.guestSshPrivateKey,
+        secrets: stack.secrets.services,
+        dependsOn: [built.start],
+    };
+    if (ct.wireguard || ct.crowdsec) {
+        const sec = new SecuritySetup(`${ct.name}-security`, {
+            ...common,
+            container: ct,
+            hostConnection,
+            network: stack.network,
+            proxmox: stack.proxmox,
+            nodeAddress: stack.nodes.find((n) => n.name === ct.node)?.ssh.address,
+        });
+        return {
+            setup: sec.description,
+            endpoints: sec.endpoints,
+            ...(ct.wireguard ? { vpnClients: sec.clientConfigs } : {}),
+        };
+    }
+    if (ct.runner) {
+        const runner = new RunnerSetup(`${ct.name}-runner`, { ...common, container: ct });
+        return { setup: runner.description, endpoints: [] };
+    }
+    return undefined;
+}

@@ -1,0 +1,106 @@
+// The runner set-up script, run by real bash in a sandbox: stand-ins for apt, systemd, the user
+// tools and curl record their calls, and curl hands over a fake runner release whose config.sh and
+// svc.sh record theirs. The script checks the download's sha256 (real sha256sum, real tar), registers
+// once with the token and labels, installs the service, does nothing the second time, and refuses a
+// download whose checksum differs before unpacking anything.
+
+import { execFileSync, spawnSync } from "child_process";
+import { createHash } from "crypto";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { RUNNER_SHA256, renderRunnerScript } from "../../../components/serviceLxc/cicdRunner";
+
+const STUBS: Record<string, string> = {
+    "apt-get": 'echo "apt-get $*" >>"$CALLS"',
+    "dpkg-query": 'echo "install ok installed"',
+    systemctl: 'echo "systemctl $*" >>"$CALLS"; [[ "$1" != is-active ]] || [[ -f "$SANDBOX/active" ]]',
+    id: 'if [[ "$1" == -nG ]]; then echo "runner docker"; else exit 0; fi',
+    useradd: 'echo "useradd $*" >>"$CALLS"',
+    usermod: 'echo "usermod $*" >>"$CALLS"',
+    runuser: 'shift 3; "$@"',
+    chown: "true",
+    docker: "echo 27.0.0",
+    curl: 'echo "curl $*" >>"$CALLS"; while [[ "$1" != -o ]]; do shift; done; cp "$TARBALL" "$2"',
+};
+
+/** The fake release: config.sh and svc.sh that record their arguments and leave what the real ones leave. */
+const RELEASE: Record<string, string> = {
+    "config.sh": 'echo "config.sh $*" >>"$CALLS"; [[ "$1" == remove ]] && rm -f .runner || touch .runner',
+    "svc.sh":
+        'echo "svc.sh $*" >>"$CALLS"; if [[ "$1" == install ]]; then echo actions.runner.x.service >.service; fi; [[ "$1" != start ]] || touch "$SANDBOX/active"',
+};
+
+function sandbox(): { root: string; env: NodeJS.ProcessEnv; sha: string } {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-runner-"));
+    const bin = path.join(root, "bin");
+    const rel = path.join(root, "release");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(rel);
+    for (const [name, body] of Object.entries(STUBS)) {
+        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    }
+    for (const [name, body] of Object.entries(RELEASE)) {
+        fs.writeFileSync(path.join(rel, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    }
+    const tarball = path.join(root, "release.tar.gz");
+    execFileSync("tar", ["-czf", tarball, "-C", rel, "."]);
+    const sha = createHash("sha256").update(fs.readFileSync(tarball)).digest("hex");
+    const env = {
+        ...process.env,
+        PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+        CALLS: path.join(root, "calls"),
+        SANDBOX: root,
+        TARBALL: tarball,
+        AIDS_RUNNER_DIR: path.join(root, "opt", "actions-runner"),
+    };
+    return { root, env, sha };
+}
+
+const runner = { repository: "octo/ai-dualstack", tokenSecret: "t", labels: ["ai-dualstack"] };
+
+function run(env: NodeJS.ProcessEnv, sha: string) {
+    const script = renderRunnerScript(runner, "private-cicd", "REG-TOKEN").replace(
+        `AIDS_RUNNER_SHA256='${RUNNER_SHA256}'`,
+        `AIDS_RUNNER_SHA256='${sha}'`,
+    );
+    return spawnSync("bash", ["-s"], { input: script, env, encoding: "utf8" });
+}
+
+const calls = (env: NodeJS.ProcessEnv) =>
+    fs.existsSync(env["CALLS"] as string)
+        ? fs
+              .readFileSync(env["CALLS"] as string, "utf8")
+              .trim()
+              .split("\n")
+        : [];
+
+test("installs the checked release, registers once with the token and labels, then changes nothing", () => {
+    const { env, sha } = sandbox();
+    const first = run(env, sha);
+    expect(first.stderr).toBe("");
+    expect(first.status).toBe(0);
+    const once = calls(env);
+    expect(once.filter((c) => c.startsWith("curl"))).toHaveLength(1);
+    expect(once).toContain(
+        "config.sh --unattended --replace --url https://github.com/octo/ai-dualstack --token REG-TOKEN --name private-cicd --labels ai-dualstack --work _work",
+    );
+    expect(once).toContain("svc.sh install runner");
+    expect(once).toContain("svc.sh start");
+    expect(first.stdout).toContain("ready: actions.runner.x.service active");
+
+    fs.rmSync(env["CALLS"] as string);
+    const second = run(env, sha);
+    expect(second.status).toBe(0);
+    const again = calls(env);
+    expect(again.filter((c) => /^(curl|config\.sh|svc\.sh|useradd|usermod|apt-get)/.test(c))).toEqual([]);
+});
+
+test("refuses a download whose sha256 differs, before unpacking or registering", () => {
+    const { env } = sandbox();
+    const result = run(env, "0".repeat(64));
+    expect(result.status).not.toBe(0);
+    expect(result.stderr).toMatch(/FAILED|did NOT match/);
+    expect(fs.existsSync(path.join(env["AIDS_RUNNER_DIR"] as string, "config.sh"))).toBe(false);
+    expect(calls(env).filter((c) => c.startsWith("config.sh"))).toEqual([]);
+});
