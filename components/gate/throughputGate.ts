@@ -60,6 +60,7 @@ export class ThroughputGate extends pulumi.ComponentResource {
                     ...(m.digest ? { digest: m.digest } : {}),
                     gpu: args.gpu,
                     requiredTokensPerSecond: m.minTokensPerSecond,
+                    ...(m.minEfficiency !== undefined ? { requiredEfficiency: m.minEfficiency } : {}),
                     prompt: s.prompt,
                     numPredict: s.numPredict,
                     runs: s.runs,
