@@ -28,8 +28,9 @@ exits 1 when a check fails (see bench/gpu/report.ts).
   --tokens N         tokens per generation (default 256; --cpu: 32)
   --runs N           measured generations per gate run (default 3; --cpu: 2)
   --bandwidth GB/s   the card's memory bandwidth (default: from the card's name; --cpu: 100, nominal)
-  --pass-tps N       the passing threshold in tokens/s (default 50; --cpu: 1)
-  --pass-eff F       the passing share of the roofline (default 0.25; --cpu: 0.0001)
+  --pass-tps N       the passing threshold in tokens/s (default 50; --cpu: 0.5)
+  --pass-eff F       the passing share of the roofline (default 0.25; --cpu: 0.000001, as a CPU's
+                     roofline means little for a model that fits in its caches)
   --build-seconds N  the CUDA build's time, for the report
   --started-at S     when run.sh started (epoch seconds), for the wall time
   --limit-seconds N  the wall time a GPU run must stay under (default 480)
@@ -83,8 +84,8 @@ export function parseArgs(argv: string[]): Options | "help" {
         tokens: num("--tokens", cpu ? 32 : 256),
         runs: num("--runs", cpu ? 2 : 3),
         ...(v["--bandwidth"] !== undefined || cpu ? { bandwidth: num("--bandwidth", 100) } : {}),
-        passTps: num("--pass-tps", cpu ? 1 : 50),
-        passEff: num("--pass-eff", cpu ? 0.0001 : 0.25),
+        passTps: num("--pass-tps", cpu ? 0.5 : 50),
+        passEff: num("--pass-eff", cpu ? 1e-6 : 0.25),
         buildSeconds: num("--build-seconds", 0),
         startedAt: num("--started-at", Date.now() / 1000),
         limitSeconds: num("--limit-seconds", 480),
@@ -198,9 +199,11 @@ async function benchModel(
     };
     const gates = [await gateRun(base, "pass", {})];
     const ceiling = gates[0]?.figures?.ceilingTokensPerSecond ?? (gpu.memoryBandwidthGBs * 1e9) / fileBytes;
-    gates.push(await gateRun(base, "too-slow", { requiredTokensPerSecond: Math.ceil(2 * ceiling) }));
-    gates.push(await gateRun(base, "below-roofline", { requiredEfficiency: 1 }));
-    if (o.cpu) gates.push(await gateRun(base, "cpu-fallback", { requireGpu: true }));
+    // The failing runs need one measured run each: their verdict does not depend on the median.
+    const fail = { ...base, runs: 1 };
+    gates.push(await gateRun(fail, "too-slow", { requiredTokensPerSecond: Math.ceil(2 * ceiling) }));
+    gates.push(await gateRun(fail, "below-roofline", { requiredEfficiency: 1 }));
+    if (o.cpu) gates.push(await gateRun(fail, "cpu-fallback", { requireGpu: true }));
     for (const g of gates) console.log(`${name} [${g.expect}] ${g.passed ? "passed" : "failed"}: ${g.message}`);
 
     const api = new Ollama({ host: server.endpoint });
