@@ -2,12 +2,16 @@
 // report's checks (a good run passes them; each way a run can go wrong is named), and the options.
 // The whole bench runs on the CPU in CI: `bash bench/gpu/run.sh --cpu` (.ci/run).
 
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { halves, tensorInfos, toHalf, weightBytes, writeF16Model } from "../../bench/gpu/f16Model";
 import { BenchReport, checkReport, GateOutcome, summaryTable } from "../../bench/gpu/report";
 import { parseArgs } from "../../bench/gpu/bench";
+import { validator } from "../helpers/sandbox";
+
+const PROJECT_DIR = path.join(__dirname, "..", "..");
 
 test("half precision: exact values, rounding, subnormals, overflow", () => {
     expect(toHalf(1)).toBe(0x3c00);
@@ -163,4 +167,34 @@ test("options: the GPU and the CPU defaults, and refusals", () => {
     expect(() => parseArgs(["--ollama", "o"])).toThrow("--ollama and --out are required");
     expect(() => parseArgs(["--ollama", "o", "--out", "d", "--models", "4096"])).toThrow("WIDTHxLAYERS");
     expect(() => parseArgs(["--bogus", "1"])).toThrow("unknown option");
+});
+
+const shellcheck = validator("shellcheck");
+const scripts = ["bench/gpu/stage.sh", "bench/gpu/run.sh"];
+
+(shellcheck ? test : test.skip)("the scripts pass shellcheck", () => {
+    execFileSync(shellcheck as string, ["--severity=style", ...scripts], { cwd: PROJECT_DIR, encoding: "utf8" });
+});
+
+test.each(scripts)("%s has --help", (script) => {
+    const help = execFileSync("bash", [script, "--help"], { cwd: PROJECT_DIR, encoding: "utf8" });
+    expect(help).toMatch(/^Usage: bash bench\/gpu\//m);
+});
+
+test("run.sh refuses to start without --out, or with nothing staged, saying what to do", () => {
+    const run = (...args: string[]) =>
+        spawnSync("bash", ["bench/gpu/run.sh", ...args], {
+            cwd: PROJECT_DIR,
+            encoding: "utf8",
+            env: { PATH: process.env["PATH"] ?? "" },
+        });
+    expect(run().stderr).toContain("--out DIR is required (on the device machine: --out $OUT)");
+    const empty = fs.mkdtempSync(path.join(os.tmpdir(), "stage-"));
+    try {
+        const r = run("--out", path.join(empty, "out"), "--stage", empty);
+        expect(r.status).toBe(2);
+        expect(r.stderr).toContain("run bash bench/gpu/stage.sh here first, and carry dist/gpu-bench");
+    } finally {
+        fs.rmSync(empty, { recursive: true, force: true });
+    }
 });
