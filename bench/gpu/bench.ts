@@ -228,6 +228,20 @@ async function benchModel(
     return report;
 }
 
+/** Ollama's own word that it found the card (its "inference compute" lines), before any big model is written. */
+async function expectCuda(server: OllamaServer): Promise<void> {
+    const deadline = Date.now() + 15_000;
+    while (!/msg="inference compute"/.test(server.log()) && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 200));
+    }
+    const found = server.log().match(/msg="inference compute".*/g) ?? [];
+    if (!found.some((line) => /library=cuda/.test(line))) {
+        throw new Error(
+            `Ollama found no CUDA GPU (see ollama.log): ${found.join(" / ") || "no inference compute line"}`,
+        );
+    }
+}
+
 export async function main(argv: string[]): Promise<number> {
     const o = parseArgs(argv);
     if (o === "help") {
@@ -255,7 +269,13 @@ export async function main(argv: string[]): Promise<number> {
         problems: [],
     };
     try {
-        for (const shape of o.models) report.models.push(await benchModel(server, o, gpu, work, shape));
+        if (!o.cpu) await expectCuda(server);
+        for (const shape of o.models) {
+            const m = await benchModel(server, o, gpu, work, shape);
+            report.models.push(m);
+            // A model that did not reach VRAM would make the larger ones crawl on the CPU past the limit.
+            if (!o.cpu && m.gates[0]?.figures?.residency !== "gpu") break;
+        }
     } catch (err) {
         report.problems.push(`the bench stopped: ${err instanceof Error ? err.message : String(err)}`);
     } finally {
