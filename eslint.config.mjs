@@ -25,7 +25,17 @@ const layer = (files, forbidden, why) => ({
 });
 
 export default tseslint.config(
-    { ignores: ["node_modules/", "bin/", "coverage/", "eslint.config.mjs", "jest.config.js", "jest.e2e.config.js"] },
+    {
+        ignores: [
+            "node_modules/",
+            "bin/",
+            "dist/",
+            "coverage/",
+            "eslint.config.mjs",
+            "jest.config.js",
+            "jest.e2e.config.js",
+        ],
+    },
     js.configs.recommended,
     ...tseslint.configs.recommendedTypeChecked,
     {

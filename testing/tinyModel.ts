@@ -21,7 +21,7 @@ enum T {
 const GGML_F32 = 0;
 const ALIGNMENT = 32;
 
-type Meta =
+export type Meta =
     | { type: T.UINT32 | T.INT32 | T.FLOAT32; value: number }
     | { type: T.STRING; value: string }
     | { type: T.ARRAY; of: T.INT32 | T.FLOAT32; value: number[] }
@@ -107,8 +107,18 @@ function writeMeta(w: Writer, key: string, m: Meta): void {
     }
 }
 
-/** Serializes metadata and tensors as a GGUF v3 file. */
-export function encodeGguf(meta: Record<string, Meta>, tensors: Tensor[]): Buffer {
+/** A tensor's entry in the GGUF header: its name, GGML shape and type, and its data's size. */
+export interface TensorInfo {
+    name: string;
+    /** GGML order: dims[0] is the row length. */
+    dims: number[];
+    /** GGML tensor type (0 F32, 1 F16). */
+    type: number;
+    bytes: number;
+}
+
+/** The GGUF v3 header (metadata and tensor infos), padded so that the tensors' data follows it. */
+export function ggufHeader(meta: Record<string, Meta>, tensors: readonly TensorInfo[]): Buffer {
     const w = new Writer();
     w.bytes(Buffer.from("GGUF", "ascii"));
     w.u32(3);
@@ -116,26 +126,34 @@ export function encodeGguf(meta: Record<string, Meta>, tensors: Tensor[]): Buffe
     w.u64(Object.keys(meta).length);
     for (const [key, m] of Object.entries(meta)) writeMeta(w, key, m);
     let offset = 0;
-    const offsets: number[] = [];
     for (const t of tensors) {
         w.str(t.name);
         w.u32(t.dims.length);
         for (const d of t.dims) w.u64(d);
-        w.u32(GGML_F32);
+        w.u32(t.type);
         w.u64(offset);
-        offsets.push(offset);
-        offset += Math.ceil(t.data.byteLength / ALIGNMENT) * ALIGNMENT;
+        offset += paddedSize(t.bytes);
     }
     w.pad();
-    for (const t of tensors) {
-        w.bytes(Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength));
-        w.pad();
-    }
     return w.toBuffer();
 }
 
+/** A tensor's data size rounded up to the alignment: each tensor's data starts aligned. */
+export const paddedSize = (bytes: number) => Math.ceil(bytes / ALIGNMENT) * ALIGNMENT;
+
+/** Serializes metadata and tensors as a GGUF v3 file. */
+export function encodeGguf(meta: Record<string, Meta>, tensors: Tensor[]): Buffer {
+    const infos = tensors.map((t) => ({ name: t.name, dims: t.dims, type: GGML_F32, bytes: t.data.byteLength }));
+    const parts = [ggufHeader(meta, infos)];
+    for (const t of tensors) {
+        const data = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+        parts.push(data, Buffer.alloc(paddedSize(data.length) - data.length));
+    }
+    return Buffer.concat(parts);
+}
+
 /** A small deterministic PRNG (mulberry32), so the same seed writes the same file. */
-function random(seed: number): () => number {
+export function random(seed: number): () => number {
     let a = seed >>> 0;
     return () => {
         a = (a + 0x6d2b79f5) >>> 0;
@@ -153,9 +171,9 @@ export interface TinyModelOptions {
     seed?: number;
 }
 
-const SPECIAL = ["<unk>", "<s>", "</s>"] as const;
+export const SPECIAL = ["<unk>", "<s>", "</s>"] as const;
 /** Whole-word tokens besides the specials and the 256 byte tokens the SPM tokenizer requires. */
-const WORDS = Array.from({ length: 128 }, (_, i) => `▁w${i}`);
+export const WORDS = Array.from({ length: 128 }, (_, i) => `▁w${i}`);
 
 /** The tokenizer vocabulary: specials, then `<0x00>`..`<0xFF>`, then a few words. */
 export function vocabulary(): { tokens: string[]; types: number[] } {
@@ -166,9 +184,8 @@ export function vocabulary(): { tokens: string[]; types: number[] } {
     return { tokens, types };
 }
 
-/** A llama-architecture GGUF with random weights: about 0.5 MB at the default size. */
 /** The llama architecture's and the tokenizer's GGUF metadata for a model of this shape. */
-function llamaMetadata(
+export function llamaMetadata(
     shape: { width: number; ff: number; layers: number; heads: number },
     tokens: string[],
     types: number[],
@@ -198,6 +215,7 @@ function llamaMetadata(
     };
 }
 
+/** A llama-architecture GGUF with random weights: about 0.5 MB at the default size. */
 export function tinyLlamaGguf(options: TinyModelOptions = {}): Buffer {
     const width = options.width ?? 64;
     const layers = options.layers ?? 2;

@@ -31,6 +31,8 @@ export interface ModelFigures {
     model: string;
     gpu: string;
     requiredTokensPerSecond: number;
+    /** The share of the roofline required as well (minEfficiency), when set. */
+    requiredEfficiency?: number;
     tokensPerSecond: pulumi.Output<number>;
     ceilingTokensPerSecond: pulumi.Output<number>;
     efficiencyPercent: pulumi.Output<number>;
@@ -60,6 +62,7 @@ export class ThroughputGate extends pulumi.ComponentResource {
                     ...(m.digest ? { digest: m.digest } : {}),
                     gpu: args.gpu,
                     requiredTokensPerSecond: m.minTokensPerSecond,
+                    ...(m.minEfficiency !== undefined ? { requiredEfficiency: m.minEfficiency } : {}),
                     prompt: s.prompt,
                     numPredict: s.numPredict,
                     runs: s.runs,
@@ -86,6 +89,7 @@ export class ThroughputGate extends pulumi.ComponentResource {
                 model: m.name,
                 gpu: args.gpu.name,
                 requiredTokensPerSecond: m.minTokensPerSecond,
+                ...(m.minEfficiency !== undefined ? { requiredEfficiency: m.minEfficiency } : {}),
                 tokensPerSecond: g.tokensPerSecond,
                 ceilingTokensPerSecond: g.ceilingTokensPerSecond,
                 efficiencyPercent: g.efficiencyPercent,

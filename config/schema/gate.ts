@@ -22,6 +22,16 @@ export const ModelGateSchema = z.strictObject({
         .positive("must be more than 0 tokens/s")
         .default(GATE_DEFAULTS.minTokensPerSecond)
         .meta(d("The decode rate (median of the measured runs) below which `pulumi up` fails.")),
+    minEfficiency: z
+        .number()
+        .gt(0, "must be a share of the card's roofline, more than 0")
+        .max(1, "must be a share of the card's roofline, at most 1 (0.4 is 40%)")
+        .optional()
+        .meta(
+            d(
+                "Also require this share (0-1) of the card's roofline, memory bandwidth / model size; the higher of the two requirements applies.",
+            ),
+        ),
     removeOnDelete: flag(false, "Delete the model from Ollama when it leaves this list (by default it stays)."),
 });
 

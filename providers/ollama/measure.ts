@@ -108,6 +108,8 @@ export interface VerdictInput {
     endpoint: string;
     summary: Summary;
     requiredTokensPerSecond: number;
+    /** A share of the roofline (0-1) to reach as well, when set: the higher of the two applies. */
+    requiredEfficiency?: number;
     residency: Residency;
     /** Size of the loaded model and its VRAM part, from `ps`. */
     size: number;
@@ -120,11 +122,25 @@ export interface VerdictInput {
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const gib = (bytes: number) => (bytes >= 2 ** 30 ? `${fmt(bytes / 2 ** 30)} GiB` : `${fmt(bytes / 2 ** 20)} MiB`);
 
+/** The rate to reach: the tokens/s threshold, or the required share of the ceiling when higher. */
+export function requiredRate(v: Pick<VerdictInput, "requiredTokensPerSecond" | "requiredEfficiency" | "ceiling">): {
+    tokensPerSecond: number;
+    byEfficiency: boolean;
+} {
+    const byRoofline = v.requiredEfficiency !== undefined ? v.requiredEfficiency * v.ceiling : 0;
+    return byRoofline > v.requiredTokensPerSecond
+        ? { tokensPerSecond: byRoofline, byEfficiency: true }
+        : { tokensPerSecond: v.requiredTokensPerSecond, byEfficiency: false };
+}
+
 /** Decides pass or fail; the message says what was measured, what was required, and the likely cause. */
 export function verdict(v: VerdictInput): Verdict {
     const gpu = `${v.gpu.name} (${v.gpu.model}, ${v.gpu.vramGiB} GiB)`;
     const measured = `${fmt(v.summary.tokensPerSecond)} tokens/s (median, slowest ${fmt(v.summary.slowestTokensPerSecond)})`;
-    const required = `${fmt(v.requiredTokensPerSecond)} tokens/s`;
+    const need = requiredRate(v);
+    const required = need.byEfficiency
+        ? `${fmt(need.tokensPerSecond)} tokens/s (${fmt(100 * (v.requiredEfficiency ?? 0), 0)}% of the card's ceiling)`
+        : `${fmt(need.tokensPerSecond)} tokens/s`;
     const head = `model ${v.model} on GPU ${gpu} at ${v.endpoint}`;
     if (v.requireGpu && v.residency === "cpu") {
         return {
@@ -144,23 +160,27 @@ export function verdict(v: VerdictInput): Verdict {
                 "Pick a smaller quantization or context (num_ctx), or unload other models (OLLAMA_MAX_LOADED_MODELS=1).",
         };
     }
-    if (v.summary.tokensPerSecond < v.requiredTokensPerSecond) {
-        const ceiling =
-            v.ceiling > 0
-                ? `; the card's ceiling for this model is ${fmt(v.ceiling)} tokens/s (${fmt(efficiencyPercent(v.summary.tokensPerSecond, v.ceiling))}% reached)`
-                : "";
-        const hint =
-            v.ceiling > 0 && v.ceiling < v.requiredTokensPerSecond
-                ? " The requirement is above what the card's memory bandwidth allows for a model this size: pick a smaller model or quantization, or lower slowestTokensPerSecond."
-                : " Check for power or thermal limits (`nvidia-smi -q -d PERFORMANCE`), other work on the GPU, and the PCIe link.";
+    if (v.summary.tokensPerSecond < need.tokensPerSecond) {
         return {
             passed: false,
             cause: "too-slow",
-            message: `${head}: too slow, measured ${measured}, required ${required}${ceiling}.${hint}`,
+            message: tooSlow(v, head, measured, required, need.tokensPerSecond),
         };
     }
     return {
         passed: true,
         message: `${head}: ${measured}, required ${required}; ${v.residency === "gpu" ? "fully in VRAM" : `residency ${v.residency} (not required)`}.`,
     };
+}
+
+function tooSlow(v: VerdictInput, head: string, measured: string, required: string, need: number): string {
+    const ceiling =
+        v.ceiling > 0
+            ? `; the card's ceiling for this model is ${fmt(v.ceiling)} tokens/s (${fmt(efficiencyPercent(v.summary.tokensPerSecond, v.ceiling))}% reached)`
+            : "";
+    const hint =
+        v.ceiling > 0 && v.ceiling < need
+            ? " The requirement is above what the card's memory bandwidth allows for a model this size: pick a smaller model or quantization, or lower minTokensPerSecond."
+            : " Check for power or thermal limits (`nvidia-smi -q -d PERFORMANCE`), other work on the GPU, and the PCIe link.";
+    return `${head}: too slow, measured ${measured}, required ${required}${ceiling}.${hint}`;
 }

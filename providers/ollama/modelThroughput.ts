@@ -52,7 +52,12 @@ export interface ModelThroughput extends ModelThroughputOutputs {}
 export class ModelThroughput extends pulumi.dynamic.Resource {
     constructor(name: string, args: ModelThroughputArgs, opts?: pulumi.CustomResourceOptions) {
         // The optional inputs are stored even when unset, so that setting one later shows as a diff.
-        const inputs: Record<keyof ModelThroughputInputs, unknown> = { server: undefined, digest: undefined, ...args };
+        const inputs: Record<keyof ModelThroughputInputs, unknown> = {
+            server: undefined,
+            digest: undefined,
+            requiredEfficiency: undefined,
+            ...args,
+        };
         const outputs = Object.fromEntries(OUTPUTS.filter((k) => !(k in inputs)).map((k) => [k, undefined]));
         super(modelThroughputProvider, name, { ...outputs, ...inputs }, opts, "ollama", "ModelThroughput");
     }

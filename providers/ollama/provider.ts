@@ -36,6 +36,7 @@ export const MEASURE_KEYS = [
     "digest",
     "gpu",
     "requiredTokensPerSecond",
+    "requiredEfficiency",
     "prompt",
     "numPredict",
     "runs",
@@ -59,7 +60,9 @@ function progress(line: string): void {
 }
 
 function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
-    const { endpoint, server, model, digest, gpu, requiredTokensPerSecond, prompt, numPredict, runs, seed } = state;
+    const { endpoint, server, model, digest, gpu, requiredTokensPerSecond, requiredEfficiency, prompt, numPredict } =
+        state;
+    const { runs, seed } = state;
     const { requireGpu, timeoutSeconds, stallSeconds, attempts, backoffMs, removeOnDelete } = state;
     return {
         endpoint,
@@ -68,6 +71,7 @@ function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
         ...(digest ? { digest } : {}),
         gpu,
         requiredTokensPerSecond,
+        ...(requiredEfficiency !== undefined && requiredEfficiency !== null ? { requiredEfficiency } : {}),
         prompt,
         numPredict,
         runs,
@@ -102,6 +106,13 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
         }
         if (!(news.requiredTokensPerSecond > 0)) {
             failures.push({ property: "requiredTokensPerSecond", reason: "must be more than 0 tokens/s" });
+        }
+        const eff = news.requiredEfficiency;
+        if (eff !== undefined && eff !== null && !(eff > 0 && eff <= 1)) {
+            failures.push({
+                property: "requiredEfficiency",
+                reason: "must be a share of the roofline, more than 0 and at most 1",
+            });
         }
         if (!(Number.isInteger(news.runs) && news.runs >= 1)) {
             failures.push({ property: "runs", reason: "must be a whole number of runs, at least 1" });

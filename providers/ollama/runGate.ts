@@ -29,6 +29,8 @@ export interface GateInput {
     digest?: string;
     gpu: GpuUnderTest;
     requiredTokensPerSecond: number;
+    /** Also reach this share (0-1) of the card's roofline; the higher requirement applies. */
+    requiredEfficiency?: number;
     prompt: string;
     /** Tokens to generate per run (num_predict). */
     numPredict: number;
@@ -288,6 +290,7 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
         endpoint: input.endpoint,
         summary,
         requiredTokensPerSecond: input.requiredTokensPerSecond,
+        ...(input.requiredEfficiency !== undefined ? { requiredEfficiency: input.requiredEfficiency } : {}),
         residency,
         size: running.size,
         sizeVram: running.size_vram,

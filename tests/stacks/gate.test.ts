@@ -16,6 +16,7 @@ test.each([
         model: "qwen2.5:14b",
         endpoint: "http://10.10.10.10:11434",
         gpu: { name: "rtx5090", model: "NVIDIA GeForce RTX 5090", vramGiB: 32, memoryBandwidthGBs: 1792 },
+        required: { requiredTokensPerSecond: 50 },
     },
     {
         stack: "public",
@@ -23,15 +24,17 @@ test.each([
         // Public Ollama publishes no port: the proxy's plain route on the VM's address, trusted sources only.
         endpoint: "http://10.20.20.10",
         gpu: { name: "rtx3060", model: "NVIDIA GeForce RTX 3060 12GB", vramGiB: 12, memoryBandwidthGBs: 360 },
+        // 50 tokens/s is above the 3060's ~48 at the efficiency measured on a GPU: 45% of its roofline.
+        required: { requiredTokensPerSecond: 30, requiredEfficiency: 0.45 },
     },
-])("$stack: $model is gated on $gpu.name at 50 tokens/s, after its VM is started", async (c) => {
+])("$stack: $model is gated on $gpu.name, after its VM is started", async (c) => {
     const run = await runStack(c.stack);
     const gate = one(run.resources, ModelThroughput);
     expect(gate.inputs).toMatchObject({
         endpoint: c.endpoint,
         model: c.model,
         gpu: c.gpu,
-        requiredTokensPerSecond: 50,
+        ...c.required,
         requireGpu: true,
         numPredict: 128,
         runs: 3,
@@ -49,7 +52,11 @@ test.each([
     const parent = run.resources.find((r) => r.urn === gate.parent);
     expect(parent?.type).toBe("ai-dualstack:gate:ThroughputGate");
     expect(run.outputs?.vms[`${c.stack}-ai`]?.throughput).toEqual([
-        expect.objectContaining({ model: c.model, gpu: c.gpu.name, requiredTokensPerSecond: 50 }),
+        expect.objectContaining({
+            model: c.model,
+            gpu: c.gpu.name,
+            requiredTokensPerSecond: c.required.requiredTokensPerSecond,
+        }),
     ]);
 });
 
@@ -61,14 +68,20 @@ test("public: the gate also waits for the proxy, whose trusted route its endpoin
     expect(gate.dependencies).toContain(proxy.urn);
 });
 
-test("config reaches the gate: digest, threshold, endpoint, runs, residency, removal", async () => {
+test("config reaches the gate: digest, thresholds, endpoint, runs, residency, removal", async () => {
     const run = await runStack("public", {
         vms: {
             ...(rawConfig("public").values["vms"] as Record<string, Record<string, unknown>>),
             "public-ai": {
                 ...(rawConfig("public").values["vms"] as Record<string, Record<string, unknown>>)["public-ai"],
                 models: [
-                    { name: "mistral:7b", digest: "sha256:f974a74358d6", minTokensPerSecond: 60, removeOnDelete: true },
+                    {
+                        name: "mistral:7b",
+                        digest: "sha256:f974a74358d6",
+                        minTokensPerSecond: 60,
+                        minEfficiency: 0.5,
+                        removeOnDelete: true,
+                    },
                 ],
                 throughputGate: { endpoint: "https://ollama.lan", runs: 5, numPredict: 256, requireGpu: false },
             },
@@ -78,6 +91,7 @@ test("config reaches the gate: digest, threshold, endpoint, runs, residency, rem
         endpoint: "https://ollama.lan",
         digest: "sha256:f974a74358d6",
         requiredTokensPerSecond: 60,
+        requiredEfficiency: 0.5,
         removeOnDelete: true,
         runs: 5,
         numPredict: 256,
