@@ -180,6 +180,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
             resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node]), {
                 proxmox: cfg.proxmox,
                 nodeAddress: cfg.nodes[ct.node]?.address,
+                nodesSsh: Object.values(cfg.nodes).map((n) => ({ address: n.address, port: n.sshPort })),
             }),
         ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
@@ -268,10 +269,15 @@ export function resolveContainer(
     policy: EnvironmentPolicy,
     network: EnvironmentConfig["network"],
     cpus: readonly number[] = [],
-    host?: { proxmox: ProxmoxConfig; nodeAddress: string | undefined },
+    host?: {
+        proxmox: ProxmoxConfig;
+        nodeAddress: string | undefined;
+        /** Each node's SSH: the runner's preview runs the read-only host check there. */
+        nodesSsh?: readonly { address: string; port: number }[];
+    },
 ): ContainerModel {
     const env = policy.environment;
-    const outbound = host ? roleOutbound(ct, network, host.proxmox) : undefined;
+    const outbound = host ? roleOutbound(ct, network, host.proxmox, host.nodesSsh ?? []) : undefined;
     return {
         name,
         vmid: ct.vmid,

@@ -1,6 +1,7 @@
 // What the security and CI/CD containers' set-ups add to their own firewalls: WireGuard's port and
-// CrowdSec's two node-facing ports in; for the runner, outbound DROP except DNS, the Proxmox API and
-// the internet's web servers, so a job reaches nothing else of the environment, the LAN or the VPN.
+// CrowdSec's two node-facing ports in; for the runner, outbound DROP except DNS, the Proxmox API, the
+// nodes' SSH (the preview's host check) and the internet's web servers, so a job reaches nothing else
+// of the environment, the LAN or the VPN.
 
 import { ALL_IPV4_HALVES, NON_PUBLIC_IPV4 } from "../lib/ipv4";
 import { FirewallIpset, FirewallRule } from "./policy";
@@ -62,7 +63,8 @@ export interface RoleOutbound {
 }
 
 /**
- * The runner's outbound rules: DNS to the environment's resolvers, the Proxmox API, and web servers
+ * The runner's outbound rules: DNS to the environment's resolvers, the Proxmox API, the nodes' SSH
+ * (the preview's host check), and web servers
  * on the internet (GitHub, registries, Pulumi plugins); everything else, the environment's guests,
  * the LAN and the VPN included, is dropped.
  */
@@ -70,6 +72,7 @@ export function roleOutbound(
     ct: LxcConfig,
     network: EnvironmentConfig["network"],
     proxmox: Pick<ProxmoxConfig, "endpoint">,
+    nodesSsh: readonly { address: string; port: number }[] = [],
 ): RoleOutbound | undefined {
     if (!ct.runner) return undefined;
     const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
@@ -88,6 +91,15 @@ export function roleOutbound(
                 dest: api.hostname,
                 comment: "the Proxmox API: the pull-request workflow's pulumi preview",
             },
+            // The preview's program runs the read-only host check on each node over SSH (stacks/index.ts).
+            ...nodesSsh.map((n): FirewallRule => ({
+                type: "out",
+                action: "ACCEPT",
+                proto: "tcp",
+                dport: String(n.port),
+                dest: n.address,
+                comment: "the node's SSH: the preview's read-only host check",
+            })),
             {
                 type: "out",
                 action: "ACCEPT",

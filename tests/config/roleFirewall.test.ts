@@ -76,6 +76,7 @@ describe("the runner container's outbound firewall, as registered", () => {
 
     test.each([
         ["the Proxmox API", "tcp", "192.168.1.10", 8006],
+        ["the node's SSH (the preview's host check)", "tcp", "192.168.1.10", 22],
         ["DNS on the gateway", "udp", "10.10.10.1", 53],
         ["github.com", "tcp", "140.82.112.3", 443],
         ["a registry over plain HTTP", "tcp", "151.101.0.223", 80],
@@ -84,7 +85,7 @@ describe("the runner container's outbound firewall, as registered", () => {
     });
 
     test.each([
-        ["the node's SSH", "tcp", "192.168.1.10", 22],
+        ["another LAN host's SSH", "tcp", "192.168.1.50", 22],
         ["Ollama on the private AI VM", "tcp", "10.10.10.10", 11434],
         ["Open WebUI on the private AI VM", "tcp", "10.10.10.10", 3000],
         ["PostgreSQL", "tcp", "10.10.10.20", 5432],
