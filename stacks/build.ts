@@ -18,6 +18,7 @@ import { GuestImages } from "../components/storage/guestImages";
 import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
+import { buildMonitoring } from "./monitoring";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
@@ -134,6 +135,8 @@ export interface Containers {
     readonly outputs: Record<string, ContainerOutput>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
     readonly dataSetups: pulumi.Resource[];
+    /** Each container's start, by name: set-ups inside it wait for it. */
+    readonly starts: Record<string, pulumi.Resource>;
 }
 
 /** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */
@@ -141,6 +144,7 @@ export function buildContainers(w: GuestWiring): Containers {
     const { stack } = w;
     const outputs: Record<string, ContainerOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
+    const starts: Record<string, pulumi.Resource> = {};
     for (const ct of stack.containers) {
         const built = new ServiceLxc(
             ct.name,
@@ -169,6 +173,7 @@ export function buildContainers(w: GuestWiring): Containers {
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);
+        starts[ct.name] = built.start;
         outputs[ct.name] = {
             role: ct.role,
             vmid: built.vmId,
@@ -178,7 +183,7 @@ export function buildContainers(w: GuestWiring): Containers {
             ...(data ? { setup: data.description } : {}),
         };
     }
-    return { outputs, dataSetups };
+    return { outputs, dataSetups, starts };
 }
 
 /** The GPU VMs, each started by its tune step once its host is ready. */
@@ -230,7 +235,11 @@ export function buildWorkloads(
     for (const vm of running.filter((v) => Object.keys(v.services).length > 0)) {
         const built = pick(vms, vm.name, "VM");
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
-            spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
+            // The monitoring host, as a /32, also passes the trusted-only routes (the public VM's metrics).
+            spec: workloadSpec(vm, stack.environment, [
+                ...stack.network.trustedSources,
+                ...(stack.monitoring ? [stack.monitoring.source] : []),
+            ]),
             sshUser: vm.cloudInit.user,
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
@@ -288,6 +297,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
     const access = buildAccess(stack, hosts);
+    const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -301,6 +311,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
                 { rebootRequired: h.rebootRequired, rebootReasons: [...h.rebootReasons] },
             ]),
         ),
+        ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
     };
 }

@@ -16,6 +16,7 @@ import {
     checkPublishing,
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
+import { checkMonitoring } from "./monitoring";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
 import { checkHybridPinning, checkTopology } from "./topology";
 import { checkWorkloads } from "./workload";
@@ -56,5 +57,6 @@ export function checkConfig(
         checkPublishedSources(cfg, policy, add);
         checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
+        checkMonitoring(cfg, secretNames, add);
     });
 }
