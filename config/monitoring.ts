@@ -28,7 +28,8 @@ export const PVE_EXPORTER_PORT = 9221;
 export interface TargetLabels {
     readonly environment: string;
     readonly guest: string;
-    readonly kind: "vm" | "container" | "host";
+    /** vm, container or host ("kind" is the backup metrics' own label). */
+    readonly guest_type: "vm" | "container" | "host";
     readonly gpu?: string;
 }
 
@@ -94,7 +95,7 @@ export function guestTargets(g: GuestView, unreachable: string[]): ScrapeTarget[
     const labels: TargetLabels = {
         environment: g.environment,
         guest: g.name,
-        kind: g.kind,
+        guest_type: g.kind,
         ...(g.gpu ? { gpu: g.gpu } : {}),
     };
     if (g.ip === undefined) {
@@ -189,7 +190,7 @@ function ownGuests(model: StackModel): GuestView[] {
 /** node-exporter and prometheus-pve-exporter on each node the monitoring stack touches. */
 export function hostTargets(model: StackModel): ScrapeTarget[] {
     return model.nodes.flatMap((node): ScrapeTarget[] => {
-        const labels: TargetLabels = { environment: "host", guest: node.name, kind: "host" };
+        const labels: TargetLabels = { environment: "host", guest: node.name, guest_type: "host" };
         const via = "the node's firewall admits the monitoring host";
         return [
             { job: "node", address: `${node.ssh.address}:${NODE_EXPORTER_PORT}`, metricsPath: "/metrics", labels, via },

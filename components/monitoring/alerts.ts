@@ -146,7 +146,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
     {
         alert: "HostMemoryPressure",
         group: "host",
-        expr: 'node_memory_MemAvailable_bytes{kind="host"} / node_memory_MemTotal_bytes{kind="host"} < 0.05',
+        expr: 'node_memory_MemAvailable_bytes{guest_type="host"} / node_memory_MemTotal_bytes{guest_type="host"} < 0.05',
         for: "10m",
         severity: "critical",
         summary: "host {{ $labels.guest }} has {{ $value | humanizePercentage }} of its memory available",

@@ -32,7 +32,7 @@ function staticConfigs(targets: readonly ScrapeTarget[]) {
         labels: {
             environment: t.labels.environment,
             guest: t.labels.guest,
-            kind: t.labels.kind,
+            guest_type: t.labels.guest_type,
             ...(t.labels.gpu ? { gpu: t.labels.gpu } : {}),
             ...(t.metricsPath !== "/metrics" ? { __metrics_path__: t.metricsPath } : {}),
         },
@@ -54,7 +54,7 @@ export function renderPrometheusConfig(server: MonitoringServer, opts: Prometheu
         static_configs: [
             {
                 targets: [`localhost:${port}`],
-                labels: { environment: "monitoring", guest: server.container, kind: "container" },
+                labels: { environment: "monitoring", guest: server.container, guest_type: "container" },
             },
         ],
     });

@@ -31,7 +31,7 @@ const ts = (title: string, unit: string, ...queries: PanelQuery[]): Panel => ({
 const stat = (title: string, unit: string, ...queries: PanelQuery[]): Panel => ({ title, type: "stat", unit, queries });
 const q = (expr: string, legend: string): PanelQuery => ({ expr, legend });
 
-const HOST = 'kind="host"';
+const HOST = 'guest_type="host"';
 const DISKS = 'fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcfs|autofs"';
 
 export const DASHBOARDS: readonly DashboardSpec[] = [
