@@ -13,7 +13,7 @@ if [[ ! -f "$R/etc/apt/sources.list.d/grafana.list" ]]; then
     log "adding Grafana's apt repository"
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends ca-certificates curl >/dev/null
-    mkdir -p "$R/etc/apt/keyrings"
+    mkdir -p "$R/etc/apt/keyrings" "$R/etc/apt/sources.list.d"
     curl -fsSL https://apt.grafana.com/gpg.key -o "$R/etc/apt/keyrings/grafana.asc"
     echo "deb [signed-by=/etc/apt/keyrings/grafana.asc] https://apt.grafana.com stable main" >"$R/etc/apt/sources.list.d/grafana.list"
     apt_updated=0
@@ -30,7 +30,8 @@ done
 
 # The real validators, on the files as written; anything they refuse is rolled back.
 if changed /etc/prometheus/; then
-    promtool check config "$R/etc/prometheus/prometheus.yml" >/dev/null || roll_back "promtool check config"
+    # Syntax only: the rule files it names are checked next, by their own command.
+    promtool check config --syntax-only "$R/etc/prometheus/prometheus.yml" >/dev/null || roll_back "promtool check config"
     promtool check rules "$R"/etc/prometheus/rules/*.yml >/dev/null || roll_back "promtool check rules"
     amtool check-config "$R/etc/prometheus/alertmanager.yml" >/dev/null || roll_back "amtool check-config"
 fi
