@@ -43,7 +43,7 @@ export function checkMonitoring(
         if (secretNames && !secretNames.has(name)) {
             add(
                 where,
-                `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' ...\``,
+                `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``,
             );
         }
     }
