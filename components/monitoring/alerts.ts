@@ -31,7 +31,7 @@ export const ALERT_RULES: readonly AlertRule[] = [
         severity: "critical",
         summary: "{{ $labels.job }} exporter on {{ $labels.guest }} ({{ $labels.environment }}) is not answering",
         runbook:
-            "Is the guest running (`pct status`/`qm status`)? Then the exporter: `systemctl status prometheus-node-exporter` in a container, `docker compose ps` in a VM; on public, the proxy's trusted-only route and that it admits the monitoring host.",
+            "Is the guest running (`pct status`/`qm status`)? Then the exporter: `systemctl status prometheus-node-exporter` in a container, `docker ps` in a VM; on public, the proxy's trusted-only route and that it admits the monitoring host.",
     },
     {
         alert: "ModelThroughputLow",
