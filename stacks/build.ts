@@ -235,11 +235,13 @@ export function buildWorkloads(
     for (const vm of running.filter((v) => Object.keys(v.services).length > 0)) {
         const built = pick(vms, vm.name, "VM");
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
-            // The monitoring host, as a /32, also passes the trusted-only routes (the public VM's metrics).
-            spec: workloadSpec(vm, stack.environment, [
-                ...stack.network.trustedSources,
-                ...(stack.monitoring ? [stack.monitoring.source] : []),
-            ]),
+            // The monitoring host, as a /32, also passes the trusted-only routes to exporters (public's metrics).
+            spec: workloadSpec(
+                vm,
+                stack.environment,
+                stack.network.trustedSources,
+                stack.monitoring ? [stack.monitoring.source] : [],
+            ),
             sshUser: vm.cloudInit.user,
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),

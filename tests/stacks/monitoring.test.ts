@@ -53,19 +53,29 @@ test("every container of both stacks gets node-exporter, after its data set-up, 
     expect(ofType(pub.resources, command.remote.Command).some((c) => c.name.includes("monitoring-setup"))).toBe(false);
 });
 
-test("the public VM's trusted-only routes admit the monitoring host as a /32 beside the trusted networks, nothing wider", () => {
-    const proxy = one(pub.resources, proxmoxve.VmLegacy, "public-ai");
-    expect(proxy).toBeDefined();
+test("the public VM's trusted-only routes to exporters admit the monitoring host as a /32 beside the trusted networks; other routes do not", () => {
     const container = pub.resources.find((r) => r.name === "public-ai-workload-proxy" && r.custom);
     const uploads = (container?.inputs["uploads"] ?? []) as { content?: string }[];
     const dynamic = uploads.map((u) => u.content ?? "").find((c) => c.includes("trusted-only"));
-    const doc = parse(dynamic ?? "") as {
-        http: { middlewares: Record<string, { ipAllowList?: { sourceRange: string[] } }> };
+    type Doc = {
+        http: {
+            middlewares: Record<string, { ipAllowList?: { sourceRange: string[] } }>;
+            routers: Record<string, { middlewares: string[]; service: string }>;
+        };
     };
-    expect(doc.http.middlewares["trusted-only"]?.ipAllowList?.sourceRange).toEqual([
+    const doc = parse(dynamic ?? "") as Doc;
+    expect(doc.http.middlewares["trusted-only"]?.ipAllowList?.sourceRange).toEqual(["192.168.1.0/24"]);
+    expect(doc.http.middlewares["trusted-or-monitoring"]?.ipAllowList?.sourceRange).toEqual([
         "192.168.1.0/24",
         "10.10.10.24/32",
     ]);
+    const allowOf = (service: string) =>
+        Object.values(doc.http.routers)
+            .filter((r) => r.service.startsWith(`${service}-`))
+            .map((r) => r.middlewares[0]);
+    for (const exporter of ["node-exporter", "cadvisor", "nvidia-exporter"])
+        expect(allowOf(exporter)).toEqual(["trusted-or-monitoring"]);
+    expect(allowOf("ollama")).toEqual(["trusted-only"]);
 });
 
 test("the node's exporters use a read-only token: PVEAuditor on / for the user and its privilege-separated token", () => {
