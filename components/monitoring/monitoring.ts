@@ -138,7 +138,7 @@ export interface HostMonitoringArgs {
 }
 
 export class HostMonitoring extends pulumi.ComponentResource {
-    public readonly token: proxmoxve.user.TokenLegacy;
+    public readonly token: proxmoxve.user.Token;
     public readonly setups: command.remote.Command[];
 
     constructor(name: string, args: HostMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
@@ -153,7 +153,7 @@ export class HostMonitoring extends pulumi.ComponentResource {
             },
             child,
         );
-        this.token = new proxmoxve.user.TokenLegacy(
+        this.token = new proxmoxve.user.Token(
             `${name}-token`,
             {
                 userId: PVE_MONITORING_USER,
@@ -165,7 +165,7 @@ export class HostMonitoring extends pulumi.ComponentResource {
         );
         const acls = (["user", "token"] as const).map(
             (who) =>
-                new proxmoxve.AclLegacy(
+                new proxmoxve.Acl(
                     `${name}-acl-${who}`,
                     {
                         path: "/",

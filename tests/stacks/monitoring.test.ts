@@ -79,15 +79,13 @@ test("the public VM's trusted-only routes to exporters admit the monitoring host
 });
 
 test("the node's exporters use a read-only token: PVEAuditor on / for the user and its privilege-separated token", () => {
-    const token = one(priv.resources, proxmoxve.user.TokenLegacy, "private-monitoring-host-token");
+    const token = one(priv.resources, proxmoxve.user.Token, "private-monitoring-host-token");
     expect(token.inputs).toMatchObject({
         userId: "aids-monitoring@pve",
         tokenName: "monitoring",
         privilegesSeparation: true,
     });
-    const acls = ofType(priv.resources, proxmoxve.AclLegacy).filter((a) =>
-        a.name.startsWith("private-monitoring-host-acl"),
-    );
+    const acls = ofType(priv.resources, proxmoxve.Acl).filter((a) => a.name.startsWith("private-monitoring-host-acl"));
     expect(acls.map((a) => a.inputs)).toEqual([
         expect.objectContaining({ path: "/", roleId: "PVEAuditor", userId: "aids-monitoring@pve" }),
         expect.objectContaining({ path: "/", roleId: "PVEAuditor", tokenId: "aids-monitoring@pve!monitoring" }),
@@ -97,7 +95,7 @@ test("the node's exporters use a read-only token: PVEAuditor on / for the user a
     expect(setup.secretInputs).toContain("stdin");
     for (const acl of acls) expect(setup.dependencies).toContain(acl.urn);
     expect(setup.dependencies).toContain(one(priv.resources, command.remote.Command, "private-pve1-bootstrap").urn);
-    expect(ofType(pub.resources, proxmoxve.user.TokenLegacy)).toEqual([]);
+    expect(ofType(pub.resources, proxmoxve.user.Token)).toEqual([]);
 });
 
 test("the outputs list every target with its labels; the public stack's own targets are the ones the server scrapes there", () => {
