@@ -2,6 +2,7 @@
 // rules, and resolves it into the StackModel. A bad config throws before any resource is registered.
 
 import * as pulumi from "@pulumi/pulumi";
+import { withMonitoring } from "./monitoring";
 import { EnvironmentPolicies } from "./policy";
 import { resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
@@ -96,6 +97,7 @@ const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
     "environments",
     "vms",
     "containers",
+    "monitoring",
     "serviceSecrets",
 ]);
 
@@ -131,7 +133,7 @@ export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = 
     const result = parseStackConfig(raw, policies);
     if (!result.ok) throw new ConfigError(raw.stack, result.issues);
     return {
-        ...resolveStack(result.config, raw.stack, policies[result.config.environment]),
+        ...withMonitoring(resolveStack(result.config, raw.stack, policies[result.config.environment]), result.config),
         secrets: stackSecrets(result.config, raw.values),
         placeholders: findPlaceholders(result.config),
     };

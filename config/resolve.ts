@@ -9,6 +9,7 @@ import { parseCpuset } from "../lib/cpuset";
 import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
+import type { MonitoringModel } from "./monitoring";
 import { EnvironmentPolicy } from "./policy";
 import { RoleOutbound, roleInbound, roleOutbound } from "./roleFirewall";
 import { rolePurpose } from "./rolePurpose";
@@ -160,6 +161,8 @@ export type StackModel = Readonly<{
     containers: readonly ContainerModel[];
     /** The key file the Docker provider's ssh logs in to the VMs with; undefined: ssh's defaults. */
     dockerSshKeyFile?: string;
+    /** With monitoring configured: the source every stack admits, and the server where it runs. */
+    monitoring?: MonitoringModel;
 }>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {

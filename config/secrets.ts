@@ -3,6 +3,7 @@
 // each optional one falling back to sshPrivateKey.
 
 import * as pulumi from "@pulumi/pulumi";
+import { monitoringSecrets } from "./monitoring";
 import { secretRefs } from "../lib/secretTemplate";
 import { ConfigIssue } from "./rules";
 import { NAMESPACE, ParsedConfig } from "./schema";
@@ -140,6 +141,7 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
             ...(ct.crowdsec ? [ct.crowdsec.bouncerKeySecret] : []),
             ...(ct.runner ? [ct.runner.tokenSecret] : []),
         ]),
+        ...monitoringSecrets(parsed).map(([, name]) => name),
     ]);
     if (used.size === 0) return {};
     const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");

@@ -18,6 +18,7 @@ import { GuestImages } from "../components/storage/guestImages";
 import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
+import { buildMonitoring } from "./monitoring";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
 import { buildRoleSetup } from "./roleSetups";
 
@@ -135,6 +136,8 @@ export interface Containers {
     readonly outputs: Record<string, ContainerOutput>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
     readonly dataSetups: pulumi.Resource[];
+    /** Each container's start, by name: set-ups inside it wait for it. */
+    readonly starts: Record<string, pulumi.Resource>;
 }
 
 /** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */
@@ -142,6 +145,7 @@ export function buildContainers(w: GuestWiring): Containers {
     const { stack } = w;
     const outputs: Record<string, ContainerOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
+    const starts: Record<string, pulumi.Resource> = {};
     for (const ct of stack.containers) {
         const built = new ServiceLxc(
             ct.name,
@@ -171,6 +175,8 @@ export function buildContainers(w: GuestWiring): Containers {
                 : undefined;
         if (data) dataSetups.push(data.setup);
         const role = buildRoleSetup(stack, ct, built, pick(w.hosts.hosts, ct.node, "host").connection);
+        // What comes next in the container (the monitoring's node-exporter) waits for its role's set-up.
+        starts[ct.name] = role?.done ?? built.start;
         outputs[ct.name] = {
             role: ct.role,
             vmid: built.vmId,
@@ -182,7 +188,7 @@ export function buildContainers(w: GuestWiring): Containers {
             ...(role?.vpnClients ? { vpnClients: role.vpnClients } : {}),
         };
     }
-    return { outputs, dataSetups };
+    return { outputs, dataSetups, starts };
 }
 
 /** The GPU VMs, each started by its tune step once its host is ready. */
@@ -234,7 +240,13 @@ export function buildWorkloads(
     for (const vm of running.filter((v) => Object.keys(v.services).length > 0)) {
         const built = pick(vms, vm.name, "VM");
         workloads[vm.name] = new ComposeWorkload(`${vm.name}-workload`, {
-            spec: workloadSpec(vm, stack.environment, stack.network.trustedSources),
+            // The monitoring host, as a /32, also passes the trusted-only routes to exporters (public's metrics).
+            spec: workloadSpec(
+                vm,
+                stack.environment,
+                stack.network.trustedSources,
+                stack.monitoring ? [stack.monitoring.source] : [],
+            ),
             sshUser: vm.cloudInit.user,
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
@@ -292,6 +304,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
     const access = buildAccess(stack, hosts);
+    const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -305,6 +318,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
                 { rebootRequired: h.rebootRequired, rebootReasons: [...h.rebootReasons] },
             ]),
         ),
+        ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
     };
 }

@@ -41,6 +41,22 @@ export interface HostOutput {
     rebootReasons: readonly string[];
 }
 
+/** What the monitoring host scrapes here; with the monitoring container, the server and all its targets. */
+export interface MonitoringOutput {
+    /** The one source the exporters admit. */
+    scrapedBy: string;
+    /** This stack's guests' targets. */
+    targets: string[];
+    server?: {
+        container: string;
+        description: string;
+        urls: string[];
+        alertRules: number;
+        targets: string[];
+        unreachable: string[];
+    };
+}
+
 export interface EnvironmentOutputs {
     environment: EnvironmentName;
     exposure: string;
@@ -48,6 +64,8 @@ export interface EnvironmentOutputs {
     /** The service containers (containers.<name>); the containers inside a VM are vms.<vm>.services. */
     containers: Record<string, ContainerOutput>;
     hosts: Record<string, HostOutput>;
+    /** With monitoring configured (docs/monitoring.md). */
+    monitoring?: MonitoringOutput;
     /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
     access?: { tokenId: string; apiToken: pulumi.Output<string> };
 }

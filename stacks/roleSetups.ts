@@ -15,6 +15,8 @@ export interface RoleSetupOutput {
     readonly endpoints: readonly string[];
     /** WireGuard peers' client configs, without their private keys. */
     readonly vpnClients?: pulumi.Output<Record<string, string>>;
+    /** The set-up itself: what else installs in the container waits for it (one apt run at a time). */
+    readonly done: pulumi.Resource;
 }
 
 export function buildRoleSetup(
@@ -44,11 +46,12 @@ export function buildRoleSetup(
             setup: sec.description,
             endpoints: sec.endpoints,
             ...(ct.wireguard ? { vpnClients: sec.clientConfigs } : {}),
+            done: sec,
         };
     }
     if (ct.runner) {
         const runner = new RunnerSetup(`${ct.name}-runner`, { ...common, container: ct });
-        return { setup: runner.description, endpoints: [] };
+        return { setup: runner.description, endpoints: [], done: runner };
     }
     return undefined;
 }

@@ -66,6 +66,8 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.UserLegacy,
     proxmoxve.AclLegacy,
     proxmoxve.user.TokenLegacy,
+    proxmoxve.Acl,
+    proxmoxve.user.Token,
     command.remote.Command,
     docker.Provider,
     docker.RemoteImage,
@@ -96,7 +98,7 @@ function computedState(
     }
     if (resource instanceof proxmoxve.VmLegacy) return { ipv4Addresses: [], macAddresses: [] };
     // The engine learns a new token's secret once, at create time; a stand-in here.
-    if (resource instanceof proxmoxve.user.TokenLegacy) {
+    if (resource instanceof proxmoxve.user.TokenLegacy || resource instanceof proxmoxve.user.Token) {
         return {
             value: `${field(inputs["userId"])}!${field(inputs["tokenName"])}=00000000-0000-0000-0000-000000000000`,
         };

@@ -22,9 +22,11 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:serviceSecrets`]: JSON.stringify(
         Object.fromEntries(
             [
+                "alertWebhookUrl",
                 "anythingllmAuthToken",
                 "anythingllmJwtSecret",
                 "chromaToken",
+                "grafanaAdminPassword",
                 "jupyterToken",
                 "postgresPassword",
                 "qdrantApiKey",

@@ -38,7 +38,9 @@ export function renderStackCompose(
     return model.vms
         .filter((vm) => Object.keys(vm.services).length > 0)
         .map((vm) => {
-            const spec = workloadSpec(vm, model.environment, model.network.trustedSources);
+            // The monitoring host passes the exporters' trusted-only routes (docs/monitoring.md).
+            const metrics = result.config.monitoring ? [`${result.config.monitoring.address}/32`] : [];
+            const spec = workloadSpec(vm, model.environment, model.network.trustedSources, metrics);
             const envKeys = Object.fromEntries(
                 Object.entries(vm.services)
                     .map(([svc, s]) => [svc, secretKeys(s)] as const)

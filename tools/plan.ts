@@ -8,6 +8,7 @@ import type { EnvironmentOutputs } from "../stacks/outputs";
 import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
 import { StackFileError } from "../testing/stackFiles";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
+import { renderMonitoring } from "./planMonitoring";
 import { formatArg, parseCli, requireStacks, runMain, stackArg, UsageError } from "./cli";
 
 const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
@@ -104,6 +105,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         const state = host.rebootRequired ? `reboot pending (${host.rebootReasons.join("; ")})` : "ready";
         lines.push(`  host ${node}: ${state}, as assumed; \`pulumi preview\` runs the host check on the node`);
     }
+    lines.push(...renderMonitoring(out.monitoring));
     return lines;
 }
 

@@ -20,6 +20,8 @@ export interface WorkloadSpec {
     readonly address: string;
     /** The networks allowed through trustedOnly proxy routes. */
     readonly trustedSources: readonly string[];
+    /** Also allowed through the trustedOnly routes to exporters, and no other: the monitoring host. */
+    readonly metricsSources: readonly string[];
     /** The one user-defined bridge network the services share, by compose key and Docker name. */
     readonly network: { readonly key: string; readonly name: string };
     /** Named volumes, by compose key and Docker name. */
@@ -40,6 +42,7 @@ export function workloadSpec(
     vm: Pick<VmModel, "name" | "network" | "services">,
     environment: EnvironmentName,
     trustedSources: readonly string[],
+    metricsSources: readonly string[] = [],
 ): WorkloadSpec {
     const volumeKeys = new Set(
         Object.values(vm.services).flatMap((s) => s.volumes.map((v) => v.source).filter((src) => !isHostPath(src))),
@@ -49,6 +52,7 @@ export function workloadSpec(
         environment,
         address: vm.network.address?.ip ?? "0.0.0.0",
         trustedSources: [...trustedSources],
+        metricsSources: [...metricsSources],
         network: { key: NETWORK_KEY, name: `${vm.name}-net` },
         volumes: Object.fromEntries([...volumeKeys].sort().map((k) => [k, `${vm.name}-${k}`])),
         services: vm.services,

@@ -3,6 +3,7 @@
 // stricter one on login paths), trusted-only plain routes.
 
 import { stringify } from "yaml";
+import { EXPORTER_IMAGES } from "../../config/monitoring";
 import { ServiceConfig } from "../../config/schema";
 import { WorkloadSpec } from "./spec";
 
@@ -40,6 +41,12 @@ export function traefikArgs(proxy: NonNullable<ServiceConfig["proxy"]>): string[
     ];
 }
 
+/** Whether a service runs one of the exporters the monitoring host scrapes. */
+function isExporter(spec: WorkloadSpec, service: string): boolean {
+    const image = spec.services[service]?.image ?? "";
+    return EXPORTER_IMAGES[image.split(":")[0] ?? ""] !== undefined;
+}
+
 /**
  * The proxy's routes: TLS routes on 443 with a Let's Encrypt certificate, plain routes on 80 for
  * trusted networks only, every route rate-limited per client IP, and everything else on 80
@@ -52,6 +59,14 @@ export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<Serv
             rateLimit: { average: proxy.loginRateLimit.perMinute, period: "1m", burst: proxy.loginRateLimit.burst },
         },
         "trusted-only": { ipAllowList: { sourceRange: [...spec.trustedSources] } },
+        // The monitoring host reaches the exporters' routes, and no other trusted-only route.
+        ...(spec.metricsSources.length > 0
+            ? {
+                  "trusted-or-monitoring": {
+                      ipAllowList: { sourceRange: [...spec.trustedSources, ...spec.metricsSources] },
+                  },
+              }
+            : {}),
         "to-https": { redirectScheme: { scheme: "https", permanent: true } },
         "security-headers": { headers: SECURITY_HEADERS },
     };
@@ -70,7 +85,11 @@ export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<Serv
         const backend = `${route.service}-${route.port}`;
         services[backend] = { loadBalancer: { servers: [{ url: `http://${route.service}:${route.port}` }] } };
         // Browsers get HSTS and the hardening headers over TLS; plain trusted-only routes serve tools.
-        const chain = [...(route.trustedOnly ? ["trusted-only"] : []), ...(route.tls ? ["security-headers"] : [])];
+        const allow =
+            spec.metricsSources.length > 0 && isExporter(spec, route.service)
+                ? "trusted-or-monitoring"
+                : "trusted-only";
+        const chain = [...(route.trustedOnly ? [allow] : []), ...(route.tls ? ["security-headers"] : [])];
         const strip = route.pathPrefix ? [`${id}-strip`] : [];
         if (route.pathPrefix) middlewares[`${id}-strip`] = { stripPrefix: { prefixes: [route.pathPrefix] } };
         const base = {

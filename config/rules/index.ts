@@ -17,6 +17,7 @@ import {
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
 import { checkRoleSetups } from "./security";
+import { checkMonitoring } from "./monitoring";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
 import { checkHybridPinning, checkTopology } from "./topology";
 import { checkWorkloads } from "./workload";
@@ -58,5 +59,6 @@ export function checkConfig(
         checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
         checkRoleSetups(cfg, env, secretNames, add);
+        checkMonitoring(cfg, secretNames, add);
     });
 }

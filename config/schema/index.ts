@@ -5,12 +5,14 @@ import { z } from "zod";
 import { d, environment, label } from "./fields";
 import { EnvironmentSchema, NodeSchema, ProxmoxSchema } from "./host";
 import { LxcSchema, VmSchema } from "./guests";
+import { MonitoringSchema } from "./monitoring";
 
 export * from "./fields";
 export * from "./gate";
 export * from "./guests";
 export * from "./host";
 export * from "./security";
+export * from "./monitoring";
 export * from "./service";
 
 /** The config namespace: every key is `ai-dualstack:<key>`. */
@@ -36,6 +38,7 @@ export const StackConfigSchema = z.strictObject({
         .record(label, LxcSchema)
         .default({})
         .meta(d("This stack's service containers, keyed by name (the container's host name).")),
+    monitoring: MonitoringSchema,
     dockerSshKeyFile: z
         .string()
         .regex(/^(~\/|\/)\S+$/, 'must be a path to a private key file, such as "~/.ssh/ai-dualstack-docker"')
@@ -57,6 +60,7 @@ export const CONFIG_KEYS = {
     environments: "project",
     vms: "stack",
     containers: "stack",
+    monitoring: "project",
     dockerSshKeyFile: "stack",
     proxmoxApiToken: "secret",
     sshPrivateKey: "secret",

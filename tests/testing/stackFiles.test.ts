@@ -16,8 +16,10 @@ function projectWithLeafSecrets(): string {
         config: Record<string, unknown>;
     };
     const names = [
+        "alertWebhookUrl",
         "anythingllmAuthToken",
         "anythingllmJwtSecret",
+        "grafanaAdminPassword",
         "jupyterToken",
         "postgresPassword",
         "qdrantApiKey",

@@ -40,7 +40,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
     expect(out).toMatch(
-        /Resources by type \(75 to create\):\n\s+15 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(87 to create\):\n\s+23 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(
@@ -51,6 +51,15 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toMatch(/set-up over SSH: GitHub Actions runner 2\.320\.0 .*labels self-hosted,linux,x64,ai-dualstack/);
     expect(out).toContain("out ACCEPT tcp/8006 to 192.168.1.10");
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
+    // Monitoring: the set-up, its URLs, the targets (the public VM's through its route) and the alert count.
+    expect(out).toContain("  monitoring: exporters admit 10.10.10.24/32 only");
+    expect(out).toContain(
+        "    URLs: http://10.10.10.24:9090 http://10.10.10.24:3000 (Alertmanager on the container's loopback)",
+    );
+    expect(out).toMatch(/^ {4}15 alert rules; targets \(16\):$/m);
+    expect(out).toContain(
+        "      node public-ai (public, gpu rtx3060): http://10.20.20.10:80/metrics/node/metrics via trusted-only route",
+    );
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
     expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.7.2, http://10.10.10.10:3000");

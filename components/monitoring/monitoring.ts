@@ -1,0 +1,215 @@
+// The monitoring components: the server (Prometheus, Alertmanager, Grafana) set up in its container
+// over root SSH; node-exporter in every service container; and on each node the exporters with a
+// read-only PVEAuditor token this program creates. Scripts go on stdin, so Pulumi keeps them secret.
+
+import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { MonitoringServer } from "../../config/monitoring";
+import { describe } from "../describe";
+import { ALERT_RULES } from "./alerts";
+import { GRAFANA_PORT, PROMETHEUS_PORT } from "./configFiles";
+import { DASHBOARDS } from "./dashboards";
+import {
+    PveToken,
+    monitoringFiles,
+    renderHostScript,
+    renderMonitoringScript,
+    renderNodeExporterScript,
+} from "./scripts";
+
+type Secrets = Readonly<Record<string, pulumi.Output<string>>>;
+
+/** The secret `name`, or an error that names it. */
+function secretOf(secrets: Secrets, name: string, owner: string): pulumi.Output<string> {
+    const value = secrets[name];
+    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
+    return value;
+}
+
+function rootSsh(host: string, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+    return { host, user: "root", privateKey, dialErrorLimit: 30 };
+}
+
+/** What the server does, in one plain line (no secret). */
+export function describeServer(server: MonitoringServer): string {
+    const v = server.versions;
+    return (
+        `Prometheus ${v.prometheus} (${server.retentionDays} d / ${server.retentionSizeGiB} GiB), Alertmanager ${v.alertmanager}, ` +
+        `Grafana ${v.grafana} (${DASHBOARDS.length} dashboards); ${server.targets.length} targets, ${ALERT_RULES.length} alert rules`
+    );
+}
+
+export interface MonitoringServerArgs {
+    readonly server: MonitoringServer;
+    readonly sshPrivateKey: pulumi.Input<string>;
+    readonly secrets: Secrets;
+    /** The container: it must run before anything is installed in it. */
+    readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+export class MonitoringServerSetup extends pulumi.ComponentResource {
+    public readonly setup: command.remote.Command;
+    public readonly description: string;
+    public readonly urls: string[];
+
+    constructor(name: string, args: MonitoringServerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:monitoring:MonitoringServerSetup", name, {}, opts);
+        const s = args.server;
+        const secret = (n: string) => secretOf(args.secrets, n, name);
+        const r = s.alertReceiver;
+        const optional = (n: string | undefined) => (n ? secret(n) : pulumi.output(undefined));
+        const receiver = pulumi.all({
+            webhookUrl: optional(r.webhookUrlSecret),
+            smtpUsername: optional(r.email?.usernameSecret),
+            smtpPassword: optional(r.email?.passwordSecret),
+        });
+        const stdin = pulumi.all([secret(s.grafanaAdminPasswordSecret), receiver]).apply(([grafana, rec]) => {
+            const defined = Object.fromEntries(
+                Object.entries(rec).filter((e): e is [string, string] => e[1] !== undefined),
+            );
+            return renderMonitoringScript(s, monitoringFiles(s, defined, grafana), grafana);
+        });
+        this.description = describeServer(s);
+        this.urls = [`http://${s.containerAddress}:${PROMETHEUS_PORT}`, `http://${s.containerAddress}:${GRAFANA_PORT}`];
+        this.setup = describe(
+            `installs and configures ${this.description} (script held secret: it carries the Grafana password and the alert receiver)`,
+            new command.remote.Command(
+                `${name}-setup`,
+                {
+                    connection: rootSsh(s.containerAddress, args.sshPrivateKey),
+                    create: "bash -s",
+                    update: "bash -s",
+                    stdin: pulumi.secret(stdin),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            ),
+        );
+        this.registerOutputs({ description: this.description, urls: this.urls });
+    }
+}
+
+export interface NodeExporterArgs {
+    readonly address: string;
+    readonly version: string;
+    /** Who may scrape it (the container's firewall holds the rule): for the plan's line. */
+    readonly scrapedBy: string;
+    readonly sshPrivateKey: pulumi.Input<string>;
+    readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** Debian's prometheus-node-exporter in one service container. */
+export class NodeExporterSetup extends pulumi.ComponentResource {
+    public readonly setup: command.remote.Command;
+
+    constructor(name: string, args: NodeExporterArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:monitoring:NodeExporterSetup", name, {}, opts);
+        this.setup = describe(
+            `installs prometheus-node-exporter ${args.version} (:9100, open to ${args.scrapedBy} only)`,
+            new command.remote.Command(
+                `${name}-setup`,
+                {
+                    connection: rootSsh(args.address, args.sshPrivateKey),
+                    create: "bash -s",
+                    update: "bash -s",
+                    stdin: renderNodeExporterScript(args.version),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: args.dependsOn },
+            ),
+        );
+        this.registerOutputs({});
+    }
+}
+
+/** The read-only identity prometheus-pve-exporter uses: user, token and the built-in PVEAuditor role on "/". */
+export const PVE_MONITORING_USER = "aids-monitoring@pve";
+export const PVE_MONITORING_TOKEN = "monitoring";
+
+export interface HostMonitoringArgs {
+    readonly server: MonitoringServer;
+    /** Each node: its name, the root SSH connection, and what must run first (the bootstrap). */
+    readonly nodes: readonly {
+        readonly name: string;
+        readonly connection: command.types.input.remote.ConnectionArgs;
+        readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+    }[];
+}
+
+export class HostMonitoring extends pulumi.ComponentResource {
+    public readonly token: proxmoxve.user.Token;
+    public readonly setups: command.remote.Command[];
+
+    constructor(name: string, args: HostMonitoringArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("ai-dualstack:monitoring:HostMonitoring", name, {}, opts);
+        const child = { parent: this };
+        const user = new proxmoxve.UserLegacy(
+            `${name}-user`,
+            {
+                userId: PVE_MONITORING_USER,
+                enabled: true,
+                comment: "ai-dualstack monitoring: read-only, for prometheus-pve-exporter",
+            },
+            child,
+        );
+        this.token = new proxmoxve.user.Token(
+            `${name}-token`,
+            {
+                userId: PVE_MONITORING_USER,
+                tokenName: PVE_MONITORING_TOKEN,
+                privilegesSeparation: true,
+                comment: "ai-dualstack monitoring (PVEAuditor)",
+            },
+            { ...child, dependsOn: [user], additionalSecretOutputs: ["value"] },
+        );
+        const acls = (["user", "token"] as const).map(
+            (who) =>
+                new proxmoxve.Acl(
+                    `${name}-acl-${who}`,
+                    {
+                        path: "/",
+                        propagate: true,
+                        roleId: "PVEAuditor",
+                        ...(who === "user"
+                            ? { userId: PVE_MONITORING_USER }
+                            : { tokenId: `${PVE_MONITORING_USER}!${PVE_MONITORING_TOKEN}` }),
+                    },
+                    { ...child, dependsOn: [user, this.token] },
+                ),
+        );
+        // The provider returns the token's secret alone or as user!name=secret; the exporter wants the secret.
+        const value = this.token.value.apply((v) => (v.includes("=") ? (v.split("=")[1] ?? "") : v));
+        this.setups = args.nodes.map((node) => this.nodeSetup(name, node, args.server, value, acls));
+        this.registerOutputs({});
+    }
+
+    /** The exporters on one node, once the token and its ACLs exist. */
+    private nodeSetup(
+        name: string,
+        node: HostMonitoringArgs["nodes"][number],
+        server: MonitoringServer,
+        value: pulumi.Output<string>,
+        acls: pulumi.Resource[],
+    ): command.remote.Command {
+        const stdin = value.apply((secret) => {
+            const token: PveToken = { user: PVE_MONITORING_USER, name: PVE_MONITORING_TOKEN, value: secret };
+            return renderHostScript(node.name, server, token);
+        });
+        const v = server.versions;
+        return describe(
+            `installs prometheus-node-exporter ${v.nodeExporter} (ZFS collector, pool-status textfile every 5 min) and prometheus-pve-exporter ${v.pveExporter} (PVEAuditor token); node firewall admits ${server.containerAddress} to 9100 and 9221`,
+            new command.remote.Command(
+                `${name}-${node.name}-setup`,
+                {
+                    connection: node.connection,
+                    create: "bash -s",
+                    update: "bash -s",
+                    stdin: pulumi.secret(stdin),
+                    logging: "stdoutAndStderr",
+                },
+                { parent: this, dependsOn: [...node.dependsOn, ...acls] },
+            ),
+        );
+    }
+}

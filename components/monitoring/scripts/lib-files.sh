@@ -1,0 +1,71 @@
+# Shared by the monitoring set-ups (prepended to each): pinned Debian packages and managed files.
+# put_file PATH MODE OWNER BASE64 writes a file only when its content differs and records PATH in
+# changed_files; ensure_pkg NAME VERSION installs exactly that version and holds it.
+# AIDS_ROOT (environment; tests only) prefixes every path so the scripts run in a sandbox.
+R="${AIDS_ROOT:-}"
+changed_files=()
+apt_updated=0
+
+put_file() {
+    local path="$1" mode="$2" owner="$3" content
+    content="$(printf '%s' "$4" | base64 -d)"
+    if [[ -f "$R$path" && "$(cat "$R$path")" == "$content" ]]; then
+        return 0
+    fi
+    mkdir -p "$(dirname "$R$path")"
+    [[ -f "$R$path" ]] && cp -p "$R$path" "$R$path.aids-previous"
+    (umask 077 && printf '%s\n' "$content" >"$R$path.aids-new")
+    chmod "$mode" "$R$path.aids-new"
+    chown "$owner" "$R$path.aids-new" 2>/dev/null || true
+    mv "$R$path.aids-new" "$R$path"
+    changed_files+=("$path")
+}
+
+# Puts back the files this run changed (a validator refused them) and fails.
+roll_back() {
+    local path
+    for path in "${changed_files[@]}"; do
+        if [[ -f "$R$path.aids-previous" ]]; then mv "$R$path.aids-previous" "$R$path"; else rm -f "$R$path"; fi
+    done
+    log "refused: $*; the previous files are back in place"
+    exit 1
+}
+
+# changed PATH: this run wrote PATH, or (PATH ending in /) a file under it.
+changed() {
+    local want="$1" path
+    for path in "${changed_files[@]}"; do
+        [[ "$path" == "$want" || ("$want" == */ && "$path" == "$want"*) ]] && return 0
+    done
+    return 1
+}
+
+# restart UNIT PATH...: enables UNIT, restarts it when one of PATH changed, starts it when stopped.
+restart() {
+    local unit="$1" path
+    shift
+    systemctl enable --quiet "$unit"
+    for path in "$@"; do
+        if changed "$path"; then
+            log "restarting $unit"
+            systemctl restart "$unit"
+            return 0
+        fi
+    done
+    systemctl is-active --quiet "$unit" || systemctl restart "$unit"
+}
+
+ensure_pkg() {
+    local name="$1" version="$2"
+    if [[ "$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)" == "$version" ]]; then
+        return 0
+    fi
+    if [[ $apt_updated -eq 0 ]]; then
+        apt-get update -qq
+        apt_updated=1
+    fi
+    log "installing $name $version"
+    apt-mark unhold "$name" >/dev/null 2>&1 || true
+    apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends --allow-downgrades "$name=$version" >/dev/null
+    apt-mark hold "$name" >/dev/null
+}

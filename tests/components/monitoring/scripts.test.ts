@@ -1,0 +1,220 @@
+// The monitoring set-up scripts, rendered, checked by shellcheck and run for real by bash in a
+// sandbox (stand-ins for apt, systemd, curl and pvesh; the real promtool and amtool): twice, to prove
+// them idempotent, and once with a rule file promtool refuses, which must be rolled back. The
+// textfile writers (pool status, Xid) run against stand-ins of zpool and journalctl, and their output
+// and the agreed probe and backup formats pass `promtool check metrics`.
+
+import { execFileSync, spawnSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { PATHS } from "../../../components/monitoring/configFiles";
+import {
+    ManagedFile,
+    hostFiles,
+    monitoringFiles,
+    renderHostScript,
+    renderMonitoringScript,
+    renderNodeExporterScript,
+} from "../../../components/monitoring/scripts";
+import { MonitoringServer } from "../../../config/monitoring";
+import { shellcheckScripts, validator } from "../../helpers/sandbox";
+import { backupTextfile, monitoringServer, probeTextfile } from "./fixtures";
+import { makeGuestSandbox } from "./stubs";
+
+const shellcheck = validator("shellcheck");
+const promtool = validator("promtool");
+const amtool = validator("amtool");
+const SCRIPTS = path.join(__dirname, "..", "..", "..", "components", "monitoring", "scripts");
+const token = { user: "aids-monitoring@pve", name: "monitoring", value: "11111111-2222-3333-4444-555555555555" };
+
+let server: MonitoringServer;
+let files: ManagedFile[];
+beforeAll(() => {
+    server = monitoringServer();
+    files = monitoringFiles(server, { webhookUrl: "https://hooks.example.com/x" }, "grafana-pw");
+});
+
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered set-ups and the textfile writers", () => {
+    shellcheckScripts(shellcheck as string, {
+        "monitoring.sh": renderMonitoringScript(server, files, "grafana-pw"),
+        "node-exporter.sh": renderNodeExporterScript("1.5.0-1+b6"),
+        "host.sh": renderHostScript("pve1", server, token),
+        "zpool-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "zpool-textfile.sh"), "utf8"),
+        "xid-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "xid-textfile.sh"), "utf8"),
+    });
+});
+
+(promtool && amtool ? describe : describe.skip)("the monitoring container's set-up, run in a sandbox", () => {
+    test("installs the pinned versions and writes every file, then a second run changes nothing", () => {
+        const sb = makeGuestSandbox();
+        const first = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        expect(first.output).toContain(`ready: ${files.length} file(s) changed`);
+        expect(first.status).toBe(0);
+        const calls = sb.calls();
+        for (const pkg of [
+            `prometheus=${server.versions.prometheus}`,
+            `prometheus-alertmanager=${server.versions.alertmanager}`,
+            `prometheus-node-exporter=${server.versions.nodeExporter}`,
+            `grafana=${server.versions.grafana}`,
+        ])
+            expect(calls.some((c) => c.startsWith("apt-get install") && c.endsWith(pkg))).toBe(true);
+        for (const f of files) expect(sb.read(f.path)).toBe(`${f.content.replace(/\n+$/, "")}\n`);
+        expect(sb.read("/etc/default/prometheus")).toContain(
+            "--storage.tsdb.retention.time=30d --storage.tsdb.retention.size=20GB",
+        );
+        expect(sb.read(PATHS.alertmanagerConfig)).toContain("https://hooks.example.com/x");
+        for (const unit of ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter", "grafana-server"])
+            expect(calls).toContain(`systemctl restart ${unit}`);
+        expect(calls.filter((c) => c.startsWith("runuser"))).toEqual([
+            "runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password grafana-pw",
+        ]);
+
+        sb.clearLog();
+        const second = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        expect(second.status).toBe(0);
+        expect(second.output).toContain("ready: 0 file(s) changed");
+        expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
+    });
+
+    test("a rule file promtool refuses is rolled back, and nothing restarts", () => {
+        const sb = makeGuestSandbox();
+        expect(sb.run(renderMonitoringScript(server, files, "grafana-pw")).status).toBe(0);
+        sb.clearLog();
+        const broken = files.map((f) =>
+            f.path === PATHS.rules
+                ? { ...f, content: "groups:\n- name: x\n  rules:\n  - alert: A\n    expr: 'up =='\n" }
+                : f,
+        );
+        const r = sb.run(renderMonitoringScript(server, broken, "grafana-pw"));
+        expect(r.status).toBe(1);
+        expect(r.output).toContain("refused: promtool check rules; the previous files are back in place");
+        expect(sb.read(PATHS.rules)).toContain("TargetDown");
+        expect(sb.calls().filter((c) => c.startsWith("systemctl restart"))).toEqual([]);
+    });
+});
+
+test("node-exporter in a container: the pinned package once, then nothing", () => {
+    const sb = makeGuestSandbox();
+    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
+    expect(sb.calls()).toContain(
+        "apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends --allow-downgrades prometheus-node-exporter=1.5.0-1+b6",
+    );
+    sb.clearLog();
+    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
+    expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
+});
+
+test("the host: exporters pinned, the token in pve.yml, one firewall rule for the monitoring host, re-made when it moves", () => {
+    const sb = makeGuestSandbox();
+    const r = sb.run(renderHostScript("pve1", server, token));
+    expect(r.status).toBe(0);
+    for (const f of hostFiles(token)) expect(sb.read(f.path)).toBe(`${f.content.replace(/\n+$/, "")}\n`);
+    expect(sb.read("/etc/prometheus/pve.yml")).toContain(`token_value: ${token.value}`);
+    expect(sb.read("/etc/default/prometheus-node-exporter")).toContain("--collector.zfs");
+    const calls = sb.calls();
+    expect(calls).toContain(`pip install -q prometheus-pve-exporter==${server.versions.pveExporter}`);
+    expect(calls.filter((c) => c.startsWith("pvesh create"))).toEqual([
+        "pvesh create /nodes/pve1/firewall/rules --type in --action ACCEPT --enable 1 --proto tcp --dport 9100,9221 --source 10.10.10.24 --comment ai-dualstack monitoring: node and pve exporters",
+    ]);
+    expect(calls).toContain("systemctl restart aidualstack-pve-exporter");
+    sb.clearLog();
+    expect(sb.run(renderHostScript("pve1", server, token)).status).toBe(0);
+    expect(
+        sb.calls().filter((c) => /^(pip install|pvesh (create|delete)|systemctl restart|apt-get install)/.test(c)),
+    ).toEqual([]);
+    sb.clearLog();
+    expect(sb.run(renderHostScript("pve1", { ...server, containerAddress: "10.10.10.30" }, token)).status).toBe(0);
+    expect(sb.calls().filter((c) => /^pvesh (create|delete)/.test(c))).toEqual([
+        "pvesh delete /nodes/pve1/firewall/rules/0",
+        "pvesh create /nodes/pve1/firewall/rules --type in --action ACCEPT --enable 1 --proto tcp --dport 9100,9221 --source 10.10.10.30 --comment ai-dualstack monitoring: node and pve exporters",
+    ]);
+});
+
+/** Runs a textfile writer with stand-ins of `tool` on PATH; the file it wrote. */
+function runWriter(script: string, stubs: Record<string, string>, out: string): string {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-tf-"));
+    const bin = path.join(dir, "bin");
+    fs.mkdirSync(bin);
+    for (const [name, body] of Object.entries(stubs))
+        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
+    const r = spawnSync("bash", [path.join(SCRIPTS, script)], {
+        encoding: "utf8",
+        env: { ...process.env, PATH: `${bin}:${process.env["PATH"] ?? ""}`, AIDS_TEXTFILE_DIR: dir },
+    });
+    expect(r.stderr).toBe("");
+    expect(r.status).toBe(0);
+    return fs.readFileSync(path.join(dir, out), "utf8");
+}
+
+function checkMetrics(text: string): void {
+    if (!promtool) return;
+    const r = spawnSync(promtool, ["check", "metrics"], { input: text, encoding: "utf8" });
+    expect(`${r.stdout}${r.stderr}`).toBe("");
+    expect(r.status).toBe(0);
+}
+
+const ZPOOL_STATUS = `  pool: tankpriv
+ state: ONLINE
+  scan: scrub repaired 0B in 00:10:41 with 3 errors on Sun Nov  9 00:34:42 2025
+config:
+
+\tNAME        STATE     READ WRITE CKSUM
+\ttankpriv    ONLINE       0     0     2
+\t  mirror-0  ONLINE       0     0     2
+\t    nvme0   ONLINE       0     0     2
+\t    nvme1   ONLINE       0     0     0
+
+errors: No known data errors`;
+
+test("the pool-status textfile: size, allocation, device and scrub errors, last scrub; promtool accepts it", () => {
+    const text = runWriter(
+        "zpool-textfile.sh",
+        {
+            zpool: `case "$1" in
+  list) printf 'tankpriv\\t1992864825344\\t996432412672\\nrpool\\t1000000000000\\t100000000000\\n' ;;
+  status) if [[ "$3" == tankpriv ]]; then cat <<'STATUS'
+${ZPOOL_STATUS}
+STATUS
+          else printf '  pool: rpool\\n state: ONLINE\\nconfig:\\n\\n\\tNAME STATE READ WRITE CKSUM\\n\\trpool ONLINE 0 0 0\\n'; fi ;;
+esac`,
+        },
+        "aidualstack_zfs.prom",
+    );
+    expect(text).toContain('aidualstack_zfs_pool_size_bytes{pool="tankpriv"} 1992864825344');
+    expect(text).toContain('aidualstack_zfs_pool_allocated_bytes{pool="rpool"} 100000000000');
+    expect(text).toContain('aidualstack_zfs_pool_device_errors{pool="tankpriv"} 2');
+    expect(text).toContain('aidualstack_zfs_pool_scrub_errors{pool="tankpriv"} 3');
+    expect(text).toContain('aidualstack_zfs_pool_scrub_errors{pool="rpool"} 0');
+    const at = Math.floor(new Date("Sun Nov  9 00:34:42 2025").getTime() / 1000);
+    expect(text).toContain(`aidualstack_zfs_pool_last_scrub_timestamp_seconds{pool="tankpriv"} ${at}`);
+    checkMetrics(text);
+});
+
+test("the Xid textfile counts each code in this boot's kernel log, and reads 0 without one; promtool accepts it", () => {
+    const log = [
+        "NVRM: Xid (PCI:0000:01:00): 79, pid=1234, GPU has fallen off the bus.",
+        "NVRM: Xid (PCI:0000:01:00): 13, Graphics Exception",
+        "NVRM: Xid (PCI:0000:01:00): 79, pid=1234, GPU has fallen off the bus.",
+        "usb 1-1: new device",
+    ].join("\n");
+    const text = runWriter("xid-textfile.sh", { journalctl: `cat <<'LOG'\n${log}\nLOG` }, "aidualstack_xid.prom");
+    expect(text).toContain(
+        'aidualstack_gpu_xid_errors_total{xid="13"} 1\naidualstack_gpu_xid_errors_total{xid="79"} 2\n',
+    );
+    checkMetrics(text);
+    const none = runWriter("xid-textfile.sh", { journalctl: "echo 'nothing here'" }, "aidualstack_xid.prom");
+    expect(none).toContain('aidualstack_gpu_xid_errors_total{xid="0"} 0');
+    checkMetrics(none);
+});
+
+test("the agreed throughput-probe and backup textfile formats pass promtool check metrics", () => {
+    checkMetrics(probeTextfile(1_790_000_000));
+    checkMetrics(backupTextfile(1_790_000_000));
+    expect(execFileSync("bash", [path.join(SCRIPTS, "zpool-textfile.sh"), "--help"], { encoding: "utf8" })).toContain(
+        "Usage",
+    );
+    expect(execFileSync("bash", [path.join(SCRIPTS, "xid-textfile.sh"), "--help"], { encoding: "utf8" })).toContain(
+        "Usage",
+    );
+});
