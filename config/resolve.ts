@@ -26,6 +26,7 @@ import {
     ParsedConfig,
     ProxmoxConfig,
     ServiceConfig,
+    ThroughputProbeConfig,
     VmConfig,
 } from "./schema";
 import { LxcSizing, ROLE_DEFAULTS, lxcSizing, sharedCpus } from "./sizing";
@@ -109,6 +110,8 @@ export interface VmModel {
     readonly models: readonly ModelGateConfig[];
     /** Undefined when the VM has no GPU or no models, or the gate is off. */
     readonly gate?: GateSettings;
+    /** The continuous probe; undefined without a gate, or when it is off. */
+    readonly probe?: ThroughputProbeConfig;
     readonly protect: boolean;
     readonly startOnBoot: boolean;
 }
@@ -228,13 +231,14 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: Enviro
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
+        ...(gated && vm.throughputGate.probe.enabled ? { probe: vm.throughputGate.probe } : {}),
         protect: vm.protect,
         startOnBoot: vm.startOnBoot,
     };
 }
 
 function resolveGate(gate: VmConfig["throughputGate"]): GateSettings {
-    const { enabled: _enabled, endpoint, ...measured } = gate;
+    const { enabled: _enabled, endpoint, probe: _probe, ...measured } = gate;
     return {
         ...(endpoint !== undefined ? { endpoint } : {}),
         ...measured,

@@ -19,6 +19,7 @@ import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
+import { buildProbes } from "./probes";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -287,6 +288,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const vms = buildGpuVms(wiring);
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
+    buildProbes(stack, vms, workloads, gates);
     const access = buildAccess(stack, hosts);
     return {
         environment: stack.environment,

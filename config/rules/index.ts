@@ -17,6 +17,7 @@ import {
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
+import { checkProbes } from "./probe";
 import { checkHybridPinning, checkTopology } from "./topology";
 import { checkWorkloads } from "./workload";
 
@@ -49,6 +50,7 @@ export function checkConfig(
         checkGpuPlacement(cfg, add);
         checkGpuIsolation(cfg, env, add);
         checkModels(cfg, add);
+        checkProbes(cfg, add);
         checkCapacity(cfg, env, guests, add);
         checkHybridPinning(cfg, add);
         checkWorkloads(cfg, env, secretNames, add);

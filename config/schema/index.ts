@@ -10,6 +10,7 @@ export * from "./fields";
 export * from "./gate";
 export * from "./guests";
 export * from "./host";
+export * from "./probe";
 export * from "./service";
 
 /** The config namespace: every key is `ai-dualstack:<key>`. */
