@@ -11,7 +11,7 @@ import { one, runStack } from "../helpers/pulumi";
 function specOf(install: RecordedResource): Record<string, unknown> {
     const m = /^AIDS_SPEC_B64='([^']*)'$/m.exec(String(install.inputs["stdin"]));
     if (!m) throw new Error("no spec in the install script");
-    return JSON.parse(Buffer.from(m[1] as string, "base64").toString("utf8"));
+    return JSON.parse(Buffer.from(m[1] as string, "base64").toString("utf8")) as Record<string, unknown>;
 }
 
 test.each([

@@ -149,7 +149,7 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
             expect(probeCalls.map(route)).toEqual(gateCalls.map(route));
             expect(probeCalls.map(route)).toEqual([
                 "GET /api/tags",
-                ...Array(SETTINGS.runs + 1).fill("POST /api/generate"),
+                ...Array<string>(SETTINGS.runs + 1).fill("POST /api/generate"),
                 "GET /api/ps",
             ]);
             const bodies = (cs: Recorded[]) => cs.filter((c) => c.url === "/api/generate").map((c) => c.body);
