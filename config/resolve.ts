@@ -9,6 +9,7 @@ import { parseCpuset } from "../lib/cpuset";
 import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
+import { probed } from "./rules/probe";
 import { EnvironmentPolicy } from "./policy";
 import { PROJECT_ROOT } from "./rules/workload";
 import {
@@ -110,7 +111,7 @@ export interface VmModel {
     readonly models: readonly ModelGateConfig[];
     /** Undefined when the VM has no GPU or no models, or the gate is off. */
     readonly gate?: GateSettings;
-    /** The continuous probe; undefined without a gate, or when it is off. */
+    /** The continuous probe; undefined without a gate or a workload, or when it is off (rules/probe.ts). */
     readonly probe?: ThroughputProbeConfig;
     readonly protect: boolean;
     readonly startOnBoot: boolean;
@@ -231,7 +232,7 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: Enviro
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
-        ...(gated && vm.throughputGate.probe.enabled ? { probe: vm.throughputGate.probe } : {}),
+        ...(probed(vm) ? { probe: vm.throughputGate.probe } : {}),
         protect: vm.protect,
         startOnBoot: vm.startOnBoot,
     };

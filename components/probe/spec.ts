@@ -101,7 +101,7 @@ Nice=5
 NoNewPrivileges=yes
 PrivateTmp=yes
 ProtectSystem=strict
-ProtectHome=yes
+ProtectHome=read-only
 ReadWritePaths=${textfileDirectory}
 `;
 }

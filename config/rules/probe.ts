@@ -2,8 +2,7 @@
 // node-exporter reads the folder the probe writes into (docs/throughput-gate.md, "Continuous probe").
 
 import * as path from "path";
-import { ServiceConfig, VmConfig } from "../schema";
-import { ParsedConfig } from "../schema";
+import { ParsedConfig, ServiceConfig, VmConfig } from "../schema";
 import { Add } from "./issues";
 
 /** prom/node-exporter, quay.io/prometheus/node-exporter...: the image's last path part, without tag. */
@@ -59,10 +58,19 @@ function checkVm(vmName: string, vm: VmConfig, add: Add): void {
     }
 }
 
-/** Every VM whose probe is installed: a gated VM (GPU, models, gate on) with the probe on. */
+/**
+ * Whether the VM gets the probe: gated (GPU, models, gate on), the probe on, and a workload (services)
+ * in the VM, of which the probe is part. A VM without services runs Ollama some other way, with no
+ * node-exporter of ours to serve the figures, and the gate alone measures it.
+ */
+export function probed(vm: VmConfig): boolean {
+    const gated = vm.gpu !== undefined && vm.models.length > 0 && vm.throughputGate.enabled;
+    return gated && vm.throughputGate.probe.enabled && Object.keys(vm.services).length > 0;
+}
+
+/** Every VM whose probe is installed measures its own Ollama and has node-exporter read the figures. */
 export function checkProbes(cfg: ParsedConfig, add: Add): void {
     for (const [vmName, vm] of Object.entries(cfg.vms)) {
-        const gated = vm.gpu !== undefined && vm.models.length > 0 && vm.throughputGate.enabled;
-        if (gated && vm.throughputGate.probe.enabled) checkVm(vmName, vm, add);
+        if (probed(vm)) checkVm(vmName, vm, add);
     }
 }

@@ -11,7 +11,7 @@ export const ThroughputProbeSchema = z
     .strictObject({
         enabled: flag(
             true,
-            "Install the probe in the VM (a systemd timer) when the gate is on; off removes it at the next `pulumi up`.",
+            "Install the probe in the VM (a systemd timer) when the gate is on and the VM runs services; off removes it at the next `pulumi up`.",
         ),
         intervalMinutes: z
             .number()

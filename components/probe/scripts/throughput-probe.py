@@ -25,11 +25,15 @@ PREFIXES = ("registry.ollama.ai/library/", "registry.ollama.ai/", "library/")
 TRANSIENT_HTTP = (502, 503, 504)
 
 METRICS = [
-    ("aidualstack_model_tokens_per_second", "Median decode rate of the probe's measured runs (eval_count / eval_duration), as the deploy-time gate measures it."),
-    ("aidualstack_model_min_tokens_per_second", "The model's threshold (vms.<vm>.models[].minTokensPerSecond): the gate fails below it."),
+    ("aidualstack_model_tokens_per_second",
+     "Median decode rate of the probe's measured runs (eval_count / eval_duration), as the deploy-time gate measures it."),
+    ("aidualstack_model_min_tokens_per_second",
+     "The model's threshold (vms.<vm>.models[].minTokensPerSecond): the gate fails below it."),
     ("aidualstack_model_in_vram", "1 when the loaded model is wholly in VRAM (size_vram >= size in /api/ps), else 0."),
-    ("aidualstack_model_roofline_efficiency", "Measured rate over the card's roofline ceiling (memory bandwidth / model bytes), 0..1."),
-    ("aidualstack_model_probe_last_run_timestamp_seconds", "Unix time at which the probe last finished with this model."),
+    ("aidualstack_model_roofline_efficiency",
+     "Measured rate over the card's roofline ceiling (memory bandwidth / model bytes), 0..1."),
+    ("aidualstack_model_probe_last_run_timestamp_seconds",
+     "Unix time at which the probe last finished with this model."),
     ("aidualstack_model_probe_success", "1 when the probe measured the model, 0 when it could not (the log says why)."),
 ]
 
@@ -78,15 +82,28 @@ def is_transient(err):
     return isinstance(reason, OSError) and not isinstance(reason, TimeoutError)
 
 
+def describe(err):
+    """An HTTP error with Ollama's own words ({"error": ...}), else the error itself."""
+    if isinstance(err, urllib.error.HTTPError):
+        try:
+            return f"HTTP {err.code}: {json.loads(err.read()).get('error', err.reason)}"
+        except (ValueError, OSError, AttributeError):
+            return f"HTTP {err.code}: {err.reason}"
+    return str(err)
+
+
 def call(spec, what, fn):
     """Runs fn, retrying connection failures and gateway errors with doubling backoff (as the gate)."""
     delay = spec["backoffMs"] / 1000
     for attempt in range(1, spec["attempts"] + 1):
         try:
             return fn()
+        except ProbeError:
+            raise
         except Exception as err:  # noqa: BLE001 - classified below
-            if isinstance(err, ProbeError) or not is_transient(err) or attempt >= spec["attempts"]:
-                raise ProbeError(f"{what} at {spec['endpoint']}: {err} after {attempt} tries") from err
+            if not is_transient(err) or attempt >= spec["attempts"]:
+                tries = "1 try" if attempt == 1 else f"{attempt} tries"
+                raise ProbeError(f"{what} at {spec['endpoint']}: {describe(err)} after {tries}") from err
             time.sleep(delay)
             delay *= 2
     raise ProbeError(f"{what}: no attempt made")
@@ -135,20 +152,25 @@ def measure(spec, model):
     """The gate's steps for one model, without pulling; returns the figures and the raw timings."""
     want = canonical_name(model["name"])
     listed = get_json(spec, "/api/tags").get("models", [])
-    present = next((m for m in listed if want in (canonical_name(m.get("name", "")), canonical_name(m.get("model", "")))), None)
+    present = next((m for m in listed
+                    if want in (canonical_name(m.get("name", "")), canonical_name(m.get("model", "")))), None)
     if present is None:
         raise ProbeError(f"model {model['name']} is not on {spec['endpoint']}; run `pulumi up` to pull it again")
     if not digest_matches(model.get("digest"), present["digest"]):
-        raise ProbeError(f"model {model['name']} is {present['digest'][:12]}, not the pinned {model['digest']}; run `pulumi up`")
+        raise ProbeError(f"model {model['name']} is {present['digest'][:12]}, "
+                         f"not the pinned {model['digest']}; run `pulumi up`")
     warmup = generate(spec, model["request"])
     runs = [generate(spec, model["request"]) for _ in range(spec["runs"])]
     loaded = get_json(spec, "/api/ps").get("models", [])
-    running = next((m for m in loaded if canonical_name(m.get("name", "")) == want or m.get("digest") == present["digest"]), None)
+    # An alias (`ollama cp`) shares the loaded runner, which ps lists under the first name: the digest too.
+    running = next((m for m in loaded
+                    if canonical_name(m.get("name", "")) == want or m.get("digest") == present["digest"]), None)
     if running is None:
         raise ProbeError(f"model {model['name']} was not loaded right after generating; is OLLAMA_KEEP_ALIVE 0?")
     tps = median([rate(r.get("eval_count", 0), r.get("eval_duration", 0)) for r in runs])
     ceil = ceiling(spec["gpu"]["memoryBandwidthGBs"], present["size"])
-    keys = ("eval_count", "eval_duration", "prompt_eval_count", "prompt_eval_duration", "load_duration", "total_duration")
+    keys = ("eval_count", "eval_duration", "prompt_eval_count", "prompt_eval_duration",
+            "load_duration", "total_duration")
     return {
         "tokensPerSecond": tps,
         "inVram": in_vram(running.get("size", 0), running.get("size_vram", 0)),
@@ -188,7 +210,8 @@ def render(spec, results):
             continue
         lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
         for r, value in samples:
-            labels = f'model="{label_value(r["model"])}",gpu="{label_value(spec["gpu"]["name"])}",vm="{label_value(spec["vm"])}"'
+            labels = (f'model="{label_value(r["model"])}",gpu="{label_value(spec["gpu"]["name"])}",'
+                      f'vm="{label_value(spec["vm"])}"')
             lines.append(f"{name}{{{labels}}} {float(value)!r}")
     return "\n".join(lines) + "\n"
 
@@ -223,17 +246,18 @@ def probe_model(spec, model):
         print(f"{model['name']} on {spec['gpu']['name']}: {figures['tokensPerSecond']:.1f} tokens/s "
               f"(required {model['minTokensPerSecond']}), in VRAM {figures['inVram']}, "
               f"{100 * figures['rooflineEfficiency']:.1f}% of the roofline", flush=True)
-    except ProbeError as err:
+    except Exception as err:  # noqa: BLE001 - any failure is this model's success 0, never a stale file
         metrics["aidualstack_model_probe_success"] = 0
-        result["error"] = str(err)
+        result["error"] = str(err) if isinstance(err, ProbeError) else f"{type(err).__name__}: {err}"
         print(f"{model['name']}: not measured: {err}", file=sys.stderr, flush=True)
     metrics["aidualstack_model_probe_last_run_timestamp_seconds"] = time.time()
     return result
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
-                                     epilog="Exit status: 0 when every model was measured (whatever its speed), 1 otherwise.")
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Exit status: 0 when every model was measured (whatever its speed), 1 otherwise.")
     parser.add_argument("--spec", default=DEFAULT_SPEC, help=f"the spec JSON (default {DEFAULT_SPEC})")
     parser.add_argument("--textfile", help="write the metrics here instead of the spec's textfile path")
     parser.add_argument("--report", help="also write every figure and Ollama's raw timings here, as JSON")

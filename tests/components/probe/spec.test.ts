@@ -54,7 +54,7 @@ describe("systemd units", () => {
             "ExecStart=/usr/bin/python3 /usr/local/lib/ai-dualstack/throughput-probe.py --spec /etc/ai-dualstack/throughput-probe.json\n",
         );
         expect(service).toContain(
-            "ProtectSystem=strict\nProtectHome=yes\nReadWritePaths=/var/lib/ai-dualstack/textfile\n",
+            "ProtectSystem=strict\nProtectHome=read-only\nReadWritePaths=/var/lib/ai-dualstack/textfile\n",
         );
         // One model: a warm-up, 3 runs and the listings, each within the gate's 300 s.
         expect(runLimitSeconds(spec)).toBe(6 * 300 + 60);
