@@ -265,7 +265,7 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
             "me/model",
             "host:5000/ns/m",
         ];
-        const code = `import importlib.util, json, sys
+        const code = `import importlib.util, json, sys; sys.dont_write_bytecode = True
 spec = importlib.util.spec_from_file_location("probe", sys.argv[1]); p = importlib.util.module_from_spec(spec); spec.loader.exec_module(p)
 print(json.dumps([p.canonical_name(n) for n in json.loads(sys.argv[2])]))`;
         const { stdout } = await run("python3", ["-c", code, PROGRAM_FILE, JSON.stringify(names)]);
