@@ -10,6 +10,7 @@ import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
 import type { MonitoringModel } from "./monitoring";
+import { probed } from "./rules/probe";
 import { EnvironmentPolicy } from "./policy";
 import { RoleOutbound, roleInbound, roleOutbound } from "./roleFirewall";
 import { rolePurpose } from "./rolePurpose";
@@ -29,6 +30,7 @@ import {
     ParsedConfig,
     ProxmoxConfig,
     ServiceConfig,
+    ThroughputProbeConfig,
     VmConfig,
 } from "./schema";
 import { LxcSizing, lxcSizing, sharedCpus } from "./sizing";
@@ -112,6 +114,8 @@ export interface VmModel {
     readonly models: readonly ModelGateConfig[];
     /** Undefined when the VM has no GPU or no models, or the gate is off. */
     readonly gate?: GateSettings;
+    /** The continuous probe; undefined without a gate or a workload, or when it is off (rules/probe.ts). */
+    readonly probe?: ThroughputProbeConfig;
     readonly protect: boolean;
     readonly startOnBoot: boolean;
 }
@@ -243,13 +247,14 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: Enviro
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
+        ...(probed(vm) ? { probe: vm.throughputGate.probe } : {}),
         protect: vm.protect,
         startOnBoot: vm.startOnBoot,
     };
 }
 
 function resolveGate(gate: VmConfig["throughputGate"]): GateSettings {
-    const { enabled: _enabled, endpoint, ...measured } = gate;
+    const { enabled: _enabled, endpoint, probe: _probe, ...measured } = gate;
     return {
         ...(endpoint !== undefined ? { endpoint } : {}),
         ...measured,

@@ -21,6 +21,7 @@ import { workloadSpec } from "../components/workload/spec";
 import { buildMonitoring } from "./monitoring";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
 import { buildRoleSetup } from "./roleSetups";
+import { buildProbes } from "./probes";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -303,6 +304,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const vms = buildGpuVms(wiring);
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
+    buildProbes(stack, vms, workloads, gates);
     const access = buildAccess(stack, hosts);
     const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
     return {

@@ -19,6 +19,7 @@ import { ConfigIssue, collect } from "./issues";
 import { checkRoleSetups } from "./security";
 import { checkMonitoring } from "./monitoring";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
+import { checkProbes } from "./probe";
 import { checkHybridPinning, checkTopology } from "./topology";
 import { checkWorkloads } from "./workload";
 
@@ -51,6 +52,7 @@ export function checkConfig(
         checkGpuPlacement(cfg, add);
         checkGpuIsolation(cfg, env, add);
         checkModels(cfg, add);
+        checkProbes(cfg, add);
         checkCapacity(cfg, env, guests, add);
         checkHybridPinning(cfg, add);
         checkWorkloads(cfg, env, secretNames, add);

@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { GATE_DEFAULTS } from "../../lib/gateDefaults";
 import { d, flag } from "./fields";
+import { ThroughputProbeSchema } from "./probe";
 
 export const MODEL_REF_PATTERN = /^[a-z0-9][a-z0-9._-]*(\/[a-z0-9][a-z0-9._-]*)*(:[a-z0-9][a-z0-9._-]*)?$/i;
 
@@ -76,6 +77,7 @@ export const ThroughputGateSchema = z
             .positive()
             .default(GATE_DEFAULTS.stallSeconds)
             .meta(d("A pull with no progress for this long is aborted.")),
+        probe: ThroughputProbeSchema,
     })
     .prefault({})
     .meta(d("How the gate measures this VM's models."));

@@ -13,6 +13,7 @@ export * from "./guests";
 export * from "./host";
 export * from "./security";
 export * from "./monitoring";
+export * from "./probe";
 export * from "./service";
 
 /** The config namespace: every key is `ai-dualstack:<key>`. */

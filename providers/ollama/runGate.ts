@@ -145,18 +145,26 @@ function classifyPullError(input: GateInput, err: unknown): GateError {
     );
 }
 
+/**
+ * The body of every measured generation: fixed prompt, greedy sampling, fixed seed and length. The
+ * continuous probe in the VMs (components/probe) sends this same body, rendered into its spec.
+ */
+export function generateRequest(input: Pick<GateInput, "model" | "prompt" | "seed" | "numPredict">) {
+    return {
+        model: input.model,
+        prompt: input.prompt,
+        stream: true as const,
+        options: { temperature: 0, seed: input.seed, num_predict: input.numPredict },
+    };
+}
+
 /** One streamed generation with fixed sampling; returns Ollama's timings and the client's TTFT. */
 async function generate(api: Ollama, input: GateInput, hooks?: GateHooks): Promise<Generation> {
     return withRetry("generate", input, async () => {
         const started = performance.now();
         let firstToken: number | undefined;
         let last: GenerationTimings | undefined;
-        const stream = await api.generate({
-            model: input.model,
-            prompt: input.prompt,
-            stream: true,
-            options: { temperature: 0, seed: input.seed, num_predict: input.numPredict },
-        });
+        const stream = await api.generate(generateRequest(input));
         try {
             for await (const chunk of stream) {
                 if (chunk.response) {

@@ -39,8 +39,11 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "pulumi-nodejs:dynamic/ollama:ModelThroughput private-ai-gate-qwen2-5-14b  qwen2.5:14b on rtx5090 via http://10.10.10.10:11434 | at least 50 tokens/s, wholly in VRAM | 3 runs x 128 tokens",
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
+    expect(out).toContain(
+        "command:remote:Command private-ai-probe-install  ssh ubuntu@10.10.10.10 | installs the throughput probe (systemd timer, every 60 min): qwen2.5:14b (min 50 tokens/s) via http://10.10.10.10:11434, as the gate measures; metrics to /var/lib/ai-dualstack/textfile/aidualstack_throughput.prom for node-exporter",
+    );
     expect(out).toMatch(
-        /Resources by type \(87 to create\):\n\s+23 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(88 to create\):\n\s+24 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(

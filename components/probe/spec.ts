@@ -1,0 +1,163 @@
+// What the continuous throughput probe of one GPU VM runs on: its spec (rendered from the same
+// resolved gate settings the deploy-time gate takes, with the gate's own generate request), its
+// systemd units, and its install and removal scripts. Plain functions, tested without Pulumi.
+
+import * as path from "path";
+import { GateSettings } from "../../config/resolve";
+import { ModelGateConfig, ServiceConfig, ThroughputProbeConfig } from "../../config/schema";
+import { loadScript, renderScript } from "../../lib/scripts";
+import { generateRequest } from "../../providers/ollama/runGate";
+
+export const OLLAMA_PORT = 11434;
+export const PROGRAM_PATH = "/usr/local/lib/ai-dualstack/throughput-probe.py";
+export const SPEC_PATH = "/etc/ai-dualstack/throughput-probe.json";
+export const UNIT = "aidualstack-throughput-probe";
+export const TEXTFILE_NAME = "aidualstack_throughput.prom";
+
+export const PROGRAM = loadScript(__dirname, "throughput-probe.py");
+const INSTALL = loadScript(__dirname, "probe-install.sh");
+const REMOVE = loadScript(__dirname, "probe-remove.sh");
+const COMMENT = "Rendered by ai-dualstack (components/probe/spec.ts). Do not edit in the VM.";
+
+/** Where the probe reaches Ollama inside the VM: a published port, or the container on its network. */
+export type OllamaTarget = { url: string } | { container: string; port: number };
+
+export interface ProbeSpec {
+    vm: string;
+    gpu: { name: string; memoryBandwidthGBs: number };
+    ollama: OllamaTarget;
+    textfile: string;
+    runs: number;
+    timeoutSeconds: number;
+    attempts: number;
+    backoffMs: number;
+    models: {
+        name: string;
+        digest?: string;
+        minTokensPerSecond: number;
+        /** The gate's own request body (runGate.generateRequest). */
+        request: ReturnType<typeof generateRequest>;
+    }[];
+}
+
+export interface ProbeSpecArgs {
+    vm: string;
+    gpu: { name: string; memoryBandwidthGBs: number };
+    /** The VM's address, where its published ports bind. */
+    address: string;
+    /** The VM's services: the one named "ollama" is measured. */
+    services: Readonly<Record<string, Pick<ServiceConfig, "ports">>>;
+    models: readonly ModelGateConfig[];
+    settings: GateSettings;
+    probe: ThroughputProbeConfig;
+}
+
+/**
+ * Ollama's port published on the VM's address (private), else the container's address on the
+ * compose network (public: there Ollama publishes nothing, and its proxy route admits only the
+ * trusted networks, not the VM itself).
+ */
+export function ollamaTarget(address: string, services: ProbeSpecArgs["services"]): OllamaTarget {
+    const port = services["ollama"]?.ports.find((p) => p.target === OLLAMA_PORT && p.protocol === "tcp");
+    return port ? { url: `http://${address}:${port.published}` } : { container: "ollama", port: OLLAMA_PORT };
+}
+
+export function probeSpec(a: ProbeSpecArgs): ProbeSpec {
+    const s = a.settings;
+    return {
+        vm: a.vm,
+        gpu: { name: a.gpu.name, memoryBandwidthGBs: a.gpu.memoryBandwidthGBs },
+        ollama: ollamaTarget(a.address, a.services),
+        textfile: path.posix.join(a.probe.textfileDirectory, TEXTFILE_NAME),
+        runs: s.runs,
+        timeoutSeconds: s.timeoutSeconds,
+        attempts: s.attempts,
+        backoffMs: s.backoffMs,
+        models: a.models.map((m) => ({
+            name: m.name,
+            ...(m.digest ? { digest: m.digest } : {}),
+            minTokensPerSecond: m.minTokensPerSecond,
+            request: generateRequest({ model: m.name, prompt: s.prompt, seed: s.seed, numPredict: s.numPredict }),
+        })),
+    };
+}
+
+/** Longest a run may take: every generation (warm-up included) and two listings at their limit. */
+export function runLimitSeconds(spec: Pick<ProbeSpec, "models" | "runs" | "timeoutSeconds">): number {
+    return spec.models.length * (spec.runs + 3) * spec.timeoutSeconds + 60;
+}
+
+export function renderServiceUnit(spec: ProbeSpec, textfileDirectory: string): string {
+    return `[Unit]
+Description=ai-dualstack throughput probe: the gated models measured as the deploy-time gate does
+After=network-online.target docker.service
+Wants=network-online.target
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/python3 ${PROGRAM_PATH} --spec ${SPEC_PATH}
+TimeoutStartSec=${runLimitSeconds(spec)}
+Nice=5
+NoNewPrivileges=yes
+PrivateTmp=yes
+ProtectSystem=strict
+ProtectHome=read-only
+ReadWritePaths=${textfileDirectory}
+`;
+}
+
+export function renderTimerUnit(intervalMinutes: number): string {
+    return `[Unit]
+Description=ai-dualstack throughput probe, every ${intervalMinutes} min
+
+[Timer]
+OnBootSec=10min
+OnUnitActiveSec=${intervalMinutes}min
+AccuracySec=1min
+Unit=${UNIT}.service
+
+[Install]
+WantedBy=timers.target
+`;
+}
+
+const b64 = (text: string) => Buffer.from(text, "utf8").toString("base64");
+
+/** The idempotent install: files written only when they differ, the timer enabled, one run when anything changed. */
+export function renderInstallScript(spec: ProbeSpec, probe: ThroughputProbeConfig): string {
+    return renderScript(
+        COMMENT,
+        {
+            AIDS_UNIT: UNIT,
+            AIDS_PROGRAM_PATH: PROGRAM_PATH,
+            AIDS_SPEC_PATH: SPEC_PATH,
+            AIDS_TEXTFILE_DIR: probe.textfileDirectory,
+            AIDS_PROGRAM_B64: b64(PROGRAM),
+            AIDS_SPEC_B64: b64(`${JSON.stringify(spec, null, 2)}\n`),
+            AIDS_SERVICE_B64: b64(renderServiceUnit(spec, probe.textfileDirectory)),
+            AIDS_TIMER_B64: b64(renderTimerUnit(probe.intervalMinutes)),
+        },
+        INSTALL,
+    );
+}
+
+/** The removal (the probe turned off, or the VM's gate gone): units, program, spec and its metrics file. */
+export function renderRemoveScript(probe: ThroughputProbeConfig): string {
+    return renderScript(
+        COMMENT,
+        {
+            AIDS_UNIT: UNIT,
+            AIDS_PROGRAM_PATH: PROGRAM_PATH,
+            AIDS_SPEC_PATH: SPEC_PATH,
+            AIDS_TEXTFILE: path.posix.join(probe.textfileDirectory, TEXTFILE_NAME),
+        },
+        REMOVE,
+    );
+}
+
+/** The plan's line for the probe of one VM. */
+export function describeProbe(spec: ProbeSpec, probe: ThroughputProbeConfig): string {
+    const where = "url" in spec.ollama ? spec.ollama.url : `container ${spec.ollama.container}:${spec.ollama.port}`;
+    const models = spec.models.map((m) => `${m.name} (min ${m.minTokensPerSecond} tokens/s)`).join(", ");
+    return `throughput probe (systemd timer, every ${probe.intervalMinutes} min): ${models} via ${where}, as the gate measures; metrics to ${spec.textfile} for node-exporter`;
+}
