@@ -19,7 +19,7 @@ import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
 import { buildMonitoring } from "./monitoring";
-import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
+import { ContainerOutput, EnvironmentOutputs, vmOutput } from "./outputs";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
 
@@ -311,7 +311,10 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
         environment: stack.environment,
         exposure: stack.policy.exposure,
         vms: Object.fromEntries(
-            stack.vms.map((vm) => [vm.name, vmOutput(vm, waitingFor(vm, statuses), vms, workloads, gates)]),
+            stack.vms.map((vm) => [
+                vm.name,
+                vmOutput(vm, waitingFor(vm, statuses), pick(vms, vm.name, "VM"), workloads[vm.name], gates[vm.name]),
+            ]),
         ),
         containers: containers.outputs,
         hosts: Object.fromEntries(
@@ -322,31 +325,5 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
         ),
         ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
-    };
-}
-
-function vmOutput(
-    vm: VmModel,
-    waiting: string | undefined,
-    vms: Record<string, GpuPassthroughVm>,
-    workloads: Record<string, ComposeWorkload>,
-    gates: Record<string, ThroughputGate>,
-): VmOutput {
-    const built = pick(vms, vm.name, "VM");
-    const workload = workloads[vm.name];
-    return {
-        vmid: built.vmId,
-        node: vm.node,
-        address: built.address,
-        gpu: built.gpu ?? null,
-        services: Object.fromEntries(
-            Object.entries(vm.services).map(([svcName, svc]) => [
-                svcName,
-                { image: svc.image, urls: workload?.urls[svcName] ?? [] },
-            ]),
-        ),
-        ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
-        throughput: gates[vm.name]?.figures ?? [],
-        ...(waiting ? { waitingFor: waiting } : {}),
     };
 }

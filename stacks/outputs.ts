@@ -2,8 +2,10 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentName, LxcRole } from "../config/schema";
-import { ModelFigures } from "../components/gate/throughputGate";
-import { GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
+import { VmModel } from "../config/resolve";
+import { ModelFigures, ThroughputGate } from "../components/gate/throughputGate";
+import { GpuPassthroughVm, GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
+import { ComposeWorkload } from "../components/workload/composeWorkload";
 
 export interface VmOutput {
     vmid: pulumi.Output<number>;
@@ -68,4 +70,29 @@ export interface EnvironmentOutputs {
     monitoring?: MonitoringOutput;
     /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
     access?: { tokenId: string; apiToken: pulumi.Output<string> };
+}
+
+/** A VM's output: the VM, its workload and its gate as built (the last two absent while it waits). */
+export function vmOutput(
+    vm: VmModel,
+    waiting: string | undefined,
+    built: GpuPassthroughVm,
+    workload: ComposeWorkload | undefined,
+    gate: ThroughputGate | undefined,
+): VmOutput {
+    return {
+        vmid: built.vmId,
+        node: vm.node,
+        address: built.address,
+        gpu: built.gpu ?? null,
+        services: Object.fromEntries(
+            Object.entries(vm.services).map(([svcName, svc]) => [
+                svcName,
+                { image: svc.image, urls: workload?.urls[svcName] ?? [] },
+            ]),
+        ),
+        ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
+        throughput: gate?.figures ?? [],
+        ...(waiting ? { waitingFor: waiting } : {}),
+    };
 }
