@@ -35,6 +35,8 @@ export interface ProbeSpec {
         name: string;
         digest?: string;
         minTokensPerSecond: number;
+        /** A share of the card's roofline to reach as well (vms.<vm>.models[].minEfficiency). */
+        minEfficiency?: number;
         /** The gate's own request body (runGate.generateRequest). */
         request: ReturnType<typeof generateRequest>;
     }[];
@@ -77,6 +79,7 @@ export function probeSpec(a: ProbeSpecArgs): ProbeSpec {
             name: m.name,
             ...(m.digest ? { digest: m.digest } : {}),
             minTokensPerSecond: m.minTokensPerSecond,
+            ...(m.minEfficiency !== undefined ? { minEfficiency: m.minEfficiency } : {}),
             request: generateRequest({ model: m.name, prompt: s.prompt, seed: s.seed, numPredict: s.numPredict }),
         })),
     };

@@ -28,7 +28,7 @@ METRICS = [
     ("aidualstack_model_tokens_per_second",
      "Median decode rate of the probe's measured runs (eval_count / eval_duration), as the deploy-time gate measures it."),
     ("aidualstack_model_min_tokens_per_second",
-     "The model's threshold (vms.<vm>.models[].minTokensPerSecond): the gate fails below it."),
+     "The model's threshold as the gate applies it: minTokensPerSecond, or minEfficiency of the roofline when higher."),
     ("aidualstack_model_in_vram", "1 when the loaded model is wholly in VRAM (size_vram >= size in /api/ps), else 0."),
     ("aidualstack_model_roofline_efficiency",
      "Measured rate over the card's roofline ceiling (memory bandwidth / model bytes), 0..1."),
@@ -175,6 +175,7 @@ def measure(spec, model):
         "tokensPerSecond": tps,
         "inVram": in_vram(running.get("size", 0), running.get("size_vram", 0)),
         "rooflineEfficiency": efficiency(tps, ceil),
+        "ceiling": ceil,
         "raw": {
             "warmup": {k: warmup.get(k, 0) for k in keys},
             "runs": [{k: r.get(k, 0) for k in keys} for r in runs],
@@ -233,6 +234,13 @@ def write_atomically(path, text):
         raise
 
 
+def required_rate(model, ceiling_tps):
+    """The rate to reach, as the gate's requiredRate: the tokens/s threshold, or minEfficiency of the
+    card's ceiling when that is higher."""
+    by_roofline = model.get("minEfficiency", 0) * ceiling_tps
+    return max(model["minTokensPerSecond"], by_roofline)
+
+
 def probe_model(spec, model):
     metrics = {"aidualstack_model_min_tokens_per_second": model["minTokensPerSecond"]}
     result = {"model": model["name"], "metrics": metrics}
@@ -241,10 +249,11 @@ def probe_model(spec, model):
         metrics["aidualstack_model_tokens_per_second"] = figures["tokensPerSecond"]
         metrics["aidualstack_model_in_vram"] = figures["inVram"]
         metrics["aidualstack_model_roofline_efficiency"] = figures["rooflineEfficiency"]
+        metrics["aidualstack_model_min_tokens_per_second"] = required_rate(model, figures["ceiling"])
         metrics["aidualstack_model_probe_success"] = 1
         result["raw"] = figures["raw"]
         print(f"{model['name']} on {spec['gpu']['name']}: {figures['tokensPerSecond']:.1f} tokens/s "
-              f"(required {model['minTokensPerSecond']}), in VRAM {figures['inVram']}, "
+              f"(required {metrics['aidualstack_model_min_tokens_per_second']:.1f}), in VRAM {figures['inVram']}, "
               f"{100 * figures['rooflineEfficiency']:.1f}% of the roofline", flush=True)
     except Exception as err:  # noqa: BLE001 - any failure is this model's success 0, never a stale file
         metrics["aidualstack_model_probe_success"] = 0
