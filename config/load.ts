@@ -94,6 +94,7 @@ const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
     "proxmox",
     "nodes",
     "environments",
+    "backup",
     "vms",
     "containers",
     "serviceSecrets",

@@ -3,6 +3,7 @@
 // { ip, prefix }, role defaults to each container's sizing, the gate's fixed settings added), and the
 // files services ship are read, so nothing downstream looks anything up or parses it again.
 
+import { BackupModel, resolveBackup } from "./backupModel";
 import * as fs from "fs";
 import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
@@ -152,6 +153,8 @@ export type StackModel = Readonly<{
     containers: readonly ContainerModel[];
     /** The key file the Docker provider's ssh logs in to the VMs with; undefined: ssh's defaults. */
     dockerSshKeyFile?: string;
+    /** Backups (config/backupModel.ts); undefined when the stack declares none. */
+    backup?: BackupModel;
 }>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
@@ -172,6 +175,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
             resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node])),
         ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
+        ...(cfg.backup ? { backup: resolveBackup(cfg, env) } : {}),
     };
 }
 

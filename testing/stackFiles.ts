@@ -23,6 +23,8 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
                 "anythingllmJwtSecret",
                 "chromaToken",
                 "jupyterToken",
+                "pbsPrivatePassword",
+                "pbsPublicPassword",
                 "postgresPassword",
                 "qdrantApiKey",
                 "redisPassword",

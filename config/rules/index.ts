@@ -3,6 +3,7 @@
 
 import { EnvironmentPolicies } from "../policy";
 import { EnvironmentName, ParsedConfig } from "../schema";
+import { checkBackups } from "./backup";
 import { checkModels } from "./gate";
 import { guestsOf } from "./guests";
 import { checkHardware } from "./hardware";
@@ -56,5 +57,6 @@ export function checkConfig(
         checkPublishedSources(cfg, policy, add);
         checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
+        checkBackups(cfg, env, secretNames, add);
     });
 }

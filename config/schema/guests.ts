@@ -19,6 +19,7 @@ import {
 } from "./fields";
 import { ModelGateSchema, ThroughputGateSchema } from "./gate";
 import { ServiceSchema, serviceRef } from "./service";
+import { guestBackupFields } from "./backup";
 
 export const VmSchema = z.strictObject({
     vmid: vmid.meta(d("Proxmox VM id, inside environments.<env>.vmids.")),
@@ -76,6 +77,7 @@ export const VmSchema = z.strictObject({
         ),
     protect: flag(true, "Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM."),
     startOnBoot: flag(true, "Start with the node."),
+    ...guestBackupFields,
 });
 
 export const LxcSchema = z.strictObject({
@@ -142,6 +144,7 @@ export const LxcSchema = z.strictObject({
         .meta(d("role redis: install and configure Redis in the container over SSH, idempotently.")),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
     startOnBoot: flag(true, "Start with the node."),
+    ...guestBackupFields,
 });
 
 /** Every key in the `ai-dualstack` namespace except the secrets, which load.ts reads as secrets. */

@@ -5,7 +5,9 @@ import { z } from "zod";
 import { d, environment, label } from "./fields";
 import { EnvironmentSchema, NodeSchema, ProxmoxSchema } from "./host";
 import { LxcSchema, VmSchema } from "./guests";
+import { BackupSchema } from "./backup";
 
+export * from "./backup";
 export * from "./fields";
 export * from "./gate";
 export * from "./guests";
@@ -35,6 +37,7 @@ export const StackConfigSchema = z.strictObject({
         .record(label, LxcSchema)
         .default({})
         .meta(d("This stack's service containers, keyed by name (the container's host name).")),
+    backup: BackupSchema,
     dockerSshKeyFile: z
         .string()
         .regex(/^(~\/|\/)\S+$/, 'must be a path to a private key file, such as "~/.ssh/ai-dualstack-docker"')
@@ -56,6 +59,7 @@ export const CONFIG_KEYS = {
     environments: "project",
     vms: "stack",
     containers: "stack",
+    backup: "stack",
     dockerSshKeyFile: "stack",
     proxmoxApiToken: "secret",
     sshPrivateKey: "secret",
