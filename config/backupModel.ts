@@ -37,6 +37,7 @@ export interface DatastoreModel {
     readonly storage: string;
     readonly sizeGiB: number;
     readonly passwordSecret: string;
+    readonly retention: BackupConfig["retention"];
 }
 
 export interface BackupServerModel extends Omit<BackupServerConfig, "datastores"> {

@@ -18,6 +18,7 @@ import { GuestImages } from "../components/storage/guestImages";
 import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
+import { backupMountPoints, buildBackups } from "./backups";
 import { ContainerOutput, EnvironmentOutputs, VmOutput } from "./outputs";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
@@ -132,6 +133,8 @@ function securityGroupOf(network: Network): pulumi.Output<string> {
 
 export interface Containers {
     readonly outputs: Record<string, ContainerOutput>;
+    /** What a login to each container waits for: its start, and its data setup where it has one. */
+    readonly ready: Record<string, pulumi.Resource[]>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
     readonly dataSetups: pulumi.Resource[];
 }
@@ -141,6 +144,7 @@ export function buildContainers(w: GuestWiring): Containers {
     const { stack } = w;
     const outputs: Record<string, ContainerOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
+    const ready: Record<string, pulumi.Resource[]> = {};
     for (const ct of stack.containers) {
         const built = new ServiceLxc(
             ct.name,
@@ -155,6 +159,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 securityGroup: securityGroupOf(w.network),
                 firewallPolicy: stack.policy,
                 hostConnection: pick(w.hosts.hosts, ct.node, "host").connection,
+                mountPoints: backupMountPoints(stack, ct.name, w.hosts.storage, ct.node),
             },
             { provider: pick(w.hosts.hosts, ct.node, "host").provider },
         );
@@ -169,6 +174,7 @@ export function buildContainers(w: GuestWiring): Containers {
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);
+        ready[ct.name] = [built.start, ...(data ? [data.setup] : [])];
         outputs[ct.name] = {
             role: ct.role,
             vmid: built.vmId,
@@ -178,7 +184,7 @@ export function buildContainers(w: GuestWiring): Containers {
             ...(data ? { setup: data.description } : {}),
         };
     }
-    return { outputs, dataSetups };
+    return { outputs, ready, dataSetups };
 }
 
 /** The GPU VMs, each started by its tune step once its host is ready. */
@@ -288,6 +294,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const workloads = buildWorkloads(stack, statuses, vms, containers.dataSetups);
     const gates = buildGates(stack, statuses, vms, workloads);
     const access = buildAccess(stack, hosts);
+    const backup = buildBackups(stack, hosts, containers, vms, workloads);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -302,6 +309,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
             ]),
         ),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
+        ...(backup ? { backup } : {}),
     };
 }
 

@@ -48,4 +48,18 @@ export interface EnvironmentOutputs {
     hosts: Record<string, HostOutput>;
     /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
     access?: { tokenId: string; apiToken: pulumi.Output<string> };
+    /** The environment's backups (stacks/backups.ts). */
+    backup?: BackupOutput;
+}
+
+export interface BackupOutput {
+    /** The PBS storage entry, its datastore and namespace, and the vzdump job. */
+    storage: string;
+    datastore: string;
+    namespace: string;
+    job: string;
+    schedule: string;
+    guests: string[];
+    /** Where this stack runs PBS: its GUI and its certificate fingerprint, for the other stack's config. */
+    server?: { url: string; fingerprint: pulumi.Output<string | undefined> };
 }

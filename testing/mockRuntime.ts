@@ -66,6 +66,8 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.UserLegacy,
     proxmoxve.AclLegacy,
     proxmoxve.user.TokenLegacy,
+    proxmoxve.storage.Pbs,
+    proxmoxve.backup.Job,
     command.remote.Command,
     docker.Provider,
     docker.RemoteImage,

@@ -36,6 +36,7 @@ export const DatastoreSchema = z.strictObject({
     passwordSecret: secretName.meta(
         d("The serviceSecrets name holding the password of the environment's PBS user (<env>-backup@pbs)."),
     ),
+    retention: RetentionSchema,
 });
 
 export const OffsiteSchema = z.strictObject({
