@@ -16,10 +16,13 @@ export interface StatefulGuest {
     why: string;
 }
 
-/** The guests that hold data: VMs with volumes, and the data containers. */
+/** The guests that hold data: VMs with writable volumes, and the data containers. */
 export function statefulGuests(cfg: ParsedConfig): StatefulGuest[] {
     const vms = Object.entries(cfg.vms).flatMap(([name, vm]): StatefulGuest[] => {
-        const volumes = Object.values(vm.services).flatMap((s) => s.volumes.map((v) => v.source));
+        // What the services write: read-only mounts (the exporters' views of the host) hold nothing.
+        const volumes = Object.values(vm.services).flatMap((s) =>
+            s.volumes.filter((v) => !v.readOnly).map((v) => v.source),
+        );
         return volumes.length > 0
             ? [{ kind: "vms", name, why: `its services keep volumes (${[...new Set(volumes)].sort().join(", ")})` }]
             : [];

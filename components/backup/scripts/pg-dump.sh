@@ -48,7 +48,15 @@ SQL
 }
 
 mkdir -p "$root"
-if dump; then
+# In a subshell of its own, not under `if`: bash ignores set -e in a function tested by `if`.
+set +e
+(
+    set -e
+    dump
+)
+rc=$?
+set -e
+if [[ $rc == 0 ]]; then
     aids_prune "$root" "$keep"
     aids_metrics "$name" pg_dump 1
 else

@@ -61,7 +61,15 @@ for store in ${AIDS_STORES:?AIDS_STORES is not set}; do
     dir="$root/$kind/$stamp"
     mkdir -p "$dir"
     chmod 700 "$root" "$root/$kind"
-    if snapshot_one "$kind" "$ctr" "$volume" "$dir"; then
+    # In a subshell of its own, not under `if`: bash ignores set -e in a function tested by `if`.
+    set +e
+    (
+        set -e
+        snapshot_one "$kind" "$ctr" "$volume" "$dir"
+    )
+    rc=$?
+    set -e
+    if [[ $rc == 0 ]]; then
         aids_prune "$root/$kind" "$keep"
         aids_metrics "$prefix-$ctr" "$kind" 1
         echo "vector-snapshot: $kind ($ctr) into $dir"
