@@ -23,7 +23,7 @@ container_ip() {
 
 qdrant() {
     local ctr=$1 dir=$2 base name
-    base="http://$(container_ip "$ctr"):6333"
+    base="http://$(container_ip "$ctr"):${AIDS_QDRANT_PORT:-6333}"
     local auth=(-H "api-key: ${QDRANT_API_KEY:-}")
     name=$(curl -fsS "${auth[@]}" -X POST "$base/snapshots?wait=true" |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["result"]["name"])')
@@ -38,8 +38,10 @@ chroma() {
     src=$(docker volume inspect -f '{{.Mountpoint}}' "$volume")
     docker pause "$ctr" >/dev/null
     # Unpaused whatever happens to the copy.
-    trap 'docker unpause "'"$ctr"'" >/dev/null 2>&1 || true' RETURN
-    tar -C "$src" -czf "$dir/chroma-$stamp.tar.gz.partial" .
+    local rc=0
+    tar -C "$src" -czf "$dir/chroma-$stamp.tar.gz.partial" . || rc=$?
+    docker unpause "$ctr" >/dev/null
+    [[ $rc == 0 ]] || return "$rc"
     mv "$dir/chroma-$stamp.tar.gz.partial" "$dir/chroma-$stamp.tar.gz"
     (cd "$dir" && sha256sum -- "chroma-$stamp.tar.gz" >>SHA256SUMS)
 }
