@@ -75,7 +75,7 @@ test("the PBS setup carries each datastore, its user's password and retention, a
     expect(script).toContain("--sync-direction push");
     expect(script).toContain('"$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"');
     // Without an off-site server, no password of one is rendered.
-    expect(renderPbsSetup({ ...server, offsite: undefined } as never, {}, "offpw")).toContain(
+    expect(renderPbsSetup({ ...server, offsite: undefined }, {}, "offpw")).toContain(
         "AIDS_OFFSITE_PASSWORD=''",
     );
 });
@@ -85,14 +85,13 @@ function qdrantStandIn(key: string): Promise<{ port: number; calls: string[]; cl
     const calls: string[] = [];
     const srv = http.createServer((req, res) => {
         calls.push(`${req.method} ${req.url}`);
-        if (req.headers["api-key"] !== key) return res.writeHead(401).end();
-        if (req.method === "POST" && req.url === "/snapshots?wait=true") {
-            return res.end(JSON.stringify({ result: { name: "full-2026.snapshot" }, status: "ok" }));
-        }
-        if (req.method === "GET" && req.url === "/snapshots/full-2026.snapshot")
-            return res.end("QDRANT-SNAPSHOT-BYTES");
-        if (req.method === "DELETE") return res.end(JSON.stringify({ result: true }));
-        res.writeHead(404).end();
+        if (req.headers["api-key"] !== key) res.writeHead(401).end();
+        else if (req.method === "POST" && req.url === "/snapshots?wait=true") {
+            res.end(JSON.stringify({ result: { name: "full-2026.snapshot" }, status: "ok" }));
+        } else if (req.method === "GET" && req.url === "/snapshots/full-2026.snapshot")
+            res.end("QDRANT-SNAPSHOT-BYTES");
+        else if (req.method === "DELETE") res.end(JSON.stringify({ result: true }));
+        else res.writeHead(404).end();
     });
     return new Promise((resolve) =>
         srv.listen(0, "127.0.0.1", () =>
