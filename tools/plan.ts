@@ -101,7 +101,8 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         lines.push(
             `  backups: job ${b.job} (${b.schedule}) of ${b.guests.join(", ") || "no guest"} → ${b.storage} (datastore ${b.datastore}, namespace ${b.namespace}); docs/backup.md`,
         );
-        if (b.server) lines.push(`    PBS at ${b.server.url}, fingerprint ${b.server.fingerprint ?? "printed by its setup"}`);
+        if (b.server)
+            lines.push(`    PBS at ${b.server.url}, fingerprint ${b.server.fingerprint ?? "printed by its setup"}`);
     }
     for (const [node, host] of Object.entries(out.hosts)) {
         const state = host.rebootRequired ? `reboot pending (${host.rebootReasons.join("; ")})` : "ready";

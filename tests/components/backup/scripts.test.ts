@@ -75,9 +75,7 @@ test("the PBS setup carries each datastore, its user's password and retention, a
     expect(script).toContain("--sync-direction push");
     expect(script).toContain('"$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"');
     // Without an off-site server, no password of one is rendered.
-    expect(renderPbsSetup({ ...server, offsite: undefined }, {}, "offpw")).toContain(
-        "AIDS_OFFSITE_PASSWORD=''",
-    );
+    expect(renderPbsSetup({ ...server, offsite: undefined }, {}, "offpw")).toContain("AIDS_OFFSITE_PASSWORD=''");
 });
 
 /** A stand-in of Qdrant's snapshot API: create, download, delete, behind an api-key. */
