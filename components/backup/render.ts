@@ -39,6 +39,8 @@ export interface TimerJob {
     readonly script: string;
     readonly env: Readonly<Record<string, string>>;
     readonly packages: readonly string[];
+    /** A companion tool installed beside the job's script. */
+    readonly extra?: { readonly name: string; readonly script: string };
 }
 
 /** The installer of one job: script, settings, service and timer (scripts/timer-setup.sh). */
@@ -52,9 +54,21 @@ export function renderTimerSetup(job: TimerJob): string {
             AIDS_SCRIPT_B64: b64(job.script),
             AIDS_ENV_B64: b64(envFile(job.env)),
             AIDS_PACKAGES: job.packages.join(" "),
+            AIDS_EXTRA_NAME: job.extra?.name ?? "",
+            AIDS_EXTRA_B64: job.extra ? b64(job.extra.script) : "",
         },
         loadScript(SCRIPTS, "timer-setup.sh"),
     );
+}
+
+/** The restore of a pg_dump run, installed beside the job (AIDS_PG_RUNAS=postgres is its default there). */
+export function pgRestoreScript(): string {
+    return [
+        "#!/usr/bin/env bash",
+        `# ${COMMENT}`,
+        ': "${AIDS_PG_RUNAS=postgres}"',
+        loadScript(SCRIPTS, "pg-restore.sh"),
+    ].join("\n");
 }
 
 /** The nightly pg_dump of a PostgreSQL container. */
@@ -72,6 +86,7 @@ export function pgDumpJob(name: string, dumps: BackupModel["dumps"]): TimerJob {
             AIDS_PG_RUNAS: "postgres",
         },
         packages: [],
+        extra: { name: "pg-restore.sh", script: pgRestoreScript() },
     };
 }
 

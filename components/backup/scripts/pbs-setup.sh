@@ -43,7 +43,10 @@ tenant() {
     local env=$1 path=$2 user="$1-backup@pbs" keep
     read -r -a keep <<<"${AIDS_KEEP[$env]}"
     if ! has datastore "$env"; then
-        "$mgr" datastore create "$env" "$path" --gc-schedule "$AIDS_GC"
+        # A volume that already holds a datastore (a reinstalled PBS, docs/backup.md) is taken as is.
+        local reuse=()
+        [[ -d $path/.chunks ]] && reuse=(--reuse-datastore true)
+        "$mgr" datastore create "$env" "$path" --gc-schedule "$AIDS_GC" "${reuse[@]}"
     else
         "$mgr" datastore update "$env" --gc-schedule "$AIDS_GC"
     fi

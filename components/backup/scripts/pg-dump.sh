@@ -26,6 +26,8 @@ pg() {
 dump() {
     local dir db
     dir="$root/$(date -u +%Y%m%dT%H%M%SZ)"
+    # A second run in the same second gets its own folder.
+    [[ -e $dir ]] && dir="$dir-$$"
     mkdir -p "$dir.partial"
     chmod 700 "$root" "$dir.partial"
     # The known table: one row per run, so a restore shows which night it holds.

@@ -1,7 +1,8 @@
 # Installs one backup job in a guest, idempotently: its script, its settings (mode 600, they may
 # hold a secret), and a systemd service and timer (Persistent: a missed night runs at boot).
 # Rendered with AIDS_JOB (unit name), AIDS_DESCRIPTION, AIDS_SCHEDULE (OnCalendar), AIDS_SCRIPT_B64
-# (the job's script), AIDS_ENV_B64 (its EnvironmentFile) and AIDS_PACKAGES (Debian packages it needs).
+# (the job's script), AIDS_ENV_B64 (its EnvironmentFile), AIDS_PACKAGES (Debian packages it needs)
+# and optionally AIDS_EXTRA_NAME / AIDS_EXTRA_B64 (a companion tool installed beside it).
 set -euo pipefail
 
 lib=/usr/local/lib/ai-dualstack
@@ -38,6 +39,10 @@ unit_b64() {
 }
 
 put "$lib/$AIDS_JOB.sh" 755 "$AIDS_SCRIPT_B64"
+# A companion tool, such as pg-restore.sh beside the pg_dump job.
+if [[ -n ${AIDS_EXTRA_NAME:-} ]]; then
+    put "$lib/$AIDS_EXTRA_NAME" 755 "$AIDS_EXTRA_B64"
+fi
 put "$etc/$AIDS_JOB.env" 600 "$AIDS_ENV_B64"
 put "/etc/systemd/system/$AIDS_JOB.service" 644 "$(unit_b64 \
     "[Unit]" "Description=$AIDS_DESCRIPTION (ai-dualstack)" "After=network-online.target" "" \

@@ -60,9 +60,10 @@ snapshot_one() {
 failed=0
 for store in ${AIDS_STORES:?AIDS_STORES is not set}; do
     IFS=: read -r kind ctr volume <<<"$store"
-    dir="$root/$kind/$stamp"
-    mkdir -p "$dir"
+    mkdir -p "$root/$kind"
     chmod 700 "$root" "$root/$kind"
+    # Written under a hidden name, renamed once complete: a failed run never touches an earlier one.
+    dir=$(mktemp -d "$root/$kind/.partial.XXXXXX")
     # In a subshell of its own, not under `if`: bash ignores set -e in a function tested by `if`.
     set +e
     (
@@ -72,6 +73,10 @@ for store in ${AIDS_STORES:?AIDS_STORES is not set}; do
     rc=$?
     set -e
     if [[ $rc == 0 ]]; then
+        final="$root/$kind/$stamp"
+        [[ -e $final ]] && final="$final-$$"
+        mv "$dir" "$final"
+        dir=$final
         aids_prune "$root/$kind" "$keep"
         aids_metrics "$prefix-$ctr" "$kind" 1
         echo "vector-snapshot: $kind ($ctr) into $dir"

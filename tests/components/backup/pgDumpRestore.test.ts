@@ -6,8 +6,7 @@ import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { jobScript } from "../../../components/backup/render";
-import { loadScript } from "../../../lib/scripts";
+import { jobScript, pgRestoreScript } from "../../../components/backup/render";
 import { PgCluster, findPgBin, startCluster } from "../../helpers/postgres";
 
 const bin = findPgBin();
@@ -51,7 +50,8 @@ function runScript(script: string, env: Record<string, string>, args: string[] =
     return spawnSync("bash", [file, ...args], { encoding: "utf8", env: { ...process.env, ...env } });
 }
 
-const restoreScript = `#!/usr/bin/env bash\n${loadScript(path.join(__dirname, "../../../components/backup"), "pg-restore.sh")}`;
+// As installed in the container (AIDS_PG_RUNAS defaults to postgres there; the test sets it).
+const restoreScript = pgRestoreScript();
 
 describePg("pg-dump.sh and pg-restore.sh against a real PostgreSQL", () => {
     let source: PgCluster;

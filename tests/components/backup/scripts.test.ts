@@ -10,13 +10,13 @@ import * as path from "path";
 import {
     jobScript,
     pgDumpJob,
+    pgRestoreScript,
     renderPbsSetup,
     renderTimerSetup,
     storeList,
     vectorJob,
 } from "../../../components/backup/render";
 import { BackupServerModel } from "../../../config/backupModel";
-import { loadScript } from "../../../lib/scripts";
 import { shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const dumps = { schedule: "*-*-* 01:30", keepDays: 7 };
@@ -49,13 +49,12 @@ const stores = [
 
 const shellcheck = validator("shellcheck");
 (shellcheck ? test : test.skip)("shellcheck finds nothing in any backup script, as rendered", () => {
-    const dir = path.join(__dirname, "../../../components/backup");
     expect(() =>
         shellcheckScripts(shellcheck as string, {
             "pg-dump.sh": jobScript("pg-dump.sh"),
             "vector-snapshot.sh": jobScript("vector-snapshot.sh"),
             "pbs-metrics.sh": jobScript("pbs-metrics.sh"),
-            "pg-restore.sh": `#!/usr/bin/env bash\n${loadScript(dir, "pg-restore.sh")}`,
+            "pg-restore.sh": pgRestoreScript(),
             "timer-pg.sh": renderTimerSetup(pgDumpJob("private-postgres", dumps)),
             "timer-vector.sh": renderTimerSetup(vectorJob("public-ai", stores, dumps, "k'ey")),
             "pbs-setup.sh": renderPbsSetup(server, { private: "p'w", public: "pw2" }, "off"),
