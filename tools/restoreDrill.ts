@@ -3,6 +3,7 @@
 // reports pass or fail with timings, and removes the scratch guest whatever happened.
 
 import { execFile } from "child_process";
+import * as fs from "fs";
 import { ConfigError, decodeValue, parseStackConfig } from "../config/load";
 import { resolveStack } from "../config/resolve";
 import { POLICIES } from "../stacks";
@@ -21,7 +22,8 @@ import {
     restoreSteps,
 } from "./restoreDrillSteps";
 
-const USAGE = `Usage: npm run restore-drill -- --stack <private|public> --guest <name> [--scratch-vmid N] [--dry-run]
+const USAGE = `Usage: npm run restore-drill -- --stack <private|public> --guest <name> [--scratch-vmid N]
+                             [--metrics-file FILE] [--dry-run]
 
 Restores the latest backup of a guest (from its environment's PBS storage) into a scratch id on a
 bridge with no uplink, waits for the container or the VM's guest agent, runs the guest's own check
@@ -30,6 +32,8 @@ removes the scratch guest and the bridge whatever happened. Every command runs o
 over root SSH (nodes.<node>.address, sshUser; your ssh keys and ~/.ssh/config); API calls go
 through pvesh. --dry-run prints every call and command without connecting anywhere.
 --scratch-vmid: default the last id of the environment's range (199 private, 299 public).
+--metrics-file: also write the result as node-exporter textfile metrics (a .prom file in the
+textfile directory of the machine that runs the drill), for a monthly run from cron.
 
 Exit status: 0 the drill passed; 1 it failed, or the config was rejected; 2 bad usage.`;
 
@@ -38,6 +42,7 @@ export interface DrillOptions {
     guest: string;
     dryRun: boolean;
     scratchVmid?: number;
+    metricsFile?: string;
 }
 
 export function parseArgs(argv: readonly string[]): DrillOptions | "help" {
@@ -53,6 +58,7 @@ export function parseArgs(argv: readonly string[]): DrillOptions | "help" {
         else if (arg === "--dry-run") opts.dryRun = true;
         else if (arg === "--stack") opts.stack = value();
         else if (arg === "--guest") opts.guest = value();
+        else if (arg === "--metrics-file") opts.metricsFile = value();
         else if (arg === "--scratch-vmid") {
             const n = Number(value());
             if (!Number.isInteger(n) || n < 100) throw new UsageError("--scratch-vmid takes a guest id of 100 or more");
@@ -198,6 +204,26 @@ export function report(t: DrillTarget, result: { passed: boolean; times: StepTim
     ].join("\n");
 }
 
+/** The drill's result as textfile metrics, labelled {stack, guest}. */
+export function drillMetrics(t: DrillTarget, passed: boolean, seconds: number, now: number): string {
+    const labels = `{stack="${t.stack}",guest="${t.guest}"}`;
+    const metric = (name: string, help: string, value: number | string) => [
+        `# HELP ${name} ${help}`,
+        `# TYPE ${name} gauge`,
+        `${name}${labels} ${value}`,
+    ];
+    return [
+        ...metric("aidualstack_restore_drill_last_run_timestamp_seconds", "When the restore drill last ran.", now),
+        ...metric("aidualstack_restore_drill_last_run_success", "Whether it passed (1) or not (0).", passed ? 1 : 0),
+        ...metric(
+            "aidualstack_restore_drill_duration_seconds",
+            "How long it took, clean-up included.",
+            seconds.toFixed(1),
+        ),
+        "",
+    ].join("\n");
+}
+
 export async function main(argv: readonly string[], log: (line: string) => void = console.log): Promise<number> {
     const opts = parseCli("restore-drill", USAGE, () => parseArgs(argv));
     if (typeof opts === "number") return opts;
@@ -216,6 +242,14 @@ export async function main(argv: readonly string[], log: (line: string) => void 
     const run = opts.dryRun ? dryRunner(target, log) : sshRunner(target);
     const result = await drill(target, run, opts.dryRun, log);
     log(report(target, result, opts.dryRun));
+    if (opts.metricsFile && !opts.dryRun) {
+        const seconds = result.times.reduce((sum, x) => sum + x.seconds, 0);
+        fs.writeFileSync(
+            `${opts.metricsFile}.tmp`,
+            drillMetrics(target, result.passed, seconds, Math.round(Date.now() / 1000)),
+        );
+        fs.renameSync(`${opts.metricsFile}.tmp`, opts.metricsFile);
+    }
     return opts.dryRun || result.passed ? 0 : 1;
 }
 

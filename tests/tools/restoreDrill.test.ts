@@ -3,7 +3,7 @@
 // the one restored, a failed check fails the drill, and the scratch guest is removed every time.
 
 import { DrillTarget, cleanupSteps, latestBackup } from "../../tools/restoreDrillSteps";
-import { RunResult, drill, loadTarget, main } from "../../tools/restoreDrill";
+import { RunResult, drill, drillMetrics, loadTarget, main } from "../../tools/restoreDrill";
 import { statefulGuests } from "../../config/rules/backup";
 import { parsedConfig } from "../helpers/config";
 
@@ -151,4 +151,22 @@ describe("against a scripted node", () => {
         expect(latestBackup(BACKUPS)).toBe("pbs-private:backup/ct/120/2026-11-27T02:30:00Z");
         expect(latestBackup("[]")).toBeUndefined();
     });
+});
+
+test("the drill's result as textfile metrics", () => {
+    const target = loadTarget({ stack: "public", guest: "public-postgres", dryRun: false }) as DrillTarget;
+    expect(drillMetrics(target, true, 83.25, 1764210600)).toBe(
+        [
+            "# HELP aidualstack_restore_drill_last_run_timestamp_seconds When the restore drill last ran.",
+            "# TYPE aidualstack_restore_drill_last_run_timestamp_seconds gauge",
+            'aidualstack_restore_drill_last_run_timestamp_seconds{stack="public",guest="public-postgres"} 1764210600',
+            "# HELP aidualstack_restore_drill_last_run_success Whether it passed (1) or not (0).",
+            "# TYPE aidualstack_restore_drill_last_run_success gauge",
+            'aidualstack_restore_drill_last_run_success{stack="public",guest="public-postgres"} 1',
+            "# HELP aidualstack_restore_drill_duration_seconds How long it took, clean-up included.",
+            "# TYPE aidualstack_restore_drill_duration_seconds gauge",
+            'aidualstack_restore_drill_duration_seconds{stack="public",guest="public-postgres"} 83.3',
+            "",
+        ].join("\n"),
+    );
 });

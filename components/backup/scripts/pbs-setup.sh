@@ -57,7 +57,7 @@ tenant() {
         "$mgr" user create "$user" --comment "ai-dualstack: $env guest backups"
     fi
     # The password is set every run: a rotated secret takes effect on the next `up`.
-    proxmox-backup-debug api set "/access/password" --userid "$user" --password "${AIDS_PASSWORDS[$env]}" >/dev/null
+    "$mgr" user update "$user" --password "${AIDS_PASSWORDS[$env]}"
     "$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"
     local prune=(--store "$env" --ns "$env" --schedule "$AIDS_PRUNE" --keep-daily "${keep[0]}" --keep-weekly "${keep[1]}" --keep-monthly "${keep[2]}")
     if has prune-job "aids-$env"; then
