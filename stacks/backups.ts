@@ -44,9 +44,10 @@ function targets(
     for (const pg of b?.postgres ?? []) {
         out[pg.name] = { address: pg.address, user: "root", ready: containers.ready[pg.name] ?? [] };
     }
+    // A VM whose workload waits for its host's reboot gets its timer on the `up` after that reboot.
     for (const vm of b?.vectorVms ?? []) {
-        const ready = workloads[vm.name] ?? vms[vm.name];
-        out[vm.name] = { address: vm.address, user: vm.user, ready: ready ? [ready] : [] };
+        const workload = workloads[vm.name];
+        if (workload && vms[vm.name]) out[vm.name] = { address: vm.address, user: vm.user, ready: [workload] };
     }
     return out;
 }
@@ -75,7 +76,7 @@ export function buildBackups(
     const first = stack.nodes[0];
     const host = first ? hosts.hosts[first.name] : undefined;
     if (!host) throw new Error("internal: backups need a node's provider");
-    const built = new EnvironmentBackups(
+    new EnvironmentBackups(
         `${env}-backups`,
         {
             backup: b,
@@ -89,7 +90,6 @@ export function buildBackups(
         },
         { provider: host.provider },
     );
-    void built;
     return {
         storage: b.pbs.storageId,
         datastore: b.pbs.datastore,

@@ -84,7 +84,8 @@ export class EnvironmentBackups extends pulumi.ComponentResource {
             { parent: this },
         );
         for (const pg of b.postgres) this.timer(pg.name, pgDumpJob(pg.name, b.dumps), args);
-        for (const vm of b.vectorVms) {
+        // A VM without a login target is not running its services yet (its host waits for a reboot).
+        for (const vm of b.vectorVms.filter((v) => args.guests[v.name] !== undefined)) {
             const secret = vm.stores.find((s) => s.apiKeySecret)?.apiKeySecret;
             const key = secret !== undefined ? args.secrets[secret] : undefined;
             if (secret !== undefined && key === undefined)

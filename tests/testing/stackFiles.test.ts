@@ -19,6 +19,8 @@ function projectWithLeafSecrets(): string {
         "anythingllmAuthToken",
         "anythingllmJwtSecret",
         "jupyterToken",
+        "pbsPrivatePassword",
+        "pbsPublicPassword",
         "postgresPassword",
         "qdrantApiKey",
         "redisPassword",

@@ -40,7 +40,21 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     expect(out).toContain("gate qwen2.5:14b on rtx5090: at least 50 tokens/s, measured by `pulumi up`");
     expect(out).toMatch(
-        /Resources by type \(69 to create\):\n\s+11 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(74 to create\):\n\s+14 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+    );
+    // The backups: the job, the PBS entry, the server's set-up in the backup container, the timers.
+    expect(out).toContain(
+        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | keep daily 7, monthly 6, weekly 4",
+    );
+    expect(out).toContain(
+        "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",
+    );
+    expect(out).toMatch(
+        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server 3\.4\.1-1 \(pinned, key checked\)/,
+    );
+    expect(out).toContain("ssh root@10.10.10.20 | aids-pg-dump timer (*-*-* 01:30): pg_dump of private-postgres");
+    expect(out).toContain(
+        "  backups: job aids-private (*-*-* 02:30) of private-ai, private-postgres → pbs-private (datastore private, namespace private); docs/backup.md",
     );
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
     // The services of the VM, each with its image and where it is reached.
