@@ -23,9 +23,13 @@ test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows i
         { port: "3000,9090", proto: "tcp", source: "10.8.0.0/24" },
         { port: "3000,9090", proto: "tcp", source: "192.168.1.0/24" },
     ]);
+    // PBS's API and GUI to the LAN (where the node's vzdump runs) and the VPN.
+    expect(inboundOf(priv, "private-backup")).toEqual([
+        { port: "8007", proto: "tcp", source: "10.8.0.0/24" },
+        { port: "8007", proto: "tcp", source: "192.168.1.0/24" },
+    ]);
     // Roles that serve nothing yet open nothing beyond the baseline's SSH and ping.
-    for (const name of ["private-security", "private-cicd", "private-backup"])
-        expect(inboundOf(priv, name)).toEqual([]);
+    for (const name of ["private-security", "private-cicd"]) expect(inboundOf(priv, name)).toEqual([]);
 });
 
 test("public: the proxy's 80 and 443 to anyone, the data containers to public-ai alone", () => {
