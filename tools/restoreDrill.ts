@@ -136,11 +136,11 @@ export interface StepTime {
 const sleep = (s: number) => new Promise((r) => setTimeout(r, s * 1000));
 
 /** Runs a step (polling it when it polls); false when it failed or timed out. */
-async function runStep(step: DrillStep, run: Runner, dry: boolean, kind: DrillTarget["kind"]): Promise<RunResult> {
+async function runStep(step: DrillStep, run: Runner, dry: boolean): Promise<RunResult> {
     const deadline = Date.now() + (step.poll?.timeoutS ?? 0) * 1000;
     for (;;) {
         const r = await run(step.command);
-        const ok = r.code === 0 && (dry || !step.name.startsWith("check") || guestExecOk(kind, r.stdout));
+        const ok = r.code === 0 && (dry || !step.guestExec || guestExecOk(r.stdout));
         if (ok || !step.poll || dry || Date.now() > deadline) return ok ? r : { ...r, code: r.code || 1 };
         await sleep(step.poll.intervalS);
     }
@@ -157,7 +157,7 @@ export async function drill(
     const timed = async (step: DrillStep): Promise<RunResult> => {
         log(`${step.api ? "[api] " : ""}${step.name}${step.poll ? ` (repeated up to ${step.poll.timeoutS} s)` : ""}`);
         const start = Date.now();
-        const r = await runStep(step, run, dry, t.kind);
+        const r = await runStep(step, run, dry);
         const detail = (r.code === 0 ? r.stdout : r.stderr || r.stdout).trim().split("\n").slice(-3).join(" / ");
         times.push({
             step: step.name,

@@ -82,6 +82,8 @@ export interface DrillStep {
     /** An API call (through pvesh) rather than a tool. */
     readonly api?: boolean;
     readonly poll?: { readonly timeoutS: number; readonly intervalS: number };
+    /** `qm guest exec`: it passes when the guest's command exited 0 (its JSON says), not just qm. */
+    readonly guestExec?: boolean;
 }
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
@@ -146,6 +148,7 @@ export function checkStep(t: DrillTarget): DrillStep {
         name: `check: ${t.check.what}`,
         command: t.kind === "ct" ? `pct exec ${s} -- ${inner}` : `qm guest exec ${s} --timeout 120 -- ${inner}`,
         poll: { timeoutS: 180, intervalS: 5 },
+        ...(t.kind === "vm" ? { guestExec: true } : {}),
     };
 }
 
@@ -163,8 +166,7 @@ export function cleanupSteps(t: DrillTarget): DrillStep[] {
 }
 
 /** `qm guest exec` prints JSON: the check passed when the guest's command exited 0. */
-export function guestExecOk(kind: DrillTarget["kind"], stdout: string): boolean {
-    if (kind === "ct") return true;
+export function guestExecOk(stdout: string): boolean {
     try {
         return (JSON.parse(stdout) as { exitcode?: number }).exitcode === 0;
     } catch {

@@ -170,3 +170,25 @@ test("the drill's result as textfile metrics", () => {
         ].join("\n"),
     );
 });
+
+test("a VM's check passes only when the guest's own command exited 0", async () => {
+    const target = loadTarget({ stack: "public", guest: "public-ai", dryRun: false }) as DrillTarget;
+    const backups = JSON.stringify([{ volid: "pbs-public:backup/vm/210/2026-11-27T02:45:00Z", ctime: 1 }]);
+    const failing = scriptedNode([
+        ["pvesh get /nodes", { stdout: backups }],
+        ["qm guest exec", { stdout: '{"exitcode":3,"exited":1,"out-data":"inactive"}' }],
+    ]);
+    const timers = jest.useFakeTimers({ doNotFake: ["nextTick", "setImmediate"] });
+    const pending = drill(target, failing.run, false, () => undefined);
+    // The check polls every 5 s for up to 180 s: let the clock run out.
+    for (let i = 0; i < 60; i++) await jest.advanceTimersByTimeAsync(5_000);
+    const result = await pending;
+    timers.useRealTimers();
+    expect(result.passed).toBe(false);
+    expect(failing.calls.slice(-2)).toEqual(cleanupSteps(target).map((s) => s.command));
+    const passing = scriptedNode([
+        ["pvesh get /nodes", { stdout: backups }],
+        ["qm guest exec", { stdout: '{"exitcode":0,"exited":1,"out-data":"active"}' }],
+    ]);
+    expect((await drill(target, passing.run, false, () => undefined)).passed).toBe(true);
+});
