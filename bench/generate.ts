@@ -79,5 +79,14 @@ export function generateConfig(guests: number, guestsPerNode = 16): GeneratedCon
             }
         }
     }
-    return { overrides: { nodes, vms, containers }, guests };
+    // Every guest in the backup job (the rule requires the stateful ones), to a PBS of another stack.
+    const backup = {
+        pbs: {
+            server: "10.10.10.25",
+            fingerprint: Array(32).fill("00").join(":"),
+            passwordSecret: "pbsPrivatePassword",
+        },
+        guests: [...Object.keys(vms), ...Object.keys(containers)],
+    };
+    return { overrides: { nodes, vms, containers, backup }, guests };
 }

@@ -95,6 +95,7 @@ const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
     "proxmox",
     "nodes",
     "environments",
+    "backup",
     "vms",
     "containers",
     "monitoring",

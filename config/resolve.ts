@@ -3,6 +3,7 @@
 // { ip, prefix }, role defaults to each container's sizing, the gate's fixed settings added), and the
 // files services ship are read, so nothing downstream looks anything up or parses it again.
 
+import { BackupModel, resolveBackup } from "./backupModel";
 import * as fs from "fs";
 import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
@@ -167,6 +168,8 @@ export type StackModel = Readonly<{
     dockerSshKeyFile?: string;
     /** With monitoring configured: the source every stack admits, and the server where it runs. */
     monitoring?: MonitoringModel;
+    /** Backups (config/backupModel.ts); undefined when the stack declares none. */
+    backup?: BackupModel;
 }>;
 
 export function resolveStack(cfg: ParsedConfig, stack: string, policy: EnvironmentPolicy): StackModel {
@@ -191,6 +194,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
             }),
         ),
         ...(cfg.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: cfg.dockerSshKeyFile } : {}),
+        ...(cfg.backup ? { backup: resolveBackup(cfg, env) } : {}),
     };
 }
 

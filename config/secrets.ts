@@ -128,6 +128,17 @@ export interface StackSecrets {
     readonly sshPrivateKeyForProbe: () => string;
 }
 
+/** The PBS users' passwords (and the off-site one) that the backup config names. */
+function backupSecretNames(parsed: ParsedConfig): string[] {
+    const b = parsed.backup;
+    if (!b) return [];
+    return [
+        b.pbs.passwordSecret,
+        ...Object.values(b.server?.datastores ?? {}).flatMap((ds) => (ds ? [ds.passwordSecret] : [])),
+        ...(b.server?.offsite ? [b.server.offsite.passwordSecret] : []),
+    ];
+}
+
 /** One secret Output per name the services use; the parse made sure each exists. */
 function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
     const used = new Set([
@@ -142,6 +153,7 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
             ...(ct.runner ? [ct.runner.tokenSecret] : []),
         ]),
         ...monitoringSecrets(parsed).map(([, name]) => name),
+        ...backupSecretNames(parsed),
     ]);
     if (used.size === 0) return {};
     const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");

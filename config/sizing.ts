@@ -64,13 +64,14 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         uiPorts: [9090, 3000],
     },
     backup: {
-        purpose: "Backups (scheduled jobs, restore drills)",
+        purpose: "Backups (Proxmox Backup Server: a datastore per environment)",
         cores: 2,
         memoryGiB: 2,
         diskGiB: 16,
         nesting: false,
         protect: true,
-        uiPorts: [],
+        // The PBS API and GUI: the nodes' vzdump and the admins reach it from the trusted networks.
+        uiPorts: [8007],
     },
 };
 

@@ -100,26 +100,32 @@ export const publicPublishesWebOnly: StackValidationPolicy = {
     },
 };
 
+/** Guests whose loss loses data: the PostgreSQL containers and the GPU VMs (their volumes). */
+const BACKED_UP_TAGS = ["postgresql", "gpu"];
+
 export const backupsScheduled: StackValidationPolicy = {
     name: "backups-scheduled",
     description:
-        "A stack that holds data (PostgreSQL, backup containers, GPU VMs) declares a scheduled vzdump backup job.",
-    // Advisory until the program declares backup jobs: today every stack reports it, and it blocks nothing.
+        "Every data-holding guest (PostgreSQL containers, GPU VMs) is in a scheduled vzdump backup job of its stack.",
+    // Advisory: a guest that opts out with `backup: false` (and its reason, config/rules/backup.ts)
+    // is reported here, and the stack can waive the rule for it.
     enforcementLevel: "advisory",
     remediationSteps:
-        "Declare a proxmoxve.backup.Job covering the environment's guests, or waive this rule for the stack (docs/policy.md).",
+        "Add the guest to backup.guests in Pulumi.<stack>.yaml, or set backup: false with a backupReason and waive this rule (docs/backup.md, docs/policy.md).",
     validateStack: (args, reportViolation) => {
-        const stateful = args.resources.filter((r) => {
-            const tags = r.asType(proxmoxve.ContainerLegacy)?.tags ?? r.asType(proxmoxve.VmLegacy)?.tags ?? [];
-            return (
-                tags.some((t) => STATEFUL_TAGS.includes(t) || t === "gpu") &&
-                tags.some((t) => (ENVIRONMENTS as readonly string[]).includes(t))
-            );
+        const covered = new Set(
+            args.resources.flatMap((r) => (r.asType(proxmoxve.backup.Job)?.vmids ?? []).map(String)),
+        );
+        const uncovered = args.resources.flatMap((r) => {
+            const guest = r.asType(proxmoxve.ContainerLegacy) ?? r.asType(proxmoxve.VmLegacy);
+            const tags = guest?.tags ?? [];
+            const stateful =
+                tags.some((t) => BACKED_UP_TAGS.includes(t)) &&
+                tags.some((t) => (ENVIRONMENTS as readonly string[]).includes(t));
+            const id = guest?.vmId;
+            return stateful && (id === undefined || !covered.has(String(id))) ? [`${r.name} (${String(id)})`] : [];
         });
-        if (stateful.length > 0 && !args.resources.some((r) => r.isType(proxmoxve.backup.Job))) {
-            const names = stateful.map((r) => r.name).sort();
-            reportViolation(`no backup job covers ${names.join(", ")}`);
-        }
+        if (uncovered.length > 0) reportViolation(`no backup job covers ${uncovered.sort().join(", ")}`);
     },
 };
 

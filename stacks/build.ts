@@ -19,9 +19,10 @@ import { StorageMirror } from "../components/storage/storageMirror";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { workloadSpec } from "../components/workload/spec";
 import { buildMonitoring } from "./monitoring";
-import { ContainerOutput, EnvironmentOutputs, vmOutput } from "./outputs";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
+import { backupMountPoints, buildBackups } from "./backups";
+import { ContainerOutput, EnvironmentOutputs, vmOutput } from "./outputs";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -135,6 +136,8 @@ function securityGroupOf(network: Network): pulumi.Output<string> {
 
 export interface Containers {
     readonly outputs: Record<string, ContainerOutput>;
+    /** What a login to each container waits for: its start, and its data setup where it has one. */
+    readonly ready: Record<string, pulumi.Resource[]>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
     readonly dataSetups: pulumi.Resource[];
     /** Each container's start, by name: set-ups inside it wait for it. */
@@ -147,6 +150,7 @@ export function buildContainers(w: GuestWiring): Containers {
     const outputs: Record<string, ContainerOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
     const starts: Record<string, pulumi.Resource> = {};
+    const ready: Record<string, pulumi.Resource[]> = {};
     for (const ct of stack.containers) {
         const built = new ServiceLxc(
             ct.name,
@@ -161,6 +165,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 securityGroup: securityGroupOf(w.network),
                 firewallPolicy: stack.policy,
                 hostConnection: pick(w.hosts.hosts, ct.node, "host").connection,
+                mountPoints: backupMountPoints(stack, ct.name, w.hosts.storage, ct.node),
             },
             { provider: pick(w.hosts.hosts, ct.node, "host").provider },
         );
@@ -178,6 +183,8 @@ export function buildContainers(w: GuestWiring): Containers {
         const role = buildRoleSetup(stack, ct, built, pick(w.hosts.hosts, ct.node, "host").connection);
         // What comes next in the container (the monitoring's node-exporter) waits for its role's set-up.
         starts[ct.name] = role?.done ?? built.start;
+        // Logins to the container (the backup timers) wait for everything installed in it.
+        ready[ct.name] = [built.start, ...(data ? [data.setup] : []), ...(role ? [role.done] : [])];
         outputs[ct.name] = {
             role: ct.role,
             vmid: built.vmId,
@@ -189,7 +196,7 @@ export function buildContainers(w: GuestWiring): Containers {
             ...(role?.vpnClients ? { vpnClients: role.vpnClients } : {}),
         };
     }
-    return { outputs, dataSetups, starts };
+    return { outputs, ready, dataSetups, starts };
 }
 
 /** The GPU VMs, each started by its tune step once its host is ready. */
@@ -307,6 +314,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     buildProbes(stack, vms, workloads, gates);
     const access = buildAccess(stack, hosts);
     const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
+    const backup = buildBackups(stack, hosts, containers, vms, workloads);
     return {
         environment: stack.environment,
         exposure: stack.policy.exposure,
@@ -325,5 +333,6 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
         ),
         ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
+        ...(backup ? { backup } : {}),
     };
 }

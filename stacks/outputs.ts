@@ -70,6 +70,20 @@ export interface EnvironmentOutputs {
     monitoring?: MonitoringOutput;
     /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
     access?: { tokenId: string; apiToken: pulumi.Output<string> };
+    /** The environment's backups (stacks/backups.ts). */
+    backup?: BackupOutput;
+}
+
+export interface BackupOutput {
+    /** The PBS storage entry, its datastore and namespace, and the vzdump job. */
+    storage: string;
+    datastore: string;
+    namespace: string;
+    job: string;
+    schedule: string;
+    guests: string[];
+    /** Where this stack runs PBS: its GUI and its certificate fingerprint, for the other stack's config. */
+    server?: { url: string; fingerprint: pulumi.Output<string | undefined> };
 }
 
 /** A VM's output: the VM, its workload and its gate as built (the last two absent while it waits). */

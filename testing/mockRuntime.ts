@@ -68,6 +68,8 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.user.TokenLegacy,
     proxmoxve.Acl,
     proxmoxve.user.Token,
+    proxmoxve.storage.Pbs,
+    proxmoxve.backup.Job,
     command.remote.Command,
     docker.Provider,
     docker.RemoteImage,

@@ -28,6 +28,8 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
                 "chromaToken",
                 "grafanaAdminPassword",
                 "jupyterToken",
+                "pbsPrivatePassword",
+                "pbsPublicPassword",
                 "postgresPassword",
                 "qdrantApiKey",
                 "redisPassword",

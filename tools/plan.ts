@@ -101,6 +101,14 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             lines.push(`    WireGuard client configs, without private keys (output vpnClients): ${clients.join(", ")}`);
         }
     }
+    if (out.backup) {
+        const b = out.backup;
+        lines.push(
+            `  backups: job ${b.job} (${b.schedule}) of ${b.guests.join(", ") || "no guest"} → ${b.storage} (datastore ${b.datastore}, namespace ${b.namespace}); docs/backup.md`,
+        );
+        if (b.server)
+            lines.push(`    PBS at ${b.server.url}, fingerprint ${b.server.fingerprint ?? "printed by its setup"}`);
+    }
     for (const [node, host] of Object.entries(out.hosts)) {
         const state = host.rebootRequired ? `reboot pending (${host.rebootReasons.join("; ")})` : "ready";
         lines.push(`  host ${node}: ${state}, as assumed; \`pulumi preview\` runs the host check on the node`);

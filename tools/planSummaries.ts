@@ -75,6 +75,18 @@ function vmLine(i: Inputs, r: RecordedResource): string {
     ].join(" | ");
 }
 
+function backupJobLine(i: Inputs, r: RecordedResource): string {
+    const keep = obj(i["pruneBackups"]);
+    return [
+        `job ${str(i["resourceId"])}: ${str(i["mode"])} mode, ${str(i["schedule"])}, to ${str(i["storage"])}`,
+        `VMIDs ${arr(i["vmids"]).map(str).join(", ") || "none"}`,
+        `keep ${Object.entries(keep)
+            .map(([k, v]) => `${k.replace("keep-", "")} ${str(v)}`)
+            .join(", ")}`,
+        ...(r.description ? [r.description] : []),
+    ].join(" | ");
+}
+
 function containerLine(i: Inputs, r: RecordedResource): string {
     const disk = obj(i["disk"]);
     return [
@@ -83,6 +95,12 @@ function containerLine(i: Inputs, r: RecordedResource): string {
         gib(obj(i["memory"])["dedicated"]),
         `bridge ${str(obj(arr(i["networkInterfaces"])[0])["bridge"])}`,
         `disk ${str(disk["datastoreId"])} ${str(disk["size"])} GiB`,
+        ...arr(i["mountPoints"])
+            .map(obj)
+            .map(
+                (m) =>
+                    `mount ${str(m["path"])} ← ${str(m["volume"])} ${str(m["size"])}${m["backup"] === false ? " (not in its backup)" : ""}`,
+            ),
         `${i["unprivileged"] ? "unprivileged" : "PRIVILEGED"}, nesting ${obj(i["features"])["nesting"] ? "on" : "off"}`,
         r.protect ? "protected" : "not protected",
     ].join(" | ");
@@ -173,6 +191,12 @@ const SUMMARIES: readonly [ResourceClass, (i: Inputs, r: RecordedResource) => st
             return `mapping ${str(i["name"])} → ${str(map["node"])} ${str(map["path"])} (${str(map["id"])}, IOMMU group ${str(map["iommuGroup"])})`;
         },
     ],
+    [
+        proxmoxve.storage.Pbs,
+        (i) =>
+            `storage ${str(i["resourceId"])} → PBS ${str(i["server"])} datastore ${str(i["datastore"])}, namespace ${str(i["namespace"])}, user ${str(i["username"])}, fingerprint ${i["fingerprint"] ? "pinned" : "from the server's setup"} (${arr(i["contents"]).join(", ")})`,
+    ],
+    [proxmoxve.backup.Job, backupJobLine],
     [proxmoxve.VmLegacy, vmLine],
     [proxmoxve.ContainerLegacy, containerLine],
     [docker.Provider, (i) => `Docker at ${str(i["host"])}`],

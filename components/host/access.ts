@@ -21,6 +21,7 @@ export const DEPLOY_PRIVILEGES: readonly { readonly privilege: string; readonly 
     { privilege: "VM.Config.Options", purpose: "name, description, tags, start on boot, guest agent" },
     { privilege: "VM.Monitor", purpose: "the guest agent's addresses (PVE 9: VM.GuestAgent.Audit)" },
     { privilege: "VM.PowerMgmt", purpose: "stop a guest before it is removed" },
+    { privilege: "VM.Backup", purpose: "the environment's vzdump job and its restore drill" },
     { privilege: "Datastore.Allocate", purpose: "register the environment's mirror as storage" },
     { privilege: "Datastore.AllocateSpace", purpose: "guest disks on the mirror" },
     { privilege: "Datastore.AllocateTemplate", purpose: "the cloud image, the template and snippets" },

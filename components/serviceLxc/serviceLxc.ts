@@ -38,6 +38,8 @@ export interface ServiceLxcArgs extends GuestNetworkArgs {
     readonly templateFileId: pulumi.Input<string>;
     /** Root SSH to the node: `pct start`, once the container's firewall is in place. */
     readonly hostConnection: command.types.input.remote.ConnectionArgs;
+    /** Extra volumes (the backup container's datastores), each a mount point on a mirror. */
+    readonly mountPoints?: proxmoxve.types.input.ContainerLegacyMountPoint[];
 }
 
 /** Where each role's service will listen, for the stack outputs. */
@@ -47,7 +49,7 @@ export const ROLE_ENDPOINTS: Readonly<Record<LxcRole, readonly string[]>> = {
     security: [],
     cicd: [],
     monitoring: ["http://{ip}:9090", "http://{ip}:3000"],
-    backup: [],
+    backup: ["https://{ip}:8007"],
 };
 
 export function roleEndpoints(role: LxcRole, ip: string | undefined): string[] {
@@ -132,6 +134,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
                 cpu: { cores: size.cores },
                 memory: { dedicated: Math.round(size.memoryGiB * 1024), swap: 512 },
                 disk: { datastoreId: args.storageId, size: size.diskGiB },
+                ...(args.mountPoints && args.mountPoints.length > 0 ? { mountPoints: args.mountPoints } : {}),
                 operatingSystem: { templateFileId: args.templateFileId, type: "debian" },
                 networkInterfaces: [
                     {

@@ -3,6 +3,7 @@
 
 import { EnvironmentPolicies } from "../policy";
 import { EnvironmentName, ParsedConfig } from "../schema";
+import { checkBackups } from "./backup";
 import { checkModels } from "./gate";
 import { guestsOf } from "./guests";
 import { checkHardware } from "./hardware";
@@ -62,5 +63,6 @@ export function checkConfig(
         checkDataIsolation(cfg, env, add);
         checkRoleSetups(cfg, env, secretNames, add);
         checkMonitoring(cfg, secretNames, add);
+        checkBackups(cfg, env, secretNames, add);
     });
 }

@@ -20,6 +20,7 @@ import {
 import { ModelGateSchema, ThroughputGateSchema } from "./gate";
 import { CrowdsecSchema, RunnerSchema, WireguardSchema } from "./security";
 import { ServiceSchema, serviceRef } from "./service";
+import { guestBackupFields } from "./backup";
 
 export const VmSchema = z.strictObject({
     vmid: vmid.meta(d("Proxmox VM id, inside environments.<env>.vmids.")),
@@ -77,6 +78,7 @@ export const VmSchema = z.strictObject({
         ),
     protect: flag(true, "Pulumi protect: a destroy or a replacing diff stops instead of deleting the VM."),
     startOnBoot: flag(true, "Start with the node."),
+    ...guestBackupFields,
 });
 
 export const LxcSchema = z.strictObject({
@@ -146,6 +148,7 @@ export const LxcSchema = z.strictObject({
     runner: RunnerSchema.optional(),
     protect: z.boolean().optional().meta(d("Pulumi protect (role default: on for postgresql and backup).")),
     startOnBoot: flag(true, "Start with the node."),
+    ...guestBackupFields,
 });
 
 /** Every key in the `ai-dualstack` namespace except the secrets, which load.ts reads as secrets. */

@@ -6,7 +6,9 @@ import { d, environment, label } from "./fields";
 import { EnvironmentSchema, NodeSchema, ProxmoxSchema } from "./host";
 import { LxcSchema, VmSchema } from "./guests";
 import { MonitoringSchema } from "./monitoring";
+import { BackupSchema } from "./backup";
 
+export * from "./backup";
 export * from "./fields";
 export * from "./gate";
 export * from "./guests";
@@ -40,6 +42,7 @@ export const StackConfigSchema = z.strictObject({
         .default({})
         .meta(d("This stack's service containers, keyed by name (the container's host name).")),
     monitoring: MonitoringSchema,
+    backup: BackupSchema,
     dockerSshKeyFile: z
         .string()
         .regex(/^(~\/|\/)\S+$/, 'must be a path to a private key file, such as "~/.ssh/ai-dualstack-docker"')
@@ -62,6 +65,7 @@ export const CONFIG_KEYS = {
     vms: "stack",
     containers: "stack",
     monitoring: "project",
+    backup: "stack",
     dockerSshKeyFile: "stack",
     proxmoxApiToken: "secret",
     sshPrivateKey: "secret",

@@ -23,8 +23,13 @@ test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows i
         { port: "3000,9090", proto: "tcp", source: "10.8.0.0/24" },
         { port: "3000,9090", proto: "tcp", source: "192.168.1.0/24" },
     ]);
+    // PBS's API and GUI to the LAN (where the node's vzdump runs) and the VPN.
+    expect(inboundOf(priv, "private-backup")).toEqual([
+        { port: "8007", proto: "tcp", source: "10.8.0.0/24" },
+        { port: "8007", proto: "tcp", source: "192.168.1.0/24" },
+    ]);
     // Roles that serve nothing open nothing beyond the baseline's SSH and ping.
-    for (const name of ["private-cicd", "private-backup"]) expect(inboundOf(priv, name)).toEqual([]);
+    expect(inboundOf(priv, "private-cicd")).toEqual([]);
     // WireGuard to roaming peers; CrowdSec's API and syslog to the node alone.
     expect(inboundOf(priv, "private-security")).toEqual([
         { port: "51820", proto: "udp", source: "any" },

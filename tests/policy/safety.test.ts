@@ -91,10 +91,16 @@ describe("safety", () => {
         expect(await violations(publicPublishesWebOnly, [net, ollama])).toEqual([]);
     });
 
-    test("backups are advisory: reported while no backup job exists", async () => {
+    test("backups: every data-holding guest must be in a job, by its VMID", async () => {
         const found = await violations(backupsScheduled, miniStack());
-        expect(found).toEqual(["backups-scheduled: no backup job covers public-ai, public-postgres"]);
-        const job = rec("proxmoxve:backup/job:Job", "job", {});
-        expect(await violations(backupsScheduled, [...miniStack(), job])).toEqual([]);
+        expect(found).toEqual(["backups-scheduled: no backup job covers public-ai (210), public-postgres (220)"]);
+        const job = (vmids: string[]) => rec("proxmoxve:backup/job:Job", "job", { vmids });
+        expect(await violations(backupsScheduled, [...miniStack(), job(["210", "220"])])).toEqual([]);
+        // A job that leaves one out still reports that one.
+        expect(await violations(backupsScheduled, [...miniStack(), job(["210"])])).toEqual([
+            "backups-scheduled: no backup job covers public-postgres (220)",
+        ]);
+        // A job of other guests covers none of these.
+        expect(await violations(backupsScheduled, [...miniStack(), job(["299"])])).toHaveLength(1);
     });
 });

@@ -38,6 +38,16 @@ function guests(stack: EnvironmentName, key: "vms" | "containers"): Record<strin
     return all;
 }
 
+/** The stack's backup config, its datastores moved with the PBS container to that node's mirror. */
+function backup(stack: EnvironmentName): Record<string, unknown> {
+    const b = JSON.parse(readStackConfig(stack).config["ai-dualstack:backup"] ?? "{}") as {
+        server?: { container: string; datastores: Record<string, { storage: string }> };
+    };
+    const move = b.server ? cluster.moves[stack].containers?.[b.server.container] : undefined;
+    for (const ds of Object.values(b.server?.datastores ?? {})) if (move) ds.storage = move.storage;
+    return b;
+}
+
 /** Where each guest of a stack should land: name → node. */
 function expectedNodes(stack: EnvironmentName): Record<string, string> {
     return Object.fromEntries(
@@ -56,6 +66,7 @@ beforeAll(async () => {
             nodes: cluster.nodes,
             vms: guests(stack, "vms"),
             containers: guests(stack, "containers"),
+            backup: backup(stack),
         });
     }
 }, 60_000);

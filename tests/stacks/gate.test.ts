@@ -140,7 +140,16 @@ test("one card measures its models in turn; two cards' gates do not wait for eac
         // No workload: the gate then defaults to Ollama's port on the VM's address.
         services: {},
     };
-    const run = await runStack("private", { nodes, vms, containers: {} });
+    // Without the containers, the backups cover the VM alone and reach the PBS by its fingerprint.
+    const backup = {
+        pbs: {
+            server: "10.10.10.25",
+            fingerprint: Array(32).fill("00").join(":"),
+            passwordSecret: "pbsPrivatePassword",
+        },
+        guests: ["private-ai"],
+    };
+    const run = await runStack("private", { nodes, vms, containers: {}, backup });
 
     const byName = (n: string) => one(run.resources, ModelThroughput, n);
     const big14 = byName("private-ai-gate-qwen2-5-14b");

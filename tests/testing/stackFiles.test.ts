@@ -21,6 +21,8 @@ function projectWithLeafSecrets(): string {
         "anythingllmJwtSecret",
         "grafanaAdminPassword",
         "jupyterToken",
+        "pbsPrivatePassword",
+        "pbsPublicPassword",
         "postgresPassword",
         "qdrantApiKey",
         "redisPassword",

@@ -42,8 +42,22 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain(
         "command:remote:Command private-ai-probe-install  ssh ubuntu@10.10.10.10 | installs the throughput probe (systemd timer, every 60 min): qwen2.5:14b (min 50 tokens/s) via http://10.10.10.10:11434, as the gate measures; metrics to /var/lib/ai-dualstack/textfile/aidualstack_throughput.prom for node-exporter",
     );
+    // The backups: the job, the PBS entry, the server's set-up in the backup container, the timers.
+    expect(out).toContain(
+        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | keep daily 7, monthly 6, weekly 4",
+    );
+    expect(out).toContain(
+        "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",
+    );
     expect(out).toMatch(
-        /Resources by type \(88 to create\):\n\s+24 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server 3\.4\.1-1 \(pinned, key checked\)/,
+    );
+    expect(out).toContain("ssh root@10.10.10.20 | aids-pg-dump timer (*-*-* 01:30): pg_dump of private-postgres");
+    expect(out).toContain(
+        "  backups: job aids-private (*-*-* 02:30) of private-ai, private-postgres → pbs-private (datastore private, namespace private); docs/backup.md",
+    );
+    expect(out).toMatch(
+        /Resources by type \(93 to create\):\n\s+27 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(

@@ -1,0 +1,191 @@
+// The backup scripts: every rendered one passes shellcheck; the vector-store snapshot job runs for
+// real (bash, curl, tar, sha256sum) against a stand-in of Qdrant's snapshot API on 127.0.0.1 and a
+// stand-in `docker` that records its calls, and writes the agreed metrics.
+
+import { execFile } from "child_process";
+import * as fs from "fs";
+import * as http from "http";
+import * as os from "os";
+import * as path from "path";
+import {
+    jobScript,
+    pgDumpJob,
+    pgRestoreScript,
+    renderPbsSetup,
+    renderTimerSetup,
+    storeList,
+    vectorJob,
+} from "../../../components/backup/render";
+import { BackupServerModel } from "../../../config/backupModel";
+import { shellcheckScripts, validator } from "../../helpers/sandbox";
+
+const dumps = { schedule: "*-*-* 01:30", keepDays: 7 };
+const retention = { keepDaily: 7, keepWeekly: 4, keepMonthly: 6 };
+const server: BackupServerModel = {
+    container: "private-backup",
+    node: "pve1",
+    address: "10.10.10.25",
+    version: "3.4.1-1",
+    gcSchedule: "*-*-* 03:30",
+    pruneSchedule: "*-*-* 03:00",
+    verifySchedule: "sat 04:00",
+    datastores: [
+        { environment: "private", storage: "tank-private", sizeGiB: 600, passwordSecret: "a", retention },
+        { environment: "public", storage: "tank-private", sizeGiB: 300, passwordSecret: "b", retention },
+    ],
+    offsite: {
+        host: "pbs.offsite.example",
+        fingerprint: Array(32).fill("ab").join(":"),
+        authId: "sync@pbs",
+        passwordSecret: "c",
+        datastorePrefix: "aids",
+        schedule: "*-*-* 06:00",
+    },
+};
+const stores = [
+    { service: "chromadb", kind: "chroma" as const, volume: "public-ai-chroma-data" },
+    { service: "qdrant", kind: "qdrant" as const, apiKeySecret: "qdrantApiKey" },
+];
+
+const shellcheck = validator("shellcheck");
+(shellcheck ? test : test.skip)("shellcheck finds nothing in any backup script, as rendered", () => {
+    expect(() =>
+        shellcheckScripts(shellcheck as string, {
+            "pg-dump.sh": jobScript("pg-dump.sh"),
+            "vector-snapshot.sh": jobScript("vector-snapshot.sh"),
+            "pbs-metrics.sh": jobScript("pbs-metrics.sh"),
+            "pg-restore.sh": pgRestoreScript(),
+            "timer-pg.sh": renderTimerSetup(pgDumpJob("private-postgres", dumps)),
+            "timer-vector.sh": renderTimerSetup(vectorJob("public-ai", stores, dumps, "k'ey")),
+            "pbs-setup.sh": renderPbsSetup(server, { private: "p'w", public: "pw2" }, "off"),
+        }),
+    ).not.toThrow();
+});
+
+test("the PBS setup carries each datastore, its user's password and retention, and the off-site push", () => {
+    const script = renderPbsSetup(server, { private: "p'w", public: "pw2" }, "offpw");
+    expect(script).toContain("AIDS_PBS_VERSION='3.4.1-1'");
+    expect(script).toContain("AIDS_DATASTORES='private:/srv/pbs/private public:/srv/pbs/public'");
+    expect(script).toContain("declare -A AIDS_PASSWORDS=([private]='p'\\''w' [public]='pw2')");
+    expect(script).toContain("declare -A AIDS_KEEP=([private]='7 4 6' [public]='7 4 6')");
+    expect(script).toContain("AIDS_OFFSITE_HOST='pbs.offsite.example'");
+    expect(script).toContain("AIDS_OFFSITE_PASSWORD='offpw'");
+    expect(script).toContain('"proxmox-backup-server=$AIDS_PBS_VERSION"');
+    expect(script).toContain("--sync-direction push");
+    expect(script).toContain('"$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"');
+    // Without an off-site server, no password of one is rendered.
+    expect(renderPbsSetup({ ...server, offsite: undefined }, {}, "offpw")).toContain("AIDS_OFFSITE_PASSWORD=''");
+});
+
+/** A stand-in of Qdrant's snapshot API: create, download, delete, behind an api-key. */
+function qdrantStandIn(key: string): Promise<{ port: number; calls: string[]; close: () => void }> {
+    const calls: string[] = [];
+    const srv = http.createServer((req, res) => {
+        calls.push(`${req.method} ${req.url}`);
+        if (req.headers["api-key"] !== key) res.writeHead(401).end();
+        else if (req.method === "POST" && req.url === "/snapshots?wait=true") {
+            res.end(JSON.stringify({ result: { name: "full-2026.snapshot" }, status: "ok" }));
+        } else if (req.method === "GET" && req.url === "/snapshots/full-2026.snapshot")
+            res.end("QDRANT-SNAPSHOT-BYTES");
+        else if (req.method === "DELETE") res.end(JSON.stringify({ result: true }));
+        else res.writeHead(404).end();
+    });
+    return new Promise((resolve) =>
+        srv.listen(0, "127.0.0.1", () =>
+            resolve({ port: (srv.address() as { port: number }).port, calls, close: () => srv.close() }),
+        ),
+    );
+}
+
+function runAsync(
+    file: string,
+    env: Record<string, string>,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+    return new Promise((resolve) =>
+        execFile("bash", [file], { env: { ...process.env, ...env } }, (err, stdout, stderr) =>
+            resolve({ code: err ? Number(err.code ?? 1) : 0, stdout, stderr }),
+        ),
+    );
+}
+
+describe("vector-snapshot.sh, run for real with stand-ins", () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-vec-"));
+    const bin = path.join(root, "bin");
+    const volume = path.join(root, "chroma-volume");
+    const log = path.join(root, "docker.log");
+    const out = path.join(root, "backups");
+    const textfile = path.join(root, "textfile");
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(volume, "segments"), { recursive: true });
+    fs.writeFileSync(path.join(volume, "chroma.sqlite3"), "SQLITE");
+    fs.writeFileSync(path.join(volume, "segments", "index.bin"), "HNSW");
+    fs.writeFileSync(
+        path.join(bin, "docker"),
+        `#!/usr/bin/env bash\necho "docker $*" >> "${log}"\ncase "$1 $2" in\n"inspect -f"*) echo 127.0.0.1 ;;\n"volume inspect") echo "${volume}" ;;\nesac\n`,
+        { mode: 0o755 },
+    );
+    const job = path.join(root, "job.sh");
+    fs.writeFileSync(job, jobScript("vector-snapshot.sh"));
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    test("Qdrant's snapshot is created, downloaded and deleted; Chroma is paused for its archive; metrics of both", async () => {
+        const qdrant = await qdrantStandIn("s3cret");
+        try {
+            const env = {
+                PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+                AIDS_STORES: storeList(stores),
+                AIDS_SNAPSHOT_DIR: out,
+                AIDS_KEEP_DAYS: "7",
+                AIDS_TEXTFILE_DIR: textfile,
+                AIDS_BACKUP_PREFIX: "public-ai",
+                AIDS_QDRANT_PORT: String(qdrant.port),
+                QDRANT_API_KEY: "s3cret",
+            };
+            const r = await runAsync(job, env);
+            expect(r.stderr).toBe("");
+            expect(r.code).toBe(0);
+            expect(qdrant.calls).toEqual([
+                "POST /snapshots?wait=true",
+                "GET /snapshots/full-2026.snapshot",
+                "DELETE /snapshots/full-2026.snapshot?wait=true",
+            ]);
+            const [qRun] = fs.readdirSync(path.join(out, "qdrant"));
+            expect(fs.readFileSync(path.join(out, "qdrant", qRun as string, "full-2026.snapshot"), "utf8")).toBe(
+                "QDRANT-SNAPSHOT-BYTES",
+            );
+            const calls = fs
+                .readFileSync(log, "utf8")
+                .split("\n")
+                .filter((l) => /pause|unpause/.test(l));
+            expect(calls).toEqual(["docker pause chromadb", "docker unpause chromadb"]);
+            const [cRun] = fs.readdirSync(path.join(out, "chroma"));
+            const files = fs.readdirSync(path.join(out, "chroma", cRun as string));
+            expect(files.filter((f) => f.endsWith(".tar.gz"))).toHaveLength(1);
+            for (const [kind, ctr] of [
+                ["qdrant", "qdrant"],
+                ["chroma", "chromadb"],
+            ]) {
+                const text = fs.readFileSync(
+                    path.join(textfile, `aidualstack_backup_${kind}_public-ai-${ctr}.prom`),
+                    "utf8",
+                );
+                expect(text).toContain(
+                    `aidualstack_backup_last_run_success{backup="public-ai-${ctr}",kind="${kind}"} 1\n`,
+                );
+            }
+
+            // A wrong key: Qdrant fails (metrics 0, nothing half-written), Chroma still succeeds.
+            const bad = await runAsync(job, { ...env, QDRANT_API_KEY: "wrong" });
+            expect(bad.code).toBe(1);
+            expect(bad.stderr).toContain("vector-snapshot: qdrant (qdrant) FAILED");
+            const text = fs.readFileSync(
+                path.join(textfile, "aidualstack_backup_qdrant_public-ai-qdrant.prom"),
+                "utf8",
+            );
+            expect(text).toContain('aidualstack_backup_last_run_success{backup="public-ai-qdrant",kind="qdrant"} 0\n');
+            expect(fs.readdirSync(path.join(out, "qdrant"))).toHaveLength(1);
+        } finally {
+            qdrant.close();
+        }
+    }, 30_000);
+});
