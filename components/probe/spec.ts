@@ -7,12 +7,16 @@ import { GateSettings } from "../../config/resolve";
 import { ModelGateConfig, ServiceConfig, ThroughputProbeConfig } from "../../config/schema";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { generateRequest } from "../../providers/ollama/runGate";
+import { XID_TEXTFILE } from "../monitoring/scripts";
 
 export const OLLAMA_PORT = 11434;
 export const PROGRAM_PATH = "/usr/local/lib/ai-dualstack/throughput-probe.py";
 export const SPEC_PATH = "/etc/ai-dualstack/throughput-probe.json";
 export const UNIT = "aidualstack-throughput-probe";
 export const TEXTFILE_NAME = "aidualstack_throughput.prom";
+/** The GPU's Xid counter (components/monitoring/scripts/xid-textfile.sh): the driver runs in the VM, so its log is here. */
+export const XID_PATH = "/usr/local/lib/ai-dualstack/xid-textfile.sh";
+export const XID_TEXTFILE_NAME = "aidualstack_xid.prom";
 
 export const PROGRAM = loadScript(__dirname, "throughput-probe.py");
 const INSTALL = loadScript(__dirname, "probe-install.sh");
@@ -98,6 +102,9 @@ Wants=network-online.target
 
 [Service]
 Type=oneshot
+# The GPU's Xid errors in this boot's kernel log, counted first; its failure never stops the probe.
+Environment=AIDS_TEXTFILE_DIR=${textfileDirectory}
+ExecStartPre=-${XID_PATH}
 ExecStart=/usr/bin/python3 ${PROGRAM_PATH} --spec ${SPEC_PATH}
 TimeoutStartSec=${runLimitSeconds(spec)}
 Nice=5
@@ -135,7 +142,9 @@ export function renderInstallScript(spec: ProbeSpec, probe: ThroughputProbeConfi
             AIDS_PROGRAM_PATH: PROGRAM_PATH,
             AIDS_SPEC_PATH: SPEC_PATH,
             AIDS_TEXTFILE_DIR: probe.textfileDirectory,
+            AIDS_XID_PATH: XID_PATH,
             AIDS_PROGRAM_B64: b64(PROGRAM),
+            AIDS_XID_B64: b64(XID_TEXTFILE),
             AIDS_SPEC_B64: b64(`${JSON.stringify(spec, null, 2)}\n`),
             AIDS_SERVICE_B64: b64(renderServiceUnit(spec, probe.textfileDirectory)),
             AIDS_TIMER_B64: b64(renderTimerUnit(probe.intervalMinutes)),
@@ -153,6 +162,8 @@ export function renderRemoveScript(probe: ThroughputProbeConfig): string {
             AIDS_PROGRAM_PATH: PROGRAM_PATH,
             AIDS_SPEC_PATH: SPEC_PATH,
             AIDS_TEXTFILE: path.posix.join(probe.textfileDirectory, TEXTFILE_NAME),
+            AIDS_XID_PATH: XID_PATH,
+            AIDS_XID_TEXTFILE: path.posix.join(probe.textfileDirectory, XID_TEXTFILE_NAME),
         },
         REMOVE,
     );

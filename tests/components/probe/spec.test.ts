@@ -6,6 +6,7 @@ import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
+import { XID_TEXTFILE } from "../../../components/monitoring/scripts";
 import { containerPathOf, isNodeExporter } from "../../../config/rules/probe";
 import {
     PROGRAM,
@@ -136,6 +137,9 @@ describe("install and removal scripts", () => {
             expect(first.status).toBe(0);
             expect(fs.readFileSync(sb.file("usr/local/lib/ai-dualstack/throughput-probe.py"), "utf8")).toBe(PROGRAM);
             expect(fs.statSync(sb.file("usr/local/lib/ai-dualstack/throughput-probe.py")).mode & 0o777).toBe(0o755);
+            // The GPU's Xid counter, which the service runs before each probe.
+            expect(fs.readFileSync(sb.file("usr/local/lib/ai-dualstack/xid-textfile.sh"), "utf8")).toBe(XID_TEXTFILE);
+            expect(fs.statSync(sb.file("usr/local/lib/ai-dualstack/xid-textfile.sh")).mode & 0o777).toBe(0o755);
             expect(JSON.parse(fs.readFileSync(sb.file("etc/ai-dualstack/throughput-probe.json"), "utf8"))).toEqual(
                 spec,
             );
@@ -164,12 +168,15 @@ describe("install and removal scripts", () => {
             expect(fs.readdirSync(sb.file("etc/systemd/system")).sort()).toEqual([`${UNIT}.service`, `${UNIT}.timer`]);
 
             fs.writeFileSync(sb.file("var/lib/ai-dualstack/textfile/aidualstack_throughput.prom"), "stale\n");
+            fs.writeFileSync(sb.file("var/lib/ai-dualstack/textfile/aidualstack_xid.prom"), "stale\n");
             const removed = sb.run(renderRemoveScript(probe));
             expect(removed.status).toBe(0);
             expect(removed.calls[0]).toBe(`systemctl disable --now ${UNIT}.timer`);
             expect(fs.readdirSync(sb.file("etc/systemd/system"))).toEqual([]);
             expect(fs.existsSync(sb.file("etc/ai-dualstack/throughput-probe.json"))).toBe(false);
             expect(fs.existsSync(sb.file("var/lib/ai-dualstack/textfile/aidualstack_throughput.prom"))).toBe(false);
+            expect(fs.existsSync(sb.file("var/lib/ai-dualstack/textfile/aidualstack_xid.prom"))).toBe(false);
+            expect(fs.existsSync(sb.file("usr/local/lib/ai-dualstack/xid-textfile.sh"))).toBe(false);
             // Removing twice is fine.
             expect(sb.run(renderRemoveScript(probe)).status).toBe(0);
         } finally {
