@@ -82,6 +82,8 @@ test("the model: per-environment names, the covered guests, the dumps and the ve
             user: "ubuntu",
             address: "10.20.20.10",
             stores: [{ service: "chromadb", kind: "chroma", volume: "public-ai-chroma-data" }],
+            // Where its node-exporter reads textfiles: the throughput probe's folder.
+            textfileDirectory: "/var/lib/ai-dualstack/textfile",
         },
     ]);
     expect(pub?.server).toBeUndefined();
