@@ -172,6 +172,12 @@ export function renderRemoveScript(probe: ThroughputProbeConfig): string {
 /** The plan's line for the probe of one VM. */
 export function describeProbe(spec: ProbeSpec, probe: ThroughputProbeConfig): string {
     const where = "url" in spec.ollama ? spec.ollama.url : `container ${spec.ollama.container}:${spec.ollama.port}`;
-    const models = spec.models.map((m) => `${m.name} (min ${m.minTokensPerSecond} tokens/s)`).join(", ");
+    const models = spec.models
+        .map((m) => {
+            const eff =
+                m.minEfficiency !== undefined ? ` and ${Math.round(m.minEfficiency * 100)}% of the roofline` : "";
+            return `${m.name} (min ${m.minTokensPerSecond} tokens/s${eff})`;
+        })
+        .join(", ");
     return `throughput probe (systemd timer, every ${probe.intervalMinutes} min): ${models} via ${where}, as the gate measures; metrics to ${spec.textfile} for node-exporter`;
 }
