@@ -2,7 +2,8 @@
 // e2e suites cannot run `pulumi up` against a Proxmox host, yet a replace or delete only shows in a preview
 // against existing state. Each custom resource gets an id derived from its URN and outputs equal to its inputs;
 // provider references point at those ids. Values the preview still had unknown (ids of resources not yet created)
-// come out empty; a second round, from a preview against the first state, fills them in (settledState).
+// come out empty, or a value of their type (computedFromSchema); a second round, from a preview against the first
+// state, fills the ids in. The secrets the JSON masks come from a saved plan, encrypted for the stack (secretInputs).
 
 /** One step of `pulumi preview --json`, as far as the state needs it. */
 export interface PreviewStep {
@@ -70,6 +71,17 @@ const MASKED_SHAPES: Record<string, unknown> = { connection: { host: "[secret]",
 /** The signature key of a secret in a state file; an event's masked secret has "[secret]" for its ciphertext. */
 const SIG = "4dabf18193072939515e22adb298388d";
 
+/** A value the preview masked: "[secret]", or a secret whose ciphertext is "[secret]". */
+function isMasked(value: unknown): boolean {
+    return (
+        value === "[secret]" ||
+        (value !== null &&
+            typeof value === "object" &&
+            SIG in value &&
+            (value as Record<string, unknown>)["ciphertext"] === "[secret]")
+    );
+}
+
 /**
  * What a created resource holds where the plan had a value still to compute, by the output's name: a value of its
  * type (the proxmoxve outputs the program's resources leave to Proxmox); any other is a string. A computed output
@@ -82,6 +94,7 @@ const COMPUTED: Record<string, unknown> = {
     units: 0,
     fileSize: 0,
     shared: false,
+    protected: false,
     upgrade: false,
     ipv4: {},
     ipv6: {},
@@ -98,19 +111,18 @@ const ASSIGNED: Record<string, unknown> = { fileId: "" };
  * A value with what the preview masked replaced (MASKED_SHAPES), and what it did not know yet filled in: in outputs,
  * by COMPUTED; in inputs, empty (a reference to a resource not created yet, which the next round fills in).
  */
-function withoutUnknowns(value: unknown, drop: boolean, key = ""): unknown {
-    if (value === UNKNOWN) return drop ? (COMPUTED[key] ?? "") : "";
+function withoutUnknowns(
+    value: unknown,
+    drop: boolean,
+    key = "",
+    computed: Readonly<Record<string, unknown>> = {},
+): unknown {
+    if (value === UNKNOWN) return computed[key] ?? COMPUTED[key] ?? "";
     if (value === null && drop && key in ASSIGNED) return ASSIGNED[key];
-    const masked =
-        value === "[secret]" ||
-        (value !== null &&
-            typeof value === "object" &&
-            SIG in value &&
-            (value as Record<string, unknown>)["ciphertext"] === "[secret]");
-    if (masked) return MASKED_SHAPES[key] ?? "[secret]";
-    if (Array.isArray(value)) return value.map((v) => withoutUnknowns(v, drop));
+    if (isMasked(value)) return MASKED_SHAPES[key] ?? "[secret]";
+    if (Array.isArray(value)) return value.map((v) => withoutUnknowns(v, drop, "", computed));
     if (value !== null && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutUnknowns(v, drop, k)]));
+        return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutUnknowns(v, drop, k, computed)]));
     }
     return value;
 }
@@ -141,8 +153,63 @@ function defaultProviders(steps: PreviewStep[], have: Iterable<string>): Record<
     });
 }
 
+/** A provider's schema (`pulumi package get-schema`), as far as property types go. */
+interface ProviderSchema {
+    resources?: Record<string, { properties?: Record<string, { type?: string }> }>;
+    types?: Record<string, { properties?: Record<string, { type?: string }> }>;
+}
+
+const ZERO: Record<string, unknown> = { boolean: false, integer: 0, number: 0, string: "", array: [], object: {} };
+
+/**
+ * A value of its type for each property name in a provider's schema (resources and nested types alike), for the
+ * outputs a plan left to compute; a name the schema gives two types is left out (COMPUTED, else a string).
+ */
+export function computedFromSchema(schema: ProviderSchema): Record<string, unknown> {
+    const types = new Map<string, Set<string>>();
+    for (const group of [schema.resources, schema.types]) {
+        for (const { properties } of Object.values(group ?? {})) {
+            for (const [name, p] of Object.entries(properties ?? {})) {
+                if (p.type === undefined) continue;
+                types.set(name, (types.get(name) ?? new Set()).add(p.type));
+            }
+        }
+    }
+    return Object.fromEntries(
+        [...types].filter(([, t]) => t.size === 1).map(([name, t]) => [name, ZERO[[...t][0] as string] ?? ""]),
+    );
+}
+
+/** `pulumi preview --save-plan`'s file, as far as its secret inputs go. */
+export interface SavedPlan {
+    resourcePlans?: Record<
+        string,
+        { goal?: { inputDiff?: { adds?: Record<string, unknown>; updates?: Record<string, unknown> } } }
+    >;
+}
+
+/**
+ * Each resource's secret inputs, encrypted for the stack, from a saved plan: where `pulumi preview --json` prints
+ * "[secret]", these are the values themselves (a secret that forces a replacement, such as a PBS storage's password,
+ * must be the same in the state as in the program).
+ */
+export function secretInputs(plan: SavedPlan): Map<string, Record<string, unknown>> {
+    const out = new Map<string, Record<string, unknown>>();
+    for (const [urn, rp] of Object.entries(plan.resourcePlans ?? {})) {
+        const diff = rp.goal?.inputDiff;
+        const all = { ...diff?.adds, ...diff?.updates };
+        const secret = Object.entries(all).filter(([, v]) => v !== null && typeof v === "object" && SIG in v);
+        if (secret.length > 0) out.set(urn, Object.fromEntries(secret));
+    }
+    return out;
+}
+
 /** How stateFromPreview builds the state. */
 export interface StateOptions {
+    /** Each resource's secret inputs (secretInputs of a saved plan), for the values the preview masked. */
+    readonly secrets?: ReadonlyMap<string, Record<string, unknown>>;
+    /** A value per output name for what the plan left to compute (computedFromSchema); COMPUTED otherwise. */
+    readonly computed?: Readonly<Record<string, unknown>>;
     /** Each resource's outputs as the provider planned them (EngineRun.outputsByUrn of the same preview). */
     readonly planned?: ReadonlyMap<string, Record<string, unknown>>;
     /** The resources to mark protected; default: as the preview's steps say, the current state's flag elsewhere. */
@@ -152,16 +219,20 @@ export interface StateOptions {
 type StateResource = Record<string, unknown> & { urn: string; id?: string };
 
 /** One resource of the state, from a step's new state: ids, provider references and outputs filled in. */
-function fromStep(
-    r: PreviewResource,
-    ids: ReadonlyMap<string, string>,
-    planned: StateOptions["planned"],
-): StateResource {
-    const inputs = withoutUnknowns(r.inputs ?? {}, false) as Record<string, unknown>;
+function fromStep(r: PreviewResource, ids: ReadonlyMap<string, string>, opts: StateOptions): StateResource {
+    const { planned, computed } = opts;
+    const secrets = opts.secrets?.get(r.urn) ?? {};
+    // A masked top-level value takes the plan's encrypted one, in the inputs and the outputs alike.
+    const unmask = (values: Record<string, unknown>) =>
+        Object.fromEntries(Object.entries(values).map(([k, v]) => [k, isMasked(v) && k in secrets ? secrets[k] : v]));
+    const inputs = withoutUnknowns(unmask(r.inputs ?? {}), false, "", computed) as Record<string, unknown>;
     const custom = r.custom ?? false;
     const provider = providerRef(r.provider, ids);
     const id = idOf(r.urn, inputs);
-    const outputs = withoutUnknowns(planned?.get(r.urn) ?? inputs, true) as Record<string, unknown>;
+    const outputs = withoutUnknowns(unmask(planned?.get(r.urn) ?? inputs), true, "", computed) as Record<
+        string,
+        unknown
+    >;
     return {
         urn: r.urn,
         custom,
@@ -191,7 +262,7 @@ export function stateFromPreview(preview: PreviewJson, current: Deployment, opts
         // A step that leaves the resource as it is, or a create of one the state holds (a preview from before it
         // was created), keeps the state's.
         else if (step.newState && !((step.op === "same" || step.op === "create") && state.has(step.urn))) {
-            state.set(step.urn, fromStep(step.newState, ids, opts.planned));
+            state.set(step.urn, fromStep(step.newState, ids, opts));
         }
     }
     for (const p of defaultProviders(steps, state.keys())) state.set(p["urn"] as string, p as StateResource);

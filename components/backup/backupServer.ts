@@ -10,9 +10,12 @@ import { describePbsSetup, renderPbsSetup } from "./render";
 
 const FINGERPRINT = /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/;
 
-/** The fingerprint line the setup prints last; undefined while unknown (preview, the plan). */
-export function parseFingerprint(stdout: string): string | undefined {
-    const last = stdout.trim().split("\n").pop()?.trim().toLowerCase() ?? "";
+/**
+ * The fingerprint line the setup prints last; undefined while unknown (preview, the plan) or when the set-up has
+ * not run (`pulumi up --target` elsewhere leaves its stdout undefined).
+ */
+export function parseFingerprint(stdout: string | undefined): string | undefined {
+    const last = (stdout ?? "").trim().split("\n").pop()?.trim().toLowerCase() ?? "";
     return FINGERPRINT.test(last) ? last : undefined;
 }
 

@@ -179,7 +179,10 @@ export class HostMonitoring extends pulumi.ComponentResource {
                 ),
         );
         // The provider returns the token's secret alone or as user!name=secret; the exporter wants the secret.
-        const value = this.token.value.apply((v) => (v.includes("=") ? (v.split("=")[1] ?? "") : v));
+        // Undefined when the token was not created in this run (`pulumi up --target` elsewhere).
+        const value = this.token.value.apply((v: string | undefined) =>
+            v === undefined ? "" : v.includes("=") ? (v.split("=")[1] ?? "") : v,
+        );
         this.setups = args.nodes.map((node) => this.nodeSetup(name, node, args.server, value, acls));
         this.registerOutputs({});
     }

@@ -11,7 +11,14 @@ import * as path from "path";
 import { EngineStack } from "../../testing/engine";
 import { engineConfig, previewOverrides, programSource } from "../../testing/engineConfig";
 import { engineToolchain } from "../../testing/engineToolchain";
-import { Deployment, PreviewJson, stateFromPreview } from "../../testing/previewState";
+import {
+    computedFromSchema,
+    Deployment,
+    PreviewJson,
+    SavedPlan,
+    secretInputs,
+    stateFromPreview,
+} from "../../testing/previewState";
 import { PROJECT_DIR } from "../../testing/stackFiles";
 import { findProtectedChanges } from "../../tools/replaceGuard";
 
@@ -29,9 +36,9 @@ function configWith(vm: Record<string, unknown> = {}) {
     return engineConfig("private", overrides);
 }
 
-/** `pulumi preview --json` of the stack, parsed. */
-async function previewJson(engine: EngineStack): Promise<{ json: PreviewJson; text: string }> {
-    const { stdout, stderr } = await engine.cli(["preview", "--json"]);
+/** `pulumi preview --json` of the stack, parsed (with `--save-plan FILE` when asked). */
+async function previewJson(engine: EngineStack, savePlan?: string): Promise<{ json: PreviewJson; text: string }> {
+    const { stdout, stderr } = await engine.cli(["preview", "--json", ...(savePlan ? ["--save-plan", savePlan] : [])]);
     if (!stdout.trim().startsWith("{")) throw new Error(`pulumi preview --json printed no JSON:\n${stderr}`);
     return { json: JSON.parse(stdout) as PreviewJson, text: stdout };
 }
@@ -49,12 +56,16 @@ async function importState(engine: EngineStack, state: Deployment): Promise<void
  * (the second fills in the ids the first preview did not know yet); protected as the program declares.
  */
 async function deployFromPreview(engine: EngineStack): Promise<void> {
-    const first = (await previewJson(engine)).json;
+    // The saved plan holds the secret inputs the JSON masks, encrypted for this stack.
+    const planFile = path.join(engine.dir, "plan.json");
+    const first = (await previewJson(engine, planFile)).json;
+    const secrets = secretInputs(JSON.parse(fs.readFileSync(planFile, "utf8")) as SavedPlan);
     const steps = first.steps ?? [];
     const keep = steps.filter((s) => s.newState?.type.startsWith("pulumi:providers:") || s.newState?.custom === false);
     const up = await engine.cli(["up", "--yes", "--skip-preview", ...keep.flatMap((s) => ["--target", s.urn])]);
     if (up.code !== 0) throw new Error(`the providers' up failed:\n${up.stdout}\n${up.stderr}`);
     const protect = new Set(steps.filter((s) => s.newState?.protect).map((s) => s.urn));
+    const computed = computedFromSchema(await providerSchema());
     let preview = first;
     for (const round of [1, 2]) {
         const planned = (await engine.preview()).outputsByUrn;
@@ -62,10 +73,32 @@ async function deployFromPreview(engine: EngineStack): Promise<void> {
         // Unprotected in the first round: its preview may plan replacements that the engine refuses on protected ones.
         await importState(
             engine,
-            stateFromPreview(preview, current, { planned, protect: round === 1 ? new Set() : protect }),
+            stateFromPreview(preview, current, {
+                planned,
+                computed,
+                secrets,
+                protect: round === 1 ? new Set() : protect,
+            }),
         );
         if (round === 1) preview = (await previewJson(engine)).json;
     }
+}
+
+/** The proxmoxve provider's schema, from the plugin the engine runs (`pulumi package get-schema`). */
+function providerSchema(): Promise<Parameters<typeof computedFromSchema>[0]> {
+    const plugin = path.join(
+        toolchain!.pulumiHome ?? "",
+        "plugins",
+        "resource-proxmoxve-v8.6.0",
+        "pulumi-resource-proxmoxve",
+    );
+    return new Promise((resolve, reject) => {
+        execFile(toolchain!.bin, ["package", "get-schema", plugin], { maxBuffer: 64 << 20 }, (err, stdout) =>
+            err
+                ? reject(new Error(`pulumi package get-schema failed: ${err.message}`))
+                : resolve(JSON.parse(stdout) as Parameters<typeof computedFromSchema>[0]),
+        );
+    });
 }
 
 /** The guard run as CI runs it: its exit code and what it printed. */
@@ -102,8 +135,8 @@ function runGuard(file: string): Promise<{ code: number; out: string }> {
 
     test("against the deployed state, the same config replaces and deletes nothing, and the guard passes", async () => {
         const { json, text } = await previewJson(engine);
-        const ops = (json.steps ?? []).map((s) => s.op);
-        expect(ops.filter((op) => !["same", "update"].includes(op))).toEqual([]);
+        const changes = (json.steps ?? []).filter((s) => !["same", "update"].includes(s.op));
+        expect(changes.map((s) => `${s.op} ${s.urn} ${JSON.stringify(s.replaceReasons ?? s.diffReasons)}`)).toEqual([]);
         expect(findProtectedChanges(json)).toEqual([]);
         // What the state protects, as the program declares: the GPU VM, the ZFS pool, the data containers.
         const state: Deployment = await engine.stack.exportStack();
