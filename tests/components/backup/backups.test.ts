@@ -124,5 +124,7 @@ test("the setup's last line is the fingerprint; anything else is unknown", () =>
     const fp = Array.from({ length: 32 }, (_, i) => i.toString(16).padStart(2, "0")).join(":");
     expect(parseFingerprint(`installing\n${fp.toUpperCase()}\n`)).toBe(fp);
     expect(parseFingerprint("")).toBeUndefined();
+    // A `pulumi up --target` that skipped the set-up leaves its stdout undefined (seen under the real engine).
+    expect(parseFingerprint(undefined)).toBeUndefined();
     expect(parseFingerprint("done")).toBeUndefined();
 });
