@@ -5,7 +5,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { BackupServerModel, pbsNames } from "../../config/backupModel";
-import { describe } from "../describe";
+import { rootSsh, scriptCommand } from "../remoteScript";
 import { describePbsSetup, renderPbsSetup } from "./render";
 
 const FINGERPRINT = /^([0-9a-f]{2}:){31}[0-9a-f]{2}$/;
@@ -61,24 +61,11 @@ export class BackupServer extends pulumi.ComponentResource {
                 renderPbsSetup(server, Object.fromEntries(envs.map((e, i) => [e, pws[i] as string])), off),
             );
         this.description = describePbsSetup(server);
-        this.setup = describe(
+        this.setup = scriptCommand(
+            `${name}-setup`,
             this.description,
-            new command.remote.Command(
-                `${name}-setup`,
-                {
-                    connection: {
-                        host: server.address,
-                        user: "root",
-                        privateKey: args.sshPrivateKey,
-                        dialErrorLimit: 30,
-                    },
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(stdin),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            ),
+            { connection: rootSsh(server.address, args.sshPrivateKey), stdin },
+            { parent: this, dependsOn: args.dependsOn },
         );
         this.fingerprint = this.setup.stdout.apply(parseFingerprint);
         this.registerOutputs({ fingerprint: this.fingerprint, description: this.description });

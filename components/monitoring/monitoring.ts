@@ -6,7 +6,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MonitoringServer } from "../../config/monitoring";
-import { describe } from "../describe";
+import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 import { ALERT_RULES } from "./alerts";
 import { GRAFANA_PORT, PROMETHEUS_PORT } from "./configFiles";
 import { DASHBOARDS } from "./dashboards";
@@ -19,17 +19,6 @@ import {
 } from "./scripts";
 
 type Secrets = Readonly<Record<string, pulumi.Output<string>>>;
-
-/** The secret `name`, or an error that names it. */
-function secretOf(secrets: Secrets, name: string, owner: string): pulumi.Output<string> {
-    const value = secrets[name];
-    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
-    return value;
-}
-
-function rootSsh(host: string, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
-    return { host, user: "root", privateKey, dialErrorLimit: 30 };
-}
 
 /** What the server does, in one plain line (no secret). */
 export function describeServer(server: MonitoringServer): string {
@@ -72,19 +61,11 @@ export class MonitoringServerSetup extends pulumi.ComponentResource {
         });
         this.description = describeServer(s);
         this.urls = [`http://${s.containerAddress}:${PROMETHEUS_PORT}`, `http://${s.containerAddress}:${GRAFANA_PORT}`];
-        this.setup = describe(
+        this.setup = scriptCommand(
+            `${name}-setup`,
             `installs and configures ${this.description} (script held secret: it carries the Grafana password and the alert receiver)`,
-            new command.remote.Command(
-                `${name}-setup`,
-                {
-                    connection: rootSsh(s.containerAddress, args.sshPrivateKey),
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(stdin),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            ),
+            { connection: rootSsh(s.containerAddress, args.sshPrivateKey), stdin },
+            { parent: this, dependsOn: args.dependsOn },
         );
         this.registerOutputs({ description: this.description, urls: this.urls });
     }
@@ -105,19 +86,15 @@ export class NodeExporterSetup extends pulumi.ComponentResource {
 
     constructor(name: string, args: NodeExporterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:monitoring:NodeExporterSetup", name, {}, opts);
-        this.setup = describe(
+        this.setup = scriptCommand(
+            `${name}-setup`,
             `installs prometheus-node-exporter ${args.version} (:9100, open to ${args.scrapedBy} only)`,
-            new command.remote.Command(
-                `${name}-setup`,
-                {
-                    connection: rootSsh(args.address, args.sshPrivateKey),
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: renderNodeExporterScript(args.version),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            ),
+            {
+                connection: rootSsh(args.address, args.sshPrivateKey),
+                stdin: renderNodeExporterScript(args.version),
+                secret: false,
+            },
+            { parent: this, dependsOn: args.dependsOn },
         );
         this.registerOutputs({});
     }
@@ -200,19 +177,11 @@ export class HostMonitoring extends pulumi.ComponentResource {
             return renderHostScript(node.name, server, token);
         });
         const v = server.versions;
-        return describe(
+        return scriptCommand(
+            `${name}-${node.name}-setup`,
             `installs prometheus-node-exporter ${v.nodeExporter} (ZFS collector, pool-status textfile every 5 min) and prometheus-pve-exporter ${v.pveExporter} (PVEAuditor token); node firewall admits ${server.containerAddress} to 9100 and 9221`,
-            new command.remote.Command(
-                `${name}-${node.name}-setup`,
-                {
-                    connection: node.connection,
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(stdin),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: [...node.dependsOn, ...acls] },
-            ),
+            { connection: node.connection, stdin },
+            { parent: this, dependsOn: [...node.dependsOn, ...acls] },
         );
     }
 }

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
-import { describe } from "../describe";
+import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 
 /** The runner release installed first; GitHub's runners update themselves from there. */
 export const RUNNER_VERSION = "2.320.0";
@@ -61,27 +61,16 @@ export class RunnerSetup extends pulumi.ComponentResource {
         super("ai-dualstack:cicd:RunnerSetup", name, {}, opts);
         const runner = args.container.runner;
         if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
-        const token = args.secrets[runner.tokenSecret];
-        if (token === undefined) throw new Error(`${name}: serviceSecrets.${runner.tokenSecret} is not set`);
+        const token = secretOf(args.secrets, runner.tokenSecret, name);
         this.description = describeRunner(runner, args.container.outbound);
-        this.setup = describe(
+        this.setup = scriptCommand(
+            `${name}-setup`,
             `installs Docker and the GitHub Actions runner ${RUNNER_VERSION}, registers it with ${runner.repository} (script held secret: it carries the registration token)`,
-            new command.remote.Command(
-                `${name}-setup`,
-                {
-                    connection: {
-                        host: args.address,
-                        user: "root",
-                        privateKey: args.sshPrivateKey,
-                        dialErrorLimit: 30,
-                    },
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(token.apply((t) => renderRunnerScript(runner, args.container.name, t))),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            ),
+            {
+                connection: rootSsh(args.address, args.sshPrivateKey),
+                stdin: token.apply((t) => renderRunnerScript(runner, args.container.name, t)),
+            },
+            { parent: this, dependsOn: args.dependsOn },
         );
         this.registerOutputs({ description: this.description });
     }

@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ContainerModel } from "../../config/resolve";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
-import { describe } from "../describe";
+import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 
 const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
 const REDIS = loadScript(__dirname, "redis-setup.sh");
@@ -67,13 +67,6 @@ export interface DataSetupArgs {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The secret named `name`, or an error that names it. */
-function secretOf(secrets: DataSetupArgs["secrets"], name: string, owner: string): pulumi.Output<string> {
-    const value = secrets[name];
-    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
-    return value;
-}
-
 export class DataSetup extends pulumi.ComponentResource {
     public readonly setup: command.remote.Command;
     public readonly description: string;
@@ -107,24 +100,11 @@ export class DataSetup extends pulumi.ComponentResource {
             throw new Error(`${name}: a DataSetup needs postgres or redis settings`);
         }
         this.description = describeSetup(ct) ?? "";
-        this.setup = describe(
+        this.setup = scriptCommand(
+            `${name}-setup`,
             describeCommand(ct),
-            new command.remote.Command(
-                `${name}-setup`,
-                {
-                    connection: {
-                        host: args.address,
-                        user: "root",
-                        privateKey: args.sshPrivateKey,
-                        dialErrorLimit: 30,
-                    },
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(stdin),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn: args.dependsOn },
-            ),
+            { connection: rootSsh(args.address, args.sshPrivateKey), stdin },
+            { parent: this, dependsOn: args.dependsOn },
         );
         this.registerOutputs({ description: this.description });
     }

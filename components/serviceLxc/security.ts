@@ -11,7 +11,7 @@ import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
 import { containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { WgPeer, renderClientConfig, renderServerConfig, wgPublicKey } from "../../lib/wireguard";
-import { describe } from "../describe";
+import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 import {
     BOUNCER_NAME,
     BOUNCER_VERSION,
@@ -155,12 +155,6 @@ export interface SecuritySetupArgs {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-function secretOf(secrets: SecuritySetupArgs["secrets"], name: string, owner: string): pulumi.Output<string> {
-    const value = secrets[name];
-    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
-    return value;
-}
-
 export class SecuritySetup extends pulumi.ComponentResource {
     public readonly description: string;
     /** Peer name → its client config without the private key (wg-quick format). */
@@ -172,7 +166,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
         super("ai-dualstack:security:SecuritySetup", name, {}, opts);
         const { wireguard: wg, crowdsec: cs } = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);
-        const connection = { host: args.address, user: "root", privateKey: args.sshPrivateKey, dialErrorLimit: 30 };
+        const connection = rootSsh(args.address, args.sshPrivateKey);
         const bouncerKey = cs ? secret(cs.bouncerKeySecret) : pulumi.output("");
         const lines: string[] = [];
         // CrowdSec first: the node's bouncer needs its local API; WireGuard last: it needs the node's module.
@@ -229,20 +223,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
         connection: command.types.input.remote.ConnectionArgs,
         dependsOn: pulumi.Input<pulumi.Resource>[],
     ): command.remote.Command {
-        const cmd = describe(
-            text,
-            new command.remote.Command(
-                name,
-                {
-                    connection,
-                    create: "bash -s",
-                    update: "bash -s",
-                    stdin: pulumi.secret(stdin),
-                    logging: "stdoutAndStderr",
-                },
-                { parent: this, dependsOn },
-            ),
-        );
+        const cmd = scriptCommand(name, text, { connection, stdin }, { parent: this, dependsOn });
         this.commands.push(cmd);
         return cmd;
     }

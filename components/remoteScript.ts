@@ -1,0 +1,54 @@
+// What the guest set-ups share: a root login over SSH, an idempotent script run on stdin (create and
+// update alike, so a changed script runs again), held secret when it carries one, and described for the
+// plan; and the serviceSecrets lookup that names what is missing.
+
+import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
+import { describe } from "./describe";
+
+/** Root SSH to a guest or node; the guest may still be booting, so dialling is retried. */
+export function rootSsh(host: string, privateKey: pulumi.Input<string>): command.types.input.remote.ConnectionArgs {
+    return { host, user: "root", privateKey, dialErrorLimit: 30 };
+}
+
+export interface ScriptCommandArgs {
+    readonly connection: pulumi.Input<command.types.input.remote.ConnectionArgs>;
+    /** The whole script, piped to `bash -s`. */
+    readonly stdin: pulumi.Input<string>;
+    /** Keep the script a Pulumi secret (it carries a password or key); default true. */
+    readonly secret?: boolean;
+}
+
+/** A script run over SSH by `bash -s` on create and update, with `description` as its line in the plan. */
+export function scriptCommand(
+    name: string,
+    description: string,
+    args: ScriptCommandArgs,
+    opts: pulumi.CustomResourceOptions,
+): command.remote.Command {
+    return describe(
+        description,
+        new command.remote.Command(
+            name,
+            {
+                connection: args.connection,
+                create: "bash -s",
+                update: "bash -s",
+                stdin: args.secret === false ? args.stdin : pulumi.secret(args.stdin),
+                logging: "stdoutAndStderr",
+            },
+            opts,
+        ),
+    );
+}
+
+/** The serviceSecrets value `name`, or an error that names the owner and the secret to set. */
+export function secretOf(
+    secrets: Readonly<Record<string, pulumi.Output<string>>>,
+    name: string,
+    owner: string,
+): pulumi.Output<string> {
+    const value = secrets[name];
+    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
+    return value;
+}
