@@ -181,15 +181,15 @@ async function benchModel(
     const name = `bench-${shape.width}x${shape.layers}`;
     const { fileBytes, writeSeconds, createSeconds } = await createModel(server, work, name, shape);
     const base: ModelThroughputInputs = {
+        // The schema's defaults for every setting this bench does not choose.
+        ...GATE_DEFAULTS,
         endpoint: server.endpoint,
         model: name,
         gpu,
         minTokensPerSecond: o.passTps,
         minEfficiency: o.passEff,
-        prompt: GATE_DEFAULTS.prompt,
         numPredict: o.tokens,
         runs: o.runs,
-        seed: GATE_DEFAULTS.seed,
         requireGpu: !o.cpu,
         timeoutSeconds: 300,
         stallSeconds: 60,

@@ -20,14 +20,13 @@ const CPU = { name: "cpu0", model: "test CPU (no GPU)", vramGiB: 0, memoryBandwi
 const provider = modelThroughputProvider as Required<typeof modelThroughputProvider>;
 
 const inputs = (endpoint: string, over: Partial<ModelThroughputInputs> = {}): ModelThroughputInputs => ({
+    ...GATE_DEFAULTS,
     endpoint,
     model: "tiny",
     gpu: CPU,
     minTokensPerSecond: 1,
-    prompt: GATE_DEFAULTS.prompt,
     numPredict: 32,
     runs: 2,
-    seed: 42,
     requireGpu: false,
     timeoutSeconds: 120,
     stallSeconds: 30,

@@ -44,14 +44,13 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     const inputs = (over: Partial<ModelThroughputInputs> = {}): ModelThroughputInputs => ({
+        ...GATE_DEFAULTS,
         endpoint: server.endpoint,
         model: "tiny",
         gpu: CPU,
         minTokensPerSecond: 1,
-        prompt: GATE_DEFAULTS.prompt,
         numPredict: NUM_PREDICT,
         runs: 3,
-        seed: 42,
         requireGpu: false,
         timeoutSeconds: 120,
         stallSeconds: 30,
