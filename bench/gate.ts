@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { GATE_DEFAULTS } from "../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../config/schema";
 import { GateInput, runGate } from "../providers/ollama/runGate";
 import { median } from "../providers/ollama/measure";
 import { findOllama, OllamaServer, startOllama } from "../testing/ollamaServer";
@@ -203,7 +203,7 @@ async function main(argv: string[]): Promise<number> {
             endpoint,
             model,
             gpu: { name: "bench", model: "whatever serves it", vramGiB: 0, memoryBandwidthGBs: 1 },
-            requiredTokensPerSecond: 0.001,
+            minTokensPerSecond: 0.001,
             numPredict: opts.tokens,
             runs: opts.runs,
             requireGpu: false,

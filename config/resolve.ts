@@ -7,7 +7,6 @@ import { BackupModel, resolveBackup } from "./backupModel";
 import * as fs from "fs";
 import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
-import { GATE_DEFAULTS } from "../lib/gateDefaults";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
 import { containerInbound, vmInbound } from "./firewall";
 import type { MonitoringModel } from "./monitoring";
@@ -20,6 +19,8 @@ import {
     BridgeConfig,
     EnvironmentConfig,
     EnvironmentName,
+    GateSettings,
+    gateSettings,
     GpuConfig,
     GuestNetworkConfig,
     InboundRule,
@@ -77,21 +78,6 @@ export interface GuestNetworkModel {
 /** A service with the contents of the files it ships, read once from the repository. */
 export interface ServiceModel extends ServiceConfig {
     readonly fileContents: Readonly<Record<string, string>>;
-}
-
-/** The throughput gate of one VM, every setting filled in. */
-export interface GateSettings {
-    /** From the config; otherwise the stack takes the workload's endpoint or Ollama's port on the VM. */
-    readonly endpoint?: string;
-    readonly prompt: string;
-    readonly numPredict: number;
-    readonly runs: number;
-    readonly seed: number;
-    readonly requireGpu: boolean;
-    readonly timeoutSeconds: number;
-    readonly stallSeconds: number;
-    readonly attempts: number;
-    readonly backoffMs: number;
 }
 
 export interface VmModel {
@@ -250,21 +236,10 @@ function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: Enviro
         inbound: vmInbound(vm, policy, cfg.environments[policy.environment].network),
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
-        ...(gated ? { gate: resolveGate(vm.throughputGate) } : {}),
+        ...(gated ? { gate: gateSettings(vm.throughputGate) } : {}),
         ...(probed(vm) ? { probe: vm.throughputGate.probe } : {}),
         protect: vm.protect,
         startOnBoot: vm.startOnBoot,
-    };
-}
-
-function resolveGate(gate: VmConfig["throughputGate"]): GateSettings {
-    const { enabled: _enabled, endpoint, probe: _probe, ...measured } = gate;
-    return {
-        ...(endpoint !== undefined ? { endpoint } : {}),
-        ...measured,
-        seed: GATE_DEFAULTS.seed,
-        attempts: GATE_DEFAULTS.attempts,
-        backoffMs: GATE_DEFAULTS.backoffMs,
     };
 }
 

@@ -88,7 +88,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         if (vm.waitingFor) lines.push(`    workload and gate wait for ${vm.waitingFor}`);
         for (const f of vm.throughput) {
             lines.push(
-                `    gate ${f.model} on ${f.gpu}: at least ${f.requiredTokensPerSecond} tokens/s${f.requiredEfficiency ? ` and ${f.requiredEfficiency * 100}% of the roofline` : ""}, measured by \`pulumi up\``,
+                `    gate ${f.model} on ${f.gpu}: at least ${f.minTokensPerSecond} tokens/s${f.minEfficiency ? ` and ${f.minEfficiency * 100}% of the roofline` : ""}, measured by \`pulumi up\``,
             );
         }
     }

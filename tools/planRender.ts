@@ -112,7 +112,7 @@ function mermaidLabel(r: RecordedResource): string {
         [docker.Container, () => `container ${str(i["name"])}<br/>${str(i["image"])}`],
         [proxmoxve.cluster.firewall.security.GroupLegacy, () => `firewall group ${str(i["name"])}`],
         [proxmoxve.Provider, () => `Proxmox API ${r.name}`],
-        [ModelThroughput, () => `throughput gate<br/>${str(i["model"])} ≥ ${str(i["requiredTokensPerSecond"])} tok/s`],
+        [ModelThroughput, () => `throughput gate<br/>${str(i["model"])} ≥ ${str(i["minTokensPerSecond"])} tok/s`],
     ];
     const label = LABELS.find(([cls]) => isA(r, cls));
     return label ? label[1]() : `${r.type.split(":").pop() ?? r.type} ${r.name}`;

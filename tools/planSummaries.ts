@@ -130,7 +130,7 @@ function gateLine(i: Inputs): string {
     const digest = i["digest"] ? `@${str(i["digest"]).slice(0, 19)}` : "";
     return [
         `${str(i["model"])}${digest} on ${str(obj(i["gpu"])["name"])} via ${str(i["endpoint"])}`,
-        `at least ${str(i["requiredTokensPerSecond"])} tokens/s${i["requiredEfficiency"] ? ` and ${Number(i["requiredEfficiency"]) * 100}% of the roofline` : ""}${i["requireGpu"] === false ? "" : ", wholly in VRAM"}`,
+        `at least ${str(i["minTokensPerSecond"])} tokens/s${i["minEfficiency"] ? ` and ${Number(i["minEfficiency"]) * 100}% of the roofline` : ""}${i["requireGpu"] === false ? "" : ", wholly in VRAM"}`,
         `${str(i["runs"])} runs x ${str(i["numPredict"])} tokens`,
     ].join(" | ");
 }

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { Ollama } from "ollama";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import type { GpuUnderTest } from "../../providers/ollama/measure";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 import { OllamaServer, startOllama } from "../../testing/ollamaServer";
@@ -133,8 +133,8 @@ async function gateRun(
     const inputs = { ...base, ...over };
     const asked = {
         expect,
-        requiredTokensPerSecond: inputs.requiredTokensPerSecond,
-        ...(inputs.requiredEfficiency !== undefined ? { requiredEfficiency: inputs.requiredEfficiency } : {}),
+        minTokensPerSecond: inputs.minTokensPerSecond,
+        ...(inputs.minEfficiency !== undefined ? { minEfficiency: inputs.minEfficiency } : {}),
         requireGpu: inputs.requireGpu,
     };
     try {
@@ -181,15 +181,15 @@ async function benchModel(
     const name = `bench-${shape.width}x${shape.layers}`;
     const { fileBytes, writeSeconds, createSeconds } = await createModel(server, work, name, shape);
     const base: ModelThroughputInputs = {
+        // The schema's defaults for every setting this bench does not choose.
+        ...GATE_DEFAULTS,
         endpoint: server.endpoint,
         model: name,
         gpu,
-        requiredTokensPerSecond: o.passTps,
-        requiredEfficiency: o.passEff,
-        prompt: GATE_DEFAULTS.prompt,
+        minTokensPerSecond: o.passTps,
+        minEfficiency: o.passEff,
         numPredict: o.tokens,
         runs: o.runs,
-        seed: GATE_DEFAULTS.seed,
         requireGpu: !o.cpu,
         timeoutSeconds: 300,
         stallSeconds: 60,
@@ -201,8 +201,8 @@ async function benchModel(
     const ceiling = gates[0]?.figures?.ceilingTokensPerSecond ?? (gpu.memoryBandwidthGBs * 1e9) / fileBytes;
     // The failing runs need one measured run each: their verdict does not depend on the median.
     const fail = { ...base, runs: 1 };
-    gates.push(await gateRun(fail, "too-slow", { requiredTokensPerSecond: Math.ceil(2 * ceiling) }));
-    gates.push(await gateRun(fail, "below-roofline", { requiredEfficiency: 1 }));
+    gates.push(await gateRun(fail, "too-slow", { minTokensPerSecond: Math.ceil(2 * ceiling) }));
+    gates.push(await gateRun(fail, "below-roofline", { minEfficiency: 1 }));
     if (o.cpu) gates.push(await gateRun(fail, "cpu-fallback", { requireGpu: true }));
     for (const g of gates) console.log(`${name} [${g.expect}] ${g.passed ? "passed" : "failed"}: ${g.message}`);
 

@@ -8,8 +8,8 @@ import type { GpuUnderTest } from "../../providers/ollama/measure";
 export interface GateOutcome {
     /** What this run is for: "pass" must pass; the others must fail with their cause. */
     expect: "pass" | "too-slow" | "below-roofline" | "cpu-fallback";
-    requiredTokensPerSecond: number;
-    requiredEfficiency?: number;
+    minTokensPerSecond: number;
+    minEfficiency?: number;
     requireGpu: boolean;
     passed: boolean;
     message: string;

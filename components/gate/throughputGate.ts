@@ -3,7 +3,7 @@
 // gate, so the gates of different GPUs run in parallel during `pulumi up`.
 
 import * as pulumi from "@pulumi/pulumi";
-import { GateSettings } from "../../config/resolve";
+import { GateSettings } from "../../config/schema";
 import { ModelGateConfig } from "../../config/schema";
 import { modelSlug } from "../../lib/modelRef";
 import { GpuUnderTest } from "../../providers/ollama/measure";
@@ -30,9 +30,9 @@ export interface ThroughputGateArgs {
 export interface ModelFigures {
     model: string;
     gpu: string;
-    requiredTokensPerSecond: number;
+    minTokensPerSecond: number;
     /** The share of the roofline required as well (minEfficiency), when set. */
-    requiredEfficiency?: number;
+    minEfficiency?: number;
     tokensPerSecond: pulumi.Output<number>;
     ceilingTokensPerSecond: pulumi.Output<number>;
     efficiencyPercent: pulumi.Output<number>;
@@ -50,29 +50,20 @@ export class ThroughputGate extends pulumi.ComponentResource {
 
     constructor(name: string, args: ThroughputGateArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:gate:ThroughputGate", name, {}, opts);
-        const s = args.settings;
         let previous: pulumi.Resource | undefined;
         for (const m of args.models) {
+            const { name: model, ...perModel } = m;
             const gate: ModelThroughput = new ModelThroughput(
-                `${name}-${modelSlug(m.name)}`,
+                `${name}-${modelSlug(model)}`,
                 {
+                    // Every setting under its own name, spread: a new one in the schema reaches the
+                    // provider with no edit here. The endpoint the stack resolved wins over the config's.
+                    ...args.settings,
+                    ...perModel,
                     endpoint: args.endpoint,
                     ...(args.server ? { server: args.server } : {}),
-                    model: m.name,
-                    ...(m.digest ? { digest: m.digest } : {}),
+                    model,
                     gpu: args.gpu,
-                    requiredTokensPerSecond: m.minTokensPerSecond,
-                    ...(m.minEfficiency !== undefined ? { requiredEfficiency: m.minEfficiency } : {}),
-                    prompt: s.prompt,
-                    numPredict: s.numPredict,
-                    runs: s.runs,
-                    seed: s.seed,
-                    requireGpu: s.requireGpu,
-                    timeoutSeconds: s.timeoutSeconds,
-                    stallSeconds: s.stallSeconds,
-                    attempts: s.attempts,
-                    backoffMs: s.backoffMs,
-                    removeOnDelete: m.removeOnDelete,
                 },
                 {
                     parent: this,
@@ -88,8 +79,8 @@ export class ThroughputGate extends pulumi.ComponentResource {
             return {
                 model: m.name,
                 gpu: args.gpu.name,
-                requiredTokensPerSecond: m.minTokensPerSecond,
-                ...(m.minEfficiency !== undefined ? { requiredEfficiency: m.minEfficiency } : {}),
+                minTokensPerSecond: m.minTokensPerSecond,
+                ...(m.minEfficiency !== undefined ? { minEfficiency: m.minEfficiency } : {}),
                 tokensPerSecond: g.tokensPerSecond,
                 ceilingTokensPerSecond: g.ceilingTokensPerSecond,
                 efficiencyPercent: g.efficiencyPercent,

@@ -3,7 +3,7 @@
 // systemd units, and its install and removal scripts. Plain functions, tested without Pulumi.
 
 import * as path from "path";
-import { GateSettings } from "../../config/resolve";
+import { GateSettings } from "../../config/schema";
 import { ModelGateConfig, ServiceConfig, ThroughputProbeConfig } from "../../config/schema";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { generateRequest } from "../../providers/ollama/runGate";
@@ -84,7 +84,8 @@ export function probeSpec(a: ProbeSpecArgs): ProbeSpec {
             ...(m.digest ? { digest: m.digest } : {}),
             minTokensPerSecond: m.minTokensPerSecond,
             ...(m.minEfficiency !== undefined ? { minEfficiency: m.minEfficiency } : {}),
-            request: generateRequest({ model: m.name, prompt: s.prompt, seed: s.seed, numPredict: s.numPredict }),
+            // The settings spread: whatever the gate's request takes, the probe's takes too.
+            request: generateRequest({ ...s, model: m.name }),
         })),
     };
 }

@@ -1,8 +1,8 @@
 // The post-deploy throughput gate: the models each GPU VM must serve fast enough, and how they are
-// measured. The defaults come from lib/gateDefaults.ts, the one place they are written.
+// measured. This schema is the one place a gate setting is written: its type (GateSettings), its
+// default and its documentation; the gate's provider and the probe take the settings spread.
 
 import { z } from "zod";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
 import { d, flag } from "./fields";
 import { ThroughputProbeSchema } from "./probe";
 
@@ -21,7 +21,7 @@ export const ModelGateSchema = z.strictObject({
     minTokensPerSecond: z
         .number()
         .positive("must be more than 0 tokens/s")
-        .default(GATE_DEFAULTS.minTokensPerSecond)
+        .default(50)
         .meta(d("The decode rate (median of the measured runs) below which `pulumi up` fails.")),
     minEfficiency: z
         .number()
@@ -46,36 +46,36 @@ export const ThroughputGateSchema = z
             .url({ protocol: /^https?$/, message: 'must be a URL such as "http://10.10.10.10:11434"' })
             .optional()
             .meta(d("Ollama's URL as seen from where `pulumi up` runs; default: the VM's address, port 11434.")),
-        prompt: z.string().min(1).default(GATE_DEFAULTS.prompt).meta(d("The fixed prompt of every run.")),
+        prompt: z
+            .string()
+            .min(1)
+            .default(
+                "Explain, step by step, how a home lab server with two GPUs can serve two language models at once.",
+            )
+            .meta(d("The fixed prompt of every run.")),
         numPredict: z
             .number()
             .int()
             .min(16, "generate at least 16 tokens, or the rate is noise")
             .max(4096)
-            .default(GATE_DEFAULTS.numPredict)
+            .default(128)
             .meta(d("Tokens generated per run.")),
-        runs: z
-            .number()
-            .int()
-            .min(1)
-            .max(20)
-            .default(GATE_DEFAULTS.runs)
-            .meta(d("Measured runs after one warm-up run.")),
+        runs: z.number().int().min(1).max(20).default(3).meta(d("Measured runs after one warm-up run.")),
         requireGpu: z
             .boolean()
-            .default(GATE_DEFAULTS.requireGpu)
+            .default(true)
             .meta(d("Fail when the model is not wholly in VRAM (partial offload or CPU fallback).")),
         timeoutSeconds: z
             .number()
             .int()
             .positive()
-            .default(GATE_DEFAULTS.timeoutSeconds)
+            .default(300)
             .meta(d("Limit for each call to Ollama (a generation includes loading the model).")),
         stallSeconds: z
             .number()
             .int()
             .positive()
-            .default(GATE_DEFAULTS.stallSeconds)
+            .default(120)
             .meta(d("A pull with no progress for this long is aborted.")),
         probe: ThroughputProbeSchema,
     })
@@ -84,3 +84,24 @@ export const ThroughputGateSchema = z
 
 export type ModelGateConfig = z.infer<typeof ModelGateSchema>;
 export type ThroughputGateConfig = z.infer<typeof ThroughputGateSchema>;
+
+/** What the stack fixes rather than the config: the seed of every generation and the retry policy. */
+export const FIXED_GATE_SETTINGS = { seed: 42, attempts: 6, backoffMs: 1000 } as const;
+
+/**
+ * The throughput gate of one VM, every setting filled in: the schema's fields (defaults applied) less
+ * the switches that decide whether and where it runs, plus the fixed settings. A setting added to the
+ * schema reaches the gate's provider and the probe through this type, spread, never copied by name.
+ */
+export type GateSettings = Readonly<
+    Omit<ThroughputGateConfig, "enabled" | "probe"> & { [K in keyof typeof FIXED_GATE_SETTINGS]: number }
+>;
+
+/** The resolved settings of a gate from its config. */
+export function gateSettings(config: ThroughputGateConfig): GateSettings {
+    const { enabled: _enabled, probe: _probe, ...settings } = config;
+    return { ...settings, ...FIXED_GATE_SETTINGS };
+}
+
+/** Every setting at its default, as a VM with `throughputGate: {}` gets it (tests and benches start here). */
+export const GATE_DEFAULTS = gateSettings(ThroughputGateSchema.parse({}));

@@ -107,9 +107,9 @@ export interface VerdictInput {
     gpu: GpuUnderTest;
     endpoint: string;
     summary: Summary;
-    requiredTokensPerSecond: number;
+    minTokensPerSecond: number;
     /** A share of the roofline (0-1) to reach as well, when set: the higher of the two applies. */
-    requiredEfficiency?: number;
+    minEfficiency?: number;
     residency: Residency;
     /** Size of the loaded model and its VRAM part, from `ps`. */
     size: number;
@@ -123,14 +123,14 @@ const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const gib = (bytes: number) => (bytes >= 2 ** 30 ? `${fmt(bytes / 2 ** 30)} GiB` : `${fmt(bytes / 2 ** 20)} MiB`);
 
 /** The rate to reach: the tokens/s threshold, or the required share of the ceiling when higher. */
-export function requiredRate(v: Pick<VerdictInput, "requiredTokensPerSecond" | "requiredEfficiency" | "ceiling">): {
+export function requiredRate(v: Pick<VerdictInput, "minTokensPerSecond" | "minEfficiency" | "ceiling">): {
     tokensPerSecond: number;
     byEfficiency: boolean;
 } {
-    const byRoofline = v.requiredEfficiency !== undefined ? v.requiredEfficiency * v.ceiling : 0;
-    return byRoofline > v.requiredTokensPerSecond
+    const byRoofline = v.minEfficiency !== undefined ? v.minEfficiency * v.ceiling : 0;
+    return byRoofline > v.minTokensPerSecond
         ? { tokensPerSecond: byRoofline, byEfficiency: true }
-        : { tokensPerSecond: v.requiredTokensPerSecond, byEfficiency: false };
+        : { tokensPerSecond: v.minTokensPerSecond, byEfficiency: false };
 }
 
 /** Decides pass or fail; the message says what was measured, what was required, and the likely cause. */
@@ -139,7 +139,7 @@ export function verdict(v: VerdictInput): Verdict {
     const measured = `${fmt(v.summary.tokensPerSecond)} tokens/s (median, slowest ${fmt(v.summary.slowestTokensPerSecond)})`;
     const need = requiredRate(v);
     const required = need.byEfficiency
-        ? `${fmt(need.tokensPerSecond)} tokens/s (${fmt(100 * (v.requiredEfficiency ?? 0), 0)}% of the card's ceiling)`
+        ? `${fmt(need.tokensPerSecond)} tokens/s (${fmt(100 * (v.minEfficiency ?? 0), 0)}% of the card's ceiling)`
         : `${fmt(need.tokensPerSecond)} tokens/s`;
     const head = `model ${v.model} on GPU ${gpu} at ${v.endpoint}`;
     if (v.requireGpu && v.residency === "cpu") {

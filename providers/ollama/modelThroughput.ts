@@ -1,4 +1,4 @@
-// ModelThroughput: one model on one GPU must decode at least requiredTokensPerSecond, wholly in VRAM,
+// ModelThroughput: one model on one GPU must decode at least minTokensPerSecond, wholly in VRAM,
 // or `pulumi up` fails with the measured and the required figure. Type token:
 // pulumi-nodejs:dynamic/ollama:ModelThroughput.
 
@@ -7,7 +7,7 @@ import { Measurement, ModelThroughputInputs, ModelThroughputState, modelThroughp
 
 /**
  * The resource's arguments: the provider's inputs (provider.ts, documented on GateInput), each of
- * them an Input. Every setting is given; the config applies the defaults (lib/gateDefaults.ts).
+ * them an Input. Every setting is given; the config schema applies the defaults (config/schema/gate.ts).
  */
 export type ModelThroughputArgs = { [K in keyof ModelThroughputInputs]: pulumi.Input<ModelThroughputInputs[K]> };
 
@@ -55,7 +55,7 @@ export class ModelThroughput extends pulumi.dynamic.Resource {
         const inputs: Record<keyof ModelThroughputInputs, unknown> = {
             server: undefined,
             digest: undefined,
-            requiredEfficiency: undefined,
+            minEfficiency: undefined,
             ...args,
         };
         const outputs = Object.fromEntries(OUTPUTS.filter((k) => !(k in inputs)).map((k) => [k, undefined]));

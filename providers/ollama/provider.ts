@@ -30,22 +30,65 @@ export function measurementOf(result: GateResult): Measurement {
 
 /** Changing one of these moves the gate to another model or server: a new resource. */
 export const REPLACE_KEYS = ["endpoint", "model"] as const;
-/** Changing one of these measures again. */
-export const MEASURE_KEYS = [
-    "server",
-    "digest",
-    "gpu",
-    "requiredTokensPerSecond",
-    "requiredEfficiency",
-    "prompt",
-    "numPredict",
-    "runs",
-    "seed",
-    "requireGpu",
-] as const;
-/** The rest (timeouts, retries, removeOnDelete) are stored without measuring again. */
+/** Changing one of these is stored without measuring again: how patient the gate is, and clean-up. */
+export const STORED_KEYS = [
+    "timeoutSeconds",
+    "stallSeconds",
+    "attempts",
+    "backoffMs",
+    "removeOnDelete",
+] as const satisfies readonly (keyof ModelThroughputInputs)[];
+
+/**
+ * The measured fields of the recorded state, each named once (the Record makes the list complete):
+ * what is left of a state without them is its inputs, whatever settings the gate has.
+ */
+const MEASURED: Record<keyof Measurement, true> = {
+    modelDigest: true,
+    pulled: true,
+    passed: true,
+    cause: true,
+    message: true,
+    tokensPerSecond: true,
+    slowestTokensPerSecond: true,
+    runsTokensPerSecond: true,
+    promptTokensPerSecond: true,
+    timeToFirstTokenMs: true,
+    loadMs: true,
+    modelBytes: true,
+    size: true,
+    sizeVram: true,
+    residency: true,
+    ceilingTokensPerSecond: true,
+    efficiencyPercent: true,
+    wallMs: true,
+    generationMs: true,
+    measuredAt: true,
+};
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a ?? null) === JSON.stringify(b ?? null);
+
+/** The engine's own key in a dynamic resource's inputs and state: the serialized provider. */
+const PROVIDER_KEY = "__provider";
+
+/**
+ * The inputs whose change measures again: every input but the replace and the stored ones (the
+ * server, the model's pin, the card, the thresholds, how the runs are made). Derived from the inputs
+ * themselves, so that a new gate setting re-measures with no edit here.
+ */
+export function remeasured(olds: ModelThroughputInputs, news: ModelThroughputInputs): string[] {
+    const fixed: readonly string[] = [...REPLACE_KEYS, ...STORED_KEYS, PROVIDER_KEY];
+    const before = olds as unknown as Record<string, unknown>;
+    const after = news as unknown as Record<string, unknown>;
+    const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+    return [...keys].filter((k) => !fixed.includes(k) && !(k in MEASURED) && !same(before[k], after[k]));
+}
+
+/**
+ * Input names before the gate took the config's own (minTokensPerSecond, minEfficiency): states
+ * recorded then carry the old names until the gate measures again.
+ */
+const LEGACY_NAMES = { requiredTokensPerSecond: "minTokensPerSecond", requiredEfficiency: "minEfficiency" } as const;
 
 export function gateInput(i: ModelThroughputInputs): GateInput {
     const { server, removeOnDelete, ...gate } = inputsOf(i);
@@ -59,30 +102,20 @@ function progress(line: string): void {
     process.stderr.write(`ollama gate: ${line}\n`);
 }
 
-function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
-    const { endpoint, server, model, digest, gpu, requiredTokensPerSecond, requiredEfficiency, prompt, numPredict } =
-        state;
-    const { runs, seed } = state;
-    const { requireGpu, timeoutSeconds, stallSeconds, attempts, backoffMs, removeOnDelete } = state;
-    return {
-        endpoint,
-        ...(server ? { server } : {}),
-        model,
-        ...(digest ? { digest } : {}),
-        gpu,
-        requiredTokensPerSecond,
-        ...(requiredEfficiency !== undefined && requiredEfficiency !== null ? { requiredEfficiency } : {}),
-        prompt,
-        numPredict,
-        runs,
-        seed,
-        requireGpu,
-        timeoutSeconds,
-        stallSeconds,
-        attempts,
-        backoffMs,
-        removeOnDelete,
-    };
+/** A recorded state's inputs under today's names: the measured fields and unset optionals dropped. */
+export function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
+    const inputs: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(state)) {
+        if (k in MEASURED || k === PROVIDER_KEY || v === undefined || v === null || v === "") continue;
+        const name = k in LEGACY_NAMES ? LEGACY_NAMES[k as keyof typeof LEGACY_NAMES] : k;
+        if (!(name in inputs) || name === k) inputs[name] = v;
+    }
+    return inputs as unknown as ModelThroughputInputs;
+}
+
+/** A recorded state's last measurement alone. */
+function measuredOf(state: ModelThroughputState): Measurement {
+    return Object.fromEntries(Object.entries(state).filter(([k]) => k in MEASURED)) as Measurement;
 }
 
 async function measure(inputs: ModelThroughputInputs): Promise<ModelThroughputState> {
@@ -104,13 +137,13 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
                 reason: "must be Ollama's base URL, such as http://10.10.10.10:11434",
             });
         }
-        if (!(news.requiredTokensPerSecond > 0)) {
-            failures.push({ property: "requiredTokensPerSecond", reason: "must be more than 0 tokens/s" });
+        if (!(news.minTokensPerSecond > 0)) {
+            failures.push({ property: "minTokensPerSecond", reason: "must be more than 0 tokens/s" });
         }
-        const eff = news.requiredEfficiency;
+        const eff = news.minEfficiency;
         if (eff !== undefined && eff !== null && !(eff > 0 && eff <= 1)) {
             failures.push({
-                property: "requiredEfficiency",
+                property: "minEfficiency",
                 reason: "must be a share of the roofline, more than 0 and at most 1",
             });
         }
@@ -126,14 +159,13 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
         return Promise.resolve({ inputs: news, failures });
     },
 
-    diff(_id, olds, news) {
+    diff(_id, recorded, news) {
+        const olds = inputsOf(recorded);
         const replaces = REPLACE_KEYS.filter((k) => !same(olds[k], news[k]));
-        const remeasure = MEASURE_KEYS.filter((k) => !same(olds[k], news[k]));
-        const stored = (["timeoutSeconds", "stallSeconds", "attempts", "backoffMs", "removeOnDelete"] as const).filter(
-            (k) => !same(olds[k], news[k]),
-        );
+        const remeasure = remeasured(olds, news);
+        const stored = STORED_KEYS.filter((k) => !same(olds[k], news[k]));
         // A refresh that measured a failure leaves passed=false: the next `up` gates again.
-        const failedLastTime = olds.passed === false;
+        const failedLastTime = recorded.passed === false;
         return Promise.resolve({
             changes: replaces.length + remeasure.length + stored.length > 0 || failedLastTime,
             replaces: [...replaces],
@@ -151,8 +183,8 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
     },
 
     async update(_id, olds, news) {
-        const remeasure = MEASURE_KEYS.some((k) => !same(olds[k], news[k])) || olds.passed === false;
-        if (!remeasure) return { outs: { ...olds, ...inputsOf(news) } };
+        const remeasure = remeasured(inputsOf(olds), news).length > 0 || olds.passed === false;
+        if (!remeasure) return { outs: { ...measuredOf(olds), ...inputsOf(news) } };
         return { outs: await measure(news) };
     },
 

@@ -28,9 +28,9 @@ export interface GateInput {
     /** Pinned manifest digest (sha256, at least 12 hex digits, "sha256:" optional). */
     digest?: string;
     gpu: GpuUnderTest;
-    requiredTokensPerSecond: number;
+    minTokensPerSecond: number;
     /** Also reach this share (0-1) of the card's roofline; the higher requirement applies. */
-    requiredEfficiency?: number;
+    minEfficiency?: number;
     prompt: string;
     /** Tokens to generate per run (num_predict). */
     numPredict: number;
@@ -297,8 +297,8 @@ export async function runGate(input: GateInput, options: RunOptions): Promise<Ga
         gpu: input.gpu,
         endpoint: input.endpoint,
         summary,
-        requiredTokensPerSecond: input.requiredTokensPerSecond,
-        ...(input.requiredEfficiency !== undefined ? { requiredEfficiency: input.requiredEfficiency } : {}),
+        minTokensPerSecond: input.minTokensPerSecond,
+        ...(input.minEfficiency !== undefined ? { minEfficiency: input.minEfficiency } : {}),
         residency,
         size: running.size,
         sizeVram: running.size_vram,

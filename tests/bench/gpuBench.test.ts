@@ -57,8 +57,8 @@ test("the written file is a GGUF v3 whose size is its header plus its tensors", 
 const figures = { tokensPerSecond: 143, slowestTokensPerSecond: 142, runsTokensPerSecond: [143, 142, 144] };
 const pass: GateOutcome = {
     expect: "pass",
-    requiredTokensPerSecond: 50,
-    requiredEfficiency: 0.25,
+    minTokensPerSecond: 50,
+    minEfficiency: 0.25,
     requireGpu: true,
     passed: true,
     message: "ok",
@@ -76,7 +76,7 @@ const pass: GateOutcome = {
 };
 const failed = (expect: GateOutcome["expect"], message: string): GateOutcome => ({
     expect,
-    requiredTokensPerSecond: 517,
+    minTokensPerSecond: 517,
     requireGpu: true,
     passed: false,
     message,

@@ -2,7 +2,7 @@
 
 import { resolveContainer, resolveNetwork, resolveStack } from "../../config/resolve";
 import { LxcConfig } from "../../config/schema";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import { POLICIES } from "../../stacks";
 import { parsedConfig } from "../helpers/config";
 

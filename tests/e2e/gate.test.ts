@@ -5,7 +5,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { ThroughputGate } from "../../components/gate/throughputGate";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import { EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
@@ -39,7 +39,7 @@ function program(endpoint: string) {
             dependsOn: [],
         });
         const [figures] = gate.figures;
-        return { tokensPerSecond: figures?.tokensPerSecond, required: figures?.requiredTokensPerSecond };
+        return { tokensPerSecond: figures?.tokensPerSecond, required: figures?.minTokensPerSecond };
     };
 }
 

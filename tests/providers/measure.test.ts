@@ -11,10 +11,10 @@ import {
     verdict,
     VerdictInput,
 } from "../../providers/ollama/measure";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import { digestMatches, isTransient } from "../../providers/ollama/transport";
 import { canonicalName, modelSlug } from "../../lib/modelRef";
-import { modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
+import { modelThroughputProvider, ModelThroughputState, remeasured } from "../../providers/ollama/provider";
 
 const RTX3060 = { name: "rtx3060", model: "NVIDIA GeForce RTX 3060", vramGiB: 12, memoryBandwidthGBs: 360 };
 
@@ -77,7 +77,7 @@ describe("verdicts name the model, the GPU, the measured and the required figure
         gpu: RTX3060,
         endpoint: "http://10.20.20.10:11434",
         summary: summarize(run(128, 0), [run(128, 2000), run(128, 2000), run(128, 2200)]),
-        requiredTokensPerSecond: 50,
+        minTokensPerSecond: 50,
         residency: "gpu",
         size: 5.5 * 2 ** 30,
         sizeVram: 5.5 * 2 ** 30,
@@ -96,7 +96,7 @@ describe("verdicts name the model, the GPU, the measured and the required figure
     });
 
     test("too slow, with the ceiling and how much of it was reached", () => {
-        const v = verdict(base({ requiredTokensPerSecond: 70 }));
+        const v = verdict(base({ minTokensPerSecond: 70 }));
         expect(v).toMatchObject({ passed: false, cause: "too-slow" });
         expect(v.message).toContain("model mistral:7b on GPU rtx3060 (NVIDIA GeForce RTX 3060, 12 GiB)");
         expect(v.message).toContain("too slow, measured 64.0 tokens/s (median, slowest 58.2), required 70.0 tokens/s");
@@ -105,13 +105,13 @@ describe("verdicts name the model, the GPU, the measured and the required figure
     });
 
     test("a requirement above the card's ceiling says so", () => {
-        const v = verdict(base({ requiredTokensPerSecond: 90 }));
+        const v = verdict(base({ minTokensPerSecond: 90 }));
         expect(v.cause).toBe("too-slow");
         expect(v.message).toContain("above what the card's memory bandwidth allows");
     });
 
     test("CPU fallback fails even when the rate would pass", () => {
-        const v = verdict(base({ residency: "cpu", sizeVram: 0, requiredTokensPerSecond: 10 }));
+        const v = verdict(base({ residency: "cpu", sizeVram: 0, minTokensPerSecond: 10 }));
         expect(v).toMatchObject({ passed: false, cause: "cpu-fallback" });
         expect(v.message).toContain("CPU fallback, none of its 5.5 GiB is in VRAM; measured 64.0 tokens/s");
         expect(v.message).toContain("required 10.0 tokens/s");
@@ -167,7 +167,7 @@ describe("diff: what makes the gate run again", () => {
         endpoint: "http://10.20.20.10:11434",
         model: "mistral:7b",
         gpu: RTX3060,
-        requiredTokensPerSecond: 50,
+        minTokensPerSecond: 50,
         ...GATE_DEFAULTS,
         prompt: "p",
         attempts: 4,
@@ -192,7 +192,7 @@ describe("diff: what makes the gate run again", () => {
 
     test("threshold, digest or GPU changes measure again in place", async () => {
         for (const change of [
-            { requiredTokensPerSecond: 60 },
+            { minTokensPerSecond: 60 },
             { digest: "ff907c826abf" },
             { gpu: { ...RTX3060, memoryBandwidthGBs: 400 } },
         ]) {
@@ -212,6 +212,35 @@ describe("diff: what makes the gate run again", () => {
         });
     });
 
+    test("any other input measures again, a setting the provider never names included; timeouts do not", async () => {
+        // The re-measure keys are every input but the replace and the stored ones: a gate setting
+        // added to the schema re-measures with no edit to the provider.
+        expect(await diff({ keepAliveSeconds: 30 } as Partial<ModelThroughputState>)).toEqual({
+            changes: true,
+            replaces: [],
+        });
+        expect(remeasured(olds, { ...olds, runs: 5, timeoutSeconds: 1 })).toEqual(["runs"]);
+        expect(remeasured(olds, { ...olds, timeoutSeconds: 1, attempts: 1, backoffMs: 1 })).toEqual([]);
+        // The engine's serialized provider changes with the provider's code, not with the gate.
+        const provider = (p: string) => ({ ...olds, __provider: p }) as ModelThroughputState;
+        expect(remeasured(provider("a"), provider("b"))).toEqual([]);
+    });
+
+    test("a state recorded under the old names (requiredTokensPerSecond) is the same gate", async () => {
+        const { minTokensPerSecond, ...rest } = olds;
+        const legacy = { ...rest, requiredTokensPerSecond: minTokensPerSecond } as unknown as ModelThroughputState;
+        const provider = modelThroughputProvider as Required<typeof modelThroughputProvider>;
+        expect(await provider.diff("id", legacy, olds)).toEqual({ changes: false, replaces: [] });
+        expect(await provider.diff("id", legacy, { ...olds, minTokensPerSecond: 60 })).toEqual({
+            changes: true,
+            replaces: [],
+        });
+        // A stored-only change keeps the measurement and records today's names.
+        const { outs } = await provider.update("id", legacy, { ...olds, timeoutSeconds: 30 });
+        expect(outs).toMatchObject({ minTokensPerSecond: 50, timeoutSeconds: 30, passed: true });
+        expect(outs).not.toHaveProperty("requiredTokensPerSecond");
+    });
+
     test("a refresh that measured a failure makes the next up gate again", async () => {
         expect(await diff({}, { passed: false })).toEqual({
             changes: true,
@@ -226,7 +255,7 @@ describe("check: the provider's own input check", () => {
         endpoint: "http://10.20.20.10",
         model: "mistral:7b",
         gpu: RTX3060,
-        requiredTokensPerSecond: 50,
+        minTokensPerSecond: 50,
         numPredict: 128,
         runs: 3,
     } as unknown as Parameters<typeof check>[1];
@@ -238,8 +267,8 @@ describe("check: the provider's own input check", () => {
     });
 
     test("refuses an endpoint without scheme, a zero threshold and zero runs, each by property", async () => {
-        const bad = { ...good, endpoint: "10.20.20.10:11434", requiredTokensPerSecond: 0, runs: 0 };
+        const bad = { ...good, endpoint: "10.20.20.10:11434", minTokensPerSecond: 0, runs: 0 };
         const { failures } = await check(good, bad);
-        expect(failures?.map((f) => f.property)).toEqual(["endpoint", "requiredTokensPerSecond", "runs"]);
+        expect(failures?.map((f) => f.property)).toEqual(["endpoint", "minTokensPerSecond", "runs"]);
     });
 });

@@ -1,9 +1,9 @@
-// minEfficiency (the provider's requiredEfficiency): a share of the card's roofline required as well
+// minEfficiency (the provider's minEfficiency): a share of the card's roofline required as well
 // as tokens/s, the higher of the two applying. The arithmetic, the provider's check and diff, and the
 // create path against a real Ollama (built by .ci/ollama.sh) with the tiny model, like the gate's
 // other tests (modelThroughput.test.ts).
 
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import { requiredRate } from "../../providers/ollama/measure";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
@@ -20,14 +20,13 @@ const CPU = { name: "cpu0", model: "test CPU (no GPU)", vramGiB: 0, memoryBandwi
 const provider = modelThroughputProvider as Required<typeof modelThroughputProvider>;
 
 const inputs = (endpoint: string, over: Partial<ModelThroughputInputs> = {}): ModelThroughputInputs => ({
+    ...GATE_DEFAULTS,
     endpoint,
     model: "tiny",
     gpu: CPU,
-    requiredTokensPerSecond: 1,
-    prompt: GATE_DEFAULTS.prompt,
+    minTokensPerSecond: 1,
     numPredict: 32,
     runs: 2,
-    seed: 42,
     requireGpu: false,
     timeoutSeconds: 120,
     stallSeconds: 30,
@@ -38,37 +37,35 @@ const inputs = (endpoint: string, over: Partial<ModelThroughputInputs> = {}): Mo
 });
 
 test("the higher requirement applies: tokens/s, or the share of the ceiling", () => {
-    expect(requiredRate({ requiredTokensPerSecond: 50, ceiling: 87.8 })).toEqual({
+    expect(requiredRate({ minTokensPerSecond: 50, ceiling: 87.8 })).toEqual({
         tokensPerSecond: 50,
         byEfficiency: false,
     });
     // mistral:7b Q4_0 (4.1 GB) on an RTX 3060 (360 GB/s): ceiling 87.8, 45% of it is 39.5 tokens/s.
-    expect(requiredRate({ requiredTokensPerSecond: 30, requiredEfficiency: 0.45, ceiling: 87.8 })).toEqual({
+    expect(requiredRate({ minTokensPerSecond: 30, minEfficiency: 0.45, ceiling: 87.8 })).toEqual({
         tokensPerSecond: 0.45 * 87.8,
         byEfficiency: true,
     });
-    expect(requiredRate({ requiredTokensPerSecond: 50, requiredEfficiency: 0.45, ceiling: 87.8 }).byEfficiency).toBe(
-        false,
-    );
+    expect(requiredRate({ minTokensPerSecond: 50, minEfficiency: 0.45, ceiling: 87.8 }).byEfficiency).toBe(false);
 });
 
 test("check refuses a share of 0 or above 1, and accepts none or 0.5", async () => {
-    const reasons = async (requiredEfficiency?: number) =>
+    const reasons = async (minEfficiency?: number) =>
         (
             await provider.check(
                 inputs("http://127.0.0.1:1"),
-                inputs("http://127.0.0.1:1", requiredEfficiency === undefined ? {} : { requiredEfficiency }),
+                inputs("http://127.0.0.1:1", minEfficiency === undefined ? {} : { minEfficiency }),
             )
         ).failures;
-    expect(await reasons(0)).toEqual([expect.objectContaining({ property: "requiredEfficiency" })]);
-    expect(await reasons(1.5)).toEqual([expect.objectContaining({ property: "requiredEfficiency" })]);
+    expect(await reasons(0)).toEqual([expect.objectContaining({ property: "minEfficiency" })]);
+    expect(await reasons(1.5)).toEqual([expect.objectContaining({ property: "minEfficiency" })]);
     expect(await reasons(0.5)).toEqual([]);
     expect(await reasons()).toEqual([]);
 });
 
 test("changing it measures again (an update, not a replacement)", async () => {
     const olds = { ...inputs("http://127.0.0.1:1"), passed: true } as unknown as ModelThroughputState;
-    const diff = await provider.diff("id", olds, inputs("http://127.0.0.1:1", { requiredEfficiency: 0.4 }));
+    const diff = await provider.diff("id", olds, inputs("http://127.0.0.1:1", { minEfficiency: 0.4 }));
     expect(diff).toMatchObject({ changes: true, replaces: [] });
 });
 
@@ -83,12 +80,12 @@ describeWithOllama("minEfficiency against a real Ollama", () => {
     });
 
     test("a share the CPU reaches passes and is recorded; the whole roofline fails, naming the share", async () => {
-        const { outs } = await provider.create(inputs(server.endpoint, { requiredEfficiency: 1e-6 }));
+        const { outs } = await provider.create(inputs(server.endpoint, { minEfficiency: 1e-6 }));
         const state = outs as ModelThroughputState;
-        expect(state).toMatchObject({ passed: true, requiredEfficiency: 1e-6 });
+        expect(state).toMatchObject({ passed: true, minEfficiency: 1e-6 });
         expect(state.ceilingTokensPerSecond).toBeCloseTo(20e9 / state.modelBytes, 6);
 
-        await expect(provider.create(inputs(server.endpoint, { requiredEfficiency: 1 }))).rejects.toThrow(
+        await expect(provider.create(inputs(server.endpoint, { minEfficiency: 1 }))).rejects.toThrow(
             /^throughput gate failed: model tiny on GPU cpu0 .*: too slow, measured [\d.]+ tokens\/s \(median, slowest [\d.]+\), required ([\d.]+) tokens\/s \(100% of the card's ceiling\); the card's ceiling for this model is \1 tokens\/s/,
         );
     });

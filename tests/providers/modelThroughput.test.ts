@@ -8,7 +8,7 @@ import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
 import * as pulumi from "@pulumi/pulumi";
-import { GATE_DEFAULTS } from "../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../config/schema";
 import { runGate } from "../../providers/ollama/runGate";
 import { GateError } from "../../providers/ollama/transport";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
@@ -44,14 +44,13 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     const inputs = (over: Partial<ModelThroughputInputs> = {}): ModelThroughputInputs => ({
+        ...GATE_DEFAULTS,
         endpoint: server.endpoint,
         model: "tiny",
         gpu: CPU,
-        requiredTokensPerSecond: 1,
-        prompt: GATE_DEFAULTS.prompt,
+        minTokensPerSecond: 1,
         numPredict: NUM_PREDICT,
         runs: 3,
-        seed: 42,
         requireGpu: false,
         timeoutSeconds: 120,
         stallSeconds: 30,
@@ -93,7 +92,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     test("create fails with a threshold far above it, naming model, GPU, measured and required", async () => {
-        await expect(provider.create(inputs({ requiredTokensPerSecond: 1_000_000 }))).rejects.toThrow(
+        await expect(provider.create(inputs({ minTokensPerSecond: 1_000_000 }))).rejects.toThrow(
             /^throughput gate failed: model tiny on GPU cpu0 \(test CPU \(no GPU\), 0 GiB\) at http:\/\/127\.0\.0\.1:\d+: too slow, measured \d+\.\d tokens\/s \(median, slowest \d+\.\d\), required 1000000\.0 tokens\/s; the card's ceiling for this model is \d+\.\d tokens\/s/,
         );
     });
@@ -176,7 +175,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         const read = await provider.read(id, outs);
         expect(read.props?.measuredAt).not.toBe(outs.measuredAt);
         expect(read.props?.tokensPerSecond).toBeGreaterThan(0);
-        expect(read.props?.requiredTokensPerSecond).toBe(1);
+        expect(read.props?.minTokensPerSecond).toBe(1);
         await server.cli(["rm", "tiny-refresh"]);
         const before = await pulls();
         const gone = await provider.read(id, outs);
@@ -228,7 +227,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         fs.rmSync(dir, { recursive: true, force: true });
         const { id, outs } = JSON.parse(stdout) as { id: string; outs: Record<string, unknown> };
         expect(id).toBe(`${server.endpoint}#tiny:latest`);
-        expect(outs).toMatchObject({ passed: true, model: "tiny", requiredTokensPerSecond: 1, residency: "cpu" });
+        expect(outs).toMatchObject({ passed: true, model: "tiny", minTokensPerSecond: 1, residency: "cpu" });
         expect(stderr).toContain(`ollama gate: measuring tiny on cpu0: 1 warm-up and 3 runs of ${NUM_PREDICT} tokens`);
     });
 });

@@ -16,7 +16,7 @@ test.each([
         model: "qwen2.5:14b",
         endpoint: "http://10.10.10.10:11434",
         gpu: { name: "rtx5090", model: "NVIDIA GeForce RTX 5090", vramGiB: 32, memoryBandwidthGBs: 1792 },
-        required: { requiredTokensPerSecond: 50 },
+        required: { minTokensPerSecond: 50 },
     },
     {
         stack: "public",
@@ -25,7 +25,7 @@ test.each([
         endpoint: "http://10.20.20.10",
         gpu: { name: "rtx3060", model: "NVIDIA GeForce RTX 3060 12GB", vramGiB: 12, memoryBandwidthGBs: 360 },
         // 50 tokens/s is above the 3060's ~48 at the efficiency measured on a GPU: 45% of its roofline.
-        required: { requiredTokensPerSecond: 30, requiredEfficiency: 0.45 },
+        required: { minTokensPerSecond: 30, minEfficiency: 0.45 },
     },
 ])("$stack: $model is gated on $gpu.name, after its VM is started", async (c) => {
     const run = await runStack(c.stack);
@@ -55,7 +55,7 @@ test.each([
         expect.objectContaining({
             model: c.model,
             gpu: c.gpu.name,
-            requiredTokensPerSecond: c.required.requiredTokensPerSecond,
+            minTokensPerSecond: c.required.minTokensPerSecond,
         }),
     ]);
 });
@@ -90,8 +90,8 @@ test("config reaches the gate: digest, thresholds, endpoint, runs, residency, re
     expect(one(run.resources, ModelThroughput).inputs).toMatchObject({
         endpoint: "https://ollama.lan",
         digest: "sha256:f974a74358d6",
-        requiredTokensPerSecond: 60,
-        requiredEfficiency: 0.5,
+        minTokensPerSecond: 60,
+        minEfficiency: 0.5,
         removeOnDelete: true,
         runs: 5,
         numPredict: 256,
@@ -158,7 +158,7 @@ test("one card measures its models in turn; two cards' gates do not wait for eac
     expect(gates(run.resources)).toHaveLength(3);
     // Same card: the second model waits for the first.
     expect(big7.dependencies).toContain(big14.urn);
-    expect(big7.inputs).toMatchObject({ requiredTokensPerSecond: 80, gpu: { name: "rtx5090" } });
+    expect(big7.inputs).toMatchObject({ minTokensPerSecond: 80, gpu: { name: "rtx5090" } });
     // Other card: no edge to the first card's gates, either way.
     for (const g of [big14, big7]) {
         expect(small.dependencies).not.toContain(g.urn);

@@ -10,11 +10,11 @@ import * as http from "http";
 import * as os from "os";
 import * as path from "path";
 import { promisify } from "util";
-import { GATE_DEFAULTS } from "../../../lib/gateDefaults";
+import { GATE_DEFAULTS } from "../../../config/schema";
 import { canonicalName } from "../../../lib/modelRef";
 import { ceilingTokensPerSecond, efficiencyPercent, residencyOf, summarize } from "../../../providers/ollama/measure";
 import { runGate } from "../../../providers/ollama/runGate";
-import { GateSettings } from "../../../config/resolve";
+import { GateSettings } from "../../../config/schema";
 import { ProbeSpec, probeSpec } from "../../../components/probe/spec";
 import { findOllama, freePort, OllamaServer, startOllama } from "../../../testing/ollamaServer";
 import { findTool, parseMetrics, PROGRAM_FILE } from "./helpers";
@@ -134,7 +134,7 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
                     endpoint: proxy.url,
                     model: "tiny",
                     gpu: { ...CPU, model: "test CPU", vramGiB: 0 },
-                    requiredTokensPerSecond: 1,
+                    minTokensPerSecond: 1,
                     ...SETTINGS,
                 },
                 { allowPull: false, log: () => undefined },
