@@ -189,7 +189,11 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                         path: pciMappingPath(gpu),
                         id: gpu.vendorDeviceId,
                         iommuGroup: gpu.iommuGroup,
-                        ...(gpu.subsystemId ? { subsystemId: gpu.subsystemId } : {}),
+                        // Proxmox checks the mapping against sysfs at every VM start, and one without
+                        // the subsystem id that sysfs has is refused (pve-guest-common
+                        // src/PVE/Mapping/PCI.pm, assert_valid). A whole-card path is checked by its
+                        // function 0, so the card's own ids go here.
+                        subsystemId: gpu.subsystemId,
                     },
                 ],
                 mediatedDevices: false,
