@@ -71,6 +71,8 @@ function vmLine(i: Inputs, r: RecordedResource): string {
         `bridge ${str(obj(arr(i["networkDevices"])[0])["bridge"])}`,
         `disk ${str(disk["datastoreId"])} ${str(disk["size"])} GiB`,
         `${str(i["machine"])}/${str(i["bios"])}`,
+        // A change Proxmox applies only at the next start waits for the user (rebootAfterUpdate: false).
+        i["rebootAfterUpdate"] === false ? "restart by hand" : "the provider may restart it",
         r.protect ? "protected" : "not protected",
     ].join(" | ");
 }

@@ -260,6 +260,11 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 onBoot: vm.startOnBoot,
                 // Created stopped: the tune command starts it once the host is ready.
                 started: false,
+                // Never restarted by the provider (its default is true): a restart resets the card,
+                // and an RTX 5090 that fails its reset hangs until the host is power-cycled. A
+                // change Proxmox applies only at the next start waits for the user's restart; the
+                // replace guard and the plan say so (docs/deploying.md, "Restarting a GPU VM").
+                rebootAfterUpdate: false,
                 stopOnDestroy: true,
             },
             {

@@ -26,7 +26,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     const { code, out } = await capture(["private"]);
     expect(code).toBe(0);
     expect(out).toContain(
-        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | protected",
+        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | restart by hand | protected",
     );
     expect(out).toContain(
         "command:remote:Command private-ai-tune  ssh root@192.168.1.10 | VM 110: pinned 0-7, hugepages 1G (root-only, via qm) | starts it once the host check passes",

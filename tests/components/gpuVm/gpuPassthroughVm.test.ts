@@ -54,6 +54,9 @@ test("the GPU goes through a PCI mapping of all its functions, never a raw id", 
         { device: "hostpci0", mapping: "private-rtx5090", pcie: true, rombar: true, xvga: false },
     ]);
     expect(JSON.stringify(vmRes.inputs["hostpcis"])).not.toContain('"id"');
+    // The provider's rebootAfterUpdate defaults to true (its VmLegacy docs): a change needing the VM
+    // offline would restart it and reset the card. It must never restart a GPU VM.
+    expect(vmRes.inputs["rebootAfterUpdate"]).toBe(false);
     expect(vmRes.dependencies).toContain(mapping.urn);
 });
 
