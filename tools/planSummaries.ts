@@ -82,9 +82,11 @@ function backupJobLine(i: Inputs, r: RecordedResource): string {
     return [
         `job ${str(i["resourceId"])}: ${str(i["mode"])} mode, ${str(i["schedule"])}, to ${str(i["storage"])}`,
         `VMIDs ${arr(i["vmids"]).map(str).join(", ") || "none"}`,
-        `keep ${Object.entries(keep)
-            .map(([k, v]) => `${k.replace("keep-", "")} ${str(v)}`)
-            .join(", ")}`,
+        Object.keys(keep).length === 0
+            ? "no prune (the PBS prune job keeps the retention)"
+            : `keep ${Object.entries(keep)
+                  .map(([k, v]) => `${k.replace("keep-", "")} ${str(v)}`)
+                  .join(", ")}`,
         ...(r.description ? [r.description] : []),
     ].join(" | ");
 }

@@ -44,7 +44,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     // The backups: the job, the PBS entry, the server's set-up in the backup container, the timers.
     expect(out).toContain(
-        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | keep daily 7, monthly 6, weekly 4",
+        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | no prune (the PBS prune job keeps the retention)",
     );
     expect(out).toContain(
         "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",
