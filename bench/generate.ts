@@ -23,10 +23,11 @@ function benchNode(n: number): Record<string, unknown> {
                 environment: "private",
                 pciAddress: "0000:01:00.0",
                 vendorDeviceId: "10de:2b85",
+                subsystemId: "1458:416f",
                 iommuGroup: 14,
                 vramGiB: 32,
                 memoryBandwidthGBs: 1792,
-                functions: [{ pciAddress: "0000:01:00.1", vendorDeviceId: "10de:22e8" }],
+                functions: [{ pciAddress: "0000:01:00.1", vendorDeviceId: "10de:22e8", subsystemId: "1458:416f" }],
             },
         },
         mirrors: {

@@ -107,6 +107,13 @@ function notAllowed(values: readonly unknown[], input: unknown): string {
     return `${found} is not one of ${allowed}${hint}`;
 }
 
+/** A value left out: the schema's own hint on where to find it when it has one, else the type. */
+function missing(schemaMessage: string, expected: string): string {
+    return schemaMessage.startsWith("Invalid input")
+        ? `missing; add it (expected ${expected})`
+        : `missing; add it: ${schemaMessage}`;
+}
+
 export function schemaIssues(error: z.ZodError): ConfigIssue[] {
     return error.issues.flatMap((issue): ConfigIssue[] => {
         const path = formatPath(issue.path);
@@ -129,7 +136,7 @@ export function schemaIssues(error: z.ZodError): ConfigIssue[] {
                         path,
                         message: present
                             ? wrongType(issue.expected, issue.input)
-                            : `missing; add it (expected ${kind(issue.expected)})`,
+                            : missing(issue.message, kind(issue.expected)),
                     },
                 ];
             case "invalid_value":

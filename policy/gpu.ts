@@ -49,6 +49,22 @@ export const gpuVmMachine: ResourceValidationPolicy = {
     }),
 };
 
+export const gpuVmNoProviderRestart: ResourceValidationPolicy = {
+    name: "gpu-vm-no-provider-restart",
+    description: "A VM with a passed-through device is never restarted by the provider (rebootAfterUpdate: false).",
+    enforcementLevel: "mandatory",
+    remediationSteps:
+        "Set rebootAfterUpdate: false on the VM; a change Proxmox applies only at the next start waits for a restart by hand (docs/deploying.md).",
+    // The provider's rebootAfterUpdate defaults to true (its VmLegacy docs): any update that needs
+    // the VM offline restarts it, and a card that fails its reset (the RTX 5090's known FLR
+    // problem) can then hang until the host is power-cycled.
+    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+        if ((vm.hostpcis ?? []).length > 0 && vm.rebootAfterUpdate !== false) {
+            reportViolation(`rebootAfterUpdate is ${String(vm.rebootAfterUpdate ?? "unset (true)")}, not false`);
+        }
+    }),
+};
+
 /** The VMs that pass through a device, with the mappings they use. */
 function gpuVms(resources: PolicyResource[]) {
     return resources.flatMap((r) => {
@@ -122,4 +138,4 @@ export const gpuVmGated: StackValidationPolicy = {
     },
 };
 
-export const gpuPolicies = [gpuByMapping, gpuVmMachine, mappingOneVm, gpuVmGated];
+export const gpuPolicies = [gpuByMapping, gpuVmMachine, gpuVmNoProviderRestart, mappingOneVm, gpuVmGated];

@@ -71,6 +71,8 @@ function vmLine(i: Inputs, r: RecordedResource): string {
         `bridge ${str(obj(arr(i["networkDevices"])[0])["bridge"])}`,
         `disk ${str(disk["datastoreId"])} ${str(disk["size"])} GiB`,
         `${str(i["machine"])}/${str(i["bios"])}`,
+        // A change Proxmox applies only at the next start waits for the user (rebootAfterUpdate: false).
+        i["rebootAfterUpdate"] === false ? "restart by hand" : "the provider may restart it",
         r.protect ? "protected" : "not protected",
     ].join(" | ");
 }
@@ -80,9 +82,11 @@ function backupJobLine(i: Inputs, r: RecordedResource): string {
     return [
         `job ${str(i["resourceId"])}: ${str(i["mode"])} mode, ${str(i["schedule"])}, to ${str(i["storage"])}`,
         `VMIDs ${arr(i["vmids"]).map(str).join(", ") || "none"}`,
-        `keep ${Object.entries(keep)
-            .map(([k, v]) => `${k.replace("keep-", "")} ${str(v)}`)
-            .join(", ")}`,
+        Object.keys(keep).length === 0
+            ? "no prune (the PBS prune job keeps the retention)"
+            : `keep ${Object.entries(keep)
+                  .map(([k, v]) => `${k.replace("keep-", "")} ${str(v)}`)
+                  .join(", ")}`,
         ...(r.description ? [r.description] : []),
     ].join(" | ");
 }

@@ -10,7 +10,9 @@ const USAGE = `Usage: npm run replace-guard -- <preview.json | -> [--format text
 Reads the output of \`pulumi preview --json\` (a file, or - for stdin) and fails when the preview would
 replace or delete a protected resource: one the stack's state marks protect (the GPU VMs, the ZFS
 pools and their storage, the data containers), or a GPU VM, ZFS pool or ZFS storage whatever its
-flag. Each finding names the resource, what the step does and the properties that force it.
+flag. Each finding names the resource, what the step does and the properties that force it. It also
+prints "RESTART BY HAND" for a GPU VM whose change Proxmox applies only at the next start (the
+provider never restarts one), without failing.
 
 Options:
   --format text   one line per finding (default)
@@ -97,6 +99,56 @@ export function findProtectedChanges(preview: { steps?: Step[] }): Finding[] {
     return [...findings.values()];
 }
 
+/**
+ * VmLegacy inputs that Proxmox applies to a running VM only at its next start: qemu-server hotplugs
+ * only what its `hotplug` option lists, by default "network,disk,usb" (src/PVE/QemuServer.pm, the
+ * `hotplug` option; the rest stays pending in the VM config). Cloud-init changes are read at boot.
+ */
+const NEEDS_RESTART = new Set([
+    "agent",
+    "audioDevices",
+    "bios",
+    "cpu",
+    "efiDisk",
+    "hostpcis",
+    "initialization",
+    "kvmArguments",
+    "machine",
+    "memory",
+    "numas",
+    "operatingSystem",
+    "scsiHardware",
+    "serialDevices",
+    "smbios",
+    "tabletDevice",
+    "tpmState",
+    "vga",
+]);
+
+/** A GPU VM update that waits for a restart by hand: the provider never restarts a GPU VM. */
+export interface Restart {
+    urn: string;
+    name: string;
+    /** The changed inputs that Proxmox applies only at the next start. */
+    properties: string[];
+}
+
+/** The GPU VMs the preview updates in place with inputs that take effect only at their next start. */
+export function findRestarts(preview: { steps?: Step[] }): Restart[] {
+    return (preview.steps ?? []).flatMap((step) => {
+        if (step.op !== "update" || !step.urn) return [];
+        if (kindOf(step.oldState?.type ?? "", step.oldState?.inputs) !== "GPU VM") return [];
+        const changed = Object.keys(step.detailedDiff ?? {}).map((k) => k.split(/[.[]/)[0] as string);
+        const properties = [...new Set([...changed, ...(step.diffReasons ?? [])])].filter((p) => NEEDS_RESTART.has(p));
+        if (properties.length === 0) return [];
+        return [{ urn: step.urn, name: step.urn.slice(step.urn.lastIndexOf("::") + 2), properties: properties.sort() }];
+    });
+}
+
+export function describeRestart(r: Restart): string {
+    return `RESTART BY HAND: the preview changes ${r.properties.join(", ")} of GPU VM ${r.name}, which Proxmox applies only at its next start; the provider never restarts a GPU VM (rebootAfterUpdate: false), so shut it down and start it yourself when the card may be reset (docs/deploying.md, "Restarting a GPU VM") (${r.urn})`;
+}
+
 export function describeFinding(f: Finding): string {
     const why =
         f.op === "delete"
@@ -157,8 +209,20 @@ function guard(argv: readonly string[]): number {
         return 1;
     }
     const findings = findProtectedChanges(preview);
-    if (opts.format === "json") console.log(JSON.stringify(findings, null, 2));
-    else if (findings.length === 0) {
+    const restarts = findRestarts(preview);
+    if (opts.format === "json") {
+        console.log(
+            JSON.stringify(
+                [...findings, ...restarts.map((r) => ({ ...r, kind: "GPU VM", op: "restart-by-hand" }))],
+                null,
+                2,
+            ),
+        );
+        return findings.length === 0 ? 0 : 1;
+    }
+    // A restart is a notice, not a block: the change is applied, and waits for the user's restart.
+    for (const r of restarts) console.log(describeRestart(r));
+    if (findings.length === 0) {
         console.log(
             `replace guard: no protected resource is replaced or deleted (${preview.steps?.length ?? 0} steps)`,
         );

@@ -10,15 +10,6 @@ import { BackupModel } from "../../config/backupModel";
 import { describe } from "../describe";
 import { DUMP_ROOT, TimerJob, pgDumpJob, renderTimerSetup, vectorJob } from "./render";
 
-/** vzdump's retention keys, as the job takes them. */
-export function pruneBackups(r: BackupModel["retention"]): Record<string, string> {
-    return {
-        "keep-daily": String(r.keepDaily),
-        "keep-monthly": String(r.keepMonthly),
-        "keep-weekly": String(r.keepWeekly),
-    };
-}
-
 export interface GuestTarget {
     /** Where the job's installer logs in: the guest's address and user (root, or sudo for a VM). */
     readonly address: string;
@@ -62,6 +53,10 @@ export class EnvironmentBackups extends pulumi.ComponentResource {
                 password: pulumi.secret(args.password),
                 fingerprint: args.fingerprint,
                 contents: ["backup"],
+                // vzdump takes the job's prune-backups, else the storage's, else /etc/vzdump.conf's
+                // (pve-manager PVE/VZDump.pm), and keep-all turns its prune off. The environment's
+                // PBS user holds DatastoreBackup only, which cannot prune (see the job below).
+                backups: { keepAll: true },
                 nodes: [...args.nodes],
             },
             { parent: this, dependsOn: args.dependsOn ?? [], additionalSecretOutputs: ["password"] },
@@ -75,7 +70,12 @@ export class EnvironmentBackups extends pulumi.ComponentResource {
                 vmids: b.guests.map((g) => String(g.vmid)),
                 mode: "snapshot",
                 compress: "zstd",
-                pruneBackups: pruneBackups(b.retention),
+                // No prune options: vzdump would prune on PBS as the environment's user, whose
+                // DatastoreBackup role holds Datastore.Backup only, while PBS prunes only with
+                // Datastore.Modify, or Datastore.Prune as the group's owner (proxmox-backup
+                // src/api2/admin/datastore.rs, prune; roles in src/config/acl.rs). The job would fail
+                // every night. The PBS prune jobs keep the retention, and the narrow user keeps a
+                // compromised node from erasing its own backups.
                 notesTemplate: "{{guestname}}",
                 mailnotification: "failure",
                 repeatMissed: true,

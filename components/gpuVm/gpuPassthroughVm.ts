@@ -189,7 +189,11 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                         path: pciMappingPath(gpu),
                         id: gpu.vendorDeviceId,
                         iommuGroup: gpu.iommuGroup,
-                        ...(gpu.subsystemId ? { subsystemId: gpu.subsystemId } : {}),
+                        // Proxmox checks the mapping against sysfs at every VM start, and one without
+                        // the subsystem id that sysfs has is refused (pve-guest-common
+                        // src/PVE/Mapping/PCI.pm, assert_valid). A whole-card path is checked by its
+                        // function 0, so the card's own ids go here.
+                        subsystemId: gpu.subsystemId,
                     },
                 ],
                 mediatedDevices: false,
@@ -256,6 +260,11 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 onBoot: vm.startOnBoot,
                 // Created stopped: the tune command starts it once the host is ready.
                 started: false,
+                // Never restarted by the provider (its default is true): a restart resets the card,
+                // and an RTX 5090 that fails its reset hangs until the host is power-cycled. A
+                // change Proxmox applies only at the next start waits for the user's restart; the
+                // replace guard and the plan say so (docs/deploying.md, "Restarting a GPU VM").
+                rebootAfterUpdate: false,
                 stopOnDestroy: true,
             },
             {

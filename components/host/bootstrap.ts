@@ -9,6 +9,8 @@ import { loadScript, renderScript } from "../../lib/scripts";
 export interface GpuCheck {
     address: string;
     vendorDeviceId: string;
+    /** The board's subsystem vendor:device id, which Proxmox compares at every VM start. */
+    subsystemId: string;
     iommuGroup: number;
 }
 
@@ -62,13 +64,19 @@ export function kernelArgs(node: NodeModel): string[] {
     return args;
 }
 
-/** A card's functions as the check sees them: address, vendor:device id, IOMMU group. */
+/** A card's functions as the check sees them: address, vendor:device and subsystem ids, IOMMU group. */
 function functionsOf(gpus: NodeModel["gpus"]): GpuCheck[] {
     return gpus.flatMap((g) => [
-        { address: g.pciAddress, vendorDeviceId: g.vendorDeviceId, iommuGroup: g.iommuGroup },
+        {
+            address: g.pciAddress,
+            vendorDeviceId: g.vendorDeviceId,
+            subsystemId: g.subsystemId,
+            iommuGroup: g.iommuGroup,
+        },
         ...g.functions.map((f) => ({
             address: f.pciAddress,
             vendorDeviceId: f.vendorDeviceId,
+            subsystemId: f.subsystemId,
             iommuGroup: g.iommuGroup,
         })),
     ]);
@@ -126,7 +134,9 @@ export function renderCheckScript(plan: BootstrapPlan): string {
         AIDS_ENV: plan.environment,
         AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
         AIDS_GPU_CHECKS: plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" "),
-        AIDS_GPU_IDENTITIES: plan.gpuIdentities.map((c) => `${c.address}=${c.vendorDeviceId}`).join(" "),
+        AIDS_GPU_IDENTITIES: plan.gpuIdentities
+            .map((c) => `${c.address}=${c.vendorDeviceId}/${c.subsystemId}@${c.iommuGroup}`)
+            .join(" "),
         AIDS_MEMORY_GIB: String(plan.memoryGiB),
         AIDS_MIN_PVE: MIN_PVE_RELEASE,
         AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",

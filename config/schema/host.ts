@@ -66,6 +66,16 @@ const allocation = z
     .optional()
     .meta(d("The environment's share of the node; leave it out where the environment has no guests."));
 
+// Proxmox compares a PCI mapping with sysfs when a VM using it starts, subsystem id included
+// whenever sysfs has one (pve-guest-common src/PVE/Mapping/PCI.pm, assert_valid: "no
+// 'subsystem-id' for device"), and every real GPU has one; so the id is required, never guessed.
+const subsystemId = z
+    .string({ message: 'copy the id from the "Subsystem: ... [vvvv:dddd]" line of `lspci -nnv -s <address>`' })
+    .regex(
+        /^[0-9a-f]{4}:[0-9a-f]{4}$/,
+        'must be the subsystem vendor:device in lowercase hex such as "1458:416f" (the "Subsystem: ... [vvvv:dddd]" line of `lspci -nnv -s <address>`)',
+    );
+
 export const GpuSchema = z.strictObject({
     model: z
         .string()
@@ -74,7 +84,11 @@ export const GpuSchema = z.strictObject({
     environment: environment.meta(d("The one environment that may pass this GPU through.")),
     pciAddress: pciAddress.meta(d('Full PCI address of function 0, such as "0000:01:00.0" (`lspci -D`).')),
     vendorDeviceId: vendorDeviceId.meta(d('vendor:device id, such as "10de:2b85" (`lspci -nn`); vfio-pci claims it.')),
-    subsystemId: vendorDeviceId.optional().meta(d("Subsystem vendor:device id, recorded in the PCI mapping.")),
+    subsystemId: subsystemId.meta(
+        d(
+            'The board\'s subsystem vendor:device id, such as "1458:416f" (a Gigabyte RTX 5090): the "Subsystem: ... [vvvv:dddd]" line of `lspci -nnv -s <address>`. Required: Proxmox refuses to start a VM whose PCI mapping lacks it.',
+        ),
+    ),
     iommuGroup: z
         .number()
         .int()
@@ -90,6 +104,11 @@ export const GpuSchema = z.strictObject({
             z.strictObject({
                 pciAddress: pciAddress.meta(d("Address of the function.")),
                 vendorDeviceId: vendorDeviceId.meta(d("Its vendor:device id.")),
+                subsystemId: subsystemId.meta(
+                    d(
+                        'Its subsystem vendor:device id (the "Subsystem: ... [vvvv:dddd]" line of `lspci -nnv -s <address>`); the host check compares it with sysfs.',
+                    ),
+                ),
             }),
         )
         .default([])

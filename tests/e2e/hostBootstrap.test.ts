@@ -171,7 +171,7 @@ function etcTree(sb: Sandbox): Record<string, string> {
         // Only the stack itself: no provider, no command was registered.
         expect(err.run.steps.map((s) => s.type)).toEqual(["pulumi:pulumi:Stack"]);
         expect(err.message).toContain(
-            "0000:02:00.0 is 10de:2504, but the config says 8086:1533: did the cards move slots? Fix pciAddress or vendorDeviceId (nothing was written)",
+            "0000:02:00.0: vendor is 10de on the host, but the config says 8086 (vendorDeviceId); did the cards move slots? Fix pciAddress or vendorDeviceId (`lspci -Dnnv` shows both; nothing was written)",
         );
         expect(etcTree(sb)).toEqual(before);
         expect(sb.calls().filter((c) => !c.startsWith("pvesh get"))).toEqual([]);

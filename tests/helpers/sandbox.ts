@@ -10,6 +10,8 @@ import * as path from "path";
 export interface PciDevice {
     address: string;
     vendorDeviceId: string;
+    /** The board's subsystem vendor:device, as sysfs's subsystem_vendor/subsystem_device hold it. */
+    subsystemId: string;
     iommuGroup: number;
     driver: string | null;
 }
@@ -103,6 +105,9 @@ export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string }
         const [vendor, device] = dev.vendorDeviceId.split(":");
         write(`sys/bus/pci/devices/${dev.address}/vendor`, `0x${vendor}\n`);
         write(`sys/bus/pci/devices/${dev.address}/device`, `0x${device}\n`);
+        const [subVendor, subDevice] = dev.subsystemId.split(":");
+        write(`sys/bus/pci/devices/${dev.address}/subsystem_vendor`, `0x${subVendor}\n`);
+        write(`sys/bus/pci/devices/${dev.address}/subsystem_device`, `0x${subDevice}\n`);
         fs.mkdirSync(file(`sys/kernel/iommu_groups/${dev.iommuGroup}/devices`), { recursive: true });
         fs.symlinkSync(
             `../../../../kernel/iommu_groups/${dev.iommuGroup}`,

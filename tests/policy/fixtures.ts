@@ -45,6 +45,7 @@ export const vmInputs = () => ({
     name: "public-ai",
     networkDevices: [{ bridge: "vmbr2", firewall: true, model: "virtio", queues: 8 }],
     nodeName: "pve1",
+    rebootAfterUpdate: false,
     tags: ["ai-dualstack", "gpu", "public"],
     vmId: 210,
 });

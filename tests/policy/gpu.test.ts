@@ -1,11 +1,11 @@
-import { gpuByMapping, gpuVmGated, gpuVmMachine, mappingOneVm } from "../../policy/gpu";
+import { gpuByMapping, gpuVmGated, gpuVmMachine, gpuVmNoProviderRestart, mappingOneVm } from "../../policy/gpu";
 import { miniStack, rec, T, violations, vmInputs } from "./fixtures";
 
 const vmWith = (patch: Record<string, unknown>) => [rec(T.vm, "public-ai", { ...vmInputs(), ...patch }, true)];
 
 describe("gpu", () => {
     test("the miniature public stack passes every GPU policy", async () => {
-        for (const p of [gpuByMapping, gpuVmMachine, mappingOneVm, gpuVmGated]) {
+        for (const p of [gpuByMapping, gpuVmMachine, gpuVmNoProviderRestart, mappingOneVm, gpuVmGated]) {
             expect(await violations(p, miniStack())).toEqual([]);
         }
     });
@@ -28,6 +28,18 @@ describe("gpu", () => {
         ],
     ])("a GPU VM with %j", async (patch, message) => {
         expect(await violations(gpuVmMachine, vmWith(patch))).toEqual([`gpu-vm-machine: ${message}`]);
+    });
+
+    // The provider's VmLegacy.rebootAfterUpdate defaults to true: left out, an update that needs the
+    // VM offline restarts the GPU VM, and a card that fails its reset hangs until a power cycle.
+    test.each([
+        [{ rebootAfterUpdate: undefined }, "rebootAfterUpdate is unset (true), not false"],
+        [{ rebootAfterUpdate: true }, "rebootAfterUpdate is true, not false"],
+    ])("a GPU VM the provider may restart: %j", async (patch, message) => {
+        expect(await violations(gpuVmNoProviderRestart, vmWith(patch))).toEqual([
+            `gpu-vm-no-provider-restart: ${message}`,
+        ]);
+        expect(await violations(gpuVmNoProviderRestart, vmWith({ ...patch, hostpcis: [] }))).toEqual([]);
     });
 
     test("a VM without a GPU may use any machine", async () => {

@@ -26,7 +26,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     const { code, out } = await capture(["private"]);
     expect(code).toBe(0);
     expect(out).toContain(
-        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | protected",
+        "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | restart by hand | protected",
     );
     expect(out).toContain(
         "command:remote:Command private-ai-tune  ssh root@192.168.1.10 | VM 110: pinned 0-7, hugepages 1G (root-only, via qm) | starts it once the host check passes",
@@ -44,7 +44,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     // The backups: the job, the PBS entry, the server's set-up in the backup container, the timers.
     expect(out).toContain(
-        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | keep daily 7, monthly 6, weekly 4",
+        "proxmoxve:backup/job:Job private-backups-job  job aids-private: snapshot mode, *-*-* 02:30, to pbs-private | VMIDs 110, 120 | no prune (the PBS prune job keeps the retention)",
     );
     expect(out).toContain(
         "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",

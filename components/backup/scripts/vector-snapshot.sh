@@ -16,6 +16,13 @@ keep=${AIDS_KEEP_DAYS:-7}
 prefix=${AIDS_BACKUP_PREFIX:?AIDS_BACKUP_PREFIX is not set}
 stamp=$(date -u +%Y%m%dT%H%M%SZ)
 
+# Qdrant's key travels in a mode-600 header file (`curl -H @file`, curl 7.55+), never in curl's
+# arguments, which any user of the VM can read in `ps`.
+headers=$(mktemp)
+trap 'rm -f -- "$headers"' EXIT
+chmod 600 "$headers"
+printf 'api-key: %s\n' "${QDRANT_API_KEY:-}" >"$headers"
+
 # The container's address on its Docker network: the API is reached there, published or not.
 container_ip() {
     docker inspect -f '{{range .NetworkSettings.Networks}}{{.IPAddress}} {{end}}' "$1" | awk '{print $1}'
@@ -24,7 +31,7 @@ container_ip() {
 qdrant() {
     local ctr=$1 dir=$2 base name
     base="http://$(container_ip "$ctr"):${AIDS_QDRANT_PORT:-6333}"
-    local auth=(-H "api-key: ${QDRANT_API_KEY:-}")
+    local auth=(-H "@$headers")
     name=$(curl -fsS "${auth[@]}" -X POST "$base/snapshots?wait=true" |
         python3 -c 'import json, sys; print(json.load(sys.stdin)["result"]["name"])')
     curl -fsS "${auth[@]}" -o "$dir/$name.partial" "$base/snapshots/$name"

@@ -1,17 +1,19 @@
 # Host check for one ai-dualstack environment on one Proxmox node (body; components/host/bootstrap.ts
 # renders the header). Read-only: the program runs it over SSH (components/host/probe.ts) on every
 # preview and up, before it registers anything, so a refusal changes nothing. It stops the run on a
-# fact that a reboot cannot fix (wrong card, shared IOMMU group, IOMMU off in the BIOS, Proxmox too
-# old, RAM that differs from the config, a firewall that would lock this client out, a mirror over
-# disks another pool uses, a registered pool that does not exist), and otherwise
-# ends with one verdict line: reboot-required=no, or =yes with the reasons.
+# fact that a reboot cannot fix (wrong card or board, an IOMMU group other than configured or
+# shared, IOMMU off in the BIOS, Proxmox too old, RAM that differs from the config, a firewall that
+# would lock this client out, a mirror over disks another pool uses, a registered pool that does
+# not exist), and otherwise ends with one verdict line: reboot-required=no, or =yes with the reasons.
 #
 # Header variables:
 #   AIDS_ENV           private | public
 #   AIDS_KERNEL_ARGS   kernel arguments that must be active
 #   AIDS_GPU_CHECKS    this environment's "address=vendor:device@group" entries, space-separated
-#   AIDS_GPU_IDENTITIES every card's "address=vendor:device" (both environments: the bootstrap writes
-#                      all their ids for vfio-pci, so each is checked before anything is written)
+#   AIDS_GPU_IDENTITIES every function of every card, "address=vendor:device/subvendor:subdevice@group"
+#                      (both environments: the bootstrap writes all their ids for vfio-pci, and
+#                      Proxmox checks each mapping at VM start, so each is checked before anything
+#                      is written)
 #   AIDS_MEMORY_GIB    RAM the config says the node has (nodes.<node>.memory.totalGiB)
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
 #   AIDS_DC_FIREWALL   1 when the bootstrap will turn the datacenter firewall on
@@ -69,14 +71,34 @@ if [[ $args_active -eq 1 ]] && [[ $iommu_active -eq 0 ]]; then
     fail "the IOMMU kernel arguments are active but no IOMMU groups exist: turn on VT-d (Intel) or AMD-Vi/IOMMU in the BIOS"
 fi
 
-# Every card's identity first: a NIC's or an NVMe's id must never reach the vfio-pci list.
+# Every card's identity first: a NIC's or an NVMe's id must never reach the vfio-pci list, and a
+# mapping that differs from sysfs in id, subsystem id or IOMMU group makes Proxmox refuse to start
+# the VM (pve-guest-common src/PVE/Mapping/PCI.pm, assert_valid, reading sysfs through
+# PVE::SysFSTools::pci_device_info). Each of the five sysfs keys is compared on its own.
+sysfs_matches() { # sysfs_matches ADDRESS KEY EXPECTED CONFIG-FIELD
+    local file="$R/sys/bus/pci/devices/$1/$2" actual
+    if [[ "$2" == iommu_group ]]; then
+        actual="$(basename "$(readlink "$file" 2>/dev/null || echo none)")"
+    else
+        actual="$(cat "$file" 2>/dev/null || echo none)"
+        actual="${actual#0x}"
+    fi
+    [[ "$actual" == "$3" ]] ||
+        fail "$1: ${2} is ${actual} on the host, but the config says ${3} (${4}); did the cards move slots? Fix pciAddress or ${4} (\`lspci -Dnnv\` shows both; nothing was written)"
+}
 for identity in $AIDS_GPU_IDENTITIES; do
     address="${identity%%=*}"
-    expected_id="${identity#*=}"
-    dev="$R/sys/bus/pci/devices/${address}"
-    [[ -d "$dev" ]] || fail "no PCI device at ${address}; check pciAddress in Pulumi.yaml against \`lspci -D\`"
-    actual_id="$(sed 's/^0x//' "$dev/vendor"):$(sed 's/^0x//' "$dev/device")"
-    [[ "$actual_id" == "$expected_id" ]] || fail "${address} is ${actual_id}, but the config says ${expected_id}: did the cards move slots? Fix pciAddress or vendorDeviceId (nothing was written)"
+    rest="${identity#*=}"
+    ids="${rest%@*}"
+    expected_id="${ids%/*}"
+    expected_sub="${ids#*/}"
+    [[ -d "$R/sys/bus/pci/devices/${address}" ]] || fail "no PCI device at ${address}; check pciAddress in Pulumi.yaml against \`lspci -D\`"
+    sysfs_matches "$address" vendor "${expected_id%:*}" vendorDeviceId
+    sysfs_matches "$address" device "${expected_id#*:}" vendorDeviceId
+    sysfs_matches "$address" subsystem_vendor "${expected_sub%:*}" subsystemId
+    sysfs_matches "$address" subsystem_device "${expected_sub#*:}" subsystemId
+    # Groups exist only once the IOMMU is on; before the reboot the verdict says so instead.
+    if [[ $iommu_active -eq 1 ]]; then sysfs_matches "$address" iommu_group "${rest##*@}" iommuGroup; fi
 done
 
 # The datacenter firewall would cut this very session unless its client is a management source.
@@ -138,18 +160,10 @@ for check in $AIDS_GPU_CHECKS; do own+="${check%%=*} "; done
 
 for check in $AIDS_GPU_CHECKS; do
     address="${check%%=*}"
-    rest="${check#*=}"
-    expected_id="${rest%@*}"
-    expected_group="${rest#*@}"
     dev="$R/sys/bus/pci/devices/${address}"
-    [[ -d "$dev" ]] || fail "no PCI device at ${address}; check pciAddress in Pulumi.yaml against \`lspci -D\`"
-    vendor="$(cat "$dev/vendor")"
-    device="$(cat "$dev/device")"
-    actual_id="${vendor#0x}:${device#0x}"
-    [[ "$actual_id" == "$expected_id" ]] || fail "${address} is ${actual_id}, but the config says ${expected_id}: did the cards move slots? Fix pciAddress or vendorDeviceId"
+    # Ids and group were compared above, with every card's.
     if [[ $iommu_active -eq 1 ]] && [[ -e "$dev/iommu_group" ]]; then
         group="$(basename "$(readlink "$dev/iommu_group")")"
-        [[ "$group" == "$expected_group" ]] || fail "${address} is in IOMMU group ${group}, but the config says ${expected_group}; fix iommuGroup"
         # Everything in the group goes to the VM with the card; bridges (class 0x0604) are harmless.
         for member in "$R/sys/kernel/iommu_groups/${group}/devices/"*; do
             [[ -e "$member" ]] || continue

@@ -1,5 +1,5 @@
 // The backups in both stacks' plans: each environment's own PBS storage entry (datastore, namespace,
-// user, password held secret) and vzdump job (snapshot mode, the configured guests, the retention);
+// user, password held secret) and vzdump job (snapshot mode, the configured guests, no prune);
 // the PBS server in the private backup container with a datastore volume per environment; the
 // application backup timers in the PostgreSQL containers and the VMs; no object shared.
 
@@ -16,7 +16,7 @@ beforeAll(async () => {
     pub = await runStack("public");
 }, 120_000);
 
-test("each environment's vzdump job: snapshot mode, its configured guests, its retention, to its own storage", () => {
+test("each environment's vzdump job: snapshot mode, its configured guests, to its own storage, and never a prune", () => {
     const privJob = one(priv.resources, proxmoxve.backup.Job);
     expect(privJob.inputs).toMatchObject({
         resourceId: "aids-private",
@@ -24,7 +24,6 @@ test("each environment's vzdump job: snapshot mode, its configured guests, its r
         storage: "pbs-private",
         vmids: ["110", "120"],
         mode: "snapshot",
-        pruneBackups: { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "6" },
         notesTemplate: "{{guestname}}",
     });
     const pubJob = one(pub.resources, proxmoxve.backup.Job);
@@ -33,8 +32,17 @@ test("each environment's vzdump job: snapshot mode, its configured guests, its r
         storage: "pbs-public",
         vmids: ["210", "220"],
         mode: "snapshot",
-        pruneBackups: { "keep-daily": "7", "keep-weekly": "4", "keep-monthly": "3" },
     });
+    // The environment's PBS user holds DatastoreBackup (Datastore.Backup) only, and PBS prunes only
+    // with Datastore.Modify, or Datastore.Prune as the group's owner (proxmox-backup
+    // src/api2/admin/datastore.rs, prune; the roles in src/config/acl.rs): a job that prunes fails
+    // every night. vzdump falls back to the storage's prune-backups (pve-manager PVE/VZDump.pm), so
+    // the storage entry keeps all and the PBS prune jobs hold the retention.
+    for (const stack of [priv, pub]) {
+        const inputs = one(stack.resources, proxmoxve.backup.Job).inputs;
+        expect(Object.keys(inputs).filter((k) => /prune|keep|maxfiles/i.test(k))).toEqual([]);
+        expect(one(stack.resources, proxmoxve.storage.Pbs).inputs["backups"]).toEqual({ keepAll: true });
+    }
 });
 
 test("each environment's PBS entry has its own datastore, namespace and user, the password secret", () => {

@@ -2,7 +2,7 @@
 // real (bash, curl, tar, sha256sum) against a stand-in of Qdrant's snapshot API on 127.0.0.1 and a
 // stand-in `docker` that records its calls, and writes the agreed metrics.
 
-import { execFile } from "child_process";
+import { execFile, execFileSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -124,6 +124,14 @@ describe("vector-snapshot.sh, run for real with stand-ins", () => {
         `#!/usr/bin/env bash\necho "docker $*" >> "${log}"\ncase "$1 $2" in\n"inspect -f"*) echo 127.0.0.1 ;;\n"volume inspect") echo "${volume}" ;;\nesac\n`,
         { mode: 0o755 },
     );
+    // curl is the real one, behind a stand-in that records its arguments: what `ps` would show.
+    const curlArgs = path.join(root, "curl.args");
+    const realCurl = execFileSync("bash", ["-c", "command -v curl"], { encoding: "utf8" }).trim();
+    fs.writeFileSync(
+        path.join(bin, "curl"),
+        `#!/usr/bin/env bash\nprintf '%s\\n' "$@" >> "${curlArgs}"\nexec "${realCurl}" "$@"\n`,
+        { mode: 0o755 },
+    );
     const job = path.join(root, "job.sh");
     fs.writeFileSync(job, jobScript("vector-snapshot.sh"));
     afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
@@ -144,6 +152,8 @@ describe("vector-snapshot.sh, run for real with stand-ins", () => {
             const r = await runAsync(job, env);
             expect(r.stderr).toBe("");
             expect(r.code).toBe(0);
+            // The key reached Qdrant (it answers only to it), but never curl's argv.
+            expect(fs.readFileSync(curlArgs, "utf8")).not.toContain("s3cret");
             expect(qdrant.calls).toEqual([
                 "POST /snapshots?wait=true",
                 "GET /snapshots/full-2026.snapshot",

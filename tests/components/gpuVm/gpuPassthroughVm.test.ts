@@ -42,15 +42,21 @@ function build(
 test("the GPU goes through a PCI mapping of all its functions, never a raw id", async () => {
     const resources = await build();
     const mapping = one(resources, proxmoxve.hardware.mapping.Pci);
-    expect(mapping.inputs).toMatchObject({
-        name: "private-rtx5090",
-        maps: [{ node: "pve1", path: "0000:01:00", id: "10de:2b85", iommuGroup: 14 }],
-    });
+    // Exactly the keys Proxmox checks against sysfs at VM start (pve-guest-common
+    // src/PVE/Mapping/PCI.pm, assert_valid): without subsystem-id a real card is refused with "no
+    // 'subsystem-id' for device". A whole-card path is checked by its function 0.
+    expect(mapping.inputs["maps"]).toEqual([
+        { node: "pve1", path: "0000:01:00", id: "10de:2b85", subsystemId: "1458:416f", iommuGroup: 14 },
+    ]);
+    expect(mapping.inputs["name"]).toBe("private-rtx5090");
     const vmRes = one(resources, proxmoxve.VmLegacy);
     expect(vmRes.inputs["hostpcis"]).toEqual([
         { device: "hostpci0", mapping: "private-rtx5090", pcie: true, rombar: true, xvga: false },
     ]);
     expect(JSON.stringify(vmRes.inputs["hostpcis"])).not.toContain('"id"');
+    // The provider's rebootAfterUpdate defaults to true (its VmLegacy docs): a change needing the VM
+    // offline would restart it and reset the card. It must never restart a GPU VM.
+    expect(vmRes.inputs["rebootAfterUpdate"]).toBe(false);
     expect(vmRes.dependencies).toContain(mapping.urn);
 });
 

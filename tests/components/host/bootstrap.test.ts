@@ -207,12 +207,12 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
         [
             "a card that is not what the config says",
             (sb: Sandbox) => sb.write("sys/bus/pci/devices/0000:01:00.0/device", "0x2504\n"),
-            "0000:01:00.0 is 10de:2504, but the config says 10de:2b85: did the cards move slots?",
+            "0000:01:00.0: device is 2504 on the host, but the config says 2b85 (vendorDeviceId); did the cards move slots?",
         ],
         [
             "the other environment's card holding a NIC's id (it would reach the vfio-pci list)",
             (sb: Sandbox) => sb.write("sys/bus/pci/devices/0000:02:00.0/device", "0x1533\n"),
-            "0000:02:00.0 is 10de:1533, but the config says 10de:2504: did the cards move slots? Fix pciAddress or vendorDeviceId (nothing was written)",
+            "0000:02:00.0: device is 1533 on the host, but the config says 2504 (vendorDeviceId); did the cards move slots? Fix pciAddress or vendorDeviceId (`lspci -Dnnv` shows both; nothing was written)",
         ],
         [
             "IOMMU off in the BIOS",
