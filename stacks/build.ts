@@ -8,7 +8,7 @@ import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
-import { HostStatus } from "../components/host/probe";
+import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
@@ -37,7 +37,7 @@ export interface Hosts {
     readonly storage: Record<string, pulumi.Output<string>>;
 }
 
-/** What the host probe found on each node the environment touches. */
+/** What the host check found on each node the environment touches. */
 export type HostStatuses = Readonly<Record<string, HostStatus>>;
 
 /** Per node: the Proxmox provider, the host bootstrap, and the environment's mirrors. */
@@ -79,7 +79,7 @@ export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess
     );
 }
 
-/** Bridges reload the node's network: the host probe refused a node with pending changes. */
+/** Bridges reload the node's network: the host check refused a node with pending changes. */
 export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
     return new Network(`${stack.environment}-network`, {
         environment: stack.environment,

@@ -46,7 +46,7 @@ export interface GpuPassthroughVmArgs extends GuestNetworkArgs {
     readonly filesDatastore: string;
     /** Datastore file id of the cloud image to import (`local:import/...`). */
     readonly imageFileId: pulumi.Input<string>;
-    /** Root SSH to the node, and whether the host probe found it ready (no reboot pending). */
+    /** Root SSH to the node, and whether the host check found it ready (no reboot pending). */
     readonly host: {
         readonly connection: command.types.input.remote.ConnectionArgs;
         readonly ready: boolean;

@@ -42,7 +42,7 @@ async function realRun(preview: boolean, overrides: Record<string, unknown> = {}
         config: files.config,
         secretKeys: files.secretKeys,
         preview,
-        program: () => runProgram({ probe: assumeHosts("ready") }),
+        program: () => runProgram({ checkHosts: assumeHosts("ready") }),
     });
 }
 
