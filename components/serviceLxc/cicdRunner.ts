@@ -5,6 +5,7 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerTypes } from "../formerTypes";
 import { ContainerModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
@@ -58,7 +59,7 @@ export class RunnerSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: RunnerSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:cicd:RunnerSetup", name, {}, opts);
+        super("ai-dualstack:serviceLxc:RunnerSetup", name, {}, withFormerTypes(opts, "ai-dualstack:cicd:RunnerSetup"));
         const runner = args.container.runner;
         if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
         const token = secretOf(args.secrets, runner.tokenSecret, name);

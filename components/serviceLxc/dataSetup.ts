@@ -5,6 +5,7 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerTypes } from "../formerTypes";
 import { ContainerModel } from "../../config/resolve";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
@@ -72,15 +73,12 @@ export class DataSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: DataSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Named DataService before; the alias keeps existing stacks' setups in place.
+        // Named DataService before it was DataSetup: a stack from either time keeps its set-ups in place.
         super(
-            "ai-dualstack:data:DataSetup",
+            "ai-dualstack:serviceLxc:DataSetup",
             name,
             {},
-            {
-                ...opts,
-                aliases: [...(opts?.aliases ?? []), { type: "ai-dualstack:data:DataService" }],
-            },
+            withFormerTypes(opts, "ai-dualstack:data:DataSetup", "ai-dualstack:data:DataService"),
         );
         const ct = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);

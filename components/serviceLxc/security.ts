@@ -5,6 +5,7 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerTypes } from "../formerTypes";
 import { ContainerModel } from "../../config/resolve";
 import { CROWDSEC_SYSLOG_PORT } from "../../config/roleFirewall";
 import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
@@ -163,7 +164,12 @@ export class SecuritySetup extends pulumi.ComponentResource {
     public readonly commands: command.remote.Command[] = [];
 
     constructor(name: string, args: SecuritySetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:security:SecuritySetup", name, {}, opts);
+        super(
+            "ai-dualstack:serviceLxc:SecuritySetup",
+            name,
+            {},
+            withFormerTypes(opts, "ai-dualstack:security:SecuritySetup"),
+        );
         const { wireguard: wg, crowdsec: cs } = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);
         const connection = rootSsh(args.address, args.sshPrivateKey);

@@ -4,6 +4,7 @@
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerTypes } from "../formerTypes";
 import { ContainerModel } from "../../config/resolve";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
@@ -81,7 +82,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
     public readonly endpoints: pulumi.Output<string[]>;
 
     constructor(name: string, args: ServiceLxcArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:compute:ServiceLxc", name, {}, opts);
+        super("ai-dualstack:serviceLxc:ServiceLxc", name, {}, withFormerTypes(opts, "ai-dualstack:compute:ServiceLxc"));
         const ct = args.container;
         this.container = this.lxc(name, args);
         this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);

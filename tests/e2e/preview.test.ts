@@ -227,7 +227,7 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
                         enforcementLevel: "mandatory",
                         message:
                             "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.\nmachine is pc, not q35\n",
-                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:compute:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
+                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:gpuVm:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
                     },
                 ]);
                 expect(listener.connections()).toBe(0);
