@@ -138,7 +138,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
             "ai-dualstack:gpuVm:GpuPassthroughVm",
             name,
             {},
-            withFormerTypes(opts, "ai-dualstack:compute:GpuPassthroughVm"),
+            withFormerTypes("ai-dualstack:gpuVm:GpuPassthroughVm", opts),
         );
         const { vm, environment: env } = args;
         if (vm.gpu) {

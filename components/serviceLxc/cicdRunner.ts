@@ -59,7 +59,12 @@ export class RunnerSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: RunnerSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:serviceLxc:RunnerSetup", name, {}, withFormerTypes(opts, "ai-dualstack:cicd:RunnerSetup"));
+        super(
+            "ai-dualstack:serviceLxc:RunnerSetup",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:serviceLxc:RunnerSetup", opts),
+        );
         const runner = args.container.runner;
         if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
         const token = secretOf(args.secrets, runner.tokenSecret, name);

@@ -73,12 +73,11 @@ export class DataSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: DataSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Named DataService before it was DataSetup: a stack from either time keeps its set-ups in place.
         super(
             "ai-dualstack:serviceLxc:DataSetup",
             name,
             {},
-            withFormerTypes(opts, "ai-dualstack:data:DataSetup", "ai-dualstack:data:DataService"),
+            withFormerTypes("ai-dualstack:serviceLxc:DataSetup", opts),
         );
         const ct = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);

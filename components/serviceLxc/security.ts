@@ -168,7 +168,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
             "ai-dualstack:serviceLxc:SecuritySetup",
             name,
             {},
-            withFormerTypes(opts, "ai-dualstack:security:SecuritySetup"),
+            withFormerTypes("ai-dualstack:serviceLxc:SecuritySetup", opts),
         );
         const { wireguard: wg, crowdsec: cs } = args.container;
         const secret = (n: string) => secretOf(args.secrets, n, name);

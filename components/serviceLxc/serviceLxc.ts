@@ -82,7 +82,12 @@ export class ServiceLxc extends pulumi.ComponentResource {
     public readonly endpoints: pulumi.Output<string[]>;
 
     constructor(name: string, args: ServiceLxcArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:serviceLxc:ServiceLxc", name, {}, withFormerTypes(opts, "ai-dualstack:compute:ServiceLxc"));
+        super(
+            "ai-dualstack:serviceLxc:ServiceLxc",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:serviceLxc:ServiceLxc", opts),
+        );
         const ct = args.container;
         this.container = this.lxc(name, args);
         this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);

@@ -4,7 +4,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
-import { withFormerTypes } from "../../components/formerTypes";
+import { FORMER_TYPES, withFormerTypes } from "../../components/formerTypes";
 
 const COMPONENTS = path.join(__dirname, "..", "..", "components");
 
@@ -12,6 +12,8 @@ interface Registration {
     file: string;
     className: string;
     token: string | undefined;
+    /** The token its aliases are looked up under (withFormerTypes), if it has any. */
+    renamed: string | undefined;
 }
 
 /** Each `class X extends pulumi.ComponentResource` in a source, with the token its constructor's super() names. */
@@ -21,7 +23,8 @@ function registrations(file: string): Registration[] {
     return classes.map((m, i) => {
         const body = text.slice(m.index, classes[i + 1]?.index ?? text.length);
         const token = /\bsuper\(\s*"([^"]*)"/.exec(body)?.[1];
-        return { file: path.relative(COMPONENTS, file), className: m[1] as string, token };
+        const renamed = /\bwithFormerTypes\(\s*"([^"]*)"/.exec(body)?.[1];
+        return { file: path.relative(COMPONENTS, file), className: m[1] as string, token, renamed };
     });
 }
 
@@ -47,11 +50,30 @@ test.each(found)("$file: $className registers as ai-dualstack:<folder>:$classNam
     expect(r.token).toBe(`ai-dualstack:${folder}:${r.className}`);
 });
 
+test.each(found.filter((r) => r.renamed !== undefined))("$file: $className takes the aliases of its own token", (r) => {
+    expect(r.renamed).toBe(r.token);
+});
+
+test("every renamed token is a component's, and no earlier token is a current one", () => {
+    const tokens = found.map((r) => r.token);
+    expect(tokens).toEqual(expect.arrayContaining(Object.keys(FORMER_TYPES)));
+    expect(found.filter((r) => r.renamed).map((r) => r.renamed)).toEqual(
+        expect.arrayContaining(Object.keys(FORMER_TYPES)),
+    );
+    expect(
+        Object.values(FORMER_TYPES)
+            .flat()
+            .filter((t) => tokens.includes(t)),
+    ).toEqual([]);
+});
+
 test("an earlier token becomes an alias beside the caller's own", () => {
     const own = { type: "ai-dualstack:x:Own" };
-    expect(withFormerTypes({ protect: true, aliases: [own] }, "ai-dualstack:a:Old", "ai-dualstack:b:Older")).toEqual({
+    expect(withFormerTypes("ai-dualstack:serviceLxc:DataSetup", { protect: true, aliases: [own] })).toEqual({
         protect: true,
-        aliases: [own, { type: "ai-dualstack:a:Old" }, { type: "ai-dualstack:b:Older" }],
+        aliases: [own, { type: "ai-dualstack:data:DataSetup" }, { type: "ai-dualstack:data:DataService" }],
     });
-    expect(withFormerTypes(undefined, "ai-dualstack:a:Old")).toEqual({ aliases: [{ type: "ai-dualstack:a:Old" }] });
+    expect(withFormerTypes("ai-dualstack:gpuVm:GpuPassthroughVm", undefined)).toEqual({
+        aliases: [{ type: "ai-dualstack:compute:GpuPassthroughVm" }],
+    });
 });
