@@ -25,8 +25,8 @@ export interface DrillTarget {
     readonly check: { readonly command: string; readonly what: string };
 }
 
-/** A reason the drill cannot run for this guest, or its target. */
-export function drillTarget(model: StackModel, guest: string, scratch?: number): DrillTarget | string {
+/** A reason the drill cannot run for this guest, or its target; `scratchVmid` is where it restores to. */
+export function drillTarget(model: StackModel, guest: string, scratchVmid: number): DrillTarget | string {
     const backup: BackupModel | undefined = model.backup;
     if (!backup) return `stack ${model.stack} declares no backups (backup in Pulumi.${model.stack}.yaml)`;
     const covered = backup.guests.find((g) => g.name === guest);
@@ -50,7 +50,7 @@ export function drillTarget(model: StackModel, guest: string, scratch?: number):
         sshPort: node.ssh.port,
         storageId: backup.pbs.storageId,
         diskStorage: vm?.disk.storage ?? ct?.storage ?? "",
-        scratchVmid: scratch ?? (model.environment === "private" ? 199 : 299),
+        scratchVmid,
         bridge: `aidsdrill${model.environment === "private" ? 1 : 2}`,
         check: guestCheck(model, guest),
     };
