@@ -69,7 +69,7 @@ export function generateConfig(guests: number, guestsPerNode = 16): GeneratedCon
                     cloudInit: { sshPublicKeys: [KEY] },
                 };
             } else {
-                containers[`lxc-${placed}`] = {
+                containers[`ct-${placed}`] = {
                     ...common,
                     role: ROLES[placed % ROLES.length],
                     memoryGiB: 1,
