@@ -92,11 +92,11 @@ const ipOf = (address: string | undefined): string =>
 
 function resolveServer(cfg: ParsedConfig, server: BackupServerConfig): BackupServerModel {
     const { datastores, ...rest } = server;
-    const ct = cfg.containers[server.container];
+    const lxc = cfg.containers[server.container];
     return {
         ...rest,
-        node: ct?.node ?? "",
-        address: ipOf(ct?.network.address),
+        node: lxc?.node ?? "",
+        address: ipOf(lxc?.network.address),
         datastores: Object.entries(datastores)
             .filter((e): e is [EnvironmentName, NonNullable<(typeof e)[1]>] => e[1] !== undefined)
             .map(([environment, ds]) => ({ environment, ...ds })),
@@ -110,7 +110,7 @@ export function resolveBackup(cfg: ParsedConfig, env: EnvironmentName): BackupMo
     const covered = new Set(b.guests);
     const guests: CoveredGuest[] = [
         ...Object.entries(cfg.vms).map(([name, vm]) => ({ name, vmid: vm.vmid, kind: "vm" as const })),
-        ...Object.entries(cfg.containers).map(([name, ct]) => ({ name, vmid: ct.vmid, kind: "ct" as const })),
+        ...Object.entries(cfg.containers).map(([name, lxc]) => ({ name, vmid: lxc.vmid, kind: "ct" as const })),
     ].filter((g) => covered.has(g.name));
     return {
         environment: env,
@@ -120,8 +120,8 @@ export function resolveBackup(cfg: ParsedConfig, env: EnvironmentName): BackupMo
         dumps: b.dumps,
         guests: guests.sort((x, y) => x.vmid - y.vmid),
         postgres: Object.entries(cfg.containers)
-            .filter(([, ct]) => ct.role === "postgresql" && ct.backup !== false)
-            .map(([name, ct]) => ({ name, address: ipOf(ct.network.address) }))
+            .filter(([, lxc]) => lxc.role === "postgresql" && lxc.backup !== false)
+            .map(([name, lxc]) => ({ name, address: ipOf(lxc.network.address) }))
             .filter((p) => p.address !== ""),
         vectorVms: Object.entries(cfg.vms)
             .map(([name, vm]) => ({

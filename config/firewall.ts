@@ -57,7 +57,7 @@ export function vmInbound(vm: VmConfig, policy: EnvironmentPolicy, network: Netw
 }
 
 /** A service container's UIs, its PostgreSQL and Redis to the guests that use them, then its listed rules. */
-export function containerInbound(ct: LxcConfig, policy: EnvironmentPolicy, network: Network): InboundRule[] {
+export function lxcInbound(lxc: LxcConfig, policy: EnvironmentPolicy, network: Network): InboundRule[] {
     const tcp = (port: number, sources: readonly string[], what: string): Opening => ({
         port,
         proto: "tcp",
@@ -65,9 +65,9 @@ export function containerInbound(ct: LxcConfig, policy: EnvironmentPolicy, netwo
         what,
     });
     const openings = [
-        ...ROLE_DEFAULTS[ct.role].uiPorts.map((p) => tcp(p, policy.publishedFrom(network), ct.role)),
-        ...(ct.postgres && ct.postgres.allowFrom.length > 0 ? [tcp(5432, ct.postgres.allowFrom, "PostgreSQL")] : []),
-        ...(ct.redis && ct.redis.allowFrom.length > 0 ? [tcp(6379, ct.redis.allowFrom, "Redis")] : []),
+        ...ROLE_DEFAULTS[lxc.role].uiPorts.map((p) => tcp(p, policy.publishedFrom(network), lxc.role)),
+        ...(lxc.postgres && lxc.postgres.allowFrom.length > 0 ? [tcp(5432, lxc.postgres.allowFrom, "PostgreSQL")] : []),
+        ...(lxc.redis && lxc.redis.allowFrom.length > 0 ? [tcp(6379, lxc.redis.allowFrom, "Redis")] : []),
     ];
-    return [...rulesOf(openings), ...ct.firewall.inbound];
+    return [...rulesOf(openings), ...lxc.firewall.inbound];
 }

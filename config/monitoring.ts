@@ -8,7 +8,7 @@ import { parse } from "yaml";
 import { z } from "zod";
 import { parseAddress } from "../lib/ipv4";
 import { PROJECT_ROOT } from "./rules/workload";
-import type { ContainerModel, StackModel } from "./resolve";
+import type { LxcModel, StackModel } from "./resolve";
 import { InboundRule, LxcSchema, MonitoringConfig, ParsedConfig, ServiceConfig, VmSchema, label } from "./schema";
 
 /** The exporters a target can be: each is one Prometheus job. */
@@ -209,7 +209,7 @@ export function exporterRule(source: string): InboundRule {
     };
 }
 
-function withExporterRule(ct: ContainerModel, source: string): ContainerModel {
+function withExporterRule(ct: LxcModel, source: string): LxcModel {
     return { ...ct, inbound: [...ct.inbound, exporterRule(source)] };
 }
 

@@ -8,7 +8,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parseCpuset } from "../lib/cpuset";
 import { Ipv4Address, parseAddress } from "../lib/ipv4";
-import { containerInbound, vmInbound } from "./firewall";
+import { lxcInbound, vmInbound } from "./firewall";
 import type { MonitoringModel } from "./monitoring";
 import { probed } from "./rules/probe";
 import { EnvironmentPolicy } from "./policy";
@@ -107,7 +107,7 @@ export interface VmModel {
     readonly startOnBoot: boolean;
 }
 
-export interface ContainerModel {
+export interface LxcModel {
     readonly name: string;
     readonly vmid: number;
     readonly node: string;
@@ -149,7 +149,7 @@ export type StackModel = Readonly<{
     /** The nodes the environment touches: where it owns hardware or runs guests, in config order. */
     nodes: readonly NodeModel[];
     vms: readonly VmModel[];
-    containers: readonly ContainerModel[];
+    containers: readonly LxcModel[];
     /** The key file the Docker provider's ssh logs in to the VMs with; undefined: ssh's defaults. */
     dockerSshKeyFile?: string;
     /** With monitoring configured: the source every stack admits, and the server where it runs. */
@@ -173,7 +173,7 @@ export function resolveStack(cfg: ParsedConfig, stack: string, policy: Environme
         nodes,
         vms: Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy)),
         containers: Object.entries(cfg.containers).map(([name, ct]) =>
-            resolveContainer(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node]), {
+            resolveLxc(name, ct, policy, cfg.environments[env].network, sharedCpus(cfg.nodes[ct.node]), {
                 proxmox: cfg.proxmox,
                 nodeAddress: cfg.nodes[ct.node]?.address,
                 nodesSsh: Object.values(cfg.nodes).map((n) => ({ address: n.address, port: n.sshPort })),
@@ -250,7 +250,7 @@ function resolveService(svc: ServiceConfig): ServiceModel {
     return { ...svc, fileContents };
 }
 
-export function resolveContainer(
+export function resolveLxc(
     name: string,
     ct: LxcConfig,
     policy: EnvironmentPolicy,
@@ -262,7 +262,7 @@ export function resolveContainer(
         /** Each node's SSH: the runner's preview runs the read-only host check there. */
         nodesSsh?: readonly { address: string; port: number }[];
     },
-): ContainerModel {
+): LxcModel {
     const env = policy.environment;
     const outbound = host ? roleOutbound(ct, network, host.proxmox, host.nodesSsh ?? []) : undefined;
     return {
@@ -277,7 +277,7 @@ export function resolveContainer(
         network: resolveNetwork(ct.network),
         template: ct.template,
         sshPublicKeys: ct.sshPublicKeys,
-        inbound: [...containerInbound(ct, policy, network), ...roleInbound(ct, host?.nodeAddress)],
+        inbound: [...lxcInbound(ct, policy, network), ...roleInbound(ct, host?.nodeAddress)],
         ...(ct.postgres ? { postgres: ct.postgres } : {}),
         ...(ct.redis ? { redis: ct.redis } : {}),
         ...(ct.wireguard ? { wireguard: ct.wireguard } : {}),

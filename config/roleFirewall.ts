@@ -29,13 +29,13 @@ export function apiHost(proxmox: Pick<ProxmoxConfig, "endpoint">): string {
 }
 
 /** Inbound rules a container's role set-up needs: WireGuard from its listenFrom; CrowdSec from the node. */
-export function roleInbound(ct: LxcConfig, nodeAddress: string | undefined): InboundRule[] {
+export function roleInbound(lxc: LxcConfig, nodeAddress: string | undefined): InboundRule[] {
     const rules: InboundRule[] = [];
-    const wg = ct.wireguard;
+    const wg = lxc.wireguard;
     for (const source of wg?.listenFrom ?? []) {
         rules.push({ port: String(wg?.listenPort), proto: "udp", source, comment: `WireGuard from ${source}` });
     }
-    if (ct.crowdsec && nodeAddress !== undefined) {
+    if (lxc.crowdsec && nodeAddress !== undefined) {
         const node = `${nodeAddress}/32`;
         rules.push(
             {
@@ -69,12 +69,12 @@ export interface RoleOutbound {
  * the LAN and the VPN included, is dropped.
  */
 export function roleOutbound(
-    ct: LxcConfig,
+    lxc: LxcConfig,
     network: EnvironmentConfig["network"],
     proxmox: Pick<ProxmoxConfig, "endpoint">,
     nodesSsh: readonly { address: string; port: number }[] = [],
 ): RoleOutbound | undefined {
-    if (!ct.runner) return undefined;
+    if (!lxc.runner) return undefined;
     const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
     const api = new URL(proxmox.endpoint);
     const inet = `+${RUNNER_INTERNET_IPSET.name}`;

@@ -4,18 +4,18 @@
 import { LxcConfig } from "./schema";
 import { ROLE_DEFAULTS } from "./sizing";
 
-export function rolePurpose(ct: Pick<LxcConfig, "role" | "wireguard" | "crowdsec" | "runner">): string {
-    if (ct.role === "security") {
+export function rolePurpose(lxc: Pick<LxcConfig, "role" | "wireguard" | "crowdsec" | "runner">): string {
+    if (lxc.role === "security") {
         const parts = [
-            ...(ct.wireguard ? ["WireGuard VPN"] : []),
-            ...(ct.crowdsec ? ["CrowdSec on the public proxy's access log"] : []),
+            ...(lxc.wireguard ? ["WireGuard VPN"] : []),
+            ...(lxc.crowdsec ? ["CrowdSec on the public proxy's access log"] : []),
         ];
         return parts.length > 0 ? `Security: ${parts.join(", ")}` : "Security container (nothing installed yet)";
     }
-    if (ct.role === "cicd") {
-        return ct.runner
-            ? `CI/CD: GitHub Actions runner for ${ct.runner.repository}, Docker inside`
+    if (lxc.role === "cicd") {
+        return lxc.runner
+            ? `CI/CD: GitHub Actions runner for ${lxc.runner.repository}, Docker inside`
             : "CI/CD container (nothing installed yet)";
     }
-    return ROLE_DEFAULTS[ct.role].purpose;
+    return ROLE_DEFAULTS[lxc.role].purpose;
 }

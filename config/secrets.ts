@@ -122,10 +122,10 @@ export interface StackSecrets {
     /** serviceSecrets: the values the services' templates and the data setups name, each a secret. */
     readonly services: Readonly<Record<string, pulumi.Output<string>>>;
     /**
-     * The SSH private key in plain text, for the host probe, which logs in before any resource
-     * exists (components/host/probe.ts). A function, so that it never lands in an output by accident.
+     * The SSH private key in plain text, for the host check, which logs in before any resource
+     * exists (components/host/check.ts). A function, so that it never lands in an output by accident.
      */
-    readonly sshPrivateKeyForProbe: () => string;
+    readonly sshPrivateKeyForCheck: () => string;
 }
 
 /** The PBS users' passwords (and the off-site one) that the backup config names. */
@@ -166,7 +166,7 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
     return Object.fromEntries([...used].sort().map((name) => [name, value(name)]));
 }
 
-/** The secrets as Outputs; `values` holds the checked plain values (the probe's key only is read). */
+/** The secrets as Outputs; `values` holds the checked plain values (the host check's key only is read). */
 export function stackSecrets(parsed: ParsedConfig, values: Readonly<Record<string, unknown>>): StackSecrets {
     const cfg = new pulumi.Config(NAMESPACE);
     const sshPrivateKey = cfg.requireSecret("sshPrivateKey");
@@ -176,6 +176,6 @@ export function stackSecrets(parsed: ParsedConfig, values: Readonly<Record<strin
         guestSshPrivateKey:
             values["guestSshPrivateKey"] === undefined ? sshPrivateKey : cfg.requireSecret("guestSshPrivateKey"),
         services: serviceSecretOutputs(cfg, parsed),
-        sshPrivateKeyForProbe: () => String(values["sshPrivateKey"]),
+        sshPrivateKeyForCheck: () => String(values["sshPrivateKey"]),
     };
 }

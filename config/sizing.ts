@@ -79,16 +79,16 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
 export type LxcSizing = Omit<RoleDefaults, "purpose" | "uiPorts">;
 
 /** The container's effective size and features: its own settings over its role's defaults. */
-export function lxcSizing(ct: LxcConfig): LxcSizing {
-    const role = ROLE_DEFAULTS[ct.role];
+export function lxcSizing(lxc: LxcConfig): LxcSizing {
+    const role = ROLE_DEFAULTS[lxc.role];
     // keyctl is left off: Proxmox lets only root@pam set feature flags besides nesting.
-    const nesting = ct.nesting ?? role.nesting;
+    const nesting = lxc.nesting ?? role.nesting;
     return {
-        cores: ct.cores ?? role.cores,
-        memoryGiB: ct.memoryGiB ?? role.memoryGiB,
-        diskGiB: ct.disk.sizeGiB ?? role.diskGiB,
+        cores: lxc.cores ?? role.cores,
+        memoryGiB: lxc.memoryGiB ?? role.memoryGiB,
+        diskGiB: lxc.disk.sizeGiB ?? role.diskGiB,
         nesting,
-        protect: ct.protect ?? role.protect,
+        protect: lxc.protect ?? role.protect,
     };
 }
 

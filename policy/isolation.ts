@@ -29,10 +29,10 @@ export function guestsOf(resources: PolicyResource[]): GuestView[] {
             const bridges = (vm.networkDevices ?? []).map((d) => d.bridge);
             out.push({ resource: r, kind: "vm", id: vm.vmId, node: vm.nodeName, tags: vm.tags, bridges });
         }
-        const ct = r.asType(proxmoxve.ContainerLegacy);
-        if (ct) {
-            const bridges = (ct.networkInterfaces ?? []).map((n) => n.bridge);
-            out.push({ resource: r, kind: "lxc", id: ct.vmId, node: ct.nodeName, tags: ct.tags, bridges });
+        const lxc = r.asType(proxmoxve.ContainerLegacy);
+        if (lxc) {
+            const bridges = (lxc.networkInterfaces ?? []).map((n) => n.bridge);
+            out.push({ resource: r, kind: "lxc", id: lxc.vmId, node: lxc.nodeName, tags: lxc.tags, bridges });
         }
     }
     return out;

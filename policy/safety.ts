@@ -21,8 +21,8 @@ export const protectStateful: ResourceValidationPolicy = {
         validateResourceOfType(proxmoxve.node.disk.Zfs, (pool, args, reportViolation) => {
             if (!args.opts.protect) reportViolation(`ZFS pool ${pool.name ?? "?"} is not protected`);
         }),
-        validateResourceOfType(proxmoxve.ContainerLegacy, (ct, args, reportViolation) => {
-            const tag = ct.tags?.find((t) => STATEFUL_TAGS.includes(t));
+        validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, args, reportViolation) => {
+            const tag = lxc.tags?.find((t) => STATEFUL_TAGS.includes(t));
             if (tag !== undefined && !args.opts.protect) reportViolation(`${tag} container is not protected`);
         }),
     ],
@@ -33,8 +33,8 @@ export const lxcUnprivileged: ResourceValidationPolicy = {
     description: "Every LXC container runs unprivileged.",
     enforcementLevel: "mandatory",
     remediationSteps: "Set unprivileged: true; a privileged container's root is the host's root.",
-    validateResource: validateResourceOfType(proxmoxve.ContainerLegacy, (ct, _args, reportViolation) => {
-        if (ct.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
+    validateResource: validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
+        if (lxc.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
     }),
 };
 
@@ -62,8 +62,8 @@ export const guestNicFirewall: ResourceValidationPolicy = {
                 if (d.firewall !== true) reportViolation(`networkDevices[${i}] does not set firewall: true`);
             }
         }),
-        validateResourceOfType(proxmoxve.ContainerLegacy, (ct, _args, reportViolation) => {
-            for (const [i, n] of (ct.networkInterfaces ?? []).entries()) {
+        validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
+            for (const [i, n] of (lxc.networkInterfaces ?? []).entries()) {
                 if (n.firewall !== true) reportViolation(`networkInterfaces[${i}] does not set firewall: true`);
             }
         }),

@@ -8,7 +8,7 @@ import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
-import { HostStatus } from "../components/host/probe";
+import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
@@ -22,7 +22,7 @@ import { buildMonitoring } from "./monitoring";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
 import { backupMountPoints, buildBackups } from "./backups";
-import { ContainerOutput, EnvironmentOutputs, vmOutput } from "./outputs";
+import { LxcOutput, EnvironmentOutputs, vmOutput } from "./outputs";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
@@ -37,7 +37,7 @@ export interface Hosts {
     readonly storage: Record<string, pulumi.Output<string>>;
 }
 
-/** What the host probe found on each node the environment touches. */
+/** What the host check found on each node the environment touches. */
 export type HostStatuses = Readonly<Record<string, HostStatus>>;
 
 /** Per node: the Proxmox provider, the host bootstrap, and the environment's mirrors. */
@@ -79,7 +79,7 @@ export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess
     );
 }
 
-/** Bridges reload the node's network: the host probe refused a node with pending changes. */
+/** Bridges reload the node's network: the host check refused a node with pending changes. */
 export function buildNetwork(stack: LoadedStack, { hosts }: Hosts): Network {
     return new Network(`${stack.environment}-network`, {
         environment: stack.environment,
@@ -106,8 +106,8 @@ export function buildImages(stack: LoadedStack, { hosts }: Hosts): Record<string
     const images: Record<string, GuestImages> = {};
     for (const node of stack.nodes) {
         const vms = stack.vms.filter((v) => v.node === node.name);
-        const cts = stack.containers.filter((c) => c.node === node.name);
-        if (vms.length + cts.length === 0) continue;
+        const lxcs = stack.containers.filter((c) => c.node === node.name);
+        if (vms.length + lxcs.length === 0) continue;
         const host = pick(hosts, node.name, "host");
         images[node.name] = new GuestImages(
             `${stack.environment}-${node.name}-images`,
@@ -116,7 +116,7 @@ export function buildImages(stack: LoadedStack, { hosts }: Hosts): Record<string
                 nodeName: node.name,
                 datastore: stack.proxmox.filesDatastore,
                 vmImages: vms.map((v) => v.image),
-                templates: cts.map((c) => c.template),
+                templates: lxcs.map((c) => c.template),
                 // The bootstrap enables the import and vztmpl content types these need.
                 dependsOn: [host.bootstrap],
             },
@@ -135,7 +135,7 @@ function securityGroupOf(network: Network): pulumi.Output<string> {
 }
 
 export interface Containers {
-    readonly outputs: Record<string, ContainerOutput>;
+    readonly outputs: Record<string, LxcOutput>;
     /** What a login to each container waits for: its start, and its data setup where it has one. */
     readonly ready: Record<string, pulumi.Resource[]>;
     /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
@@ -147,48 +147,48 @@ export interface Containers {
 /** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */
 export function buildContainers(w: GuestWiring): Containers {
     const { stack } = w;
-    const outputs: Record<string, ContainerOutput> = {};
+    const outputs: Record<string, LxcOutput> = {};
     const dataSetups: pulumi.Resource[] = [];
     const starts: Record<string, pulumi.Resource> = {};
     const ready: Record<string, pulumi.Resource[]> = {};
-    for (const ct of stack.containers) {
+    for (const lxc of stack.containers) {
         const built = new ServiceLxc(
-            ct.name,
+            lxc.name,
             {
                 environment: stack.environment,
-                container: ct,
-                storageId: pick(w.hosts.storage, `${ct.node}/${ct.storage}`, "storage"),
-                templateFileId: pick(w.images, ct.node, "image set").template(ct.template.url),
-                bridge: bridgeOf(w.network, ct.node, ct.network.bridge),
+                lxc,
+                storageId: pick(w.hosts.storage, `${lxc.node}/${lxc.storage}`, "storage"),
+                templateFileId: pick(w.images, lxc.node, "image set").template(lxc.template.url),
+                bridge: bridgeOf(w.network, lxc.node, lxc.network.bridge),
                 gateway: stack.network.gateway,
                 dns: stack.network.dns,
                 securityGroup: securityGroupOf(w.network),
                 firewallPolicy: stack.policy,
-                hostConnection: pick(w.hosts.hosts, ct.node, "host").connection,
-                mountPoints: backupMountPoints(stack, ct.name, w.hosts.storage, ct.node),
+                hostConnection: pick(w.hosts.hosts, lxc.node, "host").connection,
+                mountPoints: backupMountPoints(stack, lxc.name, w.hosts.storage, lxc.node),
             },
-            { provider: pick(w.hosts.hosts, ct.node, "host").provider },
+            { provider: pick(w.hosts.hosts, lxc.node, "host").provider },
         );
         const data =
-            (ct.postgres || ct.redis) && ct.network.address
-                ? new DataSetup(`${ct.name}-data`, {
-                      container: ct,
-                      address: ct.network.address.ip,
+            (lxc.postgres || lxc.redis) && lxc.network.address
+                ? new DataSetup(`${lxc.name}-data`, {
+                      lxc,
+                      address: lxc.network.address.ip,
                       sshPrivateKey: stack.secrets.guestSshPrivateKey,
                       secrets: stack.secrets.services,
                       dependsOn: [built.start],
                   })
                 : undefined;
         if (data) dataSetups.push(data.setup);
-        const role = buildRoleSetup(stack, ct, built, pick(w.hosts.hosts, ct.node, "host").connection);
+        const role = buildRoleSetup(stack, lxc, built, pick(w.hosts.hosts, lxc.node, "host").connection);
         // What comes next in the container (the monitoring's node-exporter) waits for its role's set-up.
-        starts[ct.name] = role?.done ?? built.start;
+        starts[lxc.name] = role?.done ?? built.start;
         // Logins to the container (the backup timers) wait for everything installed in it.
-        ready[ct.name] = [built.start, ...(data ? [data.setup] : []), ...(role ? [role.done] : [])];
-        outputs[ct.name] = {
-            role: ct.role,
+        ready[lxc.name] = [built.start, ...(data ? [data.setup] : []), ...(role ? [role.done] : [])];
+        outputs[lxc.name] = {
+            role: lxc.role,
             vmid: built.vmId,
-            node: ct.node,
+            node: lxc.node,
             address: built.address,
             endpoints: role ? built.endpoints.apply((e) => [...e, ...role.endpoints]) : built.endpoints,
             ...(data ? { setup: data.description } : {}),

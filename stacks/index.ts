@@ -1,7 +1,7 @@
-// The program: the environments' policies, the host probe, and the builder for the loaded stack.
+// The program: the environments' policies, the host check, and the builder for the loaded stack.
 
 import { bootstrapPlan, renderCheckScript } from "../components/host/bootstrap";
-import { probeHost } from "../components/host/probe";
+import { checkHost } from "../components/host/check";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, LoadedStack, NAMESPACE, loadStackConfig } from "../config/load";
 import { EnvironmentPolicies } from "../config/policy";
@@ -14,17 +14,13 @@ export const POLICIES: EnvironmentPolicies = { private: PRIVATE_POLICY, public: 
 
 export type { HostStatuses } from "./build";
 
-export function buildStack(stack: LoadedStack, statuses: HostStatuses): EnvironmentOutputs {
-    return buildEnvironment(stack, statuses);
-}
-
 /** Runs the read-only host check on every node the environment touches, before anything is registered. */
-export async function probeStack(stack: LoadedStack): Promise<HostStatuses> {
+export async function checkHosts(stack: LoadedStack): Promise<HostStatuses> {
     const entries = await Promise.all(
         stack.nodes.map(async (node) => {
             const script = renderCheckScript(bootstrapPlan(node, stack.environment, stack.proxmox));
-            const privateKey = stack.secrets.sshPrivateKeyForProbe();
-            return [node.name, await probeHost({ node: node.name, ssh: node.ssh, privateKey, script })] as const;
+            const privateKey = stack.secrets.sshPrivateKeyForCheck();
+            return [node.name, await checkHost({ node: node.name, ssh: node.ssh, privateKey, script })] as const;
         }),
     );
     return Object.fromEntries(entries);
@@ -33,7 +29,7 @@ export async function probeStack(stack: LoadedStack): Promise<HostStatuses> {
 /** How the program runs: against real hosts (the default), or as the offline plan. */
 export interface ProgramOptions {
     /** Answers the host check; the offline plan passes a stand-in. */
-    readonly probe?: (stack: LoadedStack) => Promise<HostStatuses>;
+    readonly checkHosts?: (stack: LoadedStack) => Promise<HostStatuses>;
     /** The offline plan: nothing will be deployed, so example values are only warned about. */
     readonly offline?: boolean;
 }
@@ -49,9 +45,9 @@ export function checkPlaceholders(stack: LoadedStack, deploying: boolean): void 
         void pulumi.log.warn(`${NAMESPACE}:${p.path}: ${p.message} (\`pulumi up\` refuses it)`);
 }
 
-/** The whole program: load and check the config, probe the hosts, build. index.ts runs it. */
+/** The whole program: load and check the config, check the hosts, build. index.ts runs it. */
 export async function runProgram(options: ProgramOptions = {}): Promise<EnvironmentOutputs> {
     const stack = loadStackConfig(POLICIES);
     checkPlaceholders(stack, !options.offline && !pulumi.runtime.isDryRun());
-    return buildStack(stack, await (options.probe ?? probeStack)(stack));
+    return buildEnvironment(stack, await (options.checkHosts ?? checkHosts)(stack));
 }

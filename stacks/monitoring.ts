@@ -30,11 +30,11 @@ export function buildMonitoring(
     if (!mon) return undefined;
     const key = stack.secrets.guestSshPrivateKey;
     const exporters: Record<string, pulumi.Resource> = {};
-    for (const ct of stack.containers) {
-        const start = starts[ct.name];
-        if (!ct.network.address || !start) continue;
-        exporters[ct.name] = new NodeExporterSetup(`${ct.name}-node-exporter`, {
-            address: ct.network.address.ip,
+    for (const lxc of stack.containers) {
+        const start = starts[lxc.name];
+        if (!lxc.network.address || !start) continue;
+        exporters[lxc.name] = new NodeExporterSetup(`${lxc.name}-node-exporter`, {
+            address: lxc.network.address.ip,
             version: mon.nodeExporterVersion,
             scrapedBy: mon.source,
             sshPrivateKey: key,

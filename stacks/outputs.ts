@@ -26,7 +26,7 @@ export interface VmOutput {
 }
 
 /** A service container (an LXC: PostgreSQL, Redis, security, CI/CD, monitoring, backup). */
-export interface ContainerOutput {
+export interface LxcOutput {
     role: LxcRole;
     vmid: pulumi.Output<number>;
     node: string;
@@ -64,7 +64,7 @@ export interface EnvironmentOutputs {
     exposure: string;
     vms: Record<string, VmOutput>;
     /** The service containers (containers.<name>); the containers inside a VM are vms.<vm>.services. */
-    containers: Record<string, ContainerOutput>;
+    containers: Record<string, LxcOutput>;
     hosts: Record<string, HostOutput>;
     /** With monitoring configured (docs/monitoring.md). */
     monitoring?: MonitoringOutput;

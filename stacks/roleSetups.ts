@@ -4,7 +4,7 @@
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
-import { ContainerModel } from "../config/resolve";
+import { LxcModel } from "../config/resolve";
 import { RunnerSetup } from "../components/serviceLxc/cicdRunner";
 import { SecuritySetup } from "../components/serviceLxc/security";
 import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
@@ -21,11 +21,11 @@ export interface RoleSetupOutput {
 
 export function buildRoleSetup(
     stack: LoadedStack,
-    ct: ContainerModel,
+    lxc: LxcModel,
     built: ServiceLxc,
     hostConnection: command.types.input.remote.ConnectionArgs,
 ): RoleSetupOutput | undefined {
-    const address = ct.network.address?.ip;
+    const address = lxc.network.address?.ip;
     if (address === undefined) return undefined;
     const common = {
         address,
@@ -33,24 +33,24 @@ export function buildRoleSetup(
         secrets: stack.secrets.services,
         dependsOn: [built.start],
     };
-    if (ct.wireguard || ct.crowdsec) {
-        const sec = new SecuritySetup(`${ct.name}-security`, {
+    if (lxc.wireguard || lxc.crowdsec) {
+        const sec = new SecuritySetup(`${lxc.name}-security`, {
             ...common,
-            container: ct,
+            lxc,
             hostConnection,
             network: stack.network,
             proxmox: stack.proxmox,
-            nodeAddress: stack.nodes.find((n) => n.name === ct.node)?.ssh.address,
+            nodeAddress: stack.nodes.find((n) => n.name === lxc.node)?.ssh.address,
         });
         return {
             setup: sec.description,
             endpoints: sec.endpoints,
-            ...(ct.wireguard ? { vpnClients: sec.clientConfigs } : {}),
+            ...(lxc.wireguard ? { vpnClients: sec.clientConfigs } : {}),
             done: sec,
         };
     }
-    if (ct.runner) {
-        const runner = new RunnerSetup(`${ct.name}-runner`, { ...common, container: ct });
+    if (lxc.runner) {
+        const runner = new RunnerSetup(`${lxc.name}-runner`, { ...common, lxc });
         return { setup: runner.description, endpoints: [], done: runner };
     }
     return undefined;

@@ -51,7 +51,7 @@ export function programSource(): string {
         `require("ts-node").register({ transpileOnly: true, project: ${at("tsconfig.json")} });`,
         `const { runProgram } = require(${at("stacks")});`,
         `const { assumeHosts } = require(${at("testing/planStack")});`,
-        `module.exports = runProgram({ probe: assumeHosts("ready"), offline: true });`,
+        `module.exports = runProgram({ checkHosts: assumeHosts("ready"), offline: true });`,
         "",
     ].join("\n");
 }

@@ -1,6 +1,6 @@
 // Runs the real program for one stack under the mock runtime, against that stack's files: what the
 // offline plan prints, and what the tests and the bench assert and time. No host is contacted: the
-// host probe is answered by a stand-in (every node ready, or every node waiting for a reboot).
+// host check is answered by a stand-in (every node ready, or every node waiting for a reboot).
 
 import type { Unwrap } from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
@@ -16,10 +16,10 @@ export interface PlannedStack {
     outputs: Unwrap<EnvironmentOutputs> | undefined;
 }
 
-/** The host state the plan assumes, as the probe would report it. */
+/** The host state the plan assumes, as the host check would report it. */
 export type AssumedHosts = "ready" | "reboot-pending";
 
-/** A stand-in for the host probe: every node in the assumed state. */
+/** A stand-in for the host check: every node in the assumed state. */
 export function assumeHosts(state: AssumedHosts) {
     const reasons = state === "ready" ? [] : ["the host bootstrap's settings are not live until the node reboots"];
     return (stack: LoadedStack) =>
@@ -37,7 +37,7 @@ export async function planStack(
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
-        program: () => runProgram({ probe: assumeHosts(hosts), offline: true }),
+        program: () => runProgram({ checkHosts: assumeHosts(hosts), offline: true }),
     });
     if (run.error !== undefined) throw run.error;
     const note =

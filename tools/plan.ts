@@ -92,11 +92,11 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             );
         }
     }
-    for (const [name, ct] of Object.entries(out.containers)) {
-        const endpoints = ct.endpoints.length > 0 ? `, ${ct.endpoints.join(" ")}` : "";
-        lines.push(`  container ${name}: ${ct.role}, CTID ${ct.vmid}, ${ct.address ?? "dhcp"}${endpoints}`);
-        if (ct.setup) lines.push(`    set-up over SSH: ${ct.setup}`);
-        const clients = Object.keys(ct.vpnClients ?? {});
+    for (const [name, lxc] of Object.entries(out.containers)) {
+        const endpoints = lxc.endpoints.length > 0 ? `, ${lxc.endpoints.join(" ")}` : "";
+        lines.push(`  container ${name}: ${lxc.role}, CTID ${lxc.vmid}, ${lxc.address ?? "dhcp"}${endpoints}`);
+        if (lxc.setup) lines.push(`    set-up over SSH: ${lxc.setup}`);
+        const clients = Object.keys(lxc.vpnClients ?? {});
         if (clients.length > 0) {
             lines.push(`    WireGuard client configs, without private keys (output vpnClients): ${clients.join(", ")}`);
         }

@@ -31,7 +31,7 @@ bridge with no uplink, waits for the container or the VM's guest agent, runs the
 removes the scratch guest and the bridge whatever happened. Every command runs on the guest's node
 over root SSH (nodes.<node>.address, sshUser; your ssh keys and ~/.ssh/config); API calls go
 through pvesh. --dry-run prints every call and command without connecting anywhere.
---scratch-vmid: default the last id of the environment's range (199 private, 299 public).
+--scratch-vmid: default the last id of the environment's range (environments.<env>.vmids.last).
 --metrics-file: also write the result as node-exporter textfile metrics (a .prom file in the
 textfile directory of the machine that runs the drill), for a monthly run from cron.
 
@@ -81,8 +81,10 @@ export function loadTarget(opts: DrillOptions): DrillTarget | string {
     const secretKeys = new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, "")));
     const result = parseStackConfig({ stack: opts.stack, values, secretKeys }, POLICIES);
     if (!result.ok) throw new ConfigError(opts.stack, result.issues);
-    const model = resolveStack(result.config, opts.stack, POLICIES[result.config.environment]);
-    return drillTarget(model, opts.guest, opts.scratchVmid);
+    const { config } = result;
+    const model = resolveStack(config, opts.stack, POLICIES[config.environment]);
+    // By default the last id of the environment's range: inside its own ids, and the last one guests are given.
+    return drillTarget(model, opts.guest, opts.scratchVmid ?? config.environments[config.environment].vmids.last);
 }
 
 export interface RunResult {

@@ -25,8 +25,8 @@ export interface DrillTarget {
     readonly check: { readonly command: string; readonly what: string };
 }
 
-/** A reason the drill cannot run for this guest, or its target. */
-export function drillTarget(model: StackModel, guest: string, scratch?: number): DrillTarget | string {
+/** A reason the drill cannot run for this guest, or its target; `scratchVmid` is where it restores to. */
+export function drillTarget(model: StackModel, guest: string, scratchVmid: number): DrillTarget | string {
     const backup: BackupModel | undefined = model.backup;
     if (!backup) return `stack ${model.stack} declares no backups (backup in Pulumi.${model.stack}.yaml)`;
     const covered = backup.guests.find((g) => g.name === guest);
@@ -35,8 +35,8 @@ export function drillTarget(model: StackModel, guest: string, scratch?: number):
         return `${guest} is not covered by the ${model.environment} backup job (covered: ${names})`;
     }
     const vm = model.vms.find((v) => v.name === guest);
-    const ct = model.containers.find((c) => c.name === guest);
-    const nodeName = vm?.node ?? ct?.node ?? "";
+    const lxc = model.containers.find((c) => c.name === guest);
+    const nodeName = vm?.node ?? lxc?.node ?? "";
     const node = model.nodes.find((n) => n.name === nodeName);
     if (!node) return `${guest}: node ${nodeName} is not in the config`;
     return {
@@ -49,8 +49,8 @@ export function drillTarget(model: StackModel, guest: string, scratch?: number):
         sshUser: node.ssh.user,
         sshPort: node.ssh.port,
         storageId: backup.pbs.storageId,
-        diskStorage: vm?.disk.storage ?? ct?.storage ?? "",
-        scratchVmid: scratch ?? (model.environment === "private" ? 199 : 299),
+        diskStorage: vm?.disk.storage ?? lxc?.storage ?? "",
+        scratchVmid,
         bridge: `aidsdrill${model.environment === "private" ? 1 : 2}`,
         check: guestCheck(model, guest),
     };
@@ -58,17 +58,18 @@ export function drillTarget(model: StackModel, guest: string, scratch?: number):
 
 /** The guest's own check, run inside the scratch guest. */
 export function guestCheck(model: StackModel, guest: string): DrillTarget["check"] {
-    const ct = model.containers.find((c) => c.name === guest);
-    if (ct?.role === "postgresql") {
+    const lxc = model.containers.find((c) => c.name === guest);
+    if (lxc?.role === "postgresql") {
         return {
             command: `runuser -u postgres -- psql -XAtd aidualstack -c "SELECT count(*) || ' runs, newest ' || max(started_at) FROM backup_runs"`,
             what: "PostgreSQL answers a query on its known table aidualstack.backup_runs (written by each pg_dump run)",
         };
     }
-    if (ct?.role === "redis") {
+    if (lxc?.role === "redis") {
         return { command: "systemctl is-active redis-server", what: "Redis runs" };
     }
-    if (ct) return { command: "systemctl is-system-running --wait || true; test -d /etc", what: "the container boots" };
+    if (lxc)
+        return { command: "systemctl is-system-running --wait || true; test -d /etc", what: "the container boots" };
     return {
         command: "systemctl is-active docker && ls -1 /var/backups/ai-dualstack",
         what: "Docker runs, and the vector-store snapshots are on the restored disk",

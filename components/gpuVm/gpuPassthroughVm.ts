@@ -9,6 +9,7 @@
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { withFormerTypes } from "../formerTypes";
 import { GpuModel, VmModel } from "../../config/resolve";
 import { EnvironmentName } from "../../config/schema";
 import { describe } from "../describe";
@@ -46,7 +47,7 @@ export interface GpuPassthroughVmArgs extends GuestNetworkArgs {
     readonly filesDatastore: string;
     /** Datastore file id of the cloud image to import (`local:import/...`). */
     readonly imageFileId: pulumi.Input<string>;
-    /** Root SSH to the node, and whether the host probe found it ready (no reboot pending). */
+    /** Root SSH to the node, and whether the host check found it ready (no reboot pending). */
     readonly host: {
         readonly connection: command.types.input.remote.ConnectionArgs;
         readonly ready: boolean;
@@ -133,7 +134,12 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
     public readonly gpu?: GpuSummary;
 
     constructor(name: string, args: GpuPassthroughVmArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:compute:GpuPassthroughVm", name, {}, opts);
+        super(
+            "ai-dualstack:gpuVm:GpuPassthroughVm",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:gpuVm:GpuPassthroughVm", opts),
+        );
         const { vm, environment: env } = args;
         if (vm.gpu) {
             this.mapping = this.gpuMapping(name, env, vm.gpu, vm.node);

@@ -1,5 +1,5 @@
 // What the host bootstrap does on one node for one environment, the scripts that do it (apply,
-// remove) and check it (read-only: the host probe runs it before anything is registered). Plain
+// remove) and check it (read-only: the host check runs it before anything is registered). Plain
 // functions: plan from config, scripts from plan.
 
 import { NodeModel } from "../../config/resolve";

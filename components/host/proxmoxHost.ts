@@ -1,6 +1,6 @@
 // One Proxmox node as an environment sees it: the explicit provider for its API, and the host
 // bootstrap (IOMMU, vfio, driver blacklist, hugepages) run over SSH. It never reboots the node; the
-// host probe (probe.ts) said before the program built anything whether a reboot is pending.
+// host check (check.ts) said before the program built anything whether a reboot is pending.
 
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
@@ -9,7 +9,7 @@ import { NodeModel } from "../../config/resolve";
 import { inlineScript } from "../../lib/scripts";
 import { describe } from "../describe";
 import { BootstrapPlan, describeBootstrap, renderBootstrapScript } from "./bootstrap";
-import { HostStatus } from "./probe";
+import { HostStatus } from "./check";
 
 export interface ProxmoxHostArgs {
     /** The node's name in the Proxmox cluster. */
@@ -24,7 +24,7 @@ export interface ProxmoxHostArgs {
     readonly sshPrivateKey: pulumi.Input<string>;
     /** What the bootstrap sets up; see bootstrap.ts. */
     readonly bootstrap: BootstrapPlan;
-    /** What the host probe found: whether a reboot is pending, and why. */
+    /** What the host check found: whether a reboot is pending, and why. */
     readonly status: HostStatus;
 }
 

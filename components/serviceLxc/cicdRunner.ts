@@ -5,7 +5,8 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerModel } from "../../config/resolve";
+import { withFormerTypes } from "../formerTypes";
+import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 
@@ -18,7 +19,7 @@ export const DEFAULT_RUNNER_LABELS: readonly string[] = ["self-hosted", "linux",
 
 const RUNNER = loadScript(__dirname, "runner-setup.sh");
 
-type Runner = NonNullable<ContainerModel["runner"]>;
+type Runner = NonNullable<LxcModel["runner"]>;
 
 /** Every label a job's `runs-on` can match: GitHub's own three, then the config's. */
 export function runnerLabels(runner: Pick<Runner, "labels">): string[] {
@@ -40,13 +41,13 @@ export function renderRunnerScript(runner: Runner, runnerName: string, token: st
     );
 }
 
-export function describeRunner(runner: Runner, outbound: ContainerModel["outbound"]): string {
+export function describeRunner(runner: Runner, outbound: LxcModel["outbound"]): string {
     const out = outbound?.rules.map((r) => `${r.dport ?? "any"}/${r.proto ?? "any"} to ${r.dest ?? "any"}`) ?? [];
     return `GitHub Actions runner ${RUNNER_VERSION} (sha256-checked) for ${runner.repository}, labels ${runnerLabels(runner).join(",")}, with Docker (nesting); outbound ${outbound?.outputPolicy ?? "ACCEPT"} except ${out.join(", ")}`;
 }
 
 export interface RunnerSetupArgs {
-    readonly container: Pick<ContainerModel, "name" | "runner" | "outbound">;
+    readonly lxc: Pick<LxcModel, "name" | "runner" | "outbound">;
     readonly address: string;
     readonly sshPrivateKey: pulumi.Input<string>;
     readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
@@ -58,17 +59,22 @@ export class RunnerSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: RunnerSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:cicd:RunnerSetup", name, {}, opts);
-        const runner = args.container.runner;
+        super(
+            "ai-dualstack:serviceLxc:RunnerSetup",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:serviceLxc:RunnerSetup", opts),
+        );
+        const runner = args.lxc.runner;
         if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
         const token = secretOf(args.secrets, runner.tokenSecret, name);
-        this.description = describeRunner(runner, args.container.outbound);
+        this.description = describeRunner(runner, args.lxc.outbound);
         this.setup = scriptCommand(
             `${name}-setup`,
             `installs Docker and the GitHub Actions runner ${RUNNER_VERSION}, registers it with ${runner.repository} (script held secret: it carries the registration token)`,
             {
                 connection: rootSsh(args.address, args.sshPrivateKey),
-                stdin: token.apply((t) => renderRunnerScript(runner, args.container.name, t)),
+                stdin: token.apply((t) => renderRunnerScript(runner, args.lxc.name, t)),
             },
             { parent: this, dependsOn: args.dependsOn },
         );

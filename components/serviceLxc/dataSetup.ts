@@ -5,7 +5,8 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerModel } from "../../config/resolve";
+import { withFormerTypes } from "../formerTypes";
+import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 
@@ -13,8 +14,8 @@ const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
 const REDIS = loadScript(__dirname, "redis-setup.sh");
 const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/dataSetup.ts). Do not edit in the container.";
 
-type Postgres = NonNullable<ContainerModel["postgres"]>;
-type Redis = NonNullable<ContainerModel["redis"]>;
+type Postgres = NonNullable<LxcModel["postgres"]>;
+type Redis = NonNullable<LxcModel["redis"]>;
 
 /** PostgreSQL: databases (each with its owner role), their passwords, the networks that may log in. */
 export function renderPostgresScript(pg: Postgres, passwords: Readonly<Record<string, string>>): string {
@@ -37,26 +38,26 @@ export function renderRedisScript(redis: Redis, password: string): string {
 }
 
 /** What a container's setup does, in one plain line (no secret). */
-export function describeSetup(ct: Pick<ContainerModel, "postgres" | "redis">): string | undefined {
-    if (ct.postgres) {
-        const dbs = Object.keys(ct.postgres.databases).sort().join(", ") || "none";
-        return `PostgreSQL: databases ${dbs}; logins from ${ct.postgres.allowFrom.join(", ") || "nowhere"}`;
+export function describeSetup(lxc: Pick<LxcModel, "postgres" | "redis">): string | undefined {
+    if (lxc.postgres) {
+        const dbs = Object.keys(lxc.postgres.databases).sort().join(", ") || "none";
+        return `PostgreSQL: databases ${dbs}; logins from ${lxc.postgres.allowFrom.join(", ") || "nowhere"}`;
     }
-    if (ct.redis) return `Redis: password required, maxmemory ${ct.redis.maxmemoryMiB} MiB (LRU)`;
+    if (lxc.redis) return `Redis: password required, maxmemory ${lxc.redis.maxmemoryMiB} MiB (LRU)`;
     return undefined;
 }
 
 /** The setup command's line in the plan. */
-function describeCommand(ct: Pick<ContainerModel, "postgres" | "redis">): string {
-    const what = ct.postgres
-        ? `PostgreSQL, databases ${Object.keys(ct.postgres.databases).sort().join(" ") || "none"}`
+function describeCommand(lxc: Pick<LxcModel, "postgres" | "redis">): string {
+    const what = lxc.postgres
+        ? `PostgreSQL, databases ${Object.keys(lxc.postgres.databases).sort().join(" ") || "none"}`
         : "Redis";
     return `installs and configures ${what} (script held secret: it carries passwords)`;
 }
 
 export interface DataSetupArgs {
     /** The container's data-layer settings: postgres or redis. */
-    readonly container: Pick<ContainerModel, "postgres" | "redis">;
+    readonly lxc: Pick<LxcModel, "postgres" | "redis">;
     /** The container's static address. */
     readonly address: string;
     /** Private key whose public half is in the container's sshPublicKeys (root). */
@@ -72,37 +73,33 @@ export class DataSetup extends pulumi.ComponentResource {
     public readonly description: string;
 
     constructor(name: string, args: DataSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        // Named DataService before; the alias keeps existing stacks' setups in place.
         super(
-            "ai-dualstack:data:DataSetup",
+            "ai-dualstack:serviceLxc:DataSetup",
             name,
             {},
-            {
-                ...opts,
-                aliases: [...(opts?.aliases ?? []), { type: "ai-dualstack:data:DataService" }],
-            },
+            withFormerTypes("ai-dualstack:serviceLxc:DataSetup", opts),
         );
-        const ct = args.container;
+        const lxc = args.lxc;
         const secret = (n: string) => secretOf(args.secrets, n, name);
         let stdin: pulumi.Output<string>;
-        if (ct.postgres) {
-            const pg = ct.postgres;
+        if (lxc.postgres) {
+            const pg = lxc.postgres;
             const dbs = Object.keys(pg.databases).sort();
             stdin = pulumi
                 .all(dbs.map((db) => secret((pg.databases[db] as { passwordSecret: string }).passwordSecret)))
                 .apply((pws) =>
                     renderPostgresScript(pg, Object.fromEntries(dbs.map((db, i) => [db, pws[i] as string]))),
                 );
-        } else if (ct.redis) {
-            const redis = ct.redis;
+        } else if (lxc.redis) {
+            const redis = lxc.redis;
             stdin = secret(redis.passwordSecret).apply((pw) => renderRedisScript(redis, pw));
         } else {
             throw new Error(`${name}: a DataSetup needs postgres or redis settings`);
         }
-        this.description = describeSetup(ct) ?? "";
+        this.description = describeSetup(lxc) ?? "";
         this.setup = scriptCommand(
             `${name}-setup`,
-            describeCommand(ct),
+            describeCommand(lxc),
             { connection: rootSsh(args.address, args.sshPrivateKey), stdin },
             { parent: this, dependsOn: args.dependsOn },
         );

@@ -5,7 +5,8 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerModel } from "../../config/resolve";
+import { withFormerTypes } from "../formerTypes";
+import { LxcModel } from "../../config/resolve";
 import { CROWDSEC_SYSLOG_PORT } from "../../config/roleFirewall";
 import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
 import { containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
@@ -30,8 +31,8 @@ const CROWDSEC = loadScript(__dirname, "crowdsec-setup.sh");
 const HOST = loadScript(__dirname, "security-host.sh");
 const SHIPPER = loadScript(__dirname, "proxy-log-ship.sh");
 
-type Wireguard = NonNullable<ContainerModel["wireguard"]>;
-type Crowdsec = NonNullable<ContainerModel["crowdsec"]>;
+type Wireguard = NonNullable<LxcModel["wireguard"]>;
+type Crowdsec = NonNullable<LxcModel["crowdsec"]>;
 
 /** What the VPN's clients may reach: the environment's network, and the node when the VPN administers it. */
 export function vpnDestinations(
@@ -117,15 +118,15 @@ export function renderCrowdsecScript(cs: Crowdsec, listenIp: string, bouncerKey:
 
 /** The node's part: the WireGuard module; CrowdSec's bouncer and the access-log shipper. */
 export function renderSecurityHostScript(
-    ct: Pick<ContainerModel, "wireguard" | "crowdsec">,
+    lxc: Pick<LxcModel, "wireguard" | "crowdsec">,
     securityIp: string,
     bouncerKey: string,
 ): string {
-    const cs = ct.crowdsec;
+    const cs = lxc.crowdsec;
     return renderScript(
         "Rendered by ai-dualstack (components/serviceLxc/security.ts). Do not edit on the host.",
         {
-            AIDS_WIREGUARD: ct.wireguard ? "1" : "0",
+            AIDS_WIREGUARD: lxc.wireguard ? "1" : "0",
             AIDS_CROWDSEC: cs ? "1" : "0",
             AIDS_BOUNCER_VERSION: BOUNCER_VERSION,
             AIDS_BOUNCER_LOCAL: cs ? bouncerLocalConfig(securityIp, bouncerKey) : "",
@@ -143,7 +144,7 @@ export function describeWireguard(wg: Wireguard, ip: string, destinations: reado
 }
 
 export interface SecuritySetupArgs {
-    readonly container: Pick<ContainerModel, "name" | "wireguard" | "crowdsec">;
+    readonly lxc: Pick<LxcModel, "name" | "wireguard" | "crowdsec">;
     readonly address: string;
     readonly sshPrivateKey: pulumi.Input<string>;
     readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
@@ -163,8 +164,13 @@ export class SecuritySetup extends pulumi.ComponentResource {
     public readonly commands: command.remote.Command[] = [];
 
     constructor(name: string, args: SecuritySetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:security:SecuritySetup", name, {}, opts);
-        const { wireguard: wg, crowdsec: cs } = args.container;
+        super(
+            "ai-dualstack:serviceLxc:SecuritySetup",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:serviceLxc:SecuritySetup", opts),
+        );
+        const { wireguard: wg, crowdsec: cs } = args.lxc;
         const secret = (n: string) => secretOf(args.secrets, n, name);
         const connection = rootSsh(args.address, args.sshPrivateKey);
         const bouncerKey = cs ? secret(cs.bouncerKeySecret) : pulumi.output("");
@@ -186,7 +192,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
         const node = this.run(
             `${name}-node`,
             `on the node: ${nodeParts.join("; ")} (script held secret: it carries the bouncer key)`,
-            bouncerKey.apply((k) => renderSecurityHostScript(args.container, args.address, k)),
+            bouncerKey.apply((k) => renderSecurityHostScript(args.lxc, args.address, k)),
             args.hostConnection,
             [...(crowdsec ? [crowdsec] : []), ...args.dependsOn],
         );

@@ -4,7 +4,8 @@
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import { ContainerModel } from "../../config/resolve";
+import { withFormerTypes } from "../formerTypes";
+import { LxcModel } from "../../config/resolve";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
 import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
@@ -15,7 +16,7 @@ import { describe } from "../describe";
 
 /** What of the container's model the component uses. */
 export type ServiceLxcSpec = Pick<
-    ContainerModel,
+    LxcModel,
     | "vmid"
     | "node"
     | "role"
@@ -32,7 +33,7 @@ export type ServiceLxcSpec = Pick<
 
 export interface ServiceLxcArgs extends GuestNetworkArgs {
     readonly environment: EnvironmentName;
-    readonly container: ServiceLxcSpec;
+    readonly lxc: ServiceLxcSpec;
     readonly storageId: pulumi.Input<string>;
     /** Datastore file id of the template (`local:vztmpl/...`). */
     readonly templateFileId: pulumi.Input<string>;
@@ -81,35 +82,40 @@ export class ServiceLxc extends pulumi.ComponentResource {
     public readonly endpoints: pulumi.Output<string[]>;
 
     constructor(name: string, args: ServiceLxcArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:compute:ServiceLxc", name, {}, opts);
-        const ct = args.container;
+        super(
+            "ai-dualstack:serviceLxc:ServiceLxc",
+            name,
+            {},
+            withFormerTypes("ai-dualstack:serviceLxc:ServiceLxc", opts),
+        );
+        const lxc = args.lxc;
         this.container = this.lxc(name, args);
-        this.vmId = this.container.vmId.apply((id) => id ?? ct.vmid);
-        this.address = pulumi.output<string | undefined>(ct.network.address?.ip);
-        this.endpoints = this.address.apply((ip) => roleEndpoints(ct.role, ip));
+        this.vmId = this.container.vmId.apply((id) => id ?? lxc.vmid);
+        this.address = pulumi.output<string | undefined>(lxc.network.address?.ip);
+        this.endpoints = this.address.apply((ip) => roleEndpoints(lxc.role, ip));
 
         this.firewall = new GuestFirewall(
             `${name}-firewall`,
             guestFirewallArgs(
                 { containerId: this.vmId },
                 {
-                    ...ct,
-                    address: ct.network.address?.ip,
+                    ...lxc,
+                    address: lxc.network.address?.ip,
                     // The VPN's clients reach the environment through the container: it sends from their addresses.
-                    forwards: ct.wireguard ? [networkCidr(ct.wireguard.address)] : [],
+                    forwards: lxc.wireguard ? [networkCidr(lxc.wireguard.address)] : [],
                 },
                 args,
             ),
             { parent: this },
         );
         this.start = describe(
-            `CT ${ct.vmid}: ${ct.cpus.length > 0 ? `pinned to ${formatCpuset(ct.cpus)}, ` : ""}started once its firewall is in place`,
+            `CT ${lxc.vmid}: ${lxc.cpus.length > 0 ? `pinned to ${formatCpuset(lxc.cpus)}, ` : ""}started once its firewall is in place`,
             new command.remote.Command(
                 `${name}-start`,
                 {
                     connection: args.hostConnection,
                     create: "bash -s",
-                    stdin: renderStartScript(ct.vmid, ct.cpus),
+                    stdin: renderStartScript(lxc.vmid, lxc.cpus),
                     logging: "stdoutAndStderr",
                 },
                 { parent: this, dependsOn: [this.container, this.firewall] },
@@ -120,15 +126,15 @@ export class ServiceLxc extends pulumi.ComponentResource {
 
     /** The container itself: unprivileged, sized by its role, created stopped. */
     private lxc(name: string, args: ServiceLxcArgs): proxmoxve.ContainerLegacy {
-        const ct = args.container;
-        const size = ct.sizing;
+        const lxc = args.lxc;
+        const size = lxc.sizing;
         return new proxmoxve.ContainerLegacy(
             name,
             {
-                nodeName: ct.node,
-                vmId: ct.vmid,
-                description: ct.description,
-                tags: lxcTags(args.environment, ct.role),
+                nodeName: lxc.node,
+                vmId: lxc.vmid,
+                description: lxc.description,
+                tags: lxcTags(args.environment, lxc.role),
                 unprivileged: true,
                 features: { nesting: size.nesting },
                 cpu: { cores: size.cores },
@@ -141,16 +147,16 @@ export class ServiceLxc extends pulumi.ComponentResource {
                         name: "eth0",
                         bridge: args.bridge,
                         firewall: true,
-                        ...(ct.network.macAddress ? { macAddress: ct.network.macAddress } : {}),
+                        ...(lxc.network.macAddress ? { macAddress: lxc.network.macAddress } : {}),
                     },
                 ],
                 initialization: {
                     hostname: name,
-                    ipConfigs: [{ ipv4: guestIpv4(ct.network, args.gateway) }],
+                    ipConfigs: [{ ipv4: guestIpv4(lxc.network, args.gateway) }],
                     ...(args.dns.length > 0 ? { dns: { servers: [...args.dns] } } : {}),
-                    userAccount: { keys: [...ct.sshPublicKeys] },
+                    userAccount: { keys: [...lxc.sshPublicKeys] },
                 },
-                startOnBoot: ct.startOnBoot,
+                startOnBoot: lxc.startOnBoot,
                 // Created stopped: the start command below starts it once its firewall is in place.
                 started: false,
             },

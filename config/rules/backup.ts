@@ -27,10 +27,10 @@ export function statefulGuests(cfg: ParsedConfig): StatefulGuest[] {
             ? [{ kind: "vms", name, why: `its services keep volumes (${[...new Set(volumes)].sort().join(", ")})` }]
             : [];
     });
-    const cts = Object.entries(cfg.containers)
-        .filter(([, ct]) => DATA_ROLES.includes(ct.role))
-        .map(([name, ct]): StatefulGuest => ({ kind: "containers", name, why: `it is a ${ct.role} container` }));
-    return [...vms, ...cts];
+    const lxcs = Object.entries(cfg.containers)
+        .filter(([, lxc]) => DATA_ROLES.includes(lxc.role))
+        .map(([name, lxc]): StatefulGuest => ({ kind: "containers", name, why: `it is a ${lxc.role} container` }));
+    return [...vms, ...lxcs];
 }
 
 const unsetSecret = (name: string) =>
@@ -94,8 +94,8 @@ function checkServer(cfg: ParsedConfig, env: EnvironmentName, b: BackupConfig, a
         }
         return;
     }
-    const ct = cfg.containers[server.container];
-    if (!ct || ct.role !== "backup") {
+    const lxc = cfg.containers[server.container];
+    if (!lxc || lxc.role !== "backup") {
         const backups = Object.entries(cfg.containers).filter(([, c]) => c.role === "backup");
         add(
             "backup.server.container",
@@ -103,20 +103,20 @@ function checkServer(cfg: ParsedConfig, env: EnvironmentName, b: BackupConfig, a
         );
         return;
     }
-    const ip = ct.network.address === "dhcp" ? undefined : ct.network.address.split("/")[0];
+    const ip = lxc.network.address === "dhcp" ? undefined : lxc.network.address.split("/")[0];
     if (ip === undefined) {
         add(`containers.${server.container}.network.address`, "the PBS container needs a static address, not dhcp");
     } else if (b.pbs.server !== ip) {
         add("backup.pbs.server", `is "${b.pbs.server}", but this stack's PBS runs at ${ip}; use "${ip}"`);
     }
-    const mirrors = cfg.nodes[ct.node]?.mirrors ?? {};
+    const mirrors = cfg.nodes[lxc.node]?.mirrors ?? {};
     for (const [dsEnv, ds] of Object.entries(server.datastores)) {
         const mirror = mirrors[ds.storage];
         if (!mirror || mirror.environment !== env) {
             const own = Object.entries(mirrors).filter(([, m]) => m.environment === env);
             add(
                 `backup.server.datastores.${dsEnv}.storage`,
-                `"${ds.storage}" is not a mirror of the ${env} environment on ${ct.node}; use one of ${list(own.map(([n]) => n))}`,
+                `"${ds.storage}" is not a mirror of the ${env} environment on ${lxc.node}; use one of ${list(own.map(([n]) => n))}`,
             );
         }
     }

@@ -30,20 +30,20 @@ export function guestsOf(cfg: ParsedConfig): Guest[] {
         network: vm.network,
         firewall: vm.firewall,
     }));
-    const cts = Object.entries(cfg.containers).map(([name, ct]: [string, LxcConfig]): Guest => {
-        const size = lxcSizing(ct);
+    const lxcs = Object.entries(cfg.containers).map(([name, lxc]: [string, LxcConfig]): Guest => {
+        const size = lxcSizing(lxc);
         return {
             kind: "containers",
             name,
-            vmid: ct.vmid,
-            node: ct.node,
+            vmid: lxc.vmid,
+            node: lxc.node,
             cores: size.cores,
             memoryGiB: size.memoryGiB,
             hugepages: false,
-            disk: { storage: ct.disk.storage, sizeGiB: size.diskGiB },
-            network: ct.network,
-            firewall: ct.firewall,
+            disk: { storage: lxc.disk.storage, sizeGiB: size.diskGiB },
+            network: lxc.network,
+            firewall: lxc.firewall,
         };
     });
-    return [...vms, ...cts];
+    return [...vms, ...lxcs];
 }

@@ -214,16 +214,16 @@ export function checkDockerSocket(cfg: ParsedConfig, policy: EnvironmentPolicy, 
 /** A database or cache serves its own environment only. */
 export function checkDataIsolation(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     const envCidr = cfg.environments[env].network.cidr;
-    for (const [ctName, ct] of Object.entries(cfg.containers)) {
+    for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
         const lists = [
-            ["postgres", "database", ct.postgres?.allowFrom ?? []],
-            ["redis", "cache", ct.redis?.allowFrom ?? []],
+            ["postgres", "database", lxc.postgres?.allowFrom ?? []],
+            ["redis", "cache", lxc.redis?.allowFrom ?? []],
         ] as const;
         for (const [key, what, allowFrom] of lists) {
             allowFrom.forEach((net, i) => {
                 if (!containsNetwork(parseCidr(envCidr), parseCidr(net))) {
                     add(
-                        `containers.${ctName}.${key}.allowFrom[${i}]`,
+                        `containers.${lxcName}.${key}.allowFrom[${i}]`,
                         `${net} is outside the ${env} network ${envCidr}; the ${what} serves its own environment only`,
                     );
                 }

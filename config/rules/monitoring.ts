@@ -20,19 +20,19 @@ export function checkMonitoring(
     projectDir: string = PROJECT_ROOT,
 ): void {
     const mon = cfg.monitoring;
-    const ct = mon ? cfg.containers[mon.container] : undefined;
-    if (!mon || !ct) return;
+    const lxc = mon ? cfg.containers[mon.container] : undefined;
+    if (!mon || !lxc) return;
     const at = `containers.${mon.container}`;
-    if (ct.role !== "monitoring")
-        add(`${at}.role`, `monitoring.container names it, so its role must be "monitoring", not "${ct.role}"`);
-    const ip = ct.network.address === "dhcp" ? "dhcp" : ct.network.address.split("/")[0];
+    if (lxc.role !== "monitoring")
+        add(`${at}.role`, `monitoring.container names it, so its role must be "monitoring", not "${lxc.role}"`);
+    const ip = lxc.network.address === "dhcp" ? "dhcp" : lxc.network.address.split("/")[0];
     if (ip !== mon.address) {
         add(
             "monitoring.address",
             `must be the address of ${at} (${ip}): every stack admits this address to its exporters`,
         );
     }
-    const disk = lxcSizing(ct).diskGiB;
+    const disk = lxcSizing(lxc).diskGiB;
     if (mon.retentionSizeGiB + MONITORING_DISK_HEADROOM_GIB > disk) {
         add(
             "monitoring.retentionSizeGiB",

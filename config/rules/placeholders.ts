@@ -46,27 +46,27 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
                 });
             }
         }
-        for (const [ctName, ct] of Object.entries(cfg.containers)) {
-            ct.sshPublicKeys.forEach((k, i) => key(`containers.${ctName}.sshPublicKeys[${i}]`, k));
-            for (const [peer, p] of Object.entries(ct.wireguard?.peers ?? {})) {
-                key(`containers.${ctName}.wireguard.peers.${peer}.publicKey`, p.publicKey);
+        for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
+            lxc.sshPublicKeys.forEach((k, i) => key(`containers.${lxcName}.sshPublicKeys[${i}]`, k));
+            for (const [peer, p] of Object.entries(lxc.wireguard?.peers ?? {})) {
+                key(`containers.${lxcName}.wireguard.peers.${peer}.publicKey`, p.publicKey);
             }
-            if (ct.wireguard && EXAMPLE_DOMAIN.test(ct.wireguard.endpoint)) {
+            if (lxc.wireguard && EXAMPLE_DOMAIN.test(lxc.wireguard.endpoint)) {
                 add(
-                    `containers.${ctName}.wireguard.endpoint`,
-                    `${ct.wireguard.endpoint} is an example domain (RFC 2606) that points nowhere; use your router's public name or address`,
+                    `containers.${lxcName}.wireguard.endpoint`,
+                    `${lxc.wireguard.endpoint} is an example domain (RFC 2606) that points nowhere; use your router's public name or address`,
                 );
             }
-            if (ct.runner?.repository.startsWith(`${PLACEHOLDER_REPO_OWNER}/`)) {
+            if (lxc.runner?.repository.startsWith(`${PLACEHOLDER_REPO_OWNER}/`)) {
                 add(
-                    `containers.${ctName}.runner.repository`,
+                    `containers.${lxcName}.runner.repository`,
                     "is the repository's example; name your own GitHub repository",
                 );
             }
-            if (!ct.template.sha256 && !ct.template.sha512) {
-                const file = ct.template.url.split("/").pop() ?? "";
+            if (!lxc.template.sha256 && !lxc.template.sha512) {
+                const file = lxc.template.url.split("/").pop() ?? "";
                 add(
-                    `containers.${ctName}.template.sha512`,
+                    `containers.${lxcName}.template.sha512`,
                     `missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: \`pveam update && grep -A20 '${file}' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum\``,
                 );
             }

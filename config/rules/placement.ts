@@ -182,11 +182,11 @@ function checkPinning(cfg: ParsedConfig, { nodeName, env, alloc, here }: NodeSha
     const shared = sharedCpus(cfg.nodes[nodeName]);
     // Too few shared CPUs for the host itself is reported at nodes.<node>.allocations.
     const hostShort = shared.length < (cfg.nodes[nodeName]?.cpu.hostReservedCpus ?? 1);
-    for (const ct of here.filter((g) => g.kind === "containers" && !hostShort)) {
-        if (ct.cores > shared.length) {
+    for (const lxc of here.filter((g) => g.kind === "containers" && !hostShort)) {
+        if (lxc.cores > shared.length) {
             add(
-                `containers.${ct.name}.cores`,
-                `${ct.cores} cores exceed the ${shared.length} CPUs on "${nodeName}" that no allocation claims (${formatCpuset(shared)}), where the containers run beside the host`,
+                `containers.${lxc.name}.cores`,
+                `${lxc.cores} cores exceed the ${shared.length} CPUs on "${nodeName}" that no allocation claims (${formatCpuset(shared)}), where the containers run beside the host`,
             );
         }
     }

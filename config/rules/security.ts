@@ -61,38 +61,38 @@ export function checkRoleSetups(
     secretNames: ReadonlySet<string> | undefined,
     add: Add,
 ): void {
-    for (const [name, ct] of Object.entries(cfg.containers)) {
+    for (const [name, lxc] of Object.entries(cfg.containers)) {
         const at = `containers.${name}`;
         const setups = (Object.entries(SETUP_ROLES) as [keyof typeof SETUP_ROLES, string][]).filter(
-            ([key]) => ct[key] !== undefined,
+            ([key]) => lxc[key] !== undefined,
         );
         for (const [key, role] of setups) {
-            if (ct.role !== role)
-                add(`${at}.${key}`, `only a container with role ${role} runs ${key} (this one is ${ct.role})`);
+            if (lxc.role !== role)
+                add(`${at}.${key}`, `only a container with role ${role} runs ${key} (this one is ${lxc.role})`);
         }
-        if (setups.length > 0 && ct.network.address === "dhcp") {
+        if (setups.length > 0 && lxc.network.address === "dhcp") {
             add(
                 `${at}.network.address`,
                 `a container with a ${setups.map(([k]) => k).join(" and ")} setup needs a static address: the setup connects to it and its firewall rules name it`,
             );
         }
         const secrets = [
-            ...(ct.wireguard ? [[`${at}.wireguard.privateKeySecret`, ct.wireguard.privateKeySecret]] : []),
-            ...(ct.crowdsec ? [[`${at}.crowdsec.bouncerKeySecret`, ct.crowdsec.bouncerKeySecret]] : []),
-            ...(ct.runner ? [[`${at}.runner.tokenSecret`, ct.runner.tokenSecret]] : []),
+            ...(lxc.wireguard ? [[`${at}.wireguard.privateKeySecret`, lxc.wireguard.privateKeySecret]] : []),
+            ...(lxc.crowdsec ? [[`${at}.crowdsec.bouncerKeySecret`, lxc.crowdsec.bouncerKeySecret]] : []),
+            ...(lxc.runner ? [[`${at}.runner.tokenSecret`, lxc.runner.tokenSecret]] : []),
         ] as [string, string][];
         for (const [p, secret] of secrets) {
             if (secretNames !== undefined && !secretNames.has(secret)) add(p, unsetSecret(secret));
         }
-        if (ct.wireguard) checkWireguard(at, ct.wireguard, cfg.environments[env].network.trustedSources, env, add);
-        const node = cfg.nodes[ct.node];
-        if (ct.crowdsec && node && !IPV4.test(node.address)) {
+        if (lxc.wireguard) checkWireguard(at, lxc.wireguard, cfg.environments[env].network.trustedSources, env, add);
+        const node = cfg.nodes[lxc.node];
+        if (lxc.crowdsec && node && !IPV4.test(node.address)) {
             add(
-                `nodes.${ct.node}.address`,
+                `nodes.${lxc.node}.address`,
                 `"${node.address}" is a name; the CrowdSec container's firewall admits its node by address: write the node's IPv4 address`,
             );
         }
-        if (ct.runner && !IPV4.test(new URL(cfg.proxmox.endpoint).hostname)) {
+        if (lxc.runner && !IPV4.test(new URL(cfg.proxmox.endpoint).hostname)) {
             add(
                 "proxmox.endpoint",
                 `the runner's firewall opens the Proxmox API by address; write the endpoint with the node's IPv4 address, such as "https://192.168.1.10:8006/"`,

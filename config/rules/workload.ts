@@ -196,31 +196,31 @@ function checkPortClashes(vmName: string, vm: VmConfig, add: Add): void {
 
 /** PostgreSQL and Redis only in containers of their role, at a static address, with their secrets set. */
 function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
-    for (const [ctName, ct] of Object.entries(cfg.containers)) {
-        const at = `containers.${ctName}`;
-        if (ct.postgres && ct.role !== "postgresql") {
-            add(`${at}.postgres`, `only a container with role postgresql runs PostgreSQL (this one is ${ct.role})`);
+    for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
+        const at = `containers.${lxcName}`;
+        if (lxc.postgres && lxc.role !== "postgresql") {
+            add(`${at}.postgres`, `only a container with role postgresql runs PostgreSQL (this one is ${lxc.role})`);
         }
-        if ((ct.postgres || ct.redis) && ct.network.address === "dhcp") {
+        if ((lxc.postgres || lxc.redis) && lxc.network.address === "dhcp") {
             add(
                 `${at}.network.address`,
                 "a container with a postgres or redis setup needs a static address: the setup connects to it",
             );
         }
-        if (ct.redis && ct.role !== "redis") {
-            add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${ct.role})`);
+        if (lxc.redis && lxc.role !== "redis") {
+            add(`${at}.redis`, `only a container with role redis runs Redis (this one is ${lxc.role})`);
         }
-        if (ct.redis && ct.redis.allowFrom.length === 0) {
+        if (lxc.redis && lxc.redis.allowFrom.length === 0) {
             add(
                 `${at}.redis.allowFrom`,
                 'nothing may connect to this Redis: its firewall opens 6379 only to the networks listed here; add the guests that use it, such as "10.10.10.10/32"',
             );
         }
         const named = [
-            ...Object.entries(ct.postgres?.databases ?? {}).map(
+            ...Object.entries(lxc.postgres?.databases ?? {}).map(
                 ([db, x]) => [`${at}.postgres.databases.${db}.passwordSecret`, x.passwordSecret] as const,
             ),
-            ...(ct.redis ? [[`${at}.redis.passwordSecret`, ct.redis.passwordSecret] as const] : []),
+            ...(lxc.redis ? [[`${at}.redis.passwordSecret`, lxc.redis.passwordSecret] as const] : []),
         ];
         for (const [p, name] of named) {
             if (secretNames !== undefined && !secretNames.has(name)) add(p, unsetSecret(name));

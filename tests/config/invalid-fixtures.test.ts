@@ -84,7 +84,7 @@ describe.each(fixtures)("$file", ({ fx }) => {
             stack: fx.stackName ?? fx.stack,
             config,
             secretKeys,
-            program: () => runProgram({ probe: assumeHosts("ready"), offline: true }),
+            program: () => runProgram({ checkHosts: assumeHosts("ready"), offline: true }),
         });
         const registered = resources.map((r) => r.type);
 

@@ -1,6 +1,6 @@
 // The resolve step: references followed once, so that nothing downstream looks them up again.
 
-import { resolveContainer, resolveNetwork, resolveStack } from "../../config/resolve";
+import { resolveLxc, resolveNetwork, resolveStack } from "../../config/resolve";
 import { LxcConfig } from "../../config/schema";
 import { GATE_DEFAULTS } from "../../config/schema";
 import { POLICIES } from "../../stacks";
@@ -56,7 +56,7 @@ test("a container's sizing is its own settings over its role's defaults, and its
     const pg = model.containers.find((c) => c.name === "private-postgres");
     expect(pg?.sizing).toEqual({ cores: 2, memoryGiB: 4, diskGiB: 32, nesting: false, protect: true });
     expect(pg?.description).toBe("ai-dualstack private: Relational database (PostgreSQL)");
-    const bigger = resolveContainer(
+    const bigger = resolveLxc(
         "private-postgres",
         { ...(cfg.containers["private-postgres"] as LxcConfig), cores: 6, protect: false },
         POLICIES.private,

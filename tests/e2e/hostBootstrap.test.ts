@@ -1,4 +1,4 @@
-// The host bootstrap and the host probe over real SSH, under the real engine: an OpenSSH server on
+// The host bootstrap and the host check over real SSH, under the real engine: an OpenSSH server on
 // 127.0.0.1 started by this suite, whose sessions run against a sandbox (a fake Proxmox root and
 // stand-ins of the host's tools, never the machine's /etc). The first `up` writes the settings and
 // ends cleanly with a reboot pending; a second changes nothing; after the "reboot" the host is
@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as fs from "fs";
 import * as path from "path";
 import { bootstrapPlan, BootstrapPlan, renderCheckScript } from "../../components/host/bootstrap";
-import { HostCheckError, HostStatus, probeHost } from "../../components/host/probe";
+import { HostCheckError, HostStatus, checkHost } from "../../components/host/check";
 import { ProxmoxHost } from "../../components/host/proxmoxHost";
 import { NodeModel, resolveNode } from "../../config/resolve";
 import { NodeConfig } from "../../config/schema";
@@ -35,14 +35,14 @@ function devices(driver: string): PciDevice[] {
     }));
 }
 
-/** The node as the probe and the bootstrap reach it: the test's sshd, its pinned host key. */
+/** The node as the check and the bootstrap reach it: the test's sshd, its pinned host key. */
 function nodeOn(server: SshServer, edit: (n: NodeConfig) => NodeConfig = (n) => n): NodeModel {
     const model = resolveNode("pve1", edit(nodeConfig), "private");
     return { ...model, ssh: { address: server.host, port: server.port, user: server.user, hostKey: server.hostKey } };
 }
 
 /**
- * The program: probe the node over SSH, then the host component with the probe's verdict. A refusal
+ * The program: check the node over SSH, then the host component with the check's verdict. A refusal
  * is reported as the SDK reports a thrown RunError (an error diagnostic, no stack, the update
  * fails): thrown here, the SDK's process-wide handler for it would also fail the jest test itself.
  */
@@ -50,7 +50,7 @@ function program(server: SshServer, node: NodeModel, plan: BootstrapPlan) {
     return async () => {
         let status: HostStatus;
         try {
-            status = await probeHost({
+            status = await checkHost({
                 node: "pve1",
                 ssh: node.ssh,
                 privateKey: server.privateKey,
@@ -93,7 +93,7 @@ function etcTree(sb: Sandbox): Record<string, string> {
     let server: SshServer;
     const stacks: EngineStack[] = [];
 
-    /** A stack whose program probes and bootstraps the sandbox through the server. */
+    /** A stack whose program checks and bootstraps the sandbox through the server. */
     async function hostStack(name: string, plan: BootstrapPlan, node = nodeOn(server)): Promise<EngineStack> {
         const stack = await EngineStack.create({
             toolchain: toolchain!,
@@ -157,7 +157,7 @@ function etcTree(sb: Sandbox): Record<string, string> {
         expect(Object.keys(third.changeSummary)).toEqual(["same"]);
     });
 
-    test("a wrong vendor id is refused by the probe before the sandbox is touched", async () => {
+    test("a wrong vendor id is refused by the host check before the sandbox is touched", async () => {
         const node = nodeOn(server, (n) => ({
             ...n,
             gpus: {

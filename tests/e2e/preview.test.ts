@@ -68,9 +68,9 @@ const PLUGIN_VERSION_WARNING = /^resource plugin proxmoxve is expected to have v
             engine = await EngineStack.create({
                 toolchain: toolchain!,
                 stackName: stack,
-                // The real program; its host probe is stood in (a ready host): there is no node to
-                // log in to here, and tests/e2e/hostBootstrap.test.ts runs the real probe over SSH.
-                program: () => runProgram({ probe: assumeHosts("ready") }),
+                // The real program; its host check is stood in (a ready host): there is no node to
+                // log in to here, and tests/e2e/hostBootstrap.test.ts runs the real check over SSH.
+                program: () => runProgram({ checkHosts: assumeHosts("ready") }),
             });
             const { plain, secrets } = engineConfig(stack, previewOverrides(stack, listener.url));
             await engine.setConfig(plain, secrets);
@@ -170,7 +170,7 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
             const engine = await EngineStack.create({
                 toolchain: toolchain!,
                 stackName: stack,
-                program: () => runProgram({ probe: assumeHosts("ready") }),
+                program: () => runProgram({ checkHosts: assumeHosts("ready") }),
             });
             try {
                 const { plain, secrets } = engineConfig(stack, overrides);
@@ -213,7 +213,7 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
                             ? { props: { ...args.props, machine: "pc" }, opts: args.opts }
                             : undefined,
                     );
-                    return runProgram({ probe: assumeHosts("ready") });
+                    return runProgram({ checkHosts: assumeHosts("ready") });
                 },
             });
             try {
@@ -227,7 +227,7 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
                         enforcementLevel: "mandatory",
                         message:
                             "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.\nmachine is pc, not q35\n",
-                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:compute:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
+                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:gpuVm:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
                     },
                 ]);
                 expect(listener.connections()).toBe(0);

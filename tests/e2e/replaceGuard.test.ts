@@ -26,7 +26,7 @@ const toolchain = engineToolchain();
 const NOWHERE = (scheme: string) => `${scheme}://127.0.0.1:9/`; // discard port: nothing listens, nothing is dialed
 
 const VM =
-    "urn:pulumi:private::ai-dualstack::ai-dualstack:compute:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai";
+    "urn:pulumi:private::ai-dualstack::ai-dualstack:gpuVm:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai";
 
 /** The stack's config with the VMs' fields in `vm` changed. */
 function configWith(vm: Record<string, unknown> = {}) {

@@ -41,8 +41,8 @@ describe("safety", () => {
     });
 
     test("a privileged container", async () => {
-        const ct = rec(T.lxc, "public-postgres", { ...lxcInputs(), unprivileged: false }, true);
-        expect(await violations(lxcUnprivileged, [ct])).toEqual([
+        const lxc = rec(T.lxc, "public-postgres", { ...lxcInputs(), unprivileged: false }, true);
+        expect(await violations(lxcUnprivileged, [lxc])).toEqual([
             "lxc-unprivileged: container is privileged (unprivileged: false)",
         ]);
     });
@@ -62,8 +62,8 @@ describe("safety", () => {
             { ...vmInputs(), networkDevices: [{ bridge: "vmbr2", firewall: false }] },
             true,
         );
-        const ct = rec(T.lxc, "ct", { ...lxcInputs(), networkInterfaces: [{ bridge: "vmbr2" }] }, true);
-        expect(await violations(guestNicFirewall, [vm, ct])).toEqual([
+        const lxc = rec(T.lxc, "ct", { ...lxcInputs(), networkInterfaces: [{ bridge: "vmbr2" }] }, true);
+        expect(await violations(guestNicFirewall, [vm, lxc])).toEqual([
             "guest-nic-firewall: networkDevices[0] does not set firewall: true",
             "guest-nic-firewall: networkInterfaces[0] does not set firewall: true",
         ]);

@@ -34,14 +34,14 @@ test("the server's set-up runs over root SSH in the monitoring container, after 
 
 test("every container of both stacks gets node-exporter, after its data set-up, and a firewall rule for the monitoring host alone", () => {
     for (const plan of [priv, pub]) {
-        for (const ct of ofType(plan.resources, proxmoxve.ContainerLegacy)) {
-            const setup = one(plan.resources, command.remote.Command, `${ct.name}-node-exporter-setup`);
+        for (const lxc of ofType(plan.resources, proxmoxve.ContainerLegacy)) {
+            const setup = one(plan.resources, command.remote.Command, `${lxc.name}-node-exporter-setup`);
             expect(setup.description).toBe(
                 "installs prometheus-node-exporter 1.5.0-1+b6 (:9100, open to 10.10.10.24/32 only)",
             );
-            const data = plan.resources.find((r) => r.name === `${ct.name}-data-setup`);
+            const data = plan.resources.find((r) => r.name === `${lxc.name}-data-setup`);
             if (data) expect(setup.dependencies).toContain(data.urn);
-            const rules = one(plan.resources, proxmoxve.firewall.RulesLegacy, `${ct.name}-firewall-rules`);
+            const rules = one(plan.resources, proxmoxve.firewall.RulesLegacy, `${lxc.name}-firewall-rules`);
             const exporterRules = (rules.inputs["rules"] as { dport?: string; source?: string }[]).filter(
                 (r) => r.dport === "9100",
             );

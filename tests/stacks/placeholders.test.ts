@@ -42,7 +42,7 @@ async function realRun(preview: boolean, overrides: Record<string, unknown> = {}
         config: files.config,
         secretKeys: files.secretKeys,
         preview,
-        program: () => runProgram({ probe: assumeHosts("ready") }),
+        program: () => runProgram({ checkHosts: assumeHosts("ready") }),
     });
 }
 
@@ -85,9 +85,9 @@ test("with the operator's own values, `up` goes ahead", async () => {
     vm.services.chat.environment["WEBUI_ADMIN_EMAIL"] = "me@my-lab.net";
     vm.services.proxy.proxy.acmeEmail = "me@my-lab.net";
     (vm.services.proxy.proxy.routes[0] as { host: string }).host = "chat.my-lab.net";
-    for (const ct of Object.values(containers)) {
-        ct.sshPublicKeys = [KEY];
-        ct.template = {
+    for (const lxc of Object.values(containers)) {
+        lxc.sshPublicKeys = [KEY];
+        lxc.template = {
             url: "http://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
             sha512: "0".repeat(128),
         };

@@ -1,5 +1,5 @@
 // The first `up` on a fresh host: the bootstrap writes what needs a reboot, and the run ends cleanly.
-// While the probe reports a reboot pending, the VMs stay stopped and their workloads and gates wait,
+// While the host check reports a reboot pending, the VMs stay stopped and their workloads and gates wait,
 // which the outputs say; once the host is ready, the same program brings them in.
 
 import * as docker from "@pulumi/docker";

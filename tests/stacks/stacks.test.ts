@@ -115,7 +115,7 @@ test("each GPU VM, its snippet and the downloads wait for the host bootstrap; no
         expect(one(run.resources, proxmoxve.FileLegacy).dependencies).toContain(bootstrap.urn);
         for (const file of ofType(run.resources, proxmoxve.download.File))
             expect(file.dependencies).toContain(bootstrap.urn);
-        // The host check runs in the probe, before the program registers anything: no resource, no trigger.
+        // The host check runs in checkHosts, before the program registers anything: no resource, no trigger.
         expect(ofType(run.resources, command.remote.Command).filter((c) => c.inputs["triggers"] !== undefined)).toEqual(
             [],
         );

@@ -44,26 +44,26 @@ describe.each(covered)("dry run of $stack/$guest", ({ stack, guest, kind }) => {
             .split("\n")
             .filter((l) => l.startsWith("  $ "))
             .map((l) => l.replace("  $ ssh -p 22 root@192.168.1.10 ", ""));
-        const ct = kind === "containers";
+        const lxc = kind === "containers";
         const expected = [
             `pvesh get /nodes/pve1/storage/pbs-${stack}/content --content backup --vmid ${vmid} --output-format json`,
             `pvesh get /cluster/nextid --vmid ${env.id}`,
             `ip link show ${env.bridge} >/dev/null 2>&1 || ip link add ${env.bridge} type bridge; ip link set ${env.bridge} up`,
-            ct
+            lxc
                 ? `pct restore ${env.id} <latest backup of ct/${vmid} on pbs-${stack}> --storage tank-${stack} --unique 1`
                 : `qmrestore <latest backup of vm/${vmid} on pbs-${stack}> ${env.id} --storage tank-${stack} --unique 1`,
         ];
         expect(commands.slice(0, 4)).toEqual(expected);
         // Cut off the network: the only NIC on the bridge without uplink.
         expect(commands[4]).toContain(
-            ct ? `--net0 name=eth0,bridge=${env.bridge}` : `--net0 virtio,bridge=${env.bridge}`,
+            lxc ? `--net0 name=eth0,bridge=${env.bridge}` : `--net0 virtio,bridge=${env.bridge}`,
         );
-        if (!ct) expect(commands[4]).toContain("--delete hugepages");
-        expect(commands[5]).toBe(ct ? `pct start ${env.id}` : `qm start ${env.id}`);
-        expect(commands[6]).toBe(ct ? `pct exec ${env.id} -- true` : `qm agent ${env.id} ping`);
+        if (!lxc) expect(commands[4]).toContain("--delete hugepages");
+        expect(commands[5]).toBe(lxc ? `pct start ${env.id}` : `qm start ${env.id}`);
+        expect(commands[6]).toBe(lxc ? `pct exec ${env.id} -- true` : `qm agent ${env.id} ping`);
         expect(commands[7]).toContain(guest.endsWith("postgres") ? "FROM backup_runs" : "systemctl is-active docker");
         expect(commands.slice(8)).toEqual([
-            ct
+            lxc
                 ? `pct status ${env.id} >/dev/null 2>&1 && { pct stop ${env.id} --skiplock 1 || true; pct destroy ${env.id} --purge 1; } || true`
                 : `qm status ${env.id} >/dev/null 2>&1 && { qm stop ${env.id} --skiplock 1 || true; qm destroy ${env.id} --purge 1 --skiplock 1; } || true`,
             `ip link del ${env.bridge} 2>/dev/null || true`,

@@ -1,5 +1,5 @@
 # Host check for one ai-dualstack environment on one Proxmox node (body; components/host/bootstrap.ts
-# renders the header). Read-only: the program runs it over SSH (components/host/probe.ts) on every
+# renders the header). Read-only: the program runs it over SSH (components/host/check.ts) on every
 # preview and up, before it registers anything, so a refusal changes nothing. It stops the run on a
 # fact that a reboot cannot fix (wrong card or board, an IOMMU group other than configured or
 # shared, IOMMU off in the BIOS, Proxmox too old, RAM that differs from the config, a firewall that

@@ -73,8 +73,8 @@ test("PBS runs in the private backup container, over root SSH, with a datastore 
     expect(setup.inputs["connection"]).toMatchObject({ host: "10.10.10.25", user: "root" });
     expect(setup.secretInputs).toContain("stdin");
     expect(setup.dependencies).toContain(one(priv.resources, command.remote.Command, "private-backup-start").urn);
-    const ct = one(priv.resources, proxmoxve.ContainerLegacy, "private-backup");
-    expect(ct.inputs["mountPoints"]).toEqual([
+    const lxc = one(priv.resources, proxmoxve.ContainerLegacy, "private-backup");
+    expect(lxc.inputs["mountPoints"]).toEqual([
         { volume: "tank-private", size: "600G", path: "/srv/pbs/private", backup: false },
         { volume: "tank-private", size: "300G", path: "/srv/pbs/public", backup: false },
     ]);

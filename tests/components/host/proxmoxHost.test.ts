@@ -81,7 +81,7 @@ test("the bootstrap runs over SSH: the script on stdin, a remove script on delet
     ).toEqual(["private-pve1-bootstrap", "private-pve1-provider"]);
 });
 
-test("no command runs on every up: the probe's verdict is a plain value, and the bootstrap's script is fixed", async () => {
+test("no command runs on every up: the check's verdict is a plain value, and the bootstrap's script is fixed", async () => {
     const first = await build();
     const second = await build();
     const stdin = (rs: typeof first) => one(rs, command.remote.Command, "private-pve1-bootstrap").inputs["stdin"];

@@ -57,14 +57,14 @@ describe("in mock mode", () => {
     }, 60_000);
 
     test("each setup runs over SSH in its container, once it started behind its firewall, with its script secret", () => {
-        for (const [ct, ip] of [
+        for (const [lxc, ip] of [
             ["private-postgres", "10.10.10.20"],
             ["private-redis", "10.10.10.21"],
         ] as const) {
-            const setup = one(priv.resources, command.remote.Command, `${ct}-data-setup`);
-            const container = one(priv.resources, proxmoxve.ContainerLegacy, ct);
+            const setup = one(priv.resources, command.remote.Command, `${lxc}-data-setup`);
+            const container = one(priv.resources, proxmoxve.ContainerLegacy, lxc);
             expect(setup.inputs["connection"]).toMatchObject({ host: ip, user: "root" });
-            const start = one(priv.resources, command.remote.Command, `${ct}-start`);
+            const start = one(priv.resources, command.remote.Command, `${lxc}-start`);
             expect(setup.dependencies).toContain(start.urn);
             expect(start.dependencies).toContain(container.urn);
             expect(setup.secretInputs).toContain("stdin");
@@ -74,8 +74,8 @@ describe("in mock mode", () => {
 
     test("the private VM's services wait for the database and the cache", () => {
         const ready = one(priv.resources, command.remote.Command, "private-ai-workload-docker-ready");
-        for (const ct of ["private-postgres", "private-redis"]) {
-            expect(ready.dependencies).toContain(one(priv.resources, command.remote.Command, `${ct}-data-setup`).urn);
+        for (const lxc of ["private-postgres", "private-redis"]) {
+            expect(ready.dependencies).toContain(one(priv.resources, command.remote.Command, `${lxc}-data-setup`).urn);
         }
     });
 });
@@ -86,7 +86,7 @@ test("a password the setup names but the stack does not hold is an error that na
         record(
             () =>
                 new DataSetup("private-redis-data", {
-                    container: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
+                    lxc: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
                     address: "10.10.10.21",
                     sshPrivateKey: "key",
                     secrets: {},

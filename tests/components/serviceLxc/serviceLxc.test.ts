@@ -5,7 +5,7 @@ import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { renderStartScript, roleEndpoints, ServiceLxc } from "../../../components/serviceLxc/serviceLxc";
 import { formatCpuset } from "../../../lib/cpuset";
-import { resolveContainer } from "../../../config/resolve";
+import { resolveLxc } from "../../../config/resolve";
 import { LxcConfig } from "../../../config/schema";
 import { POLICIES } from "../../../stacks";
 import { parsedConfig, stackModel } from "../../helpers/config";
@@ -15,7 +15,7 @@ import { makeSandbox } from "../../helpers/sandbox";
 const cfg = parsedConfig("private");
 
 function build(name: string, overrides: Partial<LxcConfig> = {}) {
-    const ct = resolveContainer(
+    const lxc = resolveLxc(
         name,
         { ...(cfg.containers[name] as LxcConfig), ...overrides },
         POLICIES.private,
@@ -25,7 +25,7 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
         () =>
             new ServiceLxc(name, {
                 environment: "private",
-                container: ct,
+                lxc: lxc,
                 storageId: "tank-private",
                 templateFileId: "local:vztmpl/private-debian-12-standard_12.12-1_amd64.tar.zst",
                 bridge: "vmbr1",
@@ -39,8 +39,8 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
 }
 
 test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async () => {
-    const ct = one(await build("private-postgres"), proxmoxve.ContainerLegacy);
-    expect(ct.inputs).toMatchObject({
+    const lxc = one(await build("private-postgres"), proxmoxve.ContainerLegacy);
+    expect(lxc.inputs).toMatchObject({
         nodeName: "pve1",
         vmId: 120,
         unprivileged: true,
@@ -55,16 +55,16 @@ test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async
         networkInterfaces: [{ name: "eth0", bridge: "vmbr1", firewall: true }],
         tags: ["ai-dualstack", "lxc", "postgresql", "private"],
     });
-    expect(ct.protect).toBe(true);
-    expect((ct.inputs["initialization"] as Record<string, unknown>)["ipConfigs"]).toEqual([
+    expect(lxc.protect).toBe(true);
+    expect((lxc.inputs["initialization"] as Record<string, unknown>)["ipConfigs"]).toEqual([
         { ipv4: { address: "10.10.10.20/24", gateway: "10.10.10.1" } },
     ]);
 });
 
 test("CI/CD runs containers inside, so it alone gets nesting (and no root@pam-only flag)", async () => {
-    const ct = one(await build("private-cicd"), proxmoxve.ContainerLegacy);
-    expect(ct.inputs["features"]).toEqual({ nesting: true });
-    expect(ct.protect).toBe(false);
+    const lxc = one(await build("private-cicd"), proxmoxve.ContainerLegacy);
+    expect(lxc.inputs["features"]).toEqual({ nesting: true });
+    expect(lxc.protect).toBe(false);
     expect(one(await build("private-redis"), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({ nesting: false });
     // An explicit override is honoured.
     expect(one(await build("private-redis", { nesting: true }), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({
@@ -91,12 +91,12 @@ test("its firewall follows the policy; a container's configured address needs no
 
 test("a container starts only once its firewall is in place, by pct over root SSH", async () => {
     const resources = await build("private-postgres");
-    const ct = one(resources, proxmoxve.ContainerLegacy);
-    expect(ct.inputs["started"]).toBe(false);
+    const lxc = one(resources, proxmoxve.ContainerLegacy);
+    expect(lxc.inputs["started"]).toBe(false);
     const start = one(resources, command.remote.Command);
     expect(start.dependencies).toEqual(
         expect.arrayContaining([
-            ct.urn,
+            lxc.urn,
             one(resources, proxmoxve.firewall.OptionsLegacy).urn,
             one(resources, proxmoxve.firewall.RulesLegacy).urn,
         ]),

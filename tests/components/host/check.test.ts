@@ -1,10 +1,10 @@
-// The host probe with a stand-in `ssh` (the e2e suite runs it against a real OpenSSH server): the
+// The host check with a stand-in `ssh` (the e2e suite runs it against a real OpenSSH server): the
 // options it logs in with, the verdict it reads, and the message for a refusal and for no login.
 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostCheckError, probeHost, ProbeTarget } from "../../../components/host/probe";
+import { HostCheckError, checkHost, CheckTarget } from "../../../components/host/check";
 
 /** An `ssh` that records its arguments and stdin, then prints `stdout`/`stderr` and exits `code`. */
 function fakeSsh(stdout: string, stderr = "", code = 0): { bin: string; args: () => string[]; stdin: () => string } {
@@ -22,7 +22,7 @@ function fakeSsh(stdout: string, stderr = "", code = 0): { bin: string; args: ()
     };
 }
 
-const target: ProbeTarget = {
+const target: CheckTarget = {
     node: "pve1",
     ssh: { address: "192.168.1.10", port: 2222, user: "root", hostKey: "ssh-ed25519 AAAAHostKey" },
     privateKey: "-----BEGIN OPENSSH PRIVATE KEY-----\nZmFrZQ==\n-----END OPENSSH PRIVATE KEY-----",
@@ -31,7 +31,7 @@ const target: ProbeTarget = {
 
 test("logs in without prompts, with the pinned host key, and sends the check on stdin", async () => {
     const ssh = fakeSsh("ai-dualstack[private]: reboot-required=yes (kernel argument iommu=pt is not active)\n");
-    const status = await probeHost(target, ssh.bin);
+    const status = await checkHost(target, ssh.bin);
     expect(status).toEqual({ required: true, reasons: ["kernel argument iommu=pt is not active"] });
     const args = ssh.args();
     expect(args).toEqual(expect.arrayContaining(["BatchMode=yes", "StrictHostKeyChecking=yes", "IdentitiesOnly=yes"]));
@@ -41,19 +41,19 @@ test("logs in without prompts, with the pinned host key, and sends the check on 
 });
 
 test("a refusal carries the check's own message; no login says what to check; no verdict is an error", async () => {
-    const refused = probeHost(
+    const refused = checkHost(
         target,
         fakeSsh("", "ai-dualstack[private]: ERROR: no PCI device at 0000:01:00.0", 1).bin,
     );
     await expect(refused).rejects.toThrow(
         'the host check of node "pve1" stopped the run, and nothing was changed:\nai-dualstack[private]: ERROR: no PCI device at 0000:01:00.0',
     );
-    const unreachable = probeHost(
+    const unreachable = checkHost(
         target,
         fakeSsh("", "ssh: connect to host 192.168.1.10 port 2222: No route to host", 255).bin,
     );
     await expect(unreachable).rejects.toThrow(
         "cannot log in to root@192.168.1.10:2222 over SSH (ssh: connect to host 192.168.1.10 port 2222: No route to host); check nodes.pve1.address, sshPort and sshUser",
     );
-    await expect(probeHost(target, fakeSsh("hello\n").bin)).rejects.toBeInstanceOf(HostCheckError);
+    await expect(checkHost(target, fakeSsh("hello\n").bin)).rejects.toBeInstanceOf(HostCheckError);
 });

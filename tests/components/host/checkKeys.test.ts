@@ -1,10 +1,10 @@
-// The host probe's key handling against a stand-in `ssh` that records how it was called: this key
+// The host check's key handling against a stand-in `ssh` that records how it was called: this key
 // alone, no agent forwarded, the pinned host key when there is one, and the key file gone afterwards.
 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { HostCheckError, probeHost } from "../../../components/host/probe";
+import { HostCheckError, checkHost } from "../../../components/host/check";
 
 const KEY = "-----BEGIN OPENSSH PRIVATE KEY-----\ncHJvYmUta2V5\n-----END OPENSSH PRIVATE KEY-----";
 
@@ -39,7 +39,7 @@ const target = (hostKey?: string) => ({
 
 test("logs in with the stack's key alone, forwards no agent, and removes the key file", async () => {
     const ssh = fakeSsh("reboot-required=no");
-    await expect(probeHost(target(), ssh.bin)).resolves.toEqual({ required: false, reasons: [] });
+    await expect(checkHost(target(), ssh.bin)).resolves.toEqual({ required: false, reasons: [] });
     const args = ssh.args();
     const opt = (name: string) => args.filter((a, i) => args[i - 1] === "-o" && a.startsWith(`${name}=`));
     expect(opt("IdentitiesOnly")).toEqual(["IdentitiesOnly=yes"]);
@@ -54,7 +54,7 @@ test("logs in with the stack's key alone, forwards no agent, and removes the key
 
 test("a pinned host key is checked strictly", async () => {
     const ssh = fakeSsh("reboot-required=yes (kernel args not live)");
-    await expect(probeHost(target("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost"), ssh.bin)).resolves.toEqual({
+    await expect(checkHost(target("ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIHost"), ssh.bin)).resolves.toEqual({
         required: true,
         reasons: ["kernel args not live"],
     });
@@ -63,5 +63,5 @@ test("a pinned host key is checked strictly", async () => {
 
 test("a refusal names the node and says nothing was changed", async () => {
     const ssh = fakeSsh("ai-dualstack: IOMMU is off", 1);
-    await expect(probeHost(target(), ssh.bin)).rejects.toThrow(HostCheckError);
+    await expect(checkHost(target(), ssh.bin)).rejects.toThrow(HostCheckError);
 });

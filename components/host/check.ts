@@ -1,4 +1,4 @@
-// The host probe: before the program registers anything, it runs the read-only host check
+// The host check: before the program registers anything, it runs the read-only check
 // (scripts/host-check.sh) on each node over SSH, with the system `ssh`. A fact that a reboot cannot
 // fix fails the program then, so a refused config changes nothing; otherwise the verdict (a reboot
 // pending or not) is a plain value the stack builds from: deterministic inputs, clean previews,
@@ -14,8 +14,8 @@ import { RebootStatus, parseRebootStatus } from "./bootstrap";
 
 export type HostStatus = RebootStatus;
 
-/** Where the probe logs in: the node's SSH settings and the stack's private key (plain text). */
-export interface ProbeTarget {
+/** Where the check logs in: the node's SSH settings and the stack's private key (plain text). */
+export interface CheckTarget {
     readonly node: string;
     readonly ssh: NodeModel["ssh"];
     readonly privateKey: string;
@@ -38,7 +38,7 @@ export class HostCheckError extends pulumi.RunError {
  * The ssh options: no prompts, this key alone (never the agent's others), no agent forwarded; the
  * pinned host key when there is one (else a throwaway known_hosts).
  */
-export function sshArgs(t: ProbeTarget, dir: string): string[] {
+export function sshArgs(t: CheckTarget, dir: string): string[] {
     const knownHosts = path.join(dir, "known_hosts");
     const host = t.ssh.port === 22 ? t.ssh.address : `[${t.ssh.address}]:${t.ssh.port}`;
     if (t.ssh.hostKey) fs.writeFileSync(knownHosts, `${host} ${t.ssh.hostKey}\n`);
@@ -52,14 +52,14 @@ export function sshArgs(t: ProbeTarget, dir: string): string[] {
     ];
 }
 
-/** What to check when the probe cannot log in at all. */
-function unreachable(t: ProbeTarget, detail: string): string {
+/** What to look at when the check cannot log in at all. */
+function unreachable(t: CheckTarget, detail: string): string {
     return `cannot log in to ${t.ssh.user}@${t.ssh.address}:${t.ssh.port} over SSH (${detail.trim()}); check nodes.${t.node}.address, sshPort and sshUser, that the node's authorized_keys holds the public half of sshPrivateKey, and sshHostKey if pinned`;
 }
 
 /** Runs the check on one node and reads its verdict; a refusal or an unreachable node throws. */
-export function probeHost(t: ProbeTarget, sshBinary = "ssh"): Promise<HostStatus> {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-probe-"));
+export function checkHost(t: CheckTarget, sshBinary = "ssh"): Promise<HostStatus> {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-check-"));
     fs.writeFileSync(path.join(dir, "key"), t.privateKey.endsWith("\n") ? t.privateKey : `${t.privateKey}\n`, {
         mode: 0o600,
     });

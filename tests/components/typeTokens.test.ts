@@ -1,0 +1,79 @@
+// Type tokens follow folders: every ComponentResource under components/ registers as
+// ai-dualstack:<its folder>:<its class>, so a URN says where its component's code lives. The test reads the
+// sources, so a component added later is held to it without being listed here.
+
+import * as fs from "fs";
+import * as path from "path";
+import { FORMER_TYPES, withFormerTypes } from "../../components/formerTypes";
+
+const COMPONENTS = path.join(__dirname, "..", "..", "components");
+
+interface Registration {
+    file: string;
+    className: string;
+    token: string | undefined;
+    /** The token its aliases are looked up under (withFormerTypes), if it has any. */
+    renamed: string | undefined;
+}
+
+/** Each `class X extends pulumi.ComponentResource` in a source, with the token its constructor's super() names. */
+function registrations(file: string): Registration[] {
+    const text = fs.readFileSync(file, "utf8");
+    const classes = [...text.matchAll(/class (\w+) extends pulumi\.ComponentResource\b/g)];
+    return classes.map((m, i) => {
+        const body = text.slice(m.index, classes[i + 1]?.index ?? text.length);
+        const token = /\bsuper\(\s*"([^"]*)"/.exec(body)?.[1];
+        const renamed = /\bwithFormerTypes\(\s*"([^"]*)"/.exec(body)?.[1];
+        return { file: path.relative(COMPONENTS, file), className: m[1] as string, token, renamed };
+    });
+}
+
+function sources(dir: string): string[] {
+    return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) return sources(p);
+        return e.name.endsWith(".ts") ? [p] : [];
+    });
+}
+
+const found = sources(COMPONENTS).flatMap(registrations);
+
+test("the walk finds the components (a broken pattern would pass every check below)", () => {
+    expect(found.map((r) => r.className)).toEqual(
+        expect.arrayContaining(["GpuPassthroughVm", "ServiceLxc", "DataSetup", "ThroughputGate", "ProxmoxHost"]),
+    );
+    expect(found.length).toBeGreaterThanOrEqual(19);
+});
+
+test.each(found)("$file: $className registers as ai-dualstack:<folder>:$className", (r) => {
+    const folder = path.dirname(r.file).split(path.sep)[0];
+    expect(r.token).toBe(`ai-dualstack:${folder}:${r.className}`);
+});
+
+test.each(found.filter((r) => r.renamed !== undefined))("$file: $className takes the aliases of its own token", (r) => {
+    expect(r.renamed).toBe(r.token);
+});
+
+test("every renamed token is a component's, and no earlier token is a current one", () => {
+    const tokens = found.map((r) => r.token);
+    expect(tokens).toEqual(expect.arrayContaining(Object.keys(FORMER_TYPES)));
+    expect(found.filter((r) => r.renamed).map((r) => r.renamed)).toEqual(
+        expect.arrayContaining(Object.keys(FORMER_TYPES)),
+    );
+    expect(
+        Object.values(FORMER_TYPES)
+            .flat()
+            .filter((t) => tokens.includes(t)),
+    ).toEqual([]);
+});
+
+test("an earlier token becomes an alias beside the caller's own", () => {
+    const own = { type: "ai-dualstack:x:Own" };
+    expect(withFormerTypes("ai-dualstack:serviceLxc:DataSetup", { protect: true, aliases: [own] })).toEqual({
+        protect: true,
+        aliases: [own, { type: "ai-dualstack:data:DataSetup" }, { type: "ai-dualstack:data:DataService" }],
+    });
+    expect(withFormerTypes("ai-dualstack:gpuVm:GpuPassthroughVm", undefined)).toEqual({
+        aliases: [{ type: "ai-dualstack:compute:GpuPassthroughVm" }],
+    });
+});
