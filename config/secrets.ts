@@ -3,7 +3,7 @@
 // each optional one falling back to sshPrivateKey.
 
 import * as pulumi from "@pulumi/pulumi";
-import { monitoringSecrets } from "./monitoring";
+import { monitoringSecrets } from "./rules/monitoring";
 import { secretRefs } from "../lib/secretTemplate";
 import { ConfigIssue } from "./rules";
 import { NAMESPACE, ParsedConfig } from "./schema";

@@ -81,7 +81,7 @@ export function loadTarget(opts: DrillOptions): DrillTarget | string {
     const secretKeys = new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, "")));
     const result = parseStackConfig({ stack: opts.stack, values, secretKeys }, POLICIES);
     if (!result.ok) throw new ConfigError(opts.stack, result.issues);
-    const model = resolveStack(result.config, opts.stack, POLICIES[result.config.environment]);
+    const model = resolveStack(result.config, opts.stack, POLICIES[result.config.environment], result.peers);
     return drillTarget(model, opts.guest, opts.scratchVmid);
 }
 

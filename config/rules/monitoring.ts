@@ -1,24 +1,15 @@
 // The monitoring settings against the stack that runs them: the container is a monitoring one at the
-// configured address, retention fits its disk, the secrets it names exist, and each peer stack's file
-// can be read.
+// configured address, retention fits its disk, and the secrets it names exist. Each peer stack's file
+// is loaded and checked once, by config/load.ts.
 
-import * as fs from "fs";
-import * as path from "path";
-import { monitoringSecrets, readPeerGuests } from "../monitoring";
 import { ParsedConfig } from "../schema";
 import { lxcSizing } from "../sizing";
 import { Add } from "./issues";
-import { PROJECT_ROOT } from "./workload";
 
 /** Disk the container keeps free besides Prometheus's samples: the OS, Grafana, Alertmanager. */
 export const MONITORING_DISK_HEADROOM_GIB = 4;
 
-export function checkMonitoring(
-    cfg: ParsedConfig,
-    secretNames: ReadonlySet<string> | undefined,
-    add: Add,
-    projectDir: string = PROJECT_ROOT,
-): void {
+export function checkMonitoring(cfg: ParsedConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
     const mon = cfg.monitoring;
     const ct = mon ? cfg.containers[mon.container] : undefined;
     if (!mon || !ct) return;
@@ -47,20 +38,19 @@ export function checkMonitoring(
             );
         }
     }
-    mon.peerStacks.forEach((stack, i) => {
-        const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-        if (!fs.existsSync(file))
-            return add(
-                `monitoring.peerStacks[${i}]`,
-                `Pulumi.${stack}.yaml does not exist; name a stack of this project`,
-            );
-        try {
-            readPeerGuests(stack, projectDir);
-        } catch (e) {
-            add(
-                `monitoring.peerStacks[${i}]`,
-                `Pulumi.${stack}.yaml has guests its own stack would refuse: ${(e as Error).message.split("\n")[0]}`,
-            );
-        }
-    });
+}
+
+/** The serviceSecrets the monitoring server uses, each with the config path that names it; none outside its stack. */
+export function monitoringSecrets(cfg: ParsedConfig): [string, string][] {
+    const mon = cfg.monitoring;
+    if (!mon || !cfg.containers[mon.container]) return [];
+    const r = mon.alertReceiver;
+    const at = "monitoring.alertReceiver";
+    const named: [string, string | undefined][] = [
+        ["monitoring.grafanaAdminPasswordSecret", mon.grafanaAdminPasswordSecret],
+        [`${at}.webhookUrlSecret`, r.webhookUrlSecret],
+        [`${at}.email.usernameSecret`, r.email?.usernameSecret],
+        [`${at}.email.passwordSecret`, r.email?.passwordSecret],
+    ];
+    return named.filter((n): n is [string, string] => n[1] !== undefined);
 }

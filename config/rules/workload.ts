@@ -5,12 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cycleThrough } from "../../lib/graph";
+import { PROJECT_ROOT } from "../../lib/paths";
 import { secretRefs } from "../../lib/secretTemplate";
 import { EnvironmentName, NAMESPACE, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
 import { Add, list } from "./issues";
-
-/** The repository root: services' `files` are read from under it. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
 
 export const unsetSecret = (name: string) =>
     `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
