@@ -9,7 +9,7 @@ import { Add } from "./issues";
 /** Disk the container keeps free besides Prometheus's samples: the OS, Grafana, Alertmanager. */
 export const MONITORING_DISK_HEADROOM_GIB = 4;
 
-export function checkMonitoring(cfg: ParsedConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
+export function checkMonitoring(cfg: ParsedConfig, add: Add): void {
     const mon = cfg.monitoring;
     const ct = mon ? cfg.containers[mon.container] : undefined;
     if (!mon || !ct) return;
@@ -30,27 +30,4 @@ export function checkMonitoring(cfg: ParsedConfig, secretNames: ReadonlySet<stri
             `${mon.retentionSizeGiB} GiB of samples does not fit the ${disk} GiB disk of ${at} with ${MONITORING_DISK_HEADROOM_GIB} GiB to spare; lower it to ${Math.max(disk - MONITORING_DISK_HEADROOM_GIB, 1)} or raise ${at}.disk.sizeGiB`,
         );
     }
-    for (const [where, name] of monitoringSecrets(cfg)) {
-        if (secretNames && !secretNames.has(name)) {
-            add(
-                where,
-                `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path 'ai-dualstack:serviceSecrets.${name}' <value>\``,
-            );
-        }
-    }
-}
-
-/** The serviceSecrets the monitoring server uses, each with the config path that names it; none outside its stack. */
-export function monitoringSecrets(cfg: ParsedConfig): [string, string][] {
-    const mon = cfg.monitoring;
-    if (!mon || !cfg.containers[mon.container]) return [];
-    const r = mon.alertReceiver;
-    const at = "monitoring.alertReceiver";
-    const named: [string, string | undefined][] = [
-        ["monitoring.grafanaAdminPasswordSecret", mon.grafanaAdminPasswordSecret],
-        [`${at}.webhookUrlSecret`, r.webhookUrlSecret],
-        [`${at}.email.usernameSecret`, r.email?.usernameSecret],
-        [`${at}.email.passwordSecret`, r.email?.passwordSecret],
-    ];
-    return named.filter((n): n is [string, string] => n[1] !== undefined);
 }
