@@ -1,10 +1,12 @@
 // Lint: typescript-eslint with type information, plus Pulumi's rules so that an Output never
 // lands in a template literal (it would print "Calling [toString] on an Output<T>"), the layering
 // of the tree (imports run lib ← config ← components ← stacks ← tools, with providers beside config
-// and testing beside tools), and the size limits that keep files and functions readable.
+// and testing beside tools), no import circles (eslint-rules/no-cycle.mjs), and the size limits that
+// keep files and functions readable.
 import js from "@eslint/js";
 import pulumi from "@pulumi/eslint-plugin";
 import tseslint from "typescript-eslint";
+import noCycle from "./eslint-rules/no-cycle.mjs";
 
 /** A folder may import only from the layers below it. */
 const layer = (files, forbidden, why) => ({
@@ -42,11 +44,22 @@ export default tseslint.config(
         languageOptions: {
             parserOptions: { projectService: true, tsconfigRootDir: import.meta.dirname },
         },
-        plugins: { "@pulumi": pulumi },
+        plugins: { "@pulumi": pulumi, local: { rules: { "no-cycle": noCycle } } },
         rules: {
+            "local/no-cycle": "error",
             "@pulumi/no-output-in-template-literal": "error",
             "@pulumi/no-output-instance-in-template-literal": "error",
             "@typescript-eslint/no-unused-vars": ["error", { argsIgnorePattern: "^_", varsIgnorePattern: "^_" }],
+        },
+    },
+    // The local rules are plain ESM that no tsconfig covers: linted without type information.
+    {
+        files: ["eslint-rules/**/*.mjs"],
+        ...tseslint.configs.disableTypeChecked,
+        rules: {
+            ...tseslint.configs.disableTypeChecked.rules,
+            "@pulumi/no-output-in-template-literal": "off",
+            "@pulumi/no-output-instance-in-template-literal": "off",
         },
     },
     {

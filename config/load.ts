@@ -1,10 +1,14 @@
 // Reads the stack's configuration once, parses it through the strict schema and the cross-field
 // rules, and resolves it into the StackModel. A bad config throws before any resource is registered.
 
+import * as fs from "fs";
+import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
-import { withMonitoring } from "./monitoring";
+import { parse } from "yaml";
+import { z } from "zod";
+import { PROJECT_ROOT } from "../lib/paths";
 import { EnvironmentPolicies } from "./policy";
-import { resolveStack, StackModel } from "./resolve";
+import { PeerStack, resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
 import { findPlaceholders } from "./rules/placeholders";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
@@ -59,36 +63,123 @@ export interface RawConfig {
 }
 
 export type ParseResult =
+    | { ok: true; config: ParsedConfig & { environment: EnvironmentName }; peers: readonly PeerStack[] }
+    | { ok: false; issues: ConfigIssue[] };
+
+type SchemaResult =
     { ok: true; config: ParsedConfig & { environment: EnvironmentName } } | { ok: false; issues: ConfigIssue[] };
 
-/**
- * Parses and checks a stack's raw configuration: schema first, then the cross-field rules.
- * Pure: it sees the secrets' plaintext only to check their shape and never returns it.
- */
-export function parseStackConfig(raw: RawConfig, policies: EnvironmentPolicies): ParseResult {
+/** The schema step alone, on every key but the secret ones: this stack's and its peers' files alike. */
+function parseSchema(raw: RawConfig): SchemaResult {
     const rest = Object.fromEntries(
         Object.entries(raw.values).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)),
     );
-    const issues: ConfigIssue[] = [];
-    const secretNames = checkServiceSecrets(raw.values["serviceSecrets"], raw.secretKeys.has("serviceSecrets"), issues);
-    issues.push(...checkKeySecrets(raw.values, raw.secretKeys));
-
     // reportInput: zod 4 leaves the found value out of an issue unless asked, and a wrong value
     // would then read as a missing one.
     const parsed = StackConfigSchema.safeParse(rest, { reportInput: true });
-    if (!parsed.success) return { ok: false, issues: [...issues, ...schemaIssues(parsed.error)] };
-
+    if (!parsed.success) return { ok: false, issues: schemaIssues(parsed.error) };
     const environment = resolveEnvironment(raw.stack, parsed.data.environment);
     if (!environment) {
-        issues.push({
-            path: "environment",
-            message: `stack "${raw.stack}" is not named after an environment; set \`pulumi config set ${NAMESPACE}:environment private\` (or public)`,
-        });
-        return { ok: false, issues };
+        const message = `stack "${raw.stack}" is not named after an environment; set \`pulumi config set ${NAMESPACE}:environment private\` (or public)`;
+        return { ok: false, issues: [{ path: "environment", message }] };
     }
-    issues.push(...checkConfig(parsed.data, environment, policies, secretNames));
-    if (issues.length > 0) return { ok: false, issues };
     return { ok: true, config: { ...parsed.data, environment } };
+}
+
+/**
+ * Parses and checks a stack's raw configuration: schema first, then the cross-field rules, then the
+ * peer stacks the monitoring server scrapes, each loaded once from `projectDir`. It sees the secrets'
+ * plaintext only to check their shape and never returns it.
+ */
+export function parseStackConfig(
+    raw: RawConfig,
+    policies: EnvironmentPolicies,
+    projectDir: string = PROJECT_ROOT,
+): ParseResult {
+    const issues: ConfigIssue[] = [];
+    const secretNames = checkServiceSecrets(raw.values["serviceSecrets"], raw.secretKeys.has("serviceSecrets"), issues);
+    issues.push(...checkKeySecrets(raw.values, raw.secretKeys));
+    const parsed = parseSchema(raw);
+    if (!parsed.ok) return { ok: false, issues: [...issues, ...parsed.issues] };
+    const { config } = parsed;
+    issues.push(...checkConfig(config, config.environment, policies, secretNames));
+    const peers = loadPeers(config, projectDir, issues);
+    if (issues.length > 0) return { ok: false, issues };
+    return { ok: true, config, peers };
+}
+
+/** The monitoring server's peer stacks, each through the same loader and schema as this stack's file. */
+function loadPeers(cfg: ParsedConfig, projectDir: string, issues: ConfigIssue[]): PeerStack[] {
+    const mon = cfg.monitoring;
+    if (!mon || !cfg.containers[mon.container]) return [];
+    const peers: PeerStack[] = [];
+    mon.peerStacks.forEach((stack, i) => {
+        const at = `monitoring.peerStacks[${i}]`;
+        const file = `Pulumi.${stack}.yaml`;
+        if (!fs.existsSync(path.join(projectDir, file))) {
+            issues.push({ path: at, message: `${file} does not exist; name a stack of this project` });
+            return;
+        }
+        const raw = readStackFile(stack, projectDir);
+        const parsed = raw.ok ? parseSchema(raw.raw) : raw;
+        if (parsed.ok) peers.push({ stack, environment: parsed.config.environment, config: parsed.config });
+        else {
+            const first = parsed.issues[0];
+            const why = first ? `${first.path}: ${first.message}` : "it does not parse";
+            issues.push({ path: at, message: `${file} holds a config its own stack would refuse (${why})` });
+        }
+    });
+    return peers;
+}
+
+const ProjectFileSchema = z.looseObject({
+    config: z.record(z.string(), z.unknown()).optional(),
+});
+
+/** A project key's declaration in Pulumi.yaml, as far as the merge needs it. */
+const DeclarationSchema = z.looseObject({ value: z.unknown().optional(), default: z.unknown().optional() });
+
+function readYamlFile(file: string): Record<string, unknown> {
+    const doc = ProjectFileSchema.parse(parse(fs.readFileSync(file, "utf8")) ?? {});
+    return doc.config ?? {};
+}
+
+/**
+ * A stack's keys as the engine would hand them to its run, read from Pulumi.yaml and
+ * Pulumi.<stack>.yaml: the stack's values over the project's `value` or `default`. Encrypted values
+ * cannot be read here: their keys are marked secret and left out.
+ */
+export function readStackFile(
+    stack: string,
+    projectDir: string = PROJECT_ROOT,
+): { ok: true; raw: RawConfig } | { ok: false; issues: ConfigIssue[] } {
+    const values: Record<string, unknown> = {};
+    const secretKeys = new Set<string>();
+    try {
+        for (const [key, decl] of Object.entries(readYamlFile(path.join(projectDir, "Pulumi.yaml")))) {
+            const d = DeclarationSchema.safeParse(decl);
+            const fallback = d.success ? (d.data.value ?? d.data.default) : undefined;
+            if (fallback !== undefined) values[key] = fallback;
+        }
+        const prefix = `${NAMESPACE}:`;
+        for (const [full, value] of Object.entries(readYamlFile(path.join(projectDir, `Pulumi.${stack}.yaml`)))) {
+            if (!full.startsWith(prefix)) continue;
+            const key = full.slice(prefix.length);
+            if (value !== null && typeof value === "object" && "secure" in value) {
+                secretKeys.add(key);
+                delete values[key];
+            } else values[key] = value;
+        }
+    } catch (e) {
+        const message = `cannot be read: ${(e as Error).message.split("\n")[0]}`;
+        return { ok: false, issues: [{ path: `Pulumi.${stack}.yaml`, message }] };
+    }
+    // Through the engine's encoding (objects as JSON text), so the schema sees what a run would.
+    const decoded = Object.entries(values).map(([k, v]): [string, unknown] => [
+        k,
+        decodeValue(k, typeof v === "string" ? v : JSON.stringify(v)),
+    ]);
+    return { ok: true, raw: { stack, values: Object.fromEntries(decoded), secretKeys } };
 }
 
 const OBJECT_KEYS: ReadonlySet<ConfigKey> = new Set<ConfigKey>([
@@ -134,7 +225,7 @@ export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = 
     const result = parseStackConfig(raw, policies);
     if (!result.ok) throw new ConfigError(raw.stack, result.issues);
     return {
-        ...withMonitoring(resolveStack(result.config, raw.stack, policies[result.config.environment]), result.config),
+        ...resolveStack(result.config, raw.stack, policies[result.config.environment], result.peers),
         secrets: stackSecrets(result.config, raw.values),
         placeholders: findPlaceholders(result.config),
     };

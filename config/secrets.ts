@@ -3,10 +3,9 @@
 // each optional one falling back to sshPrivateKey.
 
 import * as pulumi from "@pulumi/pulumi";
-import { monitoringSecrets } from "./monitoring";
-import { secretRefs } from "../lib/secretTemplate";
 import { ConfigIssue } from "./rules";
 import { NAMESPACE, ParsedConfig } from "./schema";
+import { secretNames } from "./secretUses";
 
 export { NAMESPACE } from "./schema";
 
@@ -128,34 +127,10 @@ export interface StackSecrets {
     readonly sshPrivateKeyForCheck: () => string;
 }
 
-/** The PBS users' passwords (and the off-site one) that the backup config names. */
-function backupSecretNames(parsed: ParsedConfig): string[] {
-    const b = parsed.backup;
-    if (!b) return [];
-    return [
-        b.pbs.passwordSecret,
-        ...Object.values(b.server?.datastores ?? {}).flatMap((ds) => (ds ? [ds.passwordSecret] : [])),
-        ...(b.server?.offsite ? [b.server.offsite.passwordSecret] : []),
-    ];
-}
-
-/** One secret Output per name the services use; the parse made sure each exists. */
+/** One secret Output per name the stack uses (the one walk, secretUses.ts); the parse made sure each exists. */
 function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
-    const used = new Set([
-        ...Object.values(parsed.vms).flatMap((vm) =>
-            Object.values(vm.services).flatMap((svc) => Object.values(svc.secretEnvironment).flatMap(secretRefs)),
-        ),
-        ...Object.values(parsed.containers).flatMap((ct) => [
-            ...Object.values(ct.postgres?.databases ?? {}).map((db) => db.passwordSecret),
-            ...(ct.redis ? [ct.redis.passwordSecret] : []),
-            ...(ct.wireguard ? [ct.wireguard.privateKeySecret] : []),
-            ...(ct.crowdsec ? [ct.crowdsec.bouncerKeySecret] : []),
-            ...(ct.runner ? [ct.runner.tokenSecret] : []),
-        ]),
-        ...monitoringSecrets(parsed).map(([, name]) => name),
-        ...backupSecretNames(parsed),
-    ]);
-    if (used.size === 0) return {};
+    const used = secretNames(parsed);
+    if (used.length === 0) return {};
     const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
     const value = (name: string) =>
         all.apply((o) => {
@@ -163,7 +138,7 @@ function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<
             if (v === undefined) throw new Error(`serviceSecrets.${name} is not set; ${SERVICE_SECRET_EXAMPLE}`);
             return v;
         });
-    return Object.fromEntries([...used].sort().map((name) => [name, value(name)]));
+    return Object.fromEntries(used.map((name) => [name, value(name)]));
 }
 
 /** The secrets as Outputs; `values` holds the checked plain values (the host check's key only is read). */

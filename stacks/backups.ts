@@ -8,7 +8,7 @@ import { BackupServer, datastoreMountPoints } from "../components/backup/backupS
 import { EnvironmentBackups, GuestTarget } from "../components/backup/environmentBackups";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
-import type { Containers, Hosts } from "./build";
+import type { Containers, Hosts } from "./wiring";
 import { BackupOutput } from "./outputs";
 
 /** The backup container's datastore volumes; none for any other container. */

@@ -23,18 +23,13 @@ import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
 import { backupMountPoints, buildBackups } from "./backups";
 import { LxcOutput, EnvironmentOutputs, vmOutput } from "./outputs";
+import { Containers, Hosts } from "./wiring";
 
 /** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
 function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
     const item = items[key];
     if (item === undefined) throw new Error(`internal: no ${what} "${key}" was built`);
     return item;
-}
-
-export interface Hosts {
-    readonly hosts: Record<string, ProxmoxHost>;
-    /** Storage ids by `<node>/<storage id>`, resolved once the storage entry exists. */
-    readonly storage: Record<string, pulumi.Output<string>>;
 }
 
 /** What the host check found on each node the environment touches. */
@@ -132,16 +127,6 @@ function bridgeOf(network: Network, node: string, bridge: string): pulumi.Output
 
 function securityGroupOf(network: Network): pulumi.Output<string> {
     return network.securityGroup.name.apply((n) => n ?? network.securityGroupName);
-}
-
-export interface Containers {
-    readonly outputs: Record<string, LxcOutput>;
-    /** What a login to each container waits for: its start, and its data setup where it has one. */
-    readonly ready: Record<string, pulumi.Resource[]>;
-    /** The data layer's setup commands: the VMs' services (Open WebUI on PostgreSQL) wait for them. */
-    readonly dataSetups: pulumi.Resource[];
-    /** Each container's start, by name: set-ups inside it wait for it. */
-    readonly starts: Record<string, pulumi.Resource>;
 }
 
 /** The service containers, and PostgreSQL and Redis set up inside theirs once they run. */

@@ -1,13 +1,13 @@
 // Wires monitoring into an environment: node-exporter in each of its service containers; and in the
 // stack that holds the monitoring container, the server set-up and the nodes' exporters with their
-// read-only token. Wiring only: the targets were resolved in config/monitoring.ts.
+// read-only token. Wiring only: the targets were resolved in config/resolve/monitoring.ts.
 
 import * as pulumi from "@pulumi/pulumi";
-import { ScrapeTarget } from "../config/monitoring";
+import { ScrapeTarget } from "../config/resolve/monitoring";
 import { LoadedStack } from "../config/load";
 import { ALERT_RULES } from "../components/monitoring/alerts";
 import { HostMonitoring, MonitoringServerSetup, NodeExporterSetup } from "../components/monitoring/monitoring";
-import { Hosts } from "./build";
+import { Hosts } from "./wiring";
 import { MonitoringOutput } from "./outputs";
 
 /** One target as the plan and the outputs print it. */

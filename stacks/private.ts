@@ -2,7 +2,7 @@
 // services, reachable only from the LAN and VPN networks in environments.private.network.trustedSources.
 
 import { EnvironmentPolicy, FirewallRule } from "../config/policy";
-import { RUNNER_INTERNET_IPSET } from "../config/roleFirewall";
+import { RUNNER_INTERNET_IPSET } from "../config/resolve/roleFirewall";
 
 export const PRIVATE_POLICY: EnvironmentPolicy = {
     environment: "private",
@@ -16,7 +16,7 @@ export const PRIVATE_POLICY: EnvironmentPolicy = {
     // Private guests fetch what they need from the LAN and the internet.
     outputPolicy: "ACCEPT",
     ipfilter: true,
-    // The CI/CD runner's outbound rules name it (config/roleFirewall.ts).
+    // The CI/CD runner's outbound rules name it (config/resolve/roleFirewall.ts).
     ipsets: [RUNNER_INTERNET_IPSET],
     // Monitoring may read Docker's own view of the containers.
     dockerSocket: "allowed",

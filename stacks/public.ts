@@ -36,7 +36,7 @@ export const PUBLIC_POLICY: EnvironmentPolicy = {
     dockerSocket: "refused",
     baselineRules(network) {
         const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
-        // In: administration only; each guest opens what it publishes or serves, to whom (config/firewall.ts).
+        // In: administration only; each guest opens what it publishes or serves, to whom (config/resolve/firewall.ts).
         return [
             ...network.trustedSources.flatMap((source): FirewallRule[] => [
                 { type: "in", action: "ACCEPT", proto: "tcp", dport: "22", source, comment: `SSH from ${source}` },

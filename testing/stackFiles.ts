@@ -5,9 +5,10 @@ import * as fs from "fs";
 import * as path from "path";
 import { Document, LineCounter, isMap, isScalar, parseDocument } from "yaml";
 import { NAMESPACE } from "../config/load";
+import { PROJECT_ROOT } from "../lib/paths";
 import { encryptInPlace } from "../config/secrets";
 
-export const PROJECT_DIR = path.resolve(__dirname, "..");
+export const PROJECT_DIR = PROJECT_ROOT;
 
 /** A WireGuard private key for offline plans only (32 zero bytes but one: valid, and nobody's). */
 export const OFFLINE_WG_KEY = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";

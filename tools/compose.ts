@@ -34,7 +34,7 @@ export function renderStackCompose(
         POLICIES,
     );
     if (!result.ok) throw new ConfigError(stack, result.issues);
-    const model = resolveStack(result.config, stack, POLICIES[result.config.environment]);
+    const model = resolveStack(result.config, stack, POLICIES[result.config.environment], result.peers);
     return model.vms
         .filter((vm) => Object.keys(vm.services).length > 0)
         .map((vm) => {

@@ -81,8 +81,8 @@ export function loadTarget(opts: DrillOptions): DrillTarget | string {
     const secretKeys = new Set(files.secretKeys.map((k) => k.replace(/^ai-dualstack:/, "")));
     const result = parseStackConfig({ stack: opts.stack, values, secretKeys }, POLICIES);
     if (!result.ok) throw new ConfigError(opts.stack, result.issues);
-    const { config } = result;
-    const model = resolveStack(config, opts.stack, POLICIES[config.environment]);
+    const { config, peers } = result;
+    const model = resolveStack(config, opts.stack, POLICIES[config.environment], peers);
     // By default the last id of the environment's range: inside its own ids, and the last one guests are given.
     return drillTarget(model, opts.guest, opts.scratchVmid ?? config.environments[config.environment].vmids.last);
 }

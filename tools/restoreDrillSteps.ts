@@ -2,7 +2,7 @@
 // over root SSH (`pvesh` for the API calls), the scratch guest's isolated bridge, the guest's own
 // check, and the clean-up that runs whatever happened. tools/restoreDrill.ts runs or prints them.
 
-import { BackupModel } from "../config/backupModel";
+import { BackupModel } from "../config/resolve/backup";
 import { StackModel } from "../config/resolve";
 
 export interface DrillTarget {

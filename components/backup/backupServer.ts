@@ -4,7 +4,7 @@
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupServerModel, pbsNames } from "../../config/backupModel";
+import { BackupServerModel, pbsNames } from "../../config/resolve/backup";
 import { rootSsh, scriptCommand } from "../remoteScript";
 import { describePbsSetup, renderPbsSetup } from "./render";
 

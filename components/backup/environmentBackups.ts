@@ -6,7 +6,7 @@
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
-import { BackupModel } from "../../config/backupModel";
+import { BackupModel } from "../../config/resolve/backup";
 import { describe } from "../describe";
 import { DUMP_ROOT, TimerJob, pgDumpJob, renderTimerSetup, vectorJob } from "./render";
 

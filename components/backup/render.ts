@@ -1,7 +1,7 @@
 // The backup scripts rendered with their settings, and the one-line descriptions the plan prints.
 // Plain functions: tested without Pulumi, and by running the rendered scripts for real.
 
-import { BackupModel, BackupServerModel, VectorStore, pbsNames } from "../../config/backupModel";
+import { BackupModel, BackupServerModel, VectorStore, pbsNames } from "../../config/resolve/backup";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
 
 const SCRIPTS = __dirname;

@@ -20,7 +20,7 @@ export interface ThroughputGateArgs {
     /** What serves the endpoint (the Ollama container's id): a replaced container measures again. */
     server?: pulumi.Input<string>;
     models: readonly ModelGateConfig[];
-    /** How every model is measured, defaults applied (config/resolve.ts). */
+    /** How every model is measured, defaults applied (config/resolve/vm.ts). */
     settings: GateSettings;
     /** What must exist first: the started VM and its workload (Ollama, and the proxy in front of it). */
     dependsOn: pulumi.Input<pulumi.Resource>[];

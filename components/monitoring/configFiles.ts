@@ -4,7 +4,7 @@
 // Plain functions: the tests feed the output to promtool and amtool.
 
 import { stringify } from "yaml";
-import { ExporterJob, MonitoringServer, ScrapeTarget } from "../../config/monitoring";
+import { ExporterJob, MonitoringServer, ScrapeTarget } from "../../config/resolve/monitoring";
 
 export const PROMETHEUS_PORT = 9090;
 export const ALERTMANAGER_PORT = 9093;

@@ -2,7 +2,7 @@
 // tests check every query against this list and the list against real exporters where they run here
 // (node-exporter) or against the agreed textfile formats (throughput probe, backups, pool status, Xid).
 
-import { ExporterJob } from "../../config/monitoring";
+import { ExporterJob } from "../../config/resolve/monitoring";
 
 /** Prometheus's own series, on every target or computed by it. */
 export const BUILTIN_METRICS = ["up", "ALERTS", "scrape_duration_seconds"] as const;

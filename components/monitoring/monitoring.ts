@@ -5,7 +5,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
-import { MonitoringServer } from "../../config/monitoring";
+import { MonitoringServer } from "../../config/resolve/monitoring";
 import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
 import { ALERT_RULES } from "./alerts";
 import { GRAFANA_PORT, PROMETHEUS_PORT } from "./configFiles";

@@ -2,7 +2,7 @@
 // shared helpers (scripts/lib-files.sh) and the body. Plain functions; the tests run shellcheck on
 // the output and run the scripts against a sandbox.
 
-import { MonitoringServer } from "../../config/monitoring";
+import { MonitoringServer } from "../../config/resolve/monitoring";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { renderAlertRules } from "./alerts";
 import {

@@ -1,6 +1,6 @@
 // The CI/CD container's set-up: a GitHub Actions runner (pinned release, sha256-checked) with Docker
 // inside (nesting), registered to the repository with a token from serviceSecrets and the labels the
-// pull-request workflow's preview job asks for. Its firewall (config/roleFirewall.ts) lets it reach
+// pull-request workflow's preview job asks for. Its firewall (config/resolve/roleFirewall.ts) lets it reach
 // the Proxmox API and the internet's web servers, and nothing else of the environment.
 
 import * as command from "@pulumi/command";

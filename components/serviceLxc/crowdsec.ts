@@ -4,7 +4,7 @@
 // real crowdsec binary.
 
 import { stringify } from "yaml";
-import { CROWDSEC_LAPI_PORT, CROWDSEC_SYSLOG_PORT } from "../../config/roleFirewall";
+import { CROWDSEC_LAPI_PORT, CROWDSEC_SYSLOG_PORT } from "../../config/resolve/roleFirewall";
 import { CrowdsecConfig } from "../../config/schema";
 
 /** Debian 12's crowdsec, pinned: the container's template is Debian 12. */

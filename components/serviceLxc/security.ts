@@ -7,7 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
-import { CROWDSEC_SYSLOG_PORT } from "../../config/roleFirewall";
+import { CROWDSEC_SYSLOG_PORT } from "../../config/resolve/roleFirewall";
 import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
 import { containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
 import { loadScript, renderScript } from "../../lib/scripts";

@@ -3,7 +3,7 @@
 // stricter one on login paths), trusted-only plain routes.
 
 import { stringify } from "yaml";
-import { EXPORTER_IMAGES } from "../../config/monitoring";
+import { EXPORTER_IMAGES } from "../../config/resolve/monitoring";
 import { ServiceConfig } from "../../config/schema";
 import { WorkloadSpec } from "./spec";
 

@@ -3,7 +3,7 @@
 // job names real guests; the PBS server runs in a backup container with a datastore per environment
 // on a mirror of its own environment; the secrets it names are set.
 
-import { BackupConfig, EnvironmentName, NAMESPACE, ParsedConfig } from "../schema";
+import { BackupConfig, EnvironmentName, ParsedConfig } from "../schema";
 import { Add, list } from "./issues";
 
 /** Container roles that hold data. */
@@ -32,9 +32,6 @@ export function statefulGuests(cfg: ParsedConfig): StatefulGuest[] {
         .map(([name, lxc]): StatefulGuest => ({ kind: "containers", name, why: `it is a ${lxc.role} container` }));
     return [...vms, ...lxcs];
 }
-
-const unsetSecret = (name: string) =>
-    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
 
 /** backup: false and backupReason on each guest, and coverage of the stateful ones. */
 function checkCoverage(cfg: ParsedConfig, add: Add): void {
@@ -131,26 +128,10 @@ function checkServer(cfg: ParsedConfig, env: EnvironmentName, b: BackupConfig, a
     }
 }
 
-function checkSecrets(b: BackupConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
-    if (!secretNames) return;
-    const refs: [string, string][] = [["backup.pbs.passwordSecret", b.pbs.passwordSecret]];
-    for (const [dsEnv, ds] of Object.entries(b.server?.datastores ?? {})) {
-        if (ds) refs.push([`backup.server.datastores.${dsEnv}.passwordSecret`, ds.passwordSecret]);
-    }
-    if (b.server?.offsite) refs.push(["backup.server.offsite.passwordSecret", b.server.offsite.passwordSecret]);
-    for (const [path, name] of refs) if (!secretNames.has(name)) add(path, unsetSecret(name));
-}
-
-export function checkBackups(
-    cfg: ParsedConfig,
-    env: EnvironmentName,
-    secretNames: ReadonlySet<string> | undefined,
-    add: Add,
-): void {
+export function checkBackups(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     checkCoverage(cfg, add);
     const b = cfg.backup;
     if (!b) return;
     checkGuestList(cfg, b, add);
     checkServer(cfg, env, b, add);
-    checkSecrets(b, secretNames, add);
 }

@@ -17,6 +17,7 @@ import {
     checkPublishing,
 } from "./isolation";
 import { ConfigIssue, collect } from "./issues";
+import { checkSecretsSet } from "./secrets";
 import { checkRoleSetups } from "./security";
 import { checkMonitoring } from "./monitoring";
 import { checkCapacity, checkGpuPlacement, checkGuestPlacement, checkIdentities, checkRanges } from "./placement";
@@ -56,13 +57,14 @@ export function checkConfig(
         checkProbes(cfg, add);
         checkCapacity(cfg, env, guests, add);
         checkHybridPinning(cfg, add);
-        checkWorkloads(cfg, env, secretNames, add);
+        checkWorkloads(cfg, env, add);
         checkPublishing(cfg, policy, add);
         checkPublishedSources(cfg, policy, add);
         checkDockerSocket(cfg, policy, add);
         checkDataIsolation(cfg, env, add);
-        checkRoleSetups(cfg, env, secretNames, add);
-        checkMonitoring(cfg, secretNames, add);
-        checkBackups(cfg, env, secretNames, add);
+        checkRoleSetups(cfg, env, add);
+        checkMonitoring(cfg, add);
+        checkBackups(cfg, env, add);
+        checkSecretsSet(cfg, secretNames, add);
     });
 }

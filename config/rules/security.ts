@@ -5,7 +5,6 @@
 import { containsIp, containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
 import { EnvironmentName, LxcConfig, ParsedConfig } from "../schema";
 import { Add } from "./issues";
-import { unsetSecret } from "./workload";
 
 const IPV4 = /^\d{1,3}(\.\d{1,3}){3}$/;
 
@@ -55,12 +54,7 @@ function checkWireguard(
     }
 }
 
-export function checkRoleSetups(
-    cfg: ParsedConfig,
-    env: EnvironmentName,
-    secretNames: ReadonlySet<string> | undefined,
-    add: Add,
-): void {
+export function checkRoleSetups(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     for (const [name, lxc] of Object.entries(cfg.containers)) {
         const at = `containers.${name}`;
         const setups = (Object.entries(SETUP_ROLES) as [keyof typeof SETUP_ROLES, string][]).filter(
@@ -75,14 +69,6 @@ export function checkRoleSetups(
                 `${at}.network.address`,
                 `a container with a ${setups.map(([k]) => k).join(" and ")} setup needs a static address: the setup connects to it and its firewall rules name it`,
             );
-        }
-        const secrets = [
-            ...(lxc.wireguard ? [[`${at}.wireguard.privateKeySecret`, lxc.wireguard.privateKeySecret]] : []),
-            ...(lxc.crowdsec ? [[`${at}.crowdsec.bouncerKeySecret`, lxc.crowdsec.bouncerKeySecret]] : []),
-            ...(lxc.runner ? [[`${at}.runner.tokenSecret`, lxc.runner.tokenSecret]] : []),
-        ] as [string, string][];
-        for (const [p, secret] of secrets) {
-            if (secretNames !== undefined && !secretNames.has(secret)) add(p, unsetSecret(secret));
         }
         if (lxc.wireguard) checkWireguard(at, lxc.wireguard, cfg.environments[env].network.trustedSources, env, add);
         const node = cfg.nodes[lxc.node];

@@ -5,15 +5,10 @@
 import * as fs from "fs";
 import * as path from "path";
 import { cycleThrough } from "../../lib/graph";
+import { PROJECT_ROOT } from "../../lib/paths";
 import { secretRefs } from "../../lib/secretTemplate";
 import { EnvironmentName, NAMESPACE, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
 import { Add, list } from "./issues";
-
-/** The repository root: services' `files` are read from under it. */
-export const PROJECT_ROOT = path.resolve(__dirname, "..", "..");
-
-export const unsetSecret = (name: string) =>
-    `serviceSecrets.${name} is not set; set it with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}' <value>\``;
 
 /** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */
 export const OLLAMA_SERVICE = "ollama";
@@ -29,17 +24,11 @@ interface VmScope {
     vmName: string;
     vm: VmConfig;
     /** The keys of serviceSecrets; undefined when that key is malformed (reported elsewhere). */
-    secretNames: ReadonlySet<string> | undefined;
 }
 
-export function checkWorkloads(
-    cfg: ParsedConfig,
-    env: EnvironmentName,
-    secretNames: ReadonlySet<string> | undefined,
-    add: Add,
-): void {
+export function checkWorkloads(cfg: ParsedConfig, env: EnvironmentName, add: Add): void {
     for (const [vmName, vm] of Object.entries(cfg.vms)) {
-        const scope: VmScope = { cfg, env, vmName, vm, secretNames };
+        const scope: VmScope = { cfg, env, vmName, vm };
         if (Object.keys(vm.services).length > 0 && vm.network.address === "dhcp") {
             add(
                 `vms.${vmName}.network.address`,
@@ -51,7 +40,7 @@ export function checkWorkloads(
             const at = `vms.${vmName}.services.${svcName}`;
             checkServiceGpu(scope, svc, at, add);
             checkReferences(scope, svcName, svc, at, add);
-            checkSecretEnvironment(scope, svc, at, add);
+            checkSecretEnvironment(svc, at, add);
             checkPlainEnvironment(svc, at, add);
             const cycle = inCycle.has(svcName) ? undefined : cycleThrough(serviceGraph(vm.services), svcName);
             if (cycle) {
@@ -62,7 +51,7 @@ export function checkWorkloads(
         checkProxies(scope, add);
         checkPortClashes(vmName, vm, add);
     }
-    checkDataLayer(cfg, secretNames, add);
+    checkDataLayer(cfg, add);
 }
 
 /** A container reserves only its own VM's GPU. A VM whose own GPU is wrong is reported at vms.<vm>.gpu. */
@@ -124,7 +113,7 @@ function checkPlainEnvironment(svc: ServiceConfig, at: string, add: Add): void {
     }
 }
 
-function checkSecretEnvironment({ secretNames }: VmScope, svc: ServiceConfig, at: string, add: Add): void {
+function checkSecretEnvironment(svc: ServiceConfig, at: string, add: Add): void {
     for (const [key, template] of Object.entries(svc.secretEnvironment)) {
         const refs = secretRefs(template);
         if (key in svc.environment) {
@@ -135,11 +124,6 @@ function checkSecretEnvironment({ secretNames }: VmScope, svc: ServiceConfig, at
                 `${at}.secretEnvironment.${key}`,
                 `names no secret; write "{{name}}" for serviceSecrets.<name>, or move a plain value to environment`,
             );
-        }
-        for (const ref of refs) {
-            if (secretNames !== undefined && !secretNames.has(ref)) {
-                add(`${at}.secretEnvironment.${key}`, unsetSecret(ref));
-            }
         }
     }
 }
@@ -195,7 +179,7 @@ function checkPortClashes(vmName: string, vm: VmConfig, add: Add): void {
 }
 
 /** PostgreSQL and Redis only in containers of their role, at a static address, with their secrets set. */
-function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | undefined, add: Add): void {
+function checkDataLayer(cfg: ParsedConfig, add: Add): void {
     for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
         const at = `containers.${lxcName}`;
         if (lxc.postgres && lxc.role !== "postgresql") {
@@ -215,15 +199,6 @@ function checkDataLayer(cfg: ParsedConfig, secretNames: ReadonlySet<string> | un
                 `${at}.redis.allowFrom`,
                 'nothing may connect to this Redis: its firewall opens 6379 only to the networks listed here; add the guests that use it, such as "10.10.10.10/32"',
             );
-        }
-        const named = [
-            ...Object.entries(lxc.postgres?.databases ?? {}).map(
-                ([db, x]) => [`${at}.postgres.databases.${db}.passwordSecret`, x.passwordSecret] as const,
-            ),
-            ...(lxc.redis ? [[`${at}.redis.passwordSecret`, lxc.redis.passwordSecret] as const] : []),
-        ];
-        for (const [p, name] of named) {
-            if (secretNames !== undefined && !secretNames.has(name)) add(p, unsetSecret(name));
         }
     }
 }

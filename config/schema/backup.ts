@@ -3,14 +3,15 @@
 // application dumps and snapshots, and, in the stack whose container runs PBS, the server itself.
 
 import { z } from "zod";
-import { d, environment, hostAddress, label } from "./fields";
+import { d, environment, hostAddress, label, secretRef } from "./fields";
 
 /** A systemd calendar event, as Proxmox and PBS take them ("*-*-* 02:30", "daily", "sat 04:00"). */
 const calendar = z
     .string()
     .regex(/^[A-Za-z0-9*:,./~ -]{1,64}$/, 'must be a systemd calendar event such as "*-*-* 02:30" or "sat 04:00"');
 
-const secretName = z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "must name a serviceSecrets key");
+const secretName = (description: string) =>
+    secretRef(description, z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, "must name a serviceSecrets key"));
 
 const fingerprint = z
     .string()
@@ -33,8 +34,8 @@ export const RetentionSchema = z
 export const DatastoreSchema = z.strictObject({
     storage: z.string().meta(d("The mirror (nodes.<node>.mirrors key) the datastore's own volume is carved from.")),
     sizeGiB: z.number().int().positive().meta(d("Size of the datastore's volume (a mount point of the container).")),
-    passwordSecret: secretName.meta(
-        d("The serviceSecrets name holding the password of the environment's PBS user (<env>-backup@pbs)."),
+    passwordSecret: secretName(
+        "The serviceSecrets name holding the password of the environment's PBS user (<env>-backup@pbs).",
     ),
     retention: RetentionSchema,
 });
@@ -46,7 +47,7 @@ export const OffsiteSchema = z.strictObject({
         .string()
         .regex(/^[A-Za-z0-9._-]+@(pbs|pam)(![A-Za-z0-9._-]+)?$/, 'must be a PBS user or token such as "sync@pbs"')
         .meta(d("The user (or token) this server pushes as, with DatastoreBackup on the remote datastores.")),
-    passwordSecret: secretName.meta(d("The serviceSecrets name holding that user's password or token secret.")),
+    passwordSecret: secretName("The serviceSecrets name holding that user's password or token secret."),
     datastorePrefix: label
         .default("aids")
         .meta(d('Remote datastore of each environment: "<prefix>-<env>"; each must exist off-site.')),
@@ -83,8 +84,8 @@ const BackupObject = z
                 fingerprint: fingerprint
                     .optional()
                     .meta(d("Its certificate's fingerprint; only needed when backup.server is not in this stack.")),
-                passwordSecret: secretName.meta(
-                    d("The serviceSecrets name holding the password of this environment's PBS user."),
+                passwordSecret: secretName(
+                    "The serviceSecrets name holding the password of this environment's PBS user.",
                 ),
             })
             .meta(

@@ -64,6 +64,27 @@ export const sshPublicKey = z
 
 export const d = (text: string) => ({ description: text });
 
+/**
+ * What a secret field holds: a serviceSecrets name, or a template that names them by {{name}}. The
+ * registry marks the schema's secret fields; config/secretUses.ts walks the parsed config by it, so
+ * the list of secrets a stack uses is never written down by hand.
+ */
+export type SecretFieldKind = "name" | "template";
+export const secretFields = z.registry<{ kind: SecretFieldKind }>();
+
+/** A field that names a serviceSecrets key; `shape` checks the name's form. */
+export function secretRef(description: string, shape: z.ZodString = z.string().min(1)): z.ZodString {
+    const field = shape.meta(d(description));
+    secretFields.add(field, { kind: "name" });
+    return field;
+}
+
+/** A field whose value is a template naming serviceSecrets keys, such as "postgresql://u:{{pw}}@h/db". */
+export function secretTemplate(shape: z.ZodString = z.string().min(1)): z.ZodString {
+    secretFields.add(shape, { kind: "template" });
+    return shape;
+}
+
 /** A yes/no setting with its default and its meaning. */
 export const flag = (value: boolean, text: string) => z.boolean().default(value).meta(d(text));
 

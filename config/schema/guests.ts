@@ -16,6 +16,7 @@ import {
     sshPublicKey,
     vmid,
     flag,
+    secretRef,
 } from "./fields";
 import { ModelGateSchema, ThroughputGateSchema } from "./gate";
 import { CrowdsecSchema, RunnerSchema, WireguardSchema } from "./security";
@@ -113,10 +114,7 @@ export const LxcSchema = z.strictObject({
                 .record(
                     z.string().regex(/^[a-z_][a-z0-9_]{0,62}$/, 'must be a lowercase SQL name such as "openwebui"'),
                     z.strictObject({
-                        passwordSecret: z
-                            .string()
-                            .min(1)
-                            .meta(d("The serviceSecrets name holding the owner role's password.")),
+                        passwordSecret: secretRef("The serviceSecrets name holding the owner role's password."),
                     }),
                 )
                 .default({})
@@ -134,7 +132,7 @@ export const LxcSchema = z.strictObject({
         .meta(d("role postgresql: install and configure PostgreSQL in the container over SSH, idempotently.")),
     redis: z
         .strictObject({
-            passwordSecret: z.string().min(1).meta(d("The serviceSecrets name holding the Redis password.")),
+            passwordSecret: secretRef("The serviceSecrets name holding the Redis password."),
             maxmemoryMiB: z.number().int().positive().default(512).meta(d("Memory cap; keys are evicted LRU.")),
             allowFrom: z
                 .array(cidr)

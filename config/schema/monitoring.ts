@@ -2,17 +2,19 @@
 // the address every stack admits to its exporters, retention, the alert receiver and pinned versions.
 
 import { z } from "zod";
-import { d, flag, ipv4, label } from "./fields";
+import { d, flag, ipv4, label, secretRef } from "./fields";
 
-const secretName = z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a serviceSecrets name such as "alertWebhookUrl"');
+const secretName = (description: string) =>
+    secretRef(
+        description,
+        z.string().regex(/^[A-Za-z][A-Za-z0-9_]*$/, 'must be a serviceSecrets name such as "alertWebhookUrl"'),
+    );
 
 export const AlertReceiverSchema = z
     .strictObject({
-        webhookUrlSecret: secretName
-            .optional()
-            .meta(d("The serviceSecrets name holding a webhook URL that Alertmanager posts alerts to.")),
+        webhookUrlSecret: secretName(
+            "The serviceSecrets name holding a webhook URL that Alertmanager posts alerts to.",
+        ).optional(),
         email: z
             .strictObject({
                 to: z.email().meta(d("Who gets the alerts.")),
@@ -21,8 +23,8 @@ export const AlertReceiverSchema = z
                     .string()
                     .regex(/^[A-Za-z0-9.-]+:\d{1,5}$/, 'must be "host:port", such as "smtp.example.com:587"')
                     .meta(d("The SMTP server, host:port (STARTTLS required).")),
-                usernameSecret: secretName.optional().meta(d("The serviceSecrets name holding the SMTP user.")),
-                passwordSecret: secretName.optional().meta(d("The serviceSecrets name holding the SMTP password.")),
+                usernameSecret: secretName("The serviceSecrets name holding the SMTP user.").optional(),
+                passwordSecret: secretName("The serviceSecrets name holding the SMTP password.").optional(),
             })
             .optional()
             .meta(d("Alerts by email.")),
@@ -91,9 +93,9 @@ export const MonitoringSchema = z
             .meta(
                 d("The most disk Prometheus's samples may take; it must fit the container's disk with 4 GiB to spare."),
             ),
-        grafanaAdminPasswordSecret: secretName
-            .default("grafanaAdminPassword")
-            .meta(d("The serviceSecrets name holding Grafana's admin password (reset to it on every set-up).")),
+        grafanaAdminPasswordSecret: secretName(
+            "The serviceSecrets name holding Grafana's admin password (reset to it on every set-up).",
+        ).default("grafanaAdminPassword"),
         alertReceiver: AlertReceiverSchema,
         hostExporters: flag(
             true,

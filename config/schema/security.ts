@@ -3,16 +3,12 @@
 
 import { z } from "zod";
 import { WG_KEY_PATTERN } from "../../lib/wireguard";
-import { cidr, d, ipv4, label, vmid } from "./fields";
+import { cidr, d, ipv4, label, secretRef, vmid } from "./fields";
 
 const wgKey = z
     .string()
     .regex(WG_KEY_PATTERN, "must be a WireGuard key: 44 characters of base64, as `wg pubkey` prints");
-const secretName = (what: string) =>
-    z
-        .string()
-        .min(1)
-        .meta(d(`The serviceSecrets name holding ${what}.`));
+const secretName = (what: string) => secretRef(`The serviceSecrets name holding ${what}.`);
 
 export const WireguardPeerSchema = z.strictObject({
     publicKey: wgKey.meta(

@@ -1,7 +1,7 @@
 // The containers of a GPU VM (vms.<vm>.services), deployed by components/workload/.
 
 import { z } from "zod";
-import { cidr, d, flag } from "./fields";
+import { cidr, d, flag, secretTemplate } from "./fields";
 
 /** A reference image name with a pinned tag and/or digest; `:latest` and bare names are refused. */
 export const PINNED_IMAGE =
@@ -31,7 +31,7 @@ export const ServiceSchema = z.strictObject({
         .default({})
         .meta(d("Plain environment variables; they appear in the rendered compose file. No secrets here.")),
     secretEnvironment: z
-        .record(envName, z.string().min(1))
+        .record(envName, secretTemplate())
         .default({})
         .meta(
             d(

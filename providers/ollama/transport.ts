@@ -2,7 +2,6 @@
 // timeout, retries with backoff for calls that fail to connect, and digest comparison.
 
 import { Ollama } from "ollama";
-import type { GateInput } from "./runGate";
 
 export type GateErrorKind = "unreachable" | "timeout" | "unknown-model" | "pull-failed" | "digest-mismatch" | "ollama";
 
@@ -80,12 +79,22 @@ function isTimeout(err: unknown): boolean {
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/**
+ * What a retried call needs to know of the gate's run (a part of runGate's GateInput, declared here
+ * so that transport does not import back from runGate): where, for which model and GPU, how long
+ * and how often.
+ */
+export interface RetrySettings {
+    readonly endpoint: string;
+    readonly model: string;
+    readonly gpu: { readonly name: string };
+    readonly timeoutSeconds: number;
+    readonly attempts: number;
+    readonly backoffMs: number;
+}
+
 /** Runs `call`, retrying transient failures with exponential backoff. */
-export async function withRetry<T>(
-    what: string,
-    input: Pick<GateInput, "attempts" | "backoffMs" | "endpoint" | "timeoutSeconds" | "model" | "gpu">,
-    call: () => Promise<T>,
-): Promise<T> {
+export async function withRetry<T>(what: string, input: RetrySettings, call: () => Promise<T>): Promise<T> {
     let delay = input.backoffMs;
     for (let attempt = 1; ; attempt++) {
         try {

@@ -1,7 +1,7 @@
 // The backup rule and model, without Pulumi: which guests are stateful, the opt-out's pairing with
 // a reason, and what the model resolves (names per environment, the vector stores, the dumps).
 
-import { pbsNames, resolveBackup, vectorStoresOf } from "../../config/backupModel";
+import { pbsNames, resolveBackup, vectorStoresOf } from "../../config/resolve/backup";
 import { parseStackConfig } from "../../config/load";
 import { statefulGuests } from "../../config/rules/backup";
 import { POLICIES } from "../../stacks";

@@ -1,13 +1,18 @@
 // The monitoring model, plain: which exporter each guest runs and how the monitoring host reaches it
 // (a published port, a trusted-only route, node-exporter in a container), the labels, the peer
-// stacks' guests read from their own files, and the /32 rule every container gets.
+// stacks' guests loaded once from their own files, and the /32 rule every container gets.
 
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { exporterRule, guestTargets, readPeerGuests, withMonitoring } from "../../config/monitoring";
+import { parseStackConfig } from "../../config/load";
+import { resolveStack } from "../../config/resolve";
+import { exporterRule } from "../../config/resolve/firewall";
+import { guestTargets, peerGuests } from "../../config/resolve/monitoring";
 import { ServiceConfig } from "../../config/schema";
-import { parsedConfig, stackModel } from "../helpers/config";
+import { PROJECT_ROOT } from "../../lib/paths";
+import { POLICIES } from "../../stacks";
+import { parsedStack, rawConfig, stackModel } from "../helpers/config";
 
 const svc = (image: string, extra: Partial<ServiceConfig> = {}) =>
     ({ image, ports: [], ...extra }) as unknown as ServiceConfig;
@@ -91,29 +96,62 @@ test("a container is scraped on its node-exporter; a guest without a static addr
     expect(unreachable).toEqual(["dyn: no static address"]);
 });
 
-test("a peer stack's guests come from its own stack file, through the same schema", () => {
+test("a peer stack is loaded once, through the same loader and schema as the stack's own file", () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-peer-"));
+    // The project file holds the shared host facts the peer's config needs, as in the repository.
+    fs.copyFileSync(path.join(PROJECT_ROOT, "Pulumi.yaml"), path.join(dir, "Pulumi.yaml"));
     fs.writeFileSync(
         path.join(dir, "Pulumi.lab.yaml"),
         [
             "config:",
             "  ai-dualstack:environment: public",
+            "  ai-dualstack:serviceSecrets: { secure: AAABAExampleCiphertext }",
             "  ai-dualstack:containers:",
             "    lab-db: { vmid: 230, node: pve1, role: postgresql, disk: { storage: s }, network: { bridge: vmbr2, address: 10.20.20.30/24 }, sshPublicKeys: [ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIExampleKeyForTheTestOnly0000000000000000000 t] }",
         ].join("\n"),
     );
-    expect(readPeerGuests("lab", dir)).toEqual([
+    const withPeer = (peer: string) =>
+        rawConfig("private", (v) => {
+            (v["monitoring"] as { peerStacks: string[] }).peerStacks = [peer];
+        });
+    const ok = parseStackConfig(withPeer("lab"), POLICIES, dir);
+    if (!ok.ok) throw new Error(JSON.stringify(ok.issues));
+    expect(ok.peers.map((p) => [p.stack, p.environment])).toEqual([["lab", "public"]]);
+    expect(ok.peers.flatMap(peerGuests)).toEqual([
         { name: "lab-db", kind: "container", environment: "public", ip: "10.20.20.30", services: {} },
     ]);
-    fs.writeFileSync(path.join(dir, "Pulumi.bad.yaml"), "config:\n  ai-dualstack:containers:\n    x: { vmid: 1 }\n");
-    expect(() => readPeerGuests("bad", dir)).toThrow();
+    // The peer's targets reach the server's, resolved in the same pass.
+    const model = resolveStack(ok.config, "private", POLICIES.private, ok.peers);
+    expect(model.monitoring?.server?.targets.filter((t) => t.labels.environment === "public")).toEqual([
+        {
+            job: "node",
+            address: "10.20.20.30:9100",
+            metricsPath: "/metrics",
+            labels: { environment: "public", guest: "lab-db", guest_type: "container" },
+            via: "node-exporter in the container",
+        },
+    ]);
+
+    fs.writeFileSync(
+        path.join(dir, "Pulumi.bad.yaml"),
+        "config:\n  ai-dualstack:containers:\n    bad-db: { vmid: 1 }\n",
+    );
+    const bad = parseStackConfig(withPeer("bad"), POLICIES, dir);
+    expect(bad.ok ? [] : bad.issues).toEqual([
+        {
+            path: "monitoring.peerStacks[0]",
+            message:
+                "Pulumi.bad.yaml holds a config its own stack would refuse (containers.bad-db.vmid: Proxmox guest ids start at 100)",
+        },
+    ]);
 });
 
-test("without monitoring nothing changes; with it every container gets the one /32 rule, and only the owning stack a server", () => {
-    const privCfg = parsedConfig("private");
-    const plain = stackModel("private");
-    expect(withMonitoring(plain, { ...privCfg, monitoring: undefined })).toBe(plain);
-    const priv = withMonitoring(plain, privCfg);
+test("without monitoring no container gets the exporter rule; with it every one gets the one /32 rule, and only the owning stack a server", () => {
+    const { config: privCfg, peers } = parsedStack("private");
+    const plain = resolveStack({ ...privCfg, monitoring: undefined }, "private", POLICIES.private, peers);
+    expect(plain.monitoring).toBeUndefined();
+    for (const ct of plain.containers) expect(ct.inbound).not.toContainEqual(exporterRule("10.10.10.24/32"));
+    const priv = stackModel("private");
     for (const ct of priv.containers) expect(ct.inbound).toContainEqual(exporterRule("10.10.10.24/32"));
     expect(exporterRule("10.10.10.24/32")).toEqual({
         port: "9100",
@@ -122,7 +160,7 @@ test("without monitoring nothing changes; with it every container gets the one /
         comment: "node-exporter from 10.10.10.24/32 (monitoring)",
     });
     expect(priv.monitoring?.server?.containerAddress).toBe("10.10.10.24");
-    const pub = withMonitoring(stackModel("public"), parsedConfig("public"));
+    const pub = stackModel("public");
     expect(pub.monitoring?.server).toBeUndefined();
     expect(pub.monitoring?.source).toBe("10.10.10.24/32");
     // The public VM's exporters appear in the private server's targets with the public labels.

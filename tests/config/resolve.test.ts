@@ -4,10 +4,10 @@ import { resolveLxc, resolveNetwork, resolveStack } from "../../config/resolve";
 import { LxcConfig } from "../../config/schema";
 import { GATE_DEFAULTS } from "../../config/schema";
 import { POLICIES } from "../../stacks";
-import { parsedConfig } from "../helpers/config";
+import { parsedStack } from "../helpers/config";
 
-const cfg = parsedConfig("private");
-const model = resolveStack(cfg, "private", POLICIES.private);
+const { config: cfg, peers } = parsedStack("private");
+const model = resolveStack(cfg, "private", POLICIES.private, peers);
 const vm = model.vms.find((v) => v.name === "private-ai");
 
 test("a VM holds its GPU as an object, its CPUs as a list, its address as ip and prefix", () => {
@@ -48,6 +48,7 @@ test("the gate's settings are complete: the config's values, the schema's defaul
         },
         "private",
         POLICIES.private,
+        peers,
     );
     expect(off.vms[0]?.gate).toBeUndefined();
 });

@@ -4,7 +4,7 @@
 // servers are reachable, nothing else of the environment, the LAN or the VPN is.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { RUNNER_INTERNET_IPSET, roleOutbound } from "../../config/roleFirewall";
+import { RUNNER_INTERNET_IPSET, roleOutbound } from "../../config/resolve/roleFirewall";
 import { LxcConfig } from "../../config/schema";
 import { containsIp, parseCidr } from "../../lib/ipv4";
 import { PlannedStack } from "../../testing/planStack";

@@ -1,6 +1,6 @@
 // The committed stack files as the program sees them: raw values, parsed and checked, or resolved.
 
-import { decodeValue, formatIssues, parseStackConfig, RawConfig } from "../../config/load";
+import { decodeValue, formatIssues, parseStackConfig, ParseResult, RawConfig } from "../../config/load";
 import { resolveStack, StackModel } from "../../config/resolve";
 import { EnvironmentName, ParsedConfig } from "../../config/schema";
 import { POLICIES } from "../../stacks";
@@ -23,13 +23,19 @@ export function rawConfig(
     return { stack, values, secretKeys: new Set((secretKeys ?? files.secretKeys).map(bare)) };
 }
 
-export function parsedConfig(stack: EnvironmentName): ParsedConfig & { environment: EnvironmentName } {
+/** The committed stack's config, parsed and checked, with the peer stacks its monitoring server scrapes. */
+export function parsedStack(stack: EnvironmentName): Extract<ParseResult, { ok: true }> {
     const result = parseStackConfig(rawConfig(stack), POLICIES);
     if (!result.ok) throw new Error(formatIssues(stack, result.issues));
-    return result.config;
+    return result;
+}
+
+export function parsedConfig(stack: EnvironmentName): ParsedConfig & { environment: EnvironmentName } {
+    return parsedStack(stack).config;
 }
 
 /** The committed stack's resolved model, as the program builds from it. */
 export function stackModel(stack: EnvironmentName): StackModel {
-    return resolveStack(parsedConfig(stack), stack, POLICIES[stack]);
+    const { config, peers } = parsedStack(stack);
+    return resolveStack(config, stack, POLICIES[stack], peers);
 }

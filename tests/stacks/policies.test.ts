@@ -2,7 +2,7 @@
 
 import { POLICIES } from "../../stacks";
 import { PRIVATE_POLICY } from "../../stacks/private";
-import { RUNNER_INTERNET_IPSET } from "../../config/roleFirewall";
+import { RUNNER_INTERNET_IPSET } from "../../config/resolve/roleFirewall";
 import { PUBLIC_INTERNET_IPSET, PUBLIC_POLICY } from "../../stacks/public";
 import { containsIp, parseCidr } from "../../lib/ipv4";
 import { parsedConfig } from "../helpers/config";

@@ -16,7 +16,7 @@ import {
     storeList,
     vectorJob,
 } from "../../../components/backup/render";
-import { BackupServerModel } from "../../../config/backupModel";
+import { BackupServerModel } from "../../../config/resolve/backup";
 import { shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const dumps = { schedule: "*-*-* 01:30", keepDays: 7 };

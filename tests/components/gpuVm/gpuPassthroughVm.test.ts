@@ -165,7 +165,7 @@ test("protected by default, sorted tags, and its own firewall", async () => {
         enabled: true,
         inputPolicy: "DROP",
     });
-    // The baseline group first, then the VM's own rules (its published ports, config/firewall.ts).
+    // The baseline group first, then the VM's own rules (its published ports, config/resolve/firewall.ts).
     expect(one(resources, proxmoxve.firewall.RulesLegacy).inputs["rules"]).toEqual([
         { securityGroup: "aids-private", comment: "environment baseline", enabled: true },
         ...vm.inbound.map((r) => ({

@@ -1,17 +1,11 @@
 // What the monitoring tests share: the committed private stack's monitoring server, and sample
 // textfiles in the formats agreed with the throughput probe and the backup jobs.
 
-import { MonitoringServer, withMonitoring } from "../../../config/monitoring";
-import { StackModel } from "../../../config/resolve";
-import { parsedConfig, stackModel } from "../../helpers/config";
-
-/** A committed stack's model with monitoring, as config/load.ts builds it. */
-export function monitoredModel(stack: "private" | "public"): StackModel {
-    return withMonitoring(stackModel(stack), parsedConfig(stack));
-}
+import { MonitoringServer } from "../../../config/resolve/monitoring";
+import { stackModel } from "../../helpers/config";
 
 export function monitoringServer(): MonitoringServer {
-    const server = monitoredModel("private").monitoring?.server;
+    const server = stackModel("private").monitoring?.server;
     if (!server) throw new Error("the committed private stack has no monitoring server");
     return server;
 }

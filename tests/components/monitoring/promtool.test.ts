@@ -9,7 +9,7 @@ import * as path from "path";
 import { parse } from "yaml";
 import { ALERT_RULES, AlertRule, renderAlertRules } from "../../../components/monitoring/alerts";
 import { renderAlertmanagerConfig, renderPrometheusConfig } from "../../../components/monitoring/configFiles";
-import { MonitoringServer } from "../../../config/monitoring";
+import { MonitoringServer } from "../../../config/resolve/monitoring";
 import { validator } from "../../helpers/sandbox";
 import { monitoringServer } from "./fixtures";
 import { RULE_CASES, renderRuleTests } from "./ruleCases";

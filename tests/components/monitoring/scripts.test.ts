@@ -17,7 +17,7 @@ import {
     renderMonitoringScript,
     renderNodeExporterScript,
 } from "../../../components/monitoring/scripts";
-import { MonitoringServer } from "../../../config/monitoring";
+import { MonitoringServer } from "../../../config/resolve/monitoring";
 import { shellcheckScripts, validator } from "../../helpers/sandbox";
 import { backupTextfile, monitoringServer, probeTextfile } from "./fixtures";
 import { makeGuestSandbox } from "./stubs";

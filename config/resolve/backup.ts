@@ -2,7 +2,7 @@
 // covers, the application dumps and snapshots inside them, and (where this stack runs it) the PBS
 // server with one datastore, namespace and user per environment.
 
-import { BackupConfig, BackupServerConfig, EnvironmentName, ParsedConfig } from "./schema";
+import { BackupConfig, BackupServerConfig, EnvironmentName, ParsedConfig } from "../schema";
 
 /** Names every environment's backups use: nothing is shared between the two. */
 export function pbsNames(env: EnvironmentName) {

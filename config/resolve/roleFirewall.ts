@@ -3,9 +3,9 @@
 // nodes' SSH (the preview's host check) and the internet's web servers, so a job reaches nothing else
 // of the environment, the LAN or the VPN.
 
-import { ALL_IPV4_HALVES, NON_PUBLIC_IPV4 } from "../lib/ipv4";
-import { FirewallIpset, FirewallRule } from "./policy";
-import { EnvironmentConfig, InboundRule, LxcConfig, ProxmoxConfig } from "./schema";
+import { ALL_IPV4_HALVES, NON_PUBLIC_IPV4 } from "../../lib/ipv4";
+import { FirewallIpset, FirewallRule } from "../policy";
+import { EnvironmentConfig, InboundRule, LxcConfig, ProxmoxConfig } from "../schema";
 
 /** CrowdSec's local API, which the node's firewall bouncer polls. */
 export const CROWDSEC_LAPI_PORT = 8080;

@@ -1,10 +1,11 @@
 // The inbound rules each guest gets on top of the environment's baseline: what it publishes, to
 // whom (a port's own sources, else the policy's); what its data layer serves, to the guests that use
-// it; and the rules the config lists by hand. Plain functions of the parsed config.
+// it; the rules the config lists by hand; and the monitoring host's exporter rule. Plain functions of
+// the parsed config.
 
-import { EnvironmentPolicy } from "./policy";
-import { EnvironmentConfig, InboundRule, LxcConfig, VmConfig } from "./schema";
-import { ROLE_DEFAULTS } from "./sizing";
+import { EnvironmentPolicy } from "../policy";
+import { EnvironmentConfig, InboundRule, LxcConfig, VmConfig } from "../schema";
+import { ROLE_DEFAULTS } from "../sizing";
 
 /** Sorted, without repeats: numbers by value, strings as written. */
 function sortedUnique<T extends string | number>(items: Iterable<T>): T[] {
@@ -70,4 +71,17 @@ export function lxcInbound(lxc: LxcConfig, policy: EnvironmentPolicy, network: N
         ...(lxc.redis && lxc.redis.allowFrom.length > 0 ? [tcp(6379, lxc.redis.allowFrom, "Redis")] : []),
     ];
     return [...rulesOf(openings), ...lxc.firewall.inbound];
+}
+
+/** node-exporter's port: in each service container, and on each node. */
+export const NODE_EXPORTER_PORT = 9100;
+
+/** The node-exporter opening each service container gets: port 9100 from the monitoring host alone. */
+export function exporterRule(source: string): InboundRule {
+    return {
+        port: String(NODE_EXPORTER_PORT),
+        proto: "tcp",
+        source,
+        comment: `node-exporter from ${source} (monitoring)`,
+    };
 }

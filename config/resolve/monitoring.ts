@@ -1,15 +1,13 @@
-// What the monitoring container watches, resolved from the stack: one scrape target per exporter of
-// every guest (this stack's, and the peer stacks' read from their Pulumi.<stack>.yaml) and per node,
+// What the monitoring container watches, resolved with the stack: one scrape target per exporter of
+// every guest (this stack's, and the peer stacks' loaded once by config/load.ts) and per node,
 // labelled with environment, guest and GPU; and the /32 every stack admits to its exporters.
 
-import * as fs from "fs";
-import * as path from "path";
-import { parse } from "yaml";
-import { z } from "zod";
-import { parseAddress } from "../lib/ipv4";
-import { PROJECT_ROOT } from "./rules/workload";
-import type { LxcModel, StackModel } from "./resolve";
-import { InboundRule, LxcSchema, MonitoringConfig, ParsedConfig, ServiceConfig, VmSchema, label } from "./schema";
+import { parseAddress } from "../../lib/ipv4";
+import { EnvironmentName, MonitoringConfig, ParsedConfig, ServiceConfig } from "../schema";
+import type { LxcModel } from "./container";
+import { NODE_EXPORTER_PORT } from "./firewall";
+import type { NodeModel } from "./node";
+import type { VmModel } from "./vm";
 
 /** The exporters a target can be: each is one Prometheus job. */
 export const EXPORTER_JOBS = ["node", "cadvisor", "gpu", "pve"] as const;
@@ -22,7 +20,7 @@ export const EXPORTER_IMAGES: Readonly<Record<string, { job: ExporterJob; port: 
     "utkuozdemir/nvidia_gpu_exporter": { job: "gpu", port: 9835 },
 };
 
-export const NODE_EXPORTER_PORT = 9100;
+export { NODE_EXPORTER_PORT } from "./firewall";
 export const PVE_EXPORTER_PORT = 9221;
 
 export interface TargetLabels {
@@ -124,25 +122,22 @@ export function guestTargets(g: GuestView, unreachable: string[]): ScrapeTarget[
     return targets;
 }
 
-const PeerGuestsSchema = z.object({
-    vms: z.record(label, VmSchema).default({}),
-    containers: z.record(label, LxcSchema).default({}),
-});
+/**
+ * A peer stack (monitoring.peerStacks) as the monitoring server sees it: its config from its own
+ * Pulumi.<stack>.yaml, through the same loader and schema as this stack's (config/load.ts).
+ */
+export interface PeerStack {
+    readonly stack: string;
+    readonly environment: EnvironmentName;
+    readonly config: ParsedConfig;
+}
 
-/** A peer stack's guests, from its own Pulumi.<stack>.yaml: the same strict schema as its own run. */
-export function readPeerGuests(stack: string, projectDir: string = PROJECT_ROOT): GuestView[] {
-    const file = path.join(projectDir, `Pulumi.${stack}.yaml`);
-    const doc = (parse(fs.readFileSync(file, "utf8")) ?? {}) as { config?: Record<string, unknown> };
-    const config = doc.config ?? {};
-    const configured = config["ai-dualstack:environment"];
-    const env = typeof configured === "string" && configured !== "" ? configured : stack;
-    const parsed = PeerGuestsSchema.parse({
-        vms: config["ai-dualstack:vms"],
-        containers: config["ai-dualstack:containers"],
-    });
+/** A peer stack's guests, from its parsed config. */
+export function peerGuests(peer: PeerStack): GuestView[] {
     const ipOf = (a: string) => (a === "dhcp" ? undefined : parseAddress(a).ip);
+    const env = peer.environment;
     return [
-        ...Object.entries(parsed.vms).map(([name, vm]): GuestView => {
+        ...Object.entries(peer.config.vms).map(([name, vm]): GuestView => {
             const ip = ipOf(vm.network.address);
             return {
                 name,
@@ -153,33 +148,40 @@ export function readPeerGuests(stack: string, projectDir: string = PROJECT_ROOT)
                 services: vm.services,
             };
         }),
-        ...Object.entries(parsed.containers).map(([name, ct]): GuestView => {
+        ...Object.entries(peer.config.containers).map(([name, ct]): GuestView => {
             const ip = ipOf(ct.network.address);
             return { name, kind: "container", environment: env, ...(ip ? { ip } : {}), services: {} };
         }),
     ];
 }
 
-/** This stack's own guests, from the resolved model. */
-function ownGuests(model: StackModel): GuestView[] {
+/** This stack's own guests, as resolved. */
+export interface OwnGuests {
+    readonly environment: EnvironmentName;
+    readonly vms: readonly VmModel[];
+    readonly containers: readonly LxcModel[];
+    readonly nodes: readonly NodeModel[];
+}
+
+function ownGuests(own: OwnGuests): GuestView[] {
     return [
-        ...model.vms.map((vm): GuestView => {
+        ...own.vms.map((vm): GuestView => {
             const ip = vm.network.address?.ip;
             return {
                 name: vm.name,
                 kind: "vm",
-                environment: model.environment,
+                environment: own.environment,
                 ...(ip ? { ip } : {}),
                 ...(vm.gpu ? { gpu: vm.gpu.name } : {}),
                 services: vm.services,
             };
         }),
-        ...model.containers.map((ct): GuestView => {
+        ...own.containers.map((ct): GuestView => {
             const ip = ct.network.address?.ip;
             return {
                 name: ct.name,
                 kind: "container",
-                environment: model.environment,
+                environment: own.environment,
                 ...(ip ? { ip } : {}),
                 services: {},
             };
@@ -188,8 +190,8 @@ function ownGuests(model: StackModel): GuestView[] {
 }
 
 /** node-exporter and prometheus-pve-exporter on each node the monitoring stack touches. */
-export function hostTargets(model: StackModel): ScrapeTarget[] {
-    return model.nodes.flatMap((node): ScrapeTarget[] => {
+export function hostTargets(nodes: readonly NodeModel[]): ScrapeTarget[] {
+    return nodes.flatMap((node): ScrapeTarget[] => {
         const labels: TargetLabels = { environment: "host", guest: node.name, guest_type: "host" };
         const via = "the node's firewall admits the monitoring host";
         return [
@@ -199,51 +201,28 @@ export function hostTargets(model: StackModel): ScrapeTarget[] {
     });
 }
 
-/** The node-exporter opening each service container gets: port 9100 from the monitoring host alone. */
-export function exporterRule(source: string): InboundRule {
-    return {
-        port: String(NODE_EXPORTER_PORT),
-        proto: "tcp",
-        source,
-        comment: `node-exporter from ${source} (monitoring)`,
-    };
+/** The monitoring host's address as a /32, which every service container admits to its node-exporter. */
+export function monitoringSource(mon: MonitoringConfig): string {
+    return `${mon.address}/32`;
 }
 
-function withExporterRule(ct: LxcModel, source: string): LxcModel {
-    return { ...ct, inbound: [...ct.inbound, exporterRule(source)] };
-}
-
-/** The resolved model with monitoring: the containers' exporter rule, and the server where it runs. */
-export function withMonitoring(model: StackModel, cfg: ParsedConfig, projectDir: string = PROJECT_ROOT): StackModel {
+/**
+ * The stack's monitoring: the source every stack admits, its own guests' targets, and in the stack
+ * whose containers hold the monitoring container, the server with every target (the peers' too).
+ */
+export function resolveMonitoring(
+    cfg: ParsedConfig,
+    own: OwnGuests,
+    peers: readonly PeerStack[],
+): MonitoringModel | undefined {
     const mon = cfg.monitoring;
-    if (!mon) return model;
-    const source = `${mon.address}/32`;
-    const containers = model.containers.map((ct) => withExporterRule(ct, source));
+    if (!mon) return undefined;
     const unreachable: string[] = [];
-    const ownTargets = ownGuests(model).flatMap((g) => guestTargets(g, unreachable));
-    const base = { source, nodeExporterVersion: mon.versions.nodeExporter, ownTargets };
-    const own = containers.find((ct) => ct.name === mon.container);
-    if (!own) return { ...model, containers, monitoring: base };
-    const peers = mon.peerStacks
-        .flatMap((s) => readPeerGuests(s, projectDir))
-        .flatMap((g) => guestTargets(g, unreachable));
-    const { container: _c, address: _a, peerStacks: _p, ...settings } = mon;
-    const targets = [...(mon.hostExporters ? hostTargets(model) : []), ...ownTargets, ...peers];
-    const server = { ...settings, container: own.name, containerAddress: mon.address, targets, unreachable };
-    return { ...model, containers, monitoring: { ...base, server } };
-}
-
-/** The serviceSecrets the monitoring server uses, each with the config path that names it; none outside its stack. */
-export function monitoringSecrets(cfg: ParsedConfig): [string, string][] {
-    const mon = cfg.monitoring;
-    if (!mon || !cfg.containers[mon.container]) return [];
-    const r = mon.alertReceiver;
-    const at = "monitoring.alertReceiver";
-    const named: [string, string | undefined][] = [
-        ["monitoring.grafanaAdminPasswordSecret", mon.grafanaAdminPasswordSecret],
-        [`${at}.webhookUrlSecret`, r.webhookUrlSecret],
-        [`${at}.email.usernameSecret`, r.email?.usernameSecret],
-        [`${at}.email.passwordSecret`, r.email?.passwordSecret],
-    ];
-    return named.filter((n): n is [string, string] => n[1] !== undefined);
+    const ownTargets = ownGuests(own).flatMap((g) => guestTargets(g, unreachable));
+    const base = { source: monitoringSource(mon), nodeExporterVersion: mon.versions.nodeExporter, ownTargets };
+    if (!own.containers.some((ct) => ct.name === mon.container)) return base;
+    const peerTargets = peers.flatMap(peerGuests).flatMap((g) => guestTargets(g, unreachable));
+    const { container, address, peerStacks: _p, ...settings } = mon;
+    const targets = [...(mon.hostExporters ? hostTargets(own.nodes) : []), ...ownTargets, ...peerTargets];
+    return { ...base, server: { ...settings, container, containerAddress: address, targets, unreachable } };
 }
