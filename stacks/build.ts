@@ -9,7 +9,7 @@ import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGa
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/check";
-import { ProxmoxAccess } from "../components/host/access";
+import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
@@ -60,16 +60,18 @@ export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
             storage[`${node.name}/${mirror.storageId}`] = built.storageId;
         }
     }
-    return { hosts, storage };
+    const first = stack.nodes[0] ? hosts[stack.nodes[0].name] : undefined;
+    const pool = environmentPool(env, { provider: first?.provider });
+    return { hosts, storage, poolId: pool.poolId };
 }
 
-/** With proxmox.apiAccess "managed": the environment's own role, user and token, cluster-wide. */
+/** With proxmox.apiAccess "managed": the environment's own roles, user and token, each scoped to what it owns. */
 export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess | undefined {
     const first = stack.nodes[0];
     if (stack.proxmox.apiAccess !== "managed" || !first) return undefined;
     return new ProxmoxAccess(
         `${stack.environment}-access`,
-        { environment: stack.environment },
+        { scope: accessScope(stack) },
         { provider: pick(hosts, first.name, "host").provider },
     );
 }
@@ -143,6 +145,7 @@ export function buildContainers(w: GuestWiring): Containers {
                 environment: stack.environment,
                 lxc,
                 storageId: pick(w.hosts.storage, `${lxc.node}/${lxc.storage}`, "storage"),
+                poolId: w.hosts.poolId,
                 templateFileId: pick(w.images, lxc.node, "image set").template(lxc.template.url),
                 bridge: bridgeOf(w.network, lxc.node, lxc.network.bridge),
                 gateway: stack.network.gateway,
@@ -196,6 +199,7 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
                 environment: stack.environment,
                 vm,
                 storageId: pick(w.hosts.storage, `${vm.node}/${vm.disk.storage}`, "storage"),
+                poolId: w.hosts.poolId,
                 filesDatastore: stack.proxmox.filesDatastore,
                 imageFileId: pick(w.images, vm.node, "image set").vmImage(vm.image.url),
                 bridge: bridgeOf(w.network, vm.node, vm.network.bridge),

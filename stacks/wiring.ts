@@ -9,6 +9,8 @@ export interface Hosts {
     readonly hosts: Record<string, ProxmoxHost>;
     /** Storage ids by `<node>/<storage id>`, resolved once the storage entry exists. */
     readonly storage: Record<string, pulumi.Output<string>>;
+    /** The environment's pool, which every guest joins: its VM privileges are granted there. */
+    readonly poolId: pulumi.Output<string>;
 }
 
 export interface Containers {

@@ -63,6 +63,7 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.firewall.IpsetLegacy,
     proxmoxve.cluster.firewall.security.GroupLegacy,
     proxmoxve.RoleLegacy,
+    proxmoxve.PoolLegacy,
     proxmoxve.UserLegacy,
     proxmoxve.AclLegacy,
     proxmoxve.user.TokenLegacy,

@@ -43,6 +43,8 @@ export interface GpuPassthroughVmArgs extends GuestNetworkArgs {
     readonly vm: GpuVmSpec;
     /** Storage id of the environment's mirror (disks, EFI vars, cloud-init drive). */
     readonly storageId: pulumi.Input<string>;
+    /** The environment's pool (components/host/access.ts): its VM privileges reach the guest through it. */
+    readonly poolId: pulumi.Input<string>;
     /** Datastore for the cloud-init snippet. */
     readonly filesDatastore: string;
     /** Datastore file id of the cloud image to import (`local:import/...`). */
@@ -247,6 +249,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
             {
                 nodeName: vm.node,
                 vmId: vm.vmid,
+                poolId: args.poolId,
                 name,
                 description: vm.description ?? `ai-dualstack ${env} GPU VM${vm.gpu ? ` (${vm.gpu.model})` : ""}`,
                 tags: vmTags(env, vm.gpu !== undefined),

@@ -34,6 +34,8 @@ export interface BootstrapPlan {
     datacenterFirewall: boolean;
     /** Networks that keep GUI/SSH access to the node once the datacenter firewall is on. */
     managementSources: string[];
+    /** proxmox.majorVersion: the node's `pveversion` must have this major. */
+    pveMajor: number;
     /** RAM the config says the node has, checked against /proc/meminfo. */
     memoryGiB: number;
     /** This environment's mirrors that register an existing pool or dataset: it must exist. */
@@ -97,6 +99,7 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
         datastore: proxmox.filesDatastore,
         datacenterFirewall: proxmox.enableDatacenterFirewall,
         managementSources: [...proxmox.managementSources],
+        pveMajor: proxmox.majorVersion,
         memoryGiB: Math.floor(node.memory.totalGiB),
         zfsExisting: node.mirrors.filter((m) => !m.disks).map((m) => m.pool),
         zfsNew: node.mirrors.flatMap((m) => (m.disks ?? []).map((disk) => ({ pool: m.pool, disk }))),
@@ -139,6 +142,7 @@ export function renderCheckScript(plan: BootstrapPlan): string {
             .join(" "),
         AIDS_MEMORY_GIB: String(plan.memoryGiB),
         AIDS_MIN_PVE: MIN_PVE_RELEASE,
+        AIDS_PVE_MAJOR: String(plan.pveMajor),
         AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
         AIDS_MGMT_SOURCES: plan.managementSources.join(" "),
         AIDS_ZFS_EXISTING: plan.zfsExisting.join(" "),

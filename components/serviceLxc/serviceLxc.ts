@@ -35,6 +35,8 @@ export interface ServiceLxcArgs extends GuestNetworkArgs {
     readonly environment: EnvironmentName;
     readonly lxc: ServiceLxcSpec;
     readonly storageId: pulumi.Input<string>;
+    /** The environment's pool (components/host/access.ts): its VM privileges reach the guest through it. */
+    readonly poolId: pulumi.Input<string>;
     /** Datastore file id of the template (`local:vztmpl/...`). */
     readonly templateFileId: pulumi.Input<string>;
     /** Root SSH to the node: `pct start`, once the container's firewall is in place. */
@@ -133,6 +135,7 @@ export class ServiceLxc extends pulumi.ComponentResource {
             {
                 nodeName: lxc.node,
                 vmId: lxc.vmid,
+                poolId: args.poolId,
                 description: lxc.description,
                 tags: lxcTags(args.environment, lxc.role),
                 unprivileged: true,

@@ -34,6 +34,17 @@ export const ProxmoxSchema = z
             true,
             "Turn the datacenter firewall on: guest firewalls act only with it on. Never turned off again.",
         ),
+        // The privileges a role may name differ by major version: PVE 9 dropped VM.Monitor for
+        // VM.GuestAgent.* (pve-access-control src/PVE/AccessControl.pm), so the managed role and the
+        // documented one are built from it; the host check refuses a node of another major version.
+        majorVersion: z
+            .union([z.literal(8), z.literal(9)], { message: "must be 8 or 9 (the major of `pveversion` on the node)" })
+            .default(9)
+            .meta(
+                d(
+                    "The nodes' Proxmox VE major version, 8 (8.4) or 9: the API privileges are built from it, and the host check refuses a node whose `pveversion` says another.",
+                ),
+            ),
         apiAccess: z
             .enum(["external", "managed"])
             .default("external")

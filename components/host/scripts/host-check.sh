@@ -16,6 +16,8 @@
 #                      is written)
 #   AIDS_MEMORY_GIB    RAM the config says the node has (nodes.<node>.memory.totalGiB)
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
+#   AIDS_PVE_MAJOR     the major version the config says (proxmox.majorVersion): the API roles are
+#                      built for it, so a node of another major is refused
 #   AIDS_DC_FIREWALL   1 when the bootstrap will turn the datacenter firewall on
 #   AIDS_MGMT_SOURCES  networks the bootstrap adds to the management IPSet first
 #   AIDS_ZFS_EXISTING  pools or datasets this environment's mirrors register without creating them
@@ -35,6 +37,11 @@ if command -v pveversion >/dev/null; then
     oldest="$(printf '%s\n%s\n' "$release" "$AIDS_MIN_PVE" | sort -V | head -n 1)"
     [[ -n "$release" && "$oldest" == "$AIDS_MIN_PVE" ]] ||
         fail "Proxmox VE ${release:-unknown} is older than ${AIDS_MIN_PVE} (needed for disk imports from the import content type); upgrade the node"
+    # The roles name privileges of one major version: PVE 9 refuses VM.Monitor as an invalid
+    # privilege, PVE 8 knows no VM.GuestAgent.* (pve-access-control src/PVE/AccessControl.pm).
+    [[ "${release%%.*}" == "$AIDS_PVE_MAJOR" ]] ||
+        fail "the node runs Proxmox VE ${release}, but proxmox.majorVersion says ${AIDS_PVE_MAJOR}; set proxmox.majorVersion: ${release%%.*} (the API roles are built for it)"
+    log "Proxmox VE ${release} (proxmox.majorVersion ${AIDS_PVE_MAJOR})"
 fi
 
 # A half-made network change from the GUI would be applied by the next bridge reload.

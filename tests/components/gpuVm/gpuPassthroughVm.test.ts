@@ -27,6 +27,7 @@ function build(
                 environment: "private",
                 vm: { ...(withGpu ? vm : withoutGpu), ...overrides },
                 storageId: "tank-private",
+                poolId: "private",
                 filesDatastore: "local",
                 imageFileId: "local:import/private-noble-server-cloudimg-amd64.qcow2",
                 bridge: "vmbr1",
@@ -62,7 +63,14 @@ test("the GPU goes through a PCI mapping of all its functions, never a raw id", 
 
 test("q35, OVMF with a 4m EFI disk without Secure Boot keys, host CPU type, NUMA for hugepages, no ballooning", async () => {
     const i = one(await build(), proxmoxve.VmLegacy).inputs;
-    expect(i).toMatchObject({ nodeName: "pve1", vmId: 110, name: "private-ai", machine: "q35", bios: "ovmf" });
+    expect(i).toMatchObject({
+        nodeName: "pve1",
+        vmId: 110,
+        name: "private-ai",
+        machine: "q35",
+        bios: "ovmf",
+        poolId: "private",
+    });
     expect(i["efiDisk"]).toEqual({
         datastoreId: "tank-private",
         fileFormat: "raw",

@@ -27,6 +27,7 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
                 environment: "private",
                 lxc: lxc,
                 storageId: "tank-private",
+                poolId: "private",
                 templateFileId: "local:vztmpl/private-debian-12-standard_12.12-1_amd64.tar.zst",
                 bridge: "vmbr1",
                 gateway: "10.10.10.1",
