@@ -57,6 +57,21 @@ function setCommand(key: SecretKey): string {
 }
 
 /**
+ * Where a Pulumi.yaml entry holds a value: its `value` and `default`, or ("") the entry itself when
+ * it is no declaration: a namespaced key's plain value, or a bare key's scalar shorthand.
+ */
+function valueFields(decl: unknown, bare: boolean): string[] {
+    const isObject = decl !== null && typeof decl === "object" && !Array.isArray(decl);
+    if (!isObject) return decl === "" || decl === null ? [] : [""];
+    const fields = ["value", "default"].filter((f) => {
+        const v = (decl as Record<string, unknown>)[f];
+        return v !== undefined && v !== "";
+    });
+    const declared = ["type", "secret", "description", "value", "default"].some((f) => f in decl);
+    return fields.length > 0 || bare || declared ? fields : [""];
+}
+
+/**
  * Secrets given a value in Pulumi.yaml (a `value` or `default` of their declaration, or a plain
  * value in place of it): that file is committed, so the fix is to remove the value from it and store
  * it encrypted in the stack, never to encrypt it in place, which leaves the plain text there.
@@ -69,12 +84,7 @@ export function checkProjectFileSecrets(projectDir: string): ConfigIssue[] {
         for (const name of [key, `${NAMESPACE}:${key}`]) {
             const decl = (config as Record<string, unknown>)[name];
             if (decl === undefined) continue;
-            const fields =
-                decl !== null && typeof decl === "object" && !Array.isArray(decl)
-                    ? ["value", "default"].filter(
-                          (f) => ![undefined, ""].includes((decl as Record<string, unknown>)[f] as string),
-                      )
-                    : [""];
+            const fields = valueFields(decl, name === key);
             for (const field of fields) {
                 const where = field ? `config.${name}.${field}` : `config.${name}`;
                 issues.push({

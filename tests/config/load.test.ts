@@ -138,4 +138,8 @@ test("a plain variable named like a secret is refused; one that names a kind, a 
         ),
     );
     expect(secretNameFor("QDRANT__SERVICE__API_KEY")).toBe("qdrantServiceApiKey");
+    // Whatever the case: camel case and lower case are read as the same words, exceptions included.
+    expect(paths(withEnv({ apiKey: "x", client_secret: "y", dbPassword: "z", apiKeyFile: "/run/key" }))).toEqual(
+        ["apiKey", "client_secret", "dbPassword"].map((k) => `vms.public-ai.services.chat.environment.${k}`),
+    );
 });
