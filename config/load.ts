@@ -7,6 +7,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { parse } from "yaml";
 import { z } from "zod";
 import { PROJECT_ROOT } from "../lib/paths";
+import { checkProjectFileSecrets, checkStackFileKeys } from "./files";
 import { EnvironmentPolicies } from "./policy";
 import { PeerStack, resolveStack, StackModel } from "./resolve";
 import { ConfigIssue, checkConfig } from "./rules";
@@ -38,8 +39,13 @@ export class ConfigError extends pulumi.RunError {
     }
 }
 
+/** A finding's path as the user reads it: a key under the namespace, or a whole file (Pulumi.<stack>.yaml). */
+export function qualifiedPath(path: string): string {
+    return /^Pulumi(\.[^.]+)?\.yaml$/.test(path) ? path : `${NAMESPACE}:${path}`;
+}
+
 export function formatIssues(stack: string, issues: readonly ConfigIssue[]): string {
-    const lines = issues.map((i) => `  ${NAMESPACE}:${i.path}: ${i.message}`);
+    const lines = issues.map((i) => `  ${qualifiedPath(i.path)}: ${i.message}`);
     const count = issues.length === 1 ? "1 configuration error" : `${issues.length} configuration errors`;
     return [
         `Stack "${stack}" has ${count}; nothing was registered or changed:`,
@@ -79,6 +85,12 @@ function parseSchema(raw: RawConfig): SchemaResult {
     const parsed = StackConfigSchema.safeParse(rest, { reportInput: true });
     if (!parsed.success) return { ok: false, issues: schemaIssues(parsed.error) };
     const environment = resolveEnvironment(raw.stack, parsed.data.environment);
+    if (environment && environment !== raw.stack && (ENVIRONMENTS as readonly string[]).includes(raw.stack)) {
+        // The other environment's setting pasted in: its guests would be judged by the wrong
+        // policy, and every symptom reported but this cause.
+        const message = `is "${environment}", but this is the ${raw.stack} stack, whose file holds the ${raw.stack} guests; remove it from Pulumi.${raw.stack}.yaml (the stack name then says "${raw.stack}")`;
+        return { ok: false, issues: [{ path: "environment", message }] };
+    }
     if (!environment) {
         const message = `stack "${raw.stack}" is not named after an environment; set \`pulumi config set ${NAMESPACE}:environment private\` (or public)`;
         return { ok: false, issues: [{ path: "environment", message }] };
@@ -96,9 +108,16 @@ export function parseStackConfig(
     policies: EnvironmentPolicies,
     projectDir: string = PROJECT_ROOT,
 ): ParseResult {
+    // A misspelt `config:` leaves the stack without its settings: every other finding is a symptom.
+    const fileKeys = checkStackFileKeys(raw.stack, projectDir);
+    if (fileKeys.length > 0) return { ok: false, issues: fileKeys };
     const issues: ConfigIssue[] = [];
     const secretNames = checkServiceSecrets(raw.values["serviceSecrets"], raw.secretKeys.has("serviceSecrets"), issues);
     issues.push(...checkKeySecrets(raw.values, raw.secretKeys));
+    // A secret in Pulumi.yaml: the finding says to take it out of that file, not to encrypt it in place.
+    const inProjectFile = checkProjectFileSecrets(projectDir);
+    const moved = new Set(inProjectFile.map((i) => i.path));
+    issues.splice(0, issues.length, ...issues.filter((i) => !moved.has(i.path)), ...inProjectFile);
     const parsed = parseSchema(raw);
     if (!parsed.ok) return { ok: false, issues: [...issues, ...parsed.issues] };
     const { config } = parsed;
@@ -221,8 +240,12 @@ export function decodeValue(key: string, text: string): unknown {
 }
 
 /** Loads the stack's configuration and resolves it, or throws a ConfigError naming every bad path. */
-export function loadStackConfig(policies: EnvironmentPolicies, raw: RawConfig = readRawConfig()): LoadedStack {
-    const result = parseStackConfig(raw, policies);
+export function loadStackConfig(
+    policies: EnvironmentPolicies,
+    raw: RawConfig = readRawConfig(),
+    projectDir: string = PROJECT_ROOT,
+): LoadedStack {
+    const result = parseStackConfig(raw, policies, projectDir);
     if (!result.ok) throw new ConfigError(raw.stack, result.issues);
     return {
         ...resolveStack(result.config, raw.stack, policies[result.config.environment], result.peers),

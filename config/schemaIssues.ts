@@ -6,29 +6,60 @@ import { z } from "zod";
 import { ConfigIssue } from "./rules/issues";
 import { CONFIG_KEYS, StackConfigSchema } from "./schema";
 
-/** Every field name the schema knows, for "did you mean" hints on typos. */
-const KNOWN_FIELDS: readonly string[] = (() => {
-    const names = new Set<string>(Object.keys(CONFIG_KEYS));
-    const walk = (schema: z.core.$ZodType, depth: number): void => {
-        if (depth > 12) return;
-        const def = schema._zod.def as unknown as Record<string, unknown>;
-        const shape = (schema as { shape?: Record<string, z.core.$ZodType> }).shape;
-        if (shape) {
-            for (const [key, child] of Object.entries(shape)) {
-                names.add(key);
-                walk(child, depth + 1);
-            }
+type Schema = z.core.$ZodType;
+type Def = { type: string } & Record<string, unknown>;
+
+/** The schemas a value at this point may take: through optional, default, pipe and union wrappers. */
+function alternatives(schema: Schema, depth = 0): Schema[] {
+    if (depth > 12) return [];
+    const def = schema._zod.def as unknown as Def;
+    const inner = (key: string) => alternatives(def[key] as Schema, depth + 1);
+    switch (def.type) {
+        case "optional":
+        case "default":
+        case "prefault":
+        case "nullable":
+        case "nonoptional":
+        case "readonly":
+        case "catch":
+            return inner("innerType");
+        case "pipe":
+            return [...inner("in"), ...inner("out")];
+        case "union":
+            return (def["options"] as Schema[]).flatMap((o) => alternatives(o, depth + 1));
+        default:
+            return [schema];
+    }
+}
+
+/** The schemas one path step below: an object's field, a record's value, a list's element. */
+function step(schema: Schema, part: PropertyKey): Schema[] {
+    return alternatives(schema).flatMap((s): Schema[] => {
+        const def = s._zod.def as unknown as Def;
+        if (def.type === "object" && typeof part === "string") {
+            const field = (def["shape"] as Record<string, Schema>)[part];
+            return field ? [field] : [];
         }
-        for (const inner of ["innerType", "element", "valueType", "in"]) {
-            const child = def[inner] as z.core.$ZodType | undefined;
-            if (child && typeof child === "object" && "_zod" in child) walk(child, depth + 1);
-        }
-        const options = def["options"] as z.core.$ZodType[] | undefined;
-        if (Array.isArray(options)) options.forEach((o) => walk(o, depth + 1));
-    };
-    walk(StackConfigSchema, 0);
+        if (def.type === "record" && typeof part === "string") return [def["valueType"] as Schema];
+        if (def.type === "array" && typeof part === "number") return [def["element"] as Schema];
+        return [];
+    });
+}
+
+/**
+ * The field names valid at a path (`nodes.pve1.cpu` → vendor, model, ...): a typo is matched against
+ * these only, never against a field of some other object. The top level adds the secret keys.
+ */
+export function fieldsAt(path: readonly PropertyKey[]): string[] {
+    let schemas: Schema[] = [StackConfigSchema];
+    for (const part of path) schemas = schemas.flatMap((s) => step(s, part));
+    const names = new Set<string>(path.length === 0 ? Object.keys(CONFIG_KEYS) : []);
+    for (const s of schemas.flatMap((x) => alternatives(x))) {
+        const def = s._zod.def as unknown as Def;
+        if (def.type === "object") Object.keys(def["shape"] as object).forEach((k) => names.add(k));
+    }
     return [...names];
-})();
+}
 
 /** Levenshtein distance. */
 export function distance(a: string, b: string): number {
@@ -45,14 +76,19 @@ export function distance(a: string, b: string): number {
     return row[b.length] as number;
 }
 
-/** The known name closest to `key`, or undefined when none is close enough to be a typo. */
-export function suggestField(key: string): string | undefined {
+/** The name among `names` closest to `key`, or undefined when none is close enough to be a typo. */
+export function suggestAmong(key: string, names: readonly string[]): string | undefined {
     let best: { name: string; d: number } | undefined;
-    for (const name of KNOWN_FIELDS) {
+    for (const name of names) {
         const d = distance(key.toLowerCase(), name.toLowerCase());
         if (d <= Math.max(2, Math.floor(name.length / 4)) && (!best || d < best.d)) best = { name, d };
     }
     return best?.name;
+}
+
+/** The field valid at `path` closest to `key` (the top level when no path is given). */
+export function suggestField(key: string, path: readonly PropertyKey[] = []): string | undefined {
+    return suggestAmong(key, fieldsAt(path));
 }
 
 /** The allowed value nearest to what was written (ties go to the first listed). */
@@ -122,7 +158,7 @@ export function schemaIssues(error: z.ZodError): ConfigIssue[] {
         switch (issue.code) {
             case "unrecognized_keys":
                 return issue.keys.map((key) => {
-                    const hint = suggestField(key);
+                    const hint = suggestField(key, issue.path);
                     return {
                         path: path === "" ? key : `${path}.${key}`,
                         message: hint

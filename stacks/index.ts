@@ -3,7 +3,7 @@
 import { bootstrapPlan, renderCheckScript } from "../components/host/bootstrap";
 import { checkHost } from "../components/host/check";
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, LoadedStack, NAMESPACE, loadStackConfig } from "../config/load";
+import { ConfigError, LoadedStack, NAMESPACE, loadStackConfig, readRawConfig } from "../config/load";
 import { EnvironmentPolicies } from "../config/policy";
 import { buildEnvironment, HostStatuses } from "./build";
 import { EnvironmentOutputs } from "./outputs";
@@ -32,6 +32,8 @@ export interface ProgramOptions {
     readonly checkHosts?: (stack: LoadedStack) => Promise<HostStatuses>;
     /** The offline plan: nothing will be deployed, so example values are only warned about. */
     readonly offline?: boolean;
+    /** Where Pulumi.yaml and the stack files are (the offline plan's --project-dir); this repository by default. */
+    readonly projectDir?: string;
 }
 
 /**
@@ -47,7 +49,7 @@ export function checkPlaceholders(stack: LoadedStack, deploying: boolean): void 
 
 /** The whole program: load and check the config, check the hosts, build. index.ts runs it. */
 export async function runProgram(options: ProgramOptions = {}): Promise<EnvironmentOutputs> {
-    const stack = loadStackConfig(POLICIES);
+    const stack = loadStackConfig(POLICIES, readRawConfig(), options.projectDir);
     checkPlaceholders(stack, !options.offline && !pulumi.runtime.isDryRun());
     return buildEnvironment(stack, await (options.checkHosts ?? checkHosts)(stack));
 }

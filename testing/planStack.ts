@@ -37,7 +37,12 @@ export async function planStack(
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
-        program: () => runProgram({ checkHosts: assumeHosts(hosts), offline: true }),
+        program: () =>
+            runProgram({
+                checkHosts: assumeHosts(hosts),
+                offline: true,
+                ...(opts.projectDir ? { projectDir: opts.projectDir } : {}),
+            }),
     });
     if (run.error !== undefined) throw run.error;
     const note =

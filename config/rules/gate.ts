@@ -26,6 +26,8 @@ export function checkModels(cfg: ParsedConfig, add: Add): void {
         const seen = new Map<string, number>();
         const slugs = new Map<string, number>();
         vm.models.forEach((m, i) => {
+            const untagged = untaggedModel(m.name);
+            if (untagged) add(`${at}[${i}].name`, untagged);
             const key = canonicalName(m.name);
             const first = seen.get(key);
             const sameSlug = slugs.get(modelSlug(m.name));
@@ -40,4 +42,20 @@ export function checkModels(cfg: ParsedConfig, add: Add): void {
             if (sameSlug === undefined) slugs.set(modelSlug(m.name), i);
         });
     }
+}
+
+/** A size at the end of a name, "-14b", "-0.5b", "-8x7b": most likely the tag, written with "-" for ":". */
+const SIZE_SUFFIX = /-(\d+(\.\d+)?[bm]|\d+x\d+(\.\d+)?b)$/i;
+
+/**
+ * A reference without a tag: Ollama reads it as ":latest", which follows whatever is published
+ * next, so the gate's figure would measure a model nobody chose. The message suggests the tag.
+ */
+export function untaggedModel(name: string): string | undefined {
+    if ((name.split("/").pop() ?? name).includes(":")) return undefined;
+    const sized = SIZE_SUFFIX.exec(name);
+    const suggestion = sized
+        ? `"${name.slice(0, sized.index)}:${sized[1] ?? ""}"`
+        : `"${name}:<tag>" with one of its tags from the Ollama library, such as "mistral:7b"`;
+    return `${name} has no tag, so Ollama reads it as ${name}:latest, which changes whenever a new version is published; pin a tag: ${suggestion}`;
 }

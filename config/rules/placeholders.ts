@@ -1,10 +1,10 @@
 // What is fine for the offline plan but a mistake on a real host: the example values the repository
-// ships (a public key that opens nothing, the example.com domain and mailbox) and a container
-// template downloaded without a checksum. Found here; the program warns about them in a plan or
-// preview and refuses them in an `up` (stacks/index.ts).
+// ships (a public key that opens nothing, the example.com domain and mailbox, the all-zero PBS
+// fingerprint) and a container template downloaded without a checksum. Found here; the program
+// warns about them in a plan or preview and refuses them in an `up` (stacks/index.ts).
 
 import { ParsedConfig } from "../schema";
-import { ConfigIssue, collect } from "./issues";
+import { Add, ConfigIssue, collect } from "./issues";
 
 /** The marker in the shipped example public keys. */
 export const PLACEHOLDER_KEY_MARK = "ReplaceWithYourOwnPublicKey";
@@ -71,5 +71,17 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
                 );
             }
         }
+        checkExampleFingerprint(cfg, add);
     });
+}
+
+/** The all-zero fingerprint Pulumi.public.yaml ships for the PBS the private stack runs. */
+function checkExampleFingerprint(cfg: ParsedConfig, add: Add): void {
+    const fingerprint = cfg.backup?.pbs.fingerprint;
+    if (fingerprint !== undefined && /^(00:){31}00$/.test(fingerprint)) {
+        add(
+            "backup.pbs.fingerprint",
+            "is the repository's all-zero example, which no certificate has, so the node would refuse the PBS; copy the fingerprint the PBS stack prints (`pulumi stack output --stack private backup`: server.fingerprint)",
+        );
+    }
 }

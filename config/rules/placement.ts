@@ -32,6 +32,12 @@ export function checkIdentities(cfg: ParsedConfig, env: EnvironmentName, guests:
     const vmids = new Map<number, string>();
     const names = new Map<string, string>();
     const addresses = new Map<number, string>();
+    // A guest on its node's address would answer for the Proxmox host itself.
+    for (const [name, node] of Object.entries(cfg.nodes)) {
+        if (/^\d{1,3}(\.\d{1,3}){3}$/.test(node.address)) {
+            addresses.set(ipToNumber(node.address), `node ${name} (nodes.${name}.address)`);
+        }
+    }
     for (const g of guests) {
         const at = `${g.kind}.${g.name}`;
         const seenId = vmids.get(g.vmid);

@@ -4,6 +4,7 @@
 
 import * as fs from "fs";
 import * as path from "path";
+import { z } from "zod";
 import { cycleThrough } from "../../lib/graph";
 import { PROJECT_ROOT } from "../../lib/paths";
 import { secretRefs } from "../../lib/secretTemplate";
@@ -42,6 +43,7 @@ export function checkWorkloads(cfg: ParsedConfig, env: EnvironmentName, add: Add
             checkReferences(scope, svcName, svc, at, add);
             checkSecretEnvironment(svc, at, add);
             checkPlainEnvironment(svc, at, add);
+            checkAdminAccount(svc, at, add);
             const cycle = inCycle.has(svcName) ? undefined : cycleThrough(serviceGraph(vm.services), svcName);
             if (cycle) {
                 cycle.forEach((n) => inCycle.add(n));
@@ -89,7 +91,7 @@ function checkReferences({ vmName, vm }: VmScope, svcName: string, svc: ServiceC
     });
 }
 
-/** A name that usually holds a secret: *_KEY, *TOKEN*, *PASSWORD*, *SECRET*. */
+/** A name that usually holds a secret: *_KEY, *TOKEN*, *PASSWORD*, *SECRET* (read on envWords). */
 const SECRET_NAME = /(^|_)KEY$|TOKEN|PASSW(OR)?D|SECRET/;
 /** ...unless it names a kind, a place or a switch (CHROMA_AUTH_TOKEN_TRANSPORT_HEADER, API_KEY_FILE). */
 const DESCRIBES_ONE =
@@ -101,16 +103,43 @@ export function secretNameFor(envName: string): string {
     return envName.toLowerCase().replace(/_+([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 }
 
+/** `apiKey`, `client_secret`, `API_KEY` → `API_KEY`, `CLIENT_SECRET`: the words the patterns read, whatever the case. */
+export function envWords(envName: string): string {
+    return envName.replace(/([a-z0-9])([A-Z])/g, "$1_$2").toUpperCase();
+}
+
 /** A plain value whose name says secret would land in the compose file, the plan and the state. */
 function checkPlainEnvironment(svc: ServiceConfig, at: string, add: Add): void {
     for (const [key, value] of Object.entries(svc.environment)) {
-        if (!SECRET_NAME.test(key) || DESCRIBES_ONE.test(key) || SWITCH.test(value)) continue;
-        const name = secretNameFor(key);
+        const words = envWords(key);
+        if (!SECRET_NAME.test(words) || DESCRIBES_ONE.test(words) || SWITCH.test(value)) continue;
+        const name = secretNameFor(words);
         add(
             `${at}.environment.${key}`,
             `${key} looks like a secret, and a plain value shows in the compose file, the plan and the state; move it to secretEnvironment as ${key}: "{{${name}}}" and store the value with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.${name}'\` (it asks for it)`,
         );
     }
+}
+
+/**
+ * Open WebUI (v0.7+) creates its first admin from WEBUI_ADMIN_EMAIL and WEBUI_ADMIN_PASSWORD
+ * together: a name that is no address, or an address without its password, leaves no admin.
+ */
+function checkAdminAccount(svc: ServiceConfig, at: string, add: Add): void {
+    const email = svc.environment["WEBUI_ADMIN_EMAIL"];
+    if (email === undefined) return;
+    if (!z.email().safeParse(email).success) {
+        add(
+            `${at}.environment.WEBUI_ADMIN_EMAIL`,
+            `"${email}" is not an e-mail address, and Open WebUI signs its first admin in with one; write the admin's address, such as you@your-domain.net`,
+        );
+    }
+    const password = "WEBUI_ADMIN_PASSWORD";
+    if (password in svc.secretEnvironment || password in svc.environment) return;
+    add(
+        `${at}.secretEnvironment.${password}`,
+        `missing: Open WebUI creates the admin WEBUI_ADMIN_EMAIL names only together with its password, so no admin would exist; add ${password}: "{{webuiAdminPassword}}" and store the value with \`pulumi config set --secret --path '${NAMESPACE}:serviceSecrets.webuiAdminPassword'\` (it asks for it)`,
+    );
 }
 
 function checkSecretEnvironment(svc: ServiceConfig, at: string, add: Add): void {

@@ -17,9 +17,17 @@ export const DEFAULT_LXC_TEMPLATE_URL =
 
 export const environment = z.enum(ENVIRONMENTS, { message: 'must be "private" or "public"' });
 
-/** Guest, node and GPU names become hostnames and resource names: DNS labels. */
+/**
+ * Guest, node and GPU names become hostnames and resource names: DNS labels. The length is checked
+ * first and alone (abort), so a long name is told its length, not the label's whole grammar.
+ */
 export const label = z
     .string()
+    .max(63, {
+        error: (issue) =>
+            `is ${typeof issue.input === "string" ? issue.input.length : "over 63"} characters long, over the 63 a DNS label may have; shorten it`,
+        abort: true,
+    })
     .regex(
         /^[a-z][a-z0-9-]{0,61}[a-z0-9]$/,
         "must be a lowercase DNS label: letters, digits and '-', such as \"private-ai\"",

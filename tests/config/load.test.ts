@@ -105,10 +105,15 @@ test("every finding is reported at once, not only the first", () => {
     expect(result.issues.map((i) => i.path).sort()).toEqual(["vms.private-ai.gpu", "vms.private-ai.vmid"]);
 });
 
-test("suggestField finds the near miss and nothing for noise", () => {
-    expect(suggestField("cpuSet")).toBe("cpuset");
-    expect(suggestField("hugepagesGB")).toBe("hugepagesGiB");
-    expect(suggestField("zzzzzzzzzz")).toBeUndefined();
+test("suggestField finds the near miss among the fields valid at the path, and nothing for noise", () => {
+    expect(suggestField("cpuSet", ["vms", "private-ai"])).toBe("cpuset");
+    expect(suggestField("vm")).toBe("vms");
+    expect(suggestField("zzzzzzzzzz", ["vms", "private-ai"])).toBeUndefined();
+    // `images` is near a service's field, not near a field of a service's limits: no hint there.
+    expect(suggestField("images", ["vms", "private-ai", "services", "chat"])).toBe("image");
+    expect(suggestField("images", ["vms", "private-ai", "services", "chat", "limits"])).toBeUndefined();
+    // Through a list: a model of a VM.
+    expect(suggestField("nam", ["vms", "private-ai", "models", 0])).toBe("name");
 });
 
 test("a plain variable named like a secret is refused; one that names a kind, a place or a switch is not", () => {
@@ -133,4 +138,8 @@ test("a plain variable named like a secret is refused; one that names a kind, a 
         ),
     );
     expect(secretNameFor("QDRANT__SERVICE__API_KEY")).toBe("qdrantServiceApiKey");
+    // Whatever the case: camel case and lower case are read as the same words, exceptions included.
+    expect(paths(withEnv({ apiKey: "x", client_secret: "y", dbPassword: "z", apiKeyFile: "/run/key" }))).toEqual(
+        ["apiKey", "client_secret", "dbPassword"].map((k) => `vms.public-ai.services.chat.environment.${k}`),
+    );
 });

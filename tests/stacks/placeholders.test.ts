@@ -22,7 +22,12 @@ test("the committed stacks still hold the examples, each found with its path", (
         "containers.public-postgres.template.sha512",
         "containers.public-redis.sshPublicKeys[0]",
         "containers.public-redis.template.sha512",
+        "backup.pbs.fingerprint",
     ]);
+    // The all-zero fingerprint Pulumi.public.yaml ships: no certificate has it.
+    expect(findPlaceholders(parsedConfig("public"))[8]?.message).toBe(
+        "is the repository's all-zero example, which no certificate has, so the node would refuse the PBS; copy the fingerprint the PBS stack prints (`pulumi stack output --stack private backup`: server.fingerprint)",
+    );
     expect(findPlaceholders(parsedConfig("public"))[3]?.message).toBe(
         "chat.example.com is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward",
     );
@@ -51,7 +56,8 @@ test("`pulumi up` refuses them, naming each, before anything is registered", asy
     expect(run.error).toBeInstanceOf(ConfigError);
     const issues = (run.error as ConfigError).issues.map((i) => i.path);
     expect(issues).toContain("vms.public-ai.services.proxy.proxy.routes[0].host");
-    expect(issues).toHaveLength(8);
+    expect(issues).toContain("backup.pbs.fingerprint");
+    expect(issues).toHaveLength(9);
     expect(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
 });
 
@@ -62,7 +68,7 @@ test("a preview and the offline plan warn and go on", async () => {
         "ai-dualstack:vms.public-ai.services.proxy.proxy.acmeEmail: admin@example.com is an example address (RFC 2606) nobody reads; use your own mailbox (`pulumi up` refuses it)",
     );
     const plan = await planStack("public");
-    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(8);
+    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(9);
     expect(plan.resources.length).toBeGreaterThan(40);
 });
 
@@ -92,7 +98,9 @@ test("with the operator's own values, `up` goes ahead", async () => {
             sha512: "0".repeat(128),
         };
     }
-    const run = await realRun(false, { vms, containers });
+    const backup = JSON.parse(files.config["ai-dualstack:backup"] ?? "{}") as { pbs: { fingerprint: string } };
+    backup.pbs.fingerprint = Array.from({ length: 32 }, (_, i) => (i + 16).toString(16)).join(":");
+    const run = await realRun(false, { vms, containers, backup });
     expect(run.error).toBeUndefined();
     expect(run.warnings.filter((w) => w.includes("refuses"))).toEqual([]);
     // The template's download is verified against the checksum given.
