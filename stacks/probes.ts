@@ -1,13 +1,27 @@
 // The continuous throughput probe of each gated VM, wired after its workload and its gate: the
-// probe measures the models the gate pulled, never at the same time as the gate's first run.
+// probe measures the models the gate pulled, never at the same time as the gate's first run, and
+// compares them with the rate the gate required (its outputs).
 
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
 import { ThroughputGate } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
-import { probeSpec } from "../components/probe/spec";
+import { GateRequirement } from "../components/probe/spec";
 import { ThroughputProbe } from "../components/probe/throughputProbe";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
+
+/** What the gate recorded for each of its models: the rate it required and the card's ceiling. */
+function gated(gate: ThroughputGate): pulumi.Output<Record<string, GateRequirement>> {
+    const entries = Object.entries(gate.models).map(([model, g]) =>
+        pulumi
+            .all([g.requiredTokensPerSecond, g.ceilingTokensPerSecond])
+            .apply(([requiredTokensPerSecond, ceilingTokensPerSecond]): [string, GateRequirement] => [
+                model,
+                { requiredTokensPerSecond, ceilingTokensPerSecond },
+            ]),
+    );
+    return pulumi.all(entries).apply((e) => Object.fromEntries(e));
+}
 
 /** One probe per VM whose gate runs this `up` with the probe on (vms.<vm>.throughputGate.probe). */
 export function buildProbes(
@@ -23,19 +37,17 @@ export function buildProbes(
         const workload = workloads[vm.name];
         // The config rules require a static address and an Ollama service of a probed VM.
         if (!vm.probe || !vm.gate || !gpu || !gate || !workload || !vm.network.address) continue;
-        const spec = probeSpec({
-            vm: vm.name,
-            gpu,
-            address: vm.network.address.ip,
-            services: vm.services,
-            models: vm.models,
-            settings: vm.gate,
-            probe: vm.probe,
-        });
         probes[vm.name] = new ThroughputProbe(`${vm.name}-probe`, {
-            spec,
-            probe: vm.probe,
-            address: vm.network.address.ip,
+            spec: {
+                vm: vm.name,
+                gpu,
+                address: vm.network.address.ip,
+                services: vm.services,
+                models: vm.models,
+                settings: vm.gate,
+                probe: vm.probe,
+            },
+            gated: gated(gate),
             sshUser: vm.cloudInit.user,
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             dependsOn: [workload.ready, gate] as pulumi.Resource[],

@@ -10,6 +10,7 @@ import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { descriptionOf } from "../components/describe";
+import { ceilingTokensPerSecond, requiredRate } from "../providers/ollama/measure";
 import { ModelThroughput } from "../providers/ollama/modelThroughput";
 import { childrenOf, dependencyUrns, directDependencies, Registration } from "./dependencies";
 
@@ -108,7 +109,26 @@ function computedState(
     }
     // The engine reports the pulled image's id; the pinned reference stands in for it here.
     if (resource instanceof docker.RemoteImage) return { imageId: field(inputs["name"]), repoDigest: "" };
+    if (resource instanceof ModelThroughput) return plannedGate(inputs);
     return {};
+}
+
+/**
+ * The gate's figures that do not need a measurement, by the gate's own maths: the mocks hold no
+ * model, so its size is unknown (0 bytes), the card's ceiling is 0 (none known) and the required
+ * rate is minTokensPerSecond, whatever share of the roofline minEfficiency asks. The measured
+ * figures (tokensPerSecond, residency, ...) stay unknown, as in a preview.
+ */
+function plannedGate(inputs: Record<string, unknown>): Record<string, unknown> {
+    const gpu = inputs["gpu"] as { memoryBandwidthGBs?: unknown } | undefined;
+    const ceiling = ceilingTokensPerSecond(Number(gpu?.memoryBandwidthGBs), 0);
+    const minEfficiency = inputs["minEfficiency"];
+    const need = requiredRate({
+        minTokensPerSecond: Number(inputs["minTokensPerSecond"]),
+        ...(typeof minEfficiency === "number" ? { minEfficiency } : {}),
+        ceiling,
+    });
+    return { ceilingTokensPerSecond: ceiling, requiredTokensPerSecond: need.tokensPerSecond };
 }
 
 /** A secret as the runtime serializes it: the signature key holding the secret signature. */

@@ -1,6 +1,7 @@
 // What the continuous throughput probe of one GPU VM runs on: its spec (rendered from the same
-// resolved gate settings the deploy-time gate takes, with the gate's own generate request), its
-// systemd units, and its install and removal scripts. Plain functions, tested without Pulumi.
+// resolved gate settings the deploy-time gate takes, with the gate's own generate request, and the
+// rate each model must reach as the gate worked it out), its systemd units, and its install and
+// removal scripts. Plain functions, tested without Pulumi.
 
 import * as path from "path";
 import { GateSettings } from "../../config/schema";
@@ -26,24 +27,31 @@ const COMMENT = "Rendered by ai-dualstack (components/probe/spec.ts). Do not edi
 /** Where the probe reaches Ollama inside the VM: a published port, or the container on its network. */
 export type OllamaTarget = { url: string } | { container: string; port: number };
 
+/**
+ * What the gate recorded for one model (its outputs): the rate it required (minTokensPerSecond, or
+ * minEfficiency of the roofline when higher) and the card's ceiling for the model it measured. The
+ * probe compares with these and computes neither.
+ */
+export interface GateRequirement {
+    requiredTokensPerSecond: number;
+    ceilingTokensPerSecond: number;
+}
+
 export interface ProbeSpec {
     vm: string;
-    gpu: { name: string; memoryBandwidthGBs: number };
+    gpu: { name: string };
     ollama: OllamaTarget;
     textfile: string;
     runs: number;
     timeoutSeconds: number;
     attempts: number;
     backoffMs: number;
-    models: {
+    models: ({
         name: string;
         digest?: string;
-        minTokensPerSecond: number;
-        /** A share of the card's roofline to reach as well (vms.<vm>.models[].minEfficiency). */
-        minEfficiency?: number;
         /** The gate's own request body (runGate.generateRequest). */
         request: ReturnType<typeof generateRequest>;
-    }[];
+    } & GateRequirement)[];
 }
 
 export interface ProbeSpecArgs {
@@ -68,25 +76,30 @@ export function ollamaTarget(address: string, services: ProbeSpecArgs["services"
     return port ? { url: `http://${address}:${port.published}` } : { container: "ollama", port: OLLAMA_PORT };
 }
 
-export function probeSpec(a: ProbeSpecArgs): ProbeSpec {
+/** The spec, given what the gate recorded for each of the models (by name). */
+export function probeSpec(a: ProbeSpecArgs, gated: Readonly<Record<string, GateRequirement>>): ProbeSpec {
     const s = a.settings;
     return {
         vm: a.vm,
-        gpu: { name: a.gpu.name, memoryBandwidthGBs: a.gpu.memoryBandwidthGBs },
+        gpu: { name: a.gpu.name },
         ollama: ollamaTarget(a.address, a.services),
         textfile: path.posix.join(a.probe.textfileDirectory, TEXTFILE_NAME),
         runs: s.runs,
         timeoutSeconds: s.timeoutSeconds,
         attempts: s.attempts,
         backoffMs: s.backoffMs,
-        models: a.models.map((m) => ({
-            name: m.name,
-            ...(m.digest ? { digest: m.digest } : {}),
-            minTokensPerSecond: m.minTokensPerSecond,
-            ...(m.minEfficiency !== undefined ? { minEfficiency: m.minEfficiency } : {}),
-            // The settings spread: whatever the gate's request takes, the probe's takes too.
-            request: generateRequest({ ...s, model: m.name }),
-        })),
+        models: a.models.map((m) => {
+            const gate = gated[m.name];
+            if (gate === undefined) throw new Error(`probe of ${a.vm}: the gate recorded nothing for ${m.name}`);
+            return {
+                name: m.name,
+                ...(m.digest ? { digest: m.digest } : {}),
+                requiredTokensPerSecond: gate.requiredTokensPerSecond,
+                ceilingTokensPerSecond: gate.ceilingTokensPerSecond,
+                // The settings spread: whatever the gate's request takes, the probe's takes too.
+                request: generateRequest({ ...s, model: m.name }),
+            };
+        }),
     };
 }
 
@@ -170,15 +183,17 @@ export function renderRemoveScript(probe: ThroughputProbeConfig): string {
     );
 }
 
-/** The plan's line for the probe of one VM. */
-export function describeProbe(spec: ProbeSpec, probe: ThroughputProbeConfig): string {
-    const where = "url" in spec.ollama ? spec.ollama.url : `container ${spec.ollama.container}:${spec.ollama.port}`;
-    const models = spec.models
+/** The plan's line for the probe of one VM: the thresholds as configured (the gate works out the rate). */
+export function describeProbe(a: ProbeSpecArgs): string {
+    const ollama = ollamaTarget(a.address, a.services);
+    const where = "url" in ollama ? ollama.url : `container ${ollama.container}:${ollama.port}`;
+    const models = a.models
         .map((m) => {
             const eff =
                 m.minEfficiency !== undefined ? ` and ${Math.round(m.minEfficiency * 100)}% of the roofline` : "";
             return `${m.name} (min ${m.minTokensPerSecond} tokens/s${eff})`;
         })
         .join(", ");
-    return `throughput probe (systemd timer, every ${probe.intervalMinutes} min): ${models} via ${where}, as the gate measures; metrics to ${spec.textfile} for node-exporter`;
+    const textfile = path.posix.join(a.probe.textfileDirectory, TEXTFILE_NAME);
+    return `throughput probe (systemd timer, every ${a.probe.intervalMinutes} min): ${models} via ${where}, as the gate measures; metrics to ${textfile} for node-exporter`;
 }

@@ -96,6 +96,8 @@ export type Cause = "cpu-fallback" | "partial-offload" | "too-slow";
 
 export interface Verdict {
     passed: boolean;
+    /** The rate the model had to reach (requiredRate): the bar the verdict applied, recorded as measured. */
+    requiredTokensPerSecond: number;
     /** Why it failed; absent when it passed. */
     cause?: Cause;
     /** One line naming the model, the GPU, the measured and the required figure. */
@@ -122,7 +124,11 @@ export interface VerdictInput {
 const fmt = (n: number, digits = 1) => n.toFixed(digits);
 const gib = (bytes: number) => (bytes >= 2 ** 30 ? `${fmt(bytes / 2 ** 30)} GiB` : `${fmt(bytes / 2 ** 20)} MiB`);
 
-/** The rate to reach: the tokens/s threshold, or the required share of the ceiling when higher. */
+/**
+ * The rate to reach: the tokens/s threshold, or the required share of the ceiling when higher. The
+ * one place it is computed: the verdict applies it, the gate records it (requiredTokensPerSecond),
+ * and the continuous probe compares with that recorded figure (components/probe).
+ */
 export function requiredRate(v: Pick<VerdictInput, "minTokensPerSecond" | "minEfficiency" | "ceiling">): {
     tokensPerSecond: number;
     byEfficiency: boolean;
@@ -145,6 +151,7 @@ export function verdict(v: VerdictInput): Verdict {
     if (v.requireGpu && v.residency === "cpu") {
         return {
             passed: false,
+            requiredTokensPerSecond: need.tokensPerSecond,
             cause: "cpu-fallback",
             message:
                 `${head}: CPU fallback, none of its ${gib(v.size)} is in VRAM; measured ${measured}, required ${required}. ` +
@@ -154,6 +161,7 @@ export function verdict(v: VerdictInput): Verdict {
     if (v.requireGpu && v.residency === "partial") {
         return {
             passed: false,
+            requiredTokensPerSecond: need.tokensPerSecond,
             cause: "partial-offload",
             message:
                 `${head}: partial offload, ${gib(v.sizeVram)} of ${gib(v.size)} in VRAM and the rest on the CPU; measured ${measured}, required ${required}. ` +
@@ -163,12 +171,14 @@ export function verdict(v: VerdictInput): Verdict {
     if (v.summary.tokensPerSecond < need.tokensPerSecond) {
         return {
             passed: false,
+            requiredTokensPerSecond: need.tokensPerSecond,
             cause: "too-slow",
             message: tooSlow(v, head, measured, required, need.tokensPerSecond),
         };
     }
     return {
         passed: true,
+        requiredTokensPerSecond: need.tokensPerSecond,
         message: `${head}: ${measured}, required ${required}; ${v.residency === "gpu" ? "fully in VRAM" : `residency ${v.residency} (not required)`}.`,
     };
 }

@@ -1,5 +1,6 @@
-// ModelThroughput: one model on one GPU must decode at least minTokensPerSecond, wholly in VRAM,
-// or `pulumi up` fails with the measured and the required figure. Type token:
+// ModelThroughput: one model on one GPU must decode at least its required rate (minTokensPerSecond,
+// or minEfficiency of the card's roofline when higher), wholly in VRAM, or `pulumi up` fails with
+// the measured and the required figure; both are outputs. Type token:
 // pulumi-nodejs:dynamic/ollama:ModelThroughput.
 
 import * as pulumi from "@pulumi/pulumi";
@@ -16,6 +17,7 @@ const OUTPUTS: readonly (keyof Measurement)[] = [
     "modelDigest",
     "pulled",
     "passed",
+    "requiredTokensPerSecond",
     "message",
     "tokensPerSecond",
     "slowestTokensPerSecond",
@@ -37,7 +39,8 @@ const OUTPUTS: readonly (keyof Measurement)[] = [
 /**
  * The resource's outputs: the provider's recorded state (its inputs and the last measurement, see
  * provider.ts: `modelDigest` the digest found, `tokensPerSecond` the median decode rate,
- * `ceilingTokensPerSecond` bandwidth / model bytes), each an Output.
+ * `ceilingTokensPerSecond` bandwidth / model bytes, `requiredTokensPerSecond` the rate the verdict
+ * applied), each an Output.
  */
 export type ModelThroughputOutputs = {
     readonly [K in keyof ModelThroughputState]-?: pulumi.Output<ModelThroughputState[K]>;

@@ -5,6 +5,7 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { canonicalName } from "../../lib/modelRef";
+import { requiredRate } from "./measure";
 import { GateInput, GateResult, removeModel, runGate } from "./runGate";
 import { GateError } from "./transport";
 
@@ -47,6 +48,7 @@ const MEASURED: Record<keyof Measurement, true> = {
     modelDigest: true,
     pulled: true,
     passed: true,
+    requiredTokensPerSecond: true,
     cause: true,
     message: true,
     tokensPerSecond: true,
@@ -86,9 +88,26 @@ export function remeasured(olds: ModelThroughputInputs, news: ModelThroughputInp
 
 /**
  * Input names before the gate took the config's own (minTokensPerSecond, minEfficiency): states
- * recorded then carry the old names until the gate measures again.
+ * recorded then carry the old names until the gate records again. `requiredTokensPerSecond` is now
+ * also a measured output (the rate the verdict applied): it is the old input only in a state that
+ * has no minTokensPerSecond, which every state recorded since has.
  */
 const LEGACY_NAMES = { requiredTokensPerSecond: "minTokensPerSecond", requiredEfficiency: "minEfficiency" } as const;
+
+/** The input a key of this state held under its old name, if it is one. */
+function legacyName(state: object, key: string): string | undefined {
+    if (!(key in LEGACY_NAMES)) return undefined;
+    const name = LEGACY_NAMES[key as keyof typeof LEGACY_NAMES];
+    return name in state ? undefined : name;
+}
+
+/**
+ * A state recorded before the gate recorded the rate it required (or under the old names, where
+ * requiredTokensPerSecond was the threshold): the next `up` records it, without measuring again.
+ */
+export function lacksRequiredRate(state: ModelThroughputState): boolean {
+    return !("minTokensPerSecond" in state) || typeof state.requiredTokensPerSecond !== "number";
+}
 
 export function gateInput(i: ModelThroughputInputs): GateInput {
     const { server, removeOnDelete, ...gate } = inputsOf(i);
@@ -106,16 +125,23 @@ function progress(line: string): void {
 export function inputsOf(state: ModelThroughputInputs): ModelThroughputInputs {
     const inputs: Record<string, unknown> = {};
     for (const [k, v] of Object.entries(state)) {
-        if (k in MEASURED || k === PROVIDER_KEY || v === undefined || v === null || v === "") continue;
-        const name = k in LEGACY_NAMES ? LEGACY_NAMES[k as keyof typeof LEGACY_NAMES] : k;
-        if (!(name in inputs) || name === k) inputs[name] = v;
+        // An old name stands for today's input only in a state without today's (legacyName).
+        const name = k in LEGACY_NAMES ? legacyName(state, k) : k in MEASURED || k === PROVIDER_KEY ? undefined : k;
+        if (name === undefined || v === undefined || v === null || v === "") continue;
+        inputs[name] = v;
     }
     return inputs as unknown as ModelThroughputInputs;
 }
 
-/** A recorded state's last measurement alone. */
-function measuredOf(state: ModelThroughputState): Measurement {
-    return Object.fromEntries(Object.entries(state).filter(([k]) => k in MEASURED)) as Measurement;
+/**
+ * A recorded state's last measurement alone, under today's names: the rate required is worked out
+ * again from the inputs and the recorded ceiling (the same figure for a state that recorded it, and
+ * the figure a state recorded before it existed lacks).
+ */
+function measuredOf(state: ModelThroughputState, inputs: ModelThroughputInputs): Measurement {
+    const measured = Object.entries(state).filter(([k]) => k in MEASURED && legacyName(state, k) === undefined);
+    const need = requiredRate({ ...inputs, ceiling: state.ceilingTokensPerSecond ?? 0 });
+    return { ...Object.fromEntries(measured), requiredTokensPerSecond: need.tokensPerSecond } as Measurement;
 }
 
 async function measure(inputs: ModelThroughputInputs): Promise<ModelThroughputState> {
@@ -167,7 +193,8 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
         // A refresh that measured a failure leaves passed=false: the next `up` gates again.
         const failedLastTime = recorded.passed === false;
         return Promise.resolve({
-            changes: replaces.length + remeasure.length + stored.length > 0 || failedLastTime,
+            changes:
+                replaces.length + remeasure.length + stored.length > 0 || failedLastTime || lacksRequiredRate(recorded),
             replaces: [...replaces],
             // Both gates may reach the same Ollama: removing the old model after the new gate
             // measured it would undo the new one.
@@ -184,7 +211,7 @@ export const modelThroughputProvider: pulumi.dynamic.ResourceProvider<ModelThrou
 
     async update(_id, olds, news) {
         const remeasure = remeasured(inputsOf(olds), news).length > 0 || olds.passed === false;
-        if (!remeasure) return { outs: { ...measuredOf(olds), ...inputsOf(news) } };
+        if (!remeasure) return { outs: { ...measuredOf(olds, inputsOf(news)), ...inputsOf(news) } };
         return { outs: await measure(news) };
     },
 

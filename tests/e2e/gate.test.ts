@@ -39,7 +39,8 @@ function program(endpoint: string) {
             dependsOn: [],
         });
         const [figures] = gate.figures;
-        return { tokensPerSecond: figures?.tokensPerSecond, required: figures?.minTokensPerSecond };
+        // The rate the gate required, as its output records it (what the probe's spec carries).
+        return { tokensPerSecond: figures?.tokensPerSecond, required: gate.models["tiny"]?.requiredTokensPerSecond };
     };
 }
 

@@ -14,7 +14,7 @@ import {
 import { GATE_DEFAULTS } from "../../config/schema";
 import { digestMatches, isTransient } from "../../providers/ollama/transport";
 import { canonicalName, modelSlug } from "../../lib/modelRef";
-import { modelThroughputProvider, ModelThroughputState, remeasured } from "../../providers/ollama/provider";
+import { inputsOf, modelThroughputProvider, ModelThroughputState, remeasured } from "../../providers/ollama/provider";
 
 const RTX3060 = { name: "rtx3060", model: "NVIDIA GeForce RTX 3060", vramGiB: 12, memoryBandwidthGBs: 360 };
 
@@ -90,6 +90,8 @@ describe("verdicts name the model, the GPU, the measured and the required figure
         const v = verdict(base({}));
         expect(v.passed).toBe(true);
         expect(v.cause).toBeUndefined();
+        // The bar it applied, which the gate records and the probe compares with.
+        expect(v.requiredTokensPerSecond).toBe(50);
         expect(v.message).toBe(
             "model mistral:7b on GPU rtx3060 (NVIDIA GeForce RTX 3060, 12 GiB) at http://10.20.20.10:11434: 64.0 tokens/s (median, slowest 58.2), required 50.0 tokens/s; fully in VRAM.",
         );
@@ -102,6 +104,20 @@ describe("verdicts name the model, the GPU, the measured and the required figure
         expect(v.message).toContain("too slow, measured 64.0 tokens/s (median, slowest 58.2), required 70.0 tokens/s");
         expect(v.message).toContain("ceiling for this model is 81.8 tokens/s (78.2% reached)");
         expect(v.message).toContain("power or thermal limits");
+    });
+
+    test("the required rate recorded is the share of the ceiling when that is higher, pass or fail", () => {
+        expect(verdict(base({ minEfficiency: 0.7 }))).toMatchObject({
+            passed: true,
+            requiredTokensPerSecond: 0.7 * 81.8,
+        });
+        expect(verdict(base({ minEfficiency: 0.9 }))).toMatchObject({
+            passed: false,
+            cause: "too-slow",
+            requiredTokensPerSecond: 0.9 * 81.8,
+        });
+        const cpu = verdict(base({ residency: "cpu", sizeVram: 0, minEfficiency: 0.9 }));
+        expect(cpu).toMatchObject({ cause: "cpu-fallback", requiredTokensPerSecond: 0.9 * 81.8 });
     });
 
     test("a requirement above the card's ceiling says so", () => {
@@ -173,6 +189,8 @@ describe("diff: what makes the gate run again", () => {
         attempts: 4,
         removeOnDelete: false,
         passed: true,
+        ceilingTokensPerSecond: 81.8,
+        requiredTokensPerSecond: 50,
     } as unknown as ModelThroughputState;
     const diff = (news: Partial<ModelThroughputState>, old: Partial<ModelThroughputState> = {}) =>
         (modelThroughputProvider.diff as NonNullable<typeof modelThroughputProvider.diff>)(
@@ -226,19 +244,43 @@ describe("diff: what makes the gate run again", () => {
         expect(remeasured(provider("a"), provider("b"))).toEqual([]);
     });
 
-    test("a state recorded under the old names (requiredTokensPerSecond) is the same gate", async () => {
-        const { minTokensPerSecond, ...rest } = olds;
-        const legacy = { ...rest, requiredTokensPerSecond: minTokensPerSecond } as unknown as ModelThroughputState;
+    test("a state recorded under the old names is the same gate; the next up records today's, without measuring", async () => {
+        // Then requiredTokensPerSecond was the threshold input and requiredEfficiency the share.
+        const { minTokensPerSecond, requiredTokensPerSecond, ...rest } = olds;
+        void requiredTokensPerSecond;
+        const news = { ...olds, minEfficiency: 0.7 };
+        const legacy = {
+            ...rest,
+            requiredTokensPerSecond: minTokensPerSecond,
+            requiredEfficiency: 0.7,
+        } as unknown as ModelThroughputState;
         const provider = modelThroughputProvider as Required<typeof modelThroughputProvider>;
-        expect(await provider.diff("id", legacy, olds)).toEqual({ changes: false, replaces: [] });
-        expect(await provider.diff("id", legacy, { ...olds, minTokensPerSecond: 60 })).toEqual({
-            changes: true,
-            replaces: [],
-        });
-        // A stored-only change keeps the measurement and records today's names.
-        const { outs } = await provider.update("id", legacy, { ...olds, timeoutSeconds: 30 });
-        expect(outs).toMatchObject({ minTokensPerSecond: 50, timeoutSeconds: 30, passed: true });
-        expect(outs).not.toHaveProperty("requiredTokensPerSecond");
+        // The same inputs: nothing to measure, but a state to record under today's names.
+        expect(remeasured(inputsOf(legacy), news)).toEqual([]);
+        expect(await provider.diff("id", legacy, news)).toEqual({ changes: true, replaces: [] });
+        expect(remeasured(inputsOf(legacy), { ...news, minTokensPerSecond: 60 })).toEqual(["minTokensPerSecond"]);
+        // The update keeps the measurement (no server: it would fail to measure) and records the rate
+        // the gate required, from the recorded ceiling: 70% of 81.8 is above the 50 tokens/s.
+        const { outs } = await provider.update("id", legacy, news);
+        expect(outs).toMatchObject({ minTokensPerSecond: 50, minEfficiency: 0.7, passed: true });
+        expect(outs?.requiredTokensPerSecond).toBe(0.7 * 81.8);
+        expect(outs).not.toHaveProperty("requiredEfficiency");
+        expect(await provider.diff("id", outs as ModelThroughputState, news)).toEqual({ changes: false, replaces: [] });
+    });
+
+    test("a state recorded before the gate recorded its required rate gets it on the next up, unmeasured", async () => {
+        const { requiredTokensPerSecond, ...before } = olds;
+        void requiredTokensPerSecond;
+        const provider = modelThroughputProvider as Required<typeof modelThroughputProvider>;
+        const measuredAt = "2025-06-01T00:00:00.000Z";
+        const recorded = { ...before, measuredAt } as ModelThroughputState;
+        expect(await provider.diff("id", recorded, olds)).toEqual({ changes: true, replaces: [] });
+        // Not measured again (no server here): the recorded measurement is kept.
+        const { outs } = await provider.update("id", recorded, olds);
+        expect(outs).toMatchObject({ requiredTokensPerSecond: 50, passed: true, measuredAt });
+        // A stored-only change keeps the recorded figures, the required rate among them.
+        const stored = await provider.update("id", olds, { ...olds, timeoutSeconds: 30 });
+        expect(stored.outs).toMatchObject({ requiredTokensPerSecond: 50, timeoutSeconds: 30 });
     });
 
     test("a refresh that measured a failure makes the next up gate again", async () => {

@@ -84,6 +84,9 @@ describeWithOllama("minEfficiency against a real Ollama", () => {
         const state = outs as ModelThroughputState;
         expect(state).toMatchObject({ passed: true, minEfficiency: 1e-6 });
         expect(state.ceilingTokensPerSecond).toBeCloseTo(20e9 / state.modelBytes, 6);
+        // A share that small of the CPU's ceiling is under 1 token/s: the floor is the rate recorded.
+        expect(1e-6 * state.ceilingTokensPerSecond).toBeLessThan(1);
+        expect(state.requiredTokensPerSecond).toBe(1);
 
         await expect(provider.create(inputs(server.endpoint, { minEfficiency: 1 }))).rejects.toThrow(
             /^throughput gate failed: model tiny on GPU cpu0 .*: too slow, measured [\d.]+ tokens\/s \(median, slowest [\d.]+\), required ([\d.]+) tokens\/s \(100% of the card's ceiling\); the card's ceiling for this model is \1 tokens\/s/,

@@ -227,7 +227,13 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         fs.rmSync(dir, { recursive: true, force: true });
         const { id, outs } = JSON.parse(stdout) as { id: string; outs: Record<string, unknown> };
         expect(id).toBe(`${server.endpoint}#tiny:latest`);
-        expect(outs).toMatchObject({ passed: true, model: "tiny", minTokensPerSecond: 1, residency: "cpu" });
+        expect(outs).toMatchObject({
+            passed: true,
+            model: "tiny",
+            minTokensPerSecond: 1,
+            requiredTokensPerSecond: 1,
+            residency: "cpu",
+        });
         expect(stderr).toContain(`ollama gate: measuring tiny on cpu0: 1 warm-up and 3 runs of ${NUM_PREDICT} tokens`);
     });
 });

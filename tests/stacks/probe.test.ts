@@ -1,11 +1,24 @@
 // The continuous probe as the stacks wire it: one per gated VM, installed over SSH as the VM's login
-// user after the VM's first boot and its gate, with the spec rendered from the VM's gate settings.
+// user after the VM's first boot and its gate, with the spec rendered from the VM's gate settings and
+// the rate the gate required (its output; the mocks hold no model, so no ceiling, and the gate's maths
+// give minTokensPerSecond: testing/mockRuntime.ts).
 
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { ModelThroughput } from "../../providers/ollama/modelThroughput";
 import { RecordedResource } from "../../testing/mockRuntime";
 import { rawConfig } from "../helpers/config";
 import { one, runStack } from "../helpers/pulumi";
+
+/** The gate's required rate and ceiling, as its outputs resolved in the plan. */
+async function gateOutputs(gate: RecordedResource): Promise<Record<string, unknown>> {
+    const g = gate.resource as ModelThroughput;
+    const known = (o: pulumi.Output<number>) => new Promise<number>((resolve) => o.apply(resolve));
+    return {
+        requiredTokensPerSecond: await known(g.requiredTokensPerSecond),
+        ceilingTokensPerSecond: await known(g.ceilingTokensPerSecond),
+    };
+}
 
 /** The spec the install script carries (base64 in its header). */
 function specOf(install: RecordedResource): Record<string, unknown> {
@@ -19,18 +32,16 @@ test.each([
         stack: "private",
         model: "qwen2.5:14b",
         gpu: "rtx5090",
-        bw: 1792,
-        need: { minTokensPerSecond: 50 },
+        required: 50,
         ollama: { url: "http://10.10.10.10:11434" },
     },
     // Public Ollama publishes no port and its proxy route admits only the trusted networks; its
-    // threshold is a share of the 3060's roofline with a floor, as the gate applies it.
+    // threshold is a share of the 3060's roofline with a floor of 30: with no ceiling known, the floor.
     {
         stack: "public",
         model: "mistral:7b",
         gpu: "rtx3060",
-        bw: 360,
-        need: { minTokensPerSecond: 30, minEfficiency: 0.45 },
+        required: 30,
         ollama: { container: "ollama", port: 11434 },
     },
 ])("$stack: the probe measures $model on $gpu as the gate does, after the gate", async (c) => {
@@ -49,9 +60,12 @@ test.each([
     expect(install.dependencies).toEqual(expect.arrayContaining([ready.urn]));
     // The gate component stands for its models: the probe waits for every one of them.
     expect(install.dependencies).toContain(gate.urn);
+    // The rate and ceiling are the gate's outputs (here the mocks', by the gate's own maths).
+    const gated = { requiredTokensPerSecond: c.required, ceilingTokensPerSecond: 0 };
+    expect(await gateOutputs(gate)).toEqual(gated);
     expect(specOf(install)).toEqual({
         vm,
-        gpu: { name: c.gpu, memoryBandwidthGBs: c.bw },
+        gpu: { name: c.gpu },
         ollama: c.ollama,
         textfile: "/var/lib/ai-dualstack/textfile/aidualstack_throughput.prom",
         runs: 3,
@@ -61,7 +75,7 @@ test.each([
         models: [
             {
                 name: c.model,
-                ...c.need,
+                ...gated,
                 request: {
                     model: c.model,
                     prompt: gate.inputs["prompt"],
@@ -94,7 +108,7 @@ test("interval, folder, digest and threshold reach the probe", async () => {
     const spec = specOf(install);
     expect(spec).toMatchObject({ runs: 5, textfile: "/srv/metrics/aidualstack_throughput.prom" });
     expect(spec["models"]).toEqual([
-        expect.objectContaining({ name: "qwen2.5:14b", digest: "sha256:7cdf5a0187d5", minTokensPerSecond: 70 }),
+        expect.objectContaining({ name: "qwen2.5:14b", digest: "sha256:7cdf5a0187d5", requiredTokensPerSecond: 70 }),
     ]);
     const timer = /^AIDS_TIMER_B64='([^']*)'$/m.exec(String(install.inputs["stdin"]))?.[1] ?? "";
     expect(Buffer.from(timer, "base64").toString()).toContain("OnUnitActiveSec=15min\n");

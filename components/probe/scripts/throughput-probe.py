@@ -3,11 +3,12 @@
 (providers/ollama/runGate.ts) and writes node-exporter textfile metrics.
 
 The spec (JSON, rendered by components/probe/spec.ts from the stack's resolved gate settings) holds
-the VM, its GPU, where Ollama answers, each model's threshold and the exact generate request the gate
-sends. Per model: find it in /api/tags (never pull), one warm-up generation, N measured ones, then
-/api/ps for its residency. The figures are the gate's (providers/ollama/measure.ts): the median of
-eval_count / (eval_duration / 1e9) over the measured runs, the roofline ceiling bandwidth * 1e9 /
-model bytes, and "in VRAM" when size_vram >= size. Python 3 standard library only.
+the VM, its GPU, where Ollama answers, the exact generate request the gate sends, and per model what
+the gate recorded: the rate it required and the card's roofline ceiling. Per model: find it in
+/api/tags (never pull), one warm-up generation, N measured ones, then /api/ps for its residency. The
+figures are the gate's (providers/ollama/measure.ts): the median of eval_count / (eval_duration / 1e9)
+over the measured runs, and "in VRAM" when size_vram >= size; they are compared with the gate's
+required rate and ceiling as given, never worked out here. Python 3 standard library only.
 """
 
 import argparse
@@ -28,10 +29,10 @@ METRICS = [
     ("aidualstack_model_tokens_per_second",
      "Median decode rate of the probe's measured runs (eval_count / eval_duration), as the deploy-time gate measures it."),
     ("aidualstack_model_min_tokens_per_second",
-     "The model's threshold as the gate applies it: minTokensPerSecond, or minEfficiency of the roofline when higher."),
+     "The rate the deploy-time gate required of the model: minTokensPerSecond, or minEfficiency of the roofline when higher."),
     ("aidualstack_model_in_vram", "1 when the loaded model is wholly in VRAM (size_vram >= size in /api/ps), else 0."),
     ("aidualstack_model_roofline_efficiency",
-     "Measured rate over the card's roofline ceiling (memory bandwidth / model bytes), 0..1."),
+     "Measured rate over the card's roofline ceiling for the model, as the gate recorded it, 0..1."),
     ("aidualstack_model_probe_last_run_timestamp_seconds",
      "Unix time at which the probe last finished with this model."),
     ("aidualstack_model_probe_success", "1 when the probe measured the model, 0 when it could not (the log says why)."),
@@ -60,10 +61,6 @@ def median(values):
     ordered = sorted(values)
     mid = len(ordered) // 2
     return ordered[mid] if len(ordered) % 2 == 1 else (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def ceiling(bandwidth_gbs, model_bytes):
-    return bandwidth_gbs * 1e9 / model_bytes if model_bytes > 0 else 0.0
 
 
 def efficiency(tokens_per_second, ceiling_tps):
@@ -168,14 +165,12 @@ def measure(spec, model):
     if running is None:
         raise ProbeError(f"model {model['name']} was not loaded right after generating; is OLLAMA_KEEP_ALIVE 0?")
     tps = median([rate(r.get("eval_count", 0), r.get("eval_duration", 0)) for r in runs])
-    ceil = ceiling(spec["gpu"]["memoryBandwidthGBs"], present["size"])
     keys = ("eval_count", "eval_duration", "prompt_eval_count", "prompt_eval_duration",
             "load_duration", "total_duration")
     return {
         "tokensPerSecond": tps,
         "inVram": in_vram(running.get("size", 0), running.get("size_vram", 0)),
-        "rooflineEfficiency": efficiency(tps, ceil),
-        "ceiling": ceil,
+        "rooflineEfficiency": efficiency(tps, model["ceilingTokensPerSecond"]),
         "raw": {
             "warmup": {k: warmup.get(k, 0) for k in keys},
             "runs": [{k: r.get(k, 0) for k in keys} for r in runs],
@@ -234,26 +229,21 @@ def write_atomically(path, text):
         raise
 
 
-def required_rate(model, ceiling_tps):
-    """The rate to reach, as the gate's requiredRate: the tokens/s threshold, or minEfficiency of the
-    card's ceiling when that is higher."""
-    by_roofline = model.get("minEfficiency", 0) * ceiling_tps
-    return max(model["minTokensPerSecond"], by_roofline)
-
-
 def probe_model(spec, model):
-    metrics = {"aidualstack_model_min_tokens_per_second": model["minTokensPerSecond"]}
+    # The gate's required rate, as it recorded it: written whether or not the model could be measured.
+    metrics = {"aidualstack_model_min_tokens_per_second": model["requiredTokensPerSecond"]}
     result = {"model": model["name"], "metrics": metrics}
     try:
         figures = measure(spec, model)
         metrics["aidualstack_model_tokens_per_second"] = figures["tokensPerSecond"]
         metrics["aidualstack_model_in_vram"] = figures["inVram"]
         metrics["aidualstack_model_roofline_efficiency"] = figures["rooflineEfficiency"]
-        metrics["aidualstack_model_min_tokens_per_second"] = required_rate(model, figures["ceiling"])
         metrics["aidualstack_model_probe_success"] = 1
         result["raw"] = figures["raw"]
-        print(f"{model['name']} on {spec['gpu']['name']}: {figures['tokensPerSecond']:.1f} tokens/s "
-              f"(required {metrics['aidualstack_model_min_tokens_per_second']:.1f}), in VRAM {figures['inVram']}, "
+        # The alert compares the same two figures (aidualstack_model_tokens_per_second < ..._min_...).
+        slow = "below" if figures["tokensPerSecond"] < model["requiredTokensPerSecond"] else "at or above"
+        print(f"{model['name']} on {spec['gpu']['name']}: {figures['tokensPerSecond']:.1f} tokens/s, {slow} "
+              f"the {model['requiredTokensPerSecond']:.1f} the gate required; in VRAM {figures['inVram']}, "
               f"{100 * figures['rooflineEfficiency']:.1f}% of the roofline", flush=True)
     except Exception as err:  # noqa: BLE001 - any failure is this model's success 0, never a stale file
         metrics["aidualstack_model_probe_success"] = 0
@@ -280,7 +270,7 @@ def main(argv=None):
         print(f"not measured: {err}", file=sys.stderr, flush=True)
         spec["endpoint"] = ""
         results = [{"model": m["name"], "error": str(err), "metrics": {
-            "aidualstack_model_min_tokens_per_second": m["minTokensPerSecond"],
+            "aidualstack_model_min_tokens_per_second": m["requiredTokensPerSecond"],
             "aidualstack_model_probe_success": 0,
             "aidualstack_model_probe_last_run_timestamp_seconds": time.time()}} for m in spec["models"]]
     write_atomically(args.textfile or spec["textfile"], render(spec, results))

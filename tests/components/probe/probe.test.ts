@@ -1,8 +1,9 @@
 // The continuous probe against a real Ollama (built by .ci/ollama.sh) on 127.0.0.1 serving the tiny
 // model: the probe program itself (python3, as the VM runs it) and the deploy-time gate (runGate) go
-// through one recording proxy, so the test sees that both send the same requests; the probe's
-// figures are checked against the gate's own maths (measure.ts) on Ollama's raw timings the probe
-// reports; and its textfile passes `promtool check metrics`.
+// through one recording proxy, so the test sees that both send the same requests; the probe's spec
+// carries the rate the gate required and its ceiling, as the stack writes them from the gate's
+// outputs; the probe's figures are checked against the gate's own maths (measure.ts) on Ollama's raw
+// timings the probe reports; and its textfile passes `promtool check metrics`.
 
 import { execFile } from "child_process";
 import * as fs from "fs";
@@ -12,10 +13,10 @@ import * as path from "path";
 import { promisify } from "util";
 import { GATE_DEFAULTS } from "../../../config/schema";
 import { canonicalName } from "../../../lib/modelRef";
-import { ceilingTokensPerSecond, efficiencyPercent, residencyOf, summarize } from "../../../providers/ollama/measure";
+import { efficiencyPercent, residencyOf, summarize } from "../../../providers/ollama/measure";
 import { runGate } from "../../../providers/ollama/runGate";
 import { GateSettings } from "../../../config/schema";
-import { ProbeSpec, probeSpec } from "../../../components/probe/spec";
+import { GateRequirement, ProbeSpec, probeSpec } from "../../../components/probe/spec";
 import { findOllama, freePort, OllamaServer, startOllama } from "../../../testing/ollamaServer";
 import { findTool, parseMetrics, PROGRAM_FILE } from "./helpers";
 
@@ -27,6 +28,11 @@ const run = promisify(execFile);
 jest.setTimeout(240_000);
 
 const CPU = { name: "cpu0", memoryBandwidthGBs: 20 };
+/**
+ * A threshold the roofline share outweighs: any model under 20 GB has a ceiling over 1 token/s on
+ * this card, so the gate requires 0.1% of it, not the 0.001 tokens/s.
+ */
+const TINY = { name: "tiny", minTokensPerSecond: 0.001, minEfficiency: 0.001, removeOnDelete: false };
 const SETTINGS: GateSettings = {
     ...GATE_DEFAULTS,
     numPredict: 32,
@@ -92,18 +98,21 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
         if (dir) fs.rmSync(dir, { recursive: true, force: true });
     });
 
-    const spec = (url: string, over: Partial<ProbeSpec> = {}): ProbeSpec => ({
-        ...probeSpec({
-            vm: "test-vm",
-            gpu: CPU,
-            address: "127.0.0.1",
-            services: { ollama: { ports: [] } },
-            models: [{ name: "tiny", minTokensPerSecond: 1, removeOnDelete: false }],
-            settings: SETTINGS,
-            probe: { enabled: true, intervalMinutes: 60, textfileDirectory: dir },
-        }),
+    /** The spec of the model "tiny", with what the gate recorded for it (a stand-in unless given). */
+    const spec = (url: string, gated: GateRequirement = { requiredTokensPerSecond: 1, ceilingTokensPerSecond: 0 }) => ({
+        ...probeSpec(
+            {
+                vm: "test-vm",
+                gpu: CPU,
+                address: "127.0.0.1",
+                services: { ollama: { ports: [] } },
+                models: [TINY],
+                settings: SETTINGS,
+                probe: { enabled: true, intervalMinutes: 60, textfileDirectory: dir },
+            },
+            { tiny: gated },
+        ),
         ollama: { url },
-        ...over,
     });
 
     /** Runs the probe program as the timer does; returns its exit status, textfile and report. */
@@ -134,13 +143,19 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
                     endpoint: proxy.url,
                     model: "tiny",
                     gpu: { ...CPU, model: "test CPU", vramGiB: 0 },
-                    minTokensPerSecond: 1,
+                    minTokensPerSecond: TINY.minTokensPerSecond,
+                    minEfficiency: TINY.minEfficiency,
                     ...SETTINGS,
                 },
                 { allowPull: false, log: () => undefined },
             );
             const gateCalls = proxy.seen.splice(0);
-            const out = await probe(spec(proxy.url), "same");
+            // What the stack writes into the spec from the gate's outputs (stacks/probes.ts).
+            const gated = {
+                requiredTokensPerSecond: gate.requiredTokensPerSecond,
+                ceilingTokensPerSecond: gate.ceilingTokensPerSecond,
+            };
+            const out = await probe(spec(proxy.url, gated), "same");
             const probeCalls = proxy.seen.splice(0);
 
             expect(out.status).toBe(0);
@@ -169,24 +184,25 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
                 raw.warmup,
                 raw.runs.map((r) => ({ ...r, timeToFirstTokenMs: 0 })),
             );
-            const ceiling = ceilingTokensPerSecond(CPU.memoryBandwidthGBs, raw.modelBytes);
             const m = parseMetrics(out.text);
             const at = { model: "tiny", gpu: "cpu0", vm: "test-vm" };
             expect(m.value("aidualstack_model_tokens_per_second", at)).toBe(summary.tokensPerSecond);
             expect(m.value("aidualstack_model_roofline_efficiency", at)).toBeCloseTo(
-                efficiencyPercent(summary.tokensPerSecond, ceiling) / 100,
+                efficiencyPercent(summary.tokensPerSecond, gate.ceilingTokensPerSecond) / 100,
                 12,
             );
             // A CPU server: nothing in VRAM, as the gate's residency says.
             expect(residencyOf(raw.size, raw.sizeVram)).toBe(gate.residency);
             expect(m.value("aidualstack_model_in_vram", at)).toBe(gate.residency === "gpu" ? 1 : 0);
-            expect(m.value("aidualstack_model_min_tokens_per_second", at)).toBe(1);
+            // The probe's threshold is the rate the gate required: here the roofline share, not the floor.
+            expect(gate.requiredTokensPerSecond).toBe(TINY.minEfficiency * gate.ceilingTokensPerSecond);
+            expect(gate.requiredTokensPerSecond).toBeGreaterThan(TINY.minTokensPerSecond);
+            expect(m.value("aidualstack_model_min_tokens_per_second", at)).toBe(gate.requiredTokensPerSecond);
             expect(m.value("aidualstack_model_probe_success", at)).toBe(1);
             const stamp = m.value("aidualstack_model_probe_last_run_timestamp_seconds", at);
             expect(Math.abs(stamp - Date.now() / 1000)).toBeLessThan(120);
             // The same weights the gate divided by; the rate of one server and request, twice.
             expect(raw.modelBytes).toBe(gate.modelBytes);
-            expect(ceiling).toBe(gate.ceilingTokensPerSecond);
             expect(summary.tokensPerSecond / gate.tokensPerSecond).toBeGreaterThan(0.2);
             expect(summary.tokensPerSecond / gate.tokensPerSecond).toBeLessThan(5);
             await promtoolAccepts(out.text);
@@ -199,7 +215,11 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
         const proxy = await recordingProxy(server.endpoint);
         try {
             const s = spec(proxy.url);
-            s.models.push({ ...(s.models[0] as ProbeSpec["models"][number]), name: "gone:1b", minTokensPerSecond: 7 });
+            s.models.push({
+                ...(s.models[0] as ProbeSpec["models"][number]),
+                name: "gone:1b",
+                requiredTokensPerSecond: 7,
+            });
             const out = await probe(s, "gone");
             expect(out.status).toBe(1);
             expect(proxy.seen.map((c) => c.url)).not.toContain("/api/pull");

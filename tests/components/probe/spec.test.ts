@@ -9,6 +9,7 @@ import * as path from "path";
 import { XID_TEXTFILE } from "../../../components/monitoring/scripts";
 import { containerPathOf, isNodeExporter } from "../../../config/rules/probe";
 import {
+    describeProbe,
     PROGRAM,
     ProbeSpec,
     probeSpec,
@@ -28,11 +29,12 @@ const UNIT = "aidualstack-throughput-probe";
 function privateSpec(intervalMinutes = 60): {
     spec: ProbeSpec;
     probe: NonNullable<ReturnType<typeof stackModel>["vms"][number]["probe"]>;
+    args: Parameters<typeof probeSpec>[0];
 } {
     const vm = stackModel("private").vms.find((v) => v.name === "private-ai");
     if (!vm?.probe || !vm.gate || !vm.gpu || !vm.network.address) throw new Error("private-ai has no probe");
     const probe = { ...vm.probe, intervalMinutes };
-    const spec = probeSpec({
+    const args = {
         vm: vm.name,
         gpu: vm.gpu,
         address: vm.network.address.ip,
@@ -40,9 +42,41 @@ function privateSpec(intervalMinutes = 60): {
         models: vm.models,
         settings: vm.gate,
         probe,
-    });
-    return { spec, probe };
+    };
+    const gated = Object.fromEntries(vm.models.map((m) => [m.name, GATED]));
+    return { spec: probeSpec(args, gated), probe, args };
 }
+
+/** What a gate could have recorded: a required rate above the threshold (minEfficiency won), its ceiling. */
+const GATED = { requiredTokensPerSecond: 61.5, ceilingTokensPerSecond: 123 };
+
+describe("spec", () => {
+    test("each model carries the rate the gate required and its ceiling, as the gate recorded them", () => {
+        const { spec } = privateSpec();
+        expect(spec.models).toEqual([
+            {
+                name: "qwen2.5:14b",
+                requiredTokensPerSecond: 61.5,
+                ceilingTokensPerSecond: 123,
+                request: expect.objectContaining({ model: "qwen2.5:14b" }) as unknown,
+            },
+        ]);
+        // Only the card's name: the probe works out no ceiling of its own.
+        expect(spec.gpu).toEqual({ name: "rtx5090" });
+    });
+
+    test("a model the gate recorded nothing for is refused, by VM and model", () => {
+        const { args } = privateSpec();
+        expect(() => probeSpec(args, {})).toThrow("probe of private-ai: the gate recorded nothing for qwen2.5:14b");
+    });
+
+    test("the plan's line names the configured thresholds, not the gate's figures", () => {
+        const { args } = privateSpec();
+        expect(describeProbe(args)).toBe(
+            "throughput probe (systemd timer, every 60 min): qwen2.5:14b (min 50 tokens/s) via http://10.10.10.10:11434, as the gate measures; metrics to /var/lib/ai-dualstack/textfile/aidualstack_throughput.prom for node-exporter",
+        );
+    });
+});
 
 describe("systemd units", () => {
     const { spec, probe } = privateSpec();
