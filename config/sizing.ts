@@ -100,3 +100,20 @@ export function sharedCpus(node: NodeConfig | undefined): number[] {
         Object.values(node.allocations).flatMap((a) => (a ? [a.cpuset] : [])),
     );
 }
+
+/**
+ * The ZFS ARC maximum the node's budget counts: the configured cap (the bootstrap writes it), else
+ * the cap the Proxmox VE 8.1+ installer writes to /etc/modprobe.d/zfs.conf, 10% of RAM clamped to
+ * 16 GiB (admin guide, "ZFS on Linux", section "Limit ZFS Memory Usage"). Without any cap OpenZFS
+ * 2.3 (Proxmox VE 9) lets the ARC grow to the larger of RAM - 1 GiB and 5/8 of RAM, and 2.2 to
+ * half of RAM (openzfs/zfs#15437); the host check reads the real maximum and refuses those.
+ */
+export function arcMaxGiB(memory: NodeConfig["memory"]): number {
+    return memory.zfsArcMaxGiB ?? Math.min(16, Math.round(memory.totalGiB * 10) / 100);
+}
+
+/** What the guests of both environments may use on the node: MemTotal less the ARC and Proxmox. */
+export function guestBudgetGiB(memory: NodeConfig["memory"]): number {
+    // Rounded to hundredths: the figures are GiB with at most a fraction, and messages print them.
+    return Math.round((memory.totalGiB - arcMaxGiB(memory) - memory.hostReservedGiB) * 100) / 100;
+}

@@ -3,6 +3,7 @@
 
 import { formatCpuset, parseCpuset } from "../../lib/cpuset";
 import { ENVIRONMENTS, EnvironmentName, NodeConfig, ParsedConfig } from "../schema";
+import { arcMaxGiB, guestBudgetGiB } from "../sizing";
 import { Add } from "./issues";
 
 const other = (env: EnvironmentName): EnvironmentName => (env === ENVIRONMENTS[0] ? ENVIRONMENTS[1] : ENVIRONMENTS[0]);
@@ -103,17 +104,12 @@ function checkNodeMemory(node: NodeConfig, at: string, add: Add): void {
             );
         }
     }
-    const needed = allocated + node.memory.hostReservedGiB;
-    if (needed > node.memory.totalGiB) {
+    const budget = guestBudgetGiB(node.memory);
+    if (allocated > budget) {
+        const { totalGiB, hostReservedGiB } = node.memory;
         add(
-            `${at}.memory`,
-            `the environments (${allocated} GiB) plus the host reserve (${node.memory.hostReservedGiB} GiB) need ${needed} GiB, but the node has ${node.memory.totalGiB} GiB; shrink an allocation`,
-        );
-    }
-    if (node.memory.zfsArcMaxGiB !== undefined && node.memory.zfsArcMaxGiB >= node.memory.hostReservedGiB) {
-        add(
-            `${at}.memory.zfsArcMaxGiB`,
-            `the ARC cap (${node.memory.zfsArcMaxGiB} GiB) must fit inside hostReservedGiB (${node.memory.hostReservedGiB} GiB), or Proxmox runs out of RAM`,
+            `${at}.allocations`,
+            `the environments' memoryGiB add up to ${allocated} GiB, but the node has ${budget} GiB for guests: memory.totalGiB ${totalGiB} (MemTotal) less the ZFS ARC maximum (${arcMaxGiB(node.memory)} GiB) and hostReservedGiB (${hostReservedGiB} GiB); shrink an environment's memoryGiB`,
         );
     }
 }

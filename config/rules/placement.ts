@@ -198,25 +198,46 @@ function checkPinning(cfg: ParsedConfig, { nodeName, env, alloc, here }: NodeSha
     }
 }
 
-/** Hugepage-backed RAM comes from the reserved pool; the rest from the remainder. */
+/**
+ * The guests in config order against the environment's share of the node: a hugepage-backed VM's
+ * RAM comes from the environment's hugepage pool; everything else (the other guests' RAM and each
+ * VM's QEMU overhead) from memoryGiB beside it. The first guest that does not fit is named.
+ */
 function checkMemory({ nodeName, node, env, alloc, here }: NodeShare, add: Add): void {
-    const huge = here.filter((g) => g.hugepages);
-    const hugeGiB = huge.reduce((sum, g) => sum + g.memoryGiB, 0);
-    const plainGiB = here.filter((g) => !g.hugepages).reduce((sum, g) => sum + g.memoryGiB, 0);
-    if (hugeGiB > alloc.hugepagesGiB) {
-        add(
-            `nodes.${nodeName}.allocations.${env}.hugepagesGiB`,
-            `the ${env} VMs with hugepages need ${hugeGiB} GiB (${huge.map((g) => g.name).join(", ")}) but ${alloc.hugepagesGiB} GiB are reserved; raise hugepagesGiB or set hugepages: false on a VM`,
-        );
-    }
-    if (plainGiB > alloc.memoryGiB - alloc.hugepagesGiB) {
-        add(
-            `nodes.${nodeName}.allocations.${env}.memoryGiB`,
-            `the ${env} guests without hugepages need ${plainGiB} GiB, but only ${alloc.memoryGiB - alloc.hugepagesGiB} GiB of memoryGiB (${alloc.memoryGiB}) is left beside ${alloc.hugepagesGiB} GiB of hugepages; shrink a guest or raise memoryGiB`,
-        );
+    const allocAt = `nodes.${nodeName}.allocations.${env}`;
+    const plainRoom = alloc.memoryGiB - alloc.hugepagesGiB;
+    let huge = 0;
+    let plain = 0;
+    let hugeFull = false;
+    let plainFull = false;
+    for (const g of here) {
+        const at = `${g.kind}.${g.name}.memoryGiB`;
+        const qemu = g.kind === "vms" ? node.memory.vmOverheadGiB : 0;
+        if (g.hugepages && !hugeFull && huge + g.memoryGiB > alloc.hugepagesGiB) {
+            hugeFull = true;
+            add(
+                at,
+                `${g.memoryGiB} GiB of hugepages do not fit: ${allocAt}.hugepagesGiB reserves ${alloc.hugepagesGiB} GiB and the VMs before it take ${huge}; shrink this VM, raise hugepagesGiB (and memoryGiB), or set hugepages: false`,
+            );
+        }
+        if (g.hugepages) huge += g.memoryGiB;
+        const need = (g.hugepages ? 0 : g.memoryGiB) + qemu;
+        if (!plainFull && need > 0 && plain + need > plainRoom) {
+            plainFull = true;
+            const what = g.hugepages
+                ? `its QEMU overhead (${qemu} GiB, nodes.${nodeName}.memory.vmOverheadGiB)`
+                : qemu > 0
+                  ? `${need} GiB (${g.memoryGiB} + ${qemu} GiB QEMU overhead, nodes.${nodeName}.memory.vmOverheadGiB)`
+                  : `${need} GiB`;
+            add(
+                at,
+                `${what} does not fit: ${allocAt}.memoryGiB (${alloc.memoryGiB}) leaves ${plainRoom} GiB beside ${alloc.hugepagesGiB} GiB of hugepages, and the guests before it take ${plain}; shrink a guest or raise memoryGiB`,
+            );
+        }
+        plain += need;
     }
     if (node.memory.hugepageSize !== "1G") return;
-    for (const g of huge.filter((x) => !Number.isInteger(x.memoryGiB))) {
+    for (const g of here.filter((x) => x.hugepages && !Number.isInteger(x.memoryGiB))) {
         add(`${g.kind}.${g.name}.memoryGiB`, `${g.memoryGiB} GiB is not a whole number of 1 GiB hugepages; round it`);
     }
 }

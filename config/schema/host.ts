@@ -212,9 +212,34 @@ export const NodeSchema = z.strictObject({
         .meta(d("The node's processor.")),
     memory: z
         .strictObject({
-            totalGiB: gib.meta(d("Installed RAM.")),
-            hostReservedGiB: gib.default(8).meta(d("RAM left to Proxmox, the ZFS ARC and page cache.")),
-            zfsArcMaxGiB: gib.optional().meta(d("Cap for the ZFS ARC (inside hostReservedGiB), set by the bootstrap.")),
+            totalGiB: gib.meta(
+                d(
+                    "RAM as the kernel reports it, not as installed: MemTotal of `grep MemTotal /proc/meminfo` in GiB (kB / 1048576, rounded down), about 125 on a 128 GB machine. The hugepages reserved at boot are part of it. The host check refuses a node with less.",
+                ),
+            ),
+            hostReservedGiB: gib
+                .default(4)
+                .meta(
+                    d(
+                        "RAM kept for Proxmox VE itself beside the ZFS ARC: its services, the kernel and page cache (Proxmox asks for at least 2 GiB for the OS and its services).",
+                    ),
+                ),
+            zfsArcMaxGiB: gib
+                .optional()
+                .meta(
+                    d(
+                        "Cap for the ZFS ARC, set by the bootstrap and counted beside hostReservedGiB. Left out, the cap Proxmox VE 8.1+ installs is assumed (10% of RAM, at most 16 GiB), and the host check refuses a node whose ARC may grow larger.",
+                    ),
+                ),
+            vmOverheadGiB: z
+                .number()
+                .min(0)
+                .default(1)
+                .meta(
+                    d(
+                        "Host RAM each VM's QEMU process takes beyond the guest's RAM (device emulation, vCPU threads, the VFIO mappings); it comes out of the environment's memoryGiB beside the hugepages.",
+                    ),
+                ),
             hugepageSize: z.enum(["2M", "1G"]).default("1G").meta(d("Hugepage size for the VMs' RAM.")),
         })
         .meta(d("The node's RAM and how the host keeps its share.")),

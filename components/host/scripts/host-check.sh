@@ -14,7 +14,9 @@
 #                      (both environments: the bootstrap writes all their ids for vfio-pci, and
 #                      Proxmox checks each mapping at VM start, so each is checked before anything
 #                      is written)
-#   AIDS_MEMORY_GIB    RAM the config says the node has (nodes.<node>.memory.totalGiB)
+#   AIDS_MEMORY_MIB    MemTotal the config says the node has (nodes.<node>.memory.totalGiB), in MiB
+#   AIDS_ARC_MAX_MIB   the ZFS ARC maximum the config's memory budget counts, in MiB
+#   AIDS_ARC_SET       1 when the bootstrap writes that cap (memory.zfsArcMaxGiB), else 0
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
 #   AIDS_PVE_MAJOR     the major version the config says (proxmox.majorVersion): the API roles are
 #                      built for it, so a node of another major is refused
@@ -49,12 +51,25 @@ if [[ -f "$R/etc/network/interfaces.new" ]]; then
     fail "/etc/network/interfaces.new holds pending network changes; apply or revert them in the Proxmox UI first, or the bridge reload would apply them too"
 fi
 
+# totalGiB is MemTotal itself. The 1 GiB hugepages reserved at boot stay inside MemTotal (the
+# kernel gives them back to totalram_pages: mm/hugetlb.c, gather_bootmem_prealloc), so the figure
+# holds before and after the bootstrap's reboot; half a GiB of slack for firmware reservations.
 if [[ -r "$R/proc/meminfo" ]]; then
     kib="$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$R/proc/meminfo")"
-    gib=$((kib / 1048576))
-    # The kernel reports a few percent less than is installed.
-    if ((gib * 100 < AIDS_MEMORY_GIB * 90)); then
-        fail "the node has ${gib} GiB of RAM but nodes.<node>.memory.totalGiB says ${AIDS_MEMORY_GIB}; fix totalGiB"
+    mib=$((kib / 1024))
+    if ((mib + 512 < AIDS_MEMORY_MIB)); then
+        fail "the node's MemTotal is $((mib / 1024)) GiB (${kib} kB), but nodes.<node>.memory.totalGiB says $((AIDS_MEMORY_MIB / 1024)); set totalGiB to MemTotal (\`grep MemTotal /proc/meminfo\`, kB / 1048576) and size the allocations to it"
+    fi
+fi
+
+# Without memory.zfsArcMaxGiB the budget counts the cap Proxmox VE 8.1+ installs (10% of RAM, at
+# most 16 GiB); a node installed earlier or without it lets the ARC grow to half of RAM (OpenZFS
+# 2.2) or to all but 1 GiB (2.3, openzfs/zfs#15437). c_max is the maximum in force.
+arcstats="$R/proc/spl/kstat/zfs/arcstats"
+if [[ "$AIDS_ARC_SET" != 1 && -r "$arcstats" ]]; then
+    arc_bytes="$(awk '$1 == "c_max" { print $3 }' "$arcstats")"
+    if [[ -n "$arc_bytes" ]] && ((arc_bytes / 1048576 > AIDS_ARC_MAX_MIB)); then
+        fail "the ZFS ARC may grow to $((arc_bytes / 1073741824)) GiB (c_max in /proc/spl/kstat/zfs/arcstats), more than the $((AIDS_ARC_MAX_MIB / 1024)) GiB the memory budget counts, and would take the guests' RAM; set nodes.<node>.memory.zfsArcMaxGiB (the bootstrap writes the cap)"
     fi
 fi
 

@@ -237,7 +237,7 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
         [
             "less RAM than the config says",
             (sb: Sandbox) => sb.write("proc/meminfo", "MemTotal:       65536000 kB\n"),
-            "the node has 62 GiB of RAM but nodes.<node>.memory.totalGiB says 128",
+            "the node's MemTotal is 62 GiB (65536000 kB), but nodes.<node>.memory.totalGiB says 125; set totalGiB to MemTotal",
         ],
         [
             "pending network changes",
@@ -250,6 +250,40 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
         const run = sb.run(renderCheckScript(privatePlan));
         expect(run.status).toBe(1);
         expect(run.stderr).toContain(message);
+    });
+
+    // totalGiB is MemTotal as the kernel reports it (the shipped 125 for 128 GB installed): the
+    // sandbox's 131072000 kB passes, 1 GiB less does not.
+    test("MemTotal: the figure itself passes, a GiB short of it is refused", () => {
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        expect(sb.run(renderCheckScript(privatePlan)).status).toBe(0);
+        sb.write("proc/meminfo", "MemTotal:       130023424 kB\n");
+        const run = sb.run(renderCheckScript(privatePlan));
+        expect(run.status).toBe(1);
+        expect(run.stderr).toContain(
+            "the node's MemTotal is 124 GiB (130023424 kB), but nodes.<node>.memory.totalGiB says 125",
+        );
+    });
+
+    // Without zfsArcMaxGiB the budget counts Proxmox's installer cap, 10% of 125 GiB; a node whose
+    // ARC may grow past it (OpenZFS's own default, no zfs.conf) is refused, one inside it passes.
+    test("the ZFS ARC maximum in force is checked when the config leaves the cap to the node", () => {
+        const memory = { ...nodeConfig.memory, zfsArcMaxGiB: undefined };
+        const plan = bootstrapPlan(resolveNode("pve1", { ...nodeConfig, memory }, "private"), "private", cfg.proxmox);
+        const sb = makeSandbox(devices("vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        sb.write("proc/spl/kstat/zfs/arcstats", `c_min 4 4194304000\nc_max 4 ${124 * 1024 ** 3}\n`);
+        const refused = sb.run(renderCheckScript(plan));
+        expect(refused.status).toBe(1);
+        expect(refused.stderr).toContain(
+            "the ZFS ARC may grow to 124 GiB (c_max in /proc/spl/kstat/zfs/arcstats), more than the 12 GiB the memory budget counts",
+        );
+        sb.write("proc/spl/kstat/zfs/arcstats", `c_max 4 ${12 * 1024 ** 3}\n`);
+        expect(sb.run(renderCheckScript(plan)).status).toBe(0);
+        // With the cap configured the bootstrap writes it, so the node's current maximum is not refused.
+        sb.write("proc/spl/kstat/zfs/arcstats", `c_max 4 ${124 * 1024 ** 3}\n`);
+        expect(sb.run(renderCheckScript(privatePlan)).status).toBe(0);
     });
 
     test("the datacenter firewall guard: an SSH client outside the management networks is refused", () => {
