@@ -1,6 +1,6 @@
 // What the guest set-ups share: a root login over SSH, an idempotent script run on stdin (create and
 // update alike, so a changed script runs again), held secret when it carries one, and described for the
-// plan; and the serviceSecrets lookup that names what is missing.
+// plan. The secrets a script carries come in as Outputs, each from the stack (config/resolve/secrets.ts).
 
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
@@ -40,15 +40,4 @@ export function scriptCommand(
             opts,
         ),
     );
-}
-
-/** The serviceSecrets value `name`, or an error that names the owner and the secret to set. */
-export function secretOf(
-    secrets: Readonly<Record<string, pulumi.Output<string>>>,
-    name: string,
-    owner: string,
-): pulumi.Output<string> {
-    const value = secrets[name];
-    if (value === undefined) throw new Error(`${owner}: serviceSecrets.${name} is not set`);
-    return value;
 }

@@ -15,6 +15,7 @@ import { findPlaceholders } from "./rules/placeholders";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
 import { schemaIssues } from "./schemaIssues";
 import { NAMESPACE, SECRET_KEYS, StackSecrets, checkKeySecrets, checkServiceSecrets, stackSecrets } from "./secrets";
+import { secretNames } from "./secretUses";
 
 export { NAMESPACE, SERVICE_SECRET_EXAMPLE } from "./secrets";
 export type { StackSecrets } from "./secrets";
@@ -96,6 +97,16 @@ function parseSchema(raw: RawConfig): SchemaResult {
         return { ok: false, issues: [{ path: "environment", message }] };
     }
     return { ok: true, config: { ...parsed.data, environment } };
+}
+
+/**
+ * The serviceSecrets names a stack's config uses (the one walk, secretUses.ts), from its raw values:
+ * the offline plan's stand-ins and the secrets generator list these. None when the config does not
+ * parse: the run then reports why.
+ */
+export function usedSecretNames(raw: RawConfig): string[] {
+    const parsed = parseSchema(raw);
+    return parsed.ok ? secretNames(parsed.config) : [];
 }
 
 /**

@@ -1,11 +1,11 @@
 // The stack's secrets: their shapes, checked without ever echoing a value; the exact command that
 // stores one encrypted; and the secret Outputs the components take. The SSH keys are one per job,
-// each optional one falling back to sshPrivateKey.
+// each optional one falling back to sshPrivateKey. serviceSecrets become Outputs in resolve/secrets.ts.
 
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigIssue } from "./rules";
 import { NAMESPACE, ParsedConfig } from "./schema";
-import { secretNames } from "./secretUses";
+import { SecretOutputs, resolveSecrets } from "./resolve/secrets";
 
 export { NAMESPACE } from "./schema";
 
@@ -118,8 +118,8 @@ export interface StackSecrets {
      * root (data setups). guestSshPrivateKey, or sshPrivateKey when that is not set.
      */
     readonly guestSshPrivateKey: pulumi.Output<string>;
-    /** serviceSecrets: the values the services' templates and the data setups name, each a secret. */
-    readonly services: Readonly<Record<string, pulumi.Output<string>>>;
+    /** serviceSecrets: one secret Output per name the config uses (resolve/secrets.ts). */
+    readonly services: SecretOutputs;
     /**
      * The SSH private key in plain text, for the host check, which logs in before any resource
      * exists (components/host/check.ts). A function, so that it never lands in an output by accident.
@@ -127,18 +127,9 @@ export interface StackSecrets {
     readonly sshPrivateKeyForCheck: () => string;
 }
 
-/** One secret Output per name the stack uses (the one walk, secretUses.ts); the parse made sure each exists. */
-function serviceSecretOutputs(cfg: pulumi.Config, parsed: ParsedConfig): Record<string, pulumi.Output<string>> {
-    const used = secretNames(parsed);
-    if (used.length === 0) return {};
-    const all = cfg.requireSecretObject<Record<string, string>>("serviceSecrets");
-    const value = (name: string) =>
-        all.apply((o) => {
-            const v = o[name];
-            if (v === undefined) throw new Error(`serviceSecrets.${name} is not set; ${SERVICE_SECRET_EXAMPLE}`);
-            return v;
-        });
-    return Object.fromEntries(used.map((name) => [name, value(name)]));
+/** serviceSecrets as checked by the parse (checkServiceSecrets): an object, or nothing set. */
+function serviceSecretValues(value: unknown): Readonly<Record<string, unknown>> {
+    return value !== null && typeof value === "object" ? (value as Record<string, unknown>) : {};
 }
 
 /** The secrets as Outputs; `values` holds the checked plain values (the host check's key only is read). */
@@ -150,7 +141,7 @@ export function stackSecrets(parsed: ParsedConfig, values: Readonly<Record<strin
         sshPrivateKey,
         guestSshPrivateKey:
             values["guestSshPrivateKey"] === undefined ? sshPrivateKey : cfg.requireSecret("guestSshPrivateKey"),
-        services: serviceSecretOutputs(cfg, parsed),
+        services: resolveSecrets(parsed, serviceSecretValues(values["serviceSecrets"])),
         sshPrivateKeyForCheck: () => String(values["sshPrivateKey"]),
     };
 }

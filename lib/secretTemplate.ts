@@ -8,11 +8,6 @@ export function secretRefs(template: string): string[] {
     return [...template.matchAll(SECRET_REF)].map((m) => m[1] as string);
 }
 
-/** The distinct secret names a set of templates uses, sorted. */
-export function secretNamesOf(templates: Iterable<string>): string[] {
-    return [...new Set([...templates].flatMap(secretRefs))].sort();
-}
-
 /** Fills a template with the secrets' values; a name without a value is an error that names it. */
 export function fillTemplate(template: string, values: Readonly<Record<string, string>>): string {
     return template.replace(SECRET_REF, (_, name: string) => {

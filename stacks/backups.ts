@@ -2,7 +2,6 @@
 // points of the backup container), the environment's PBS storage entry and vzdump job, and the
 // application backup timers in the PostgreSQL containers and the VMs with vector stores.
 
-import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
 import { BackupServer, datastoreMountPoints } from "../components/backup/backupServer";
 import { EnvironmentBackups, GuestTarget } from "../components/backup/environmentBackups";
@@ -10,6 +9,7 @@ import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import type { Containers, Hosts } from "./wiring";
 import { BackupOutput } from "./outputs";
+import { vectorApiKeys } from "./secrets";
 
 /** The backup container's datastore volumes; none for any other container. */
 export function backupMountPoints(
@@ -24,12 +24,6 @@ export function backupMountPoints(
         server.datastores.map((d) => [d.storage, storage[`${node}/${d.storage}`] ?? d.storage]),
     );
     return datastoreMountPoints(server, ids);
-}
-
-function secretOf(stack: LoadedStack, name: string): pulumi.Output<string> {
-    const value = stack.secrets.services[name];
-    if (value === undefined) throw new Error(`backup: serviceSecrets.${name} is not set`);
-    return value;
 }
 
 /** Where each job's installer logs in, and what it waits for. */
@@ -62,14 +56,13 @@ export function buildBackups(
     const b = stack.backup;
     if (!b) return undefined;
     const env = stack.environment;
+    const secret = (name: string) => stack.secrets.services.value(name);
     const server = b.server
         ? new BackupServer(`${env}-pbs-server`, {
               server: b.server,
               sshPrivateKey: stack.secrets.guestSshPrivateKey,
-              passwords: Object.fromEntries(
-                  b.server.datastores.map((d) => [d.environment, secretOf(stack, d.passwordSecret)]),
-              ),
-              ...(b.server.offsite ? { offsitePassword: secretOf(stack, b.server.offsite.passwordSecret) } : {}),
+              passwords: Object.fromEntries(b.server.datastores.map((d) => [d.environment, secret(d.passwordSecret)])),
+              ...(b.server.offsite ? { offsitePassword: secret(b.server.offsite.passwordSecret) } : {}),
               dependsOn: containers.ready[b.server.container] ?? [],
           })
         : undefined;
@@ -81,10 +74,10 @@ export function buildBackups(
         {
             backup: b,
             nodes: stack.nodes.map((n) => n.name),
-            password: secretOf(stack, b.pbs.passwordSecret),
+            password: secret(b.pbs.passwordSecret),
             fingerprint: server ? server.fingerprint : b.pbs.fingerprint,
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
-            secrets: stack.secrets.services,
+            vectorApiKeys: vectorApiKeys(stack, b),
             guests: targets(stack, containers, vms, workloads),
             ...(server ? { dependsOn: [server.setup] } : {}),
         },

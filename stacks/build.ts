@@ -22,6 +22,7 @@ import { buildMonitoring } from "./monitoring";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
 import { backupMountPoints, buildBackups } from "./backups";
+import { dataPasswords, secretEnvironment } from "./secrets";
 import { LxcOutput, EnvironmentOutputs, vmOutput } from "./outputs";
 import { Containers, Hosts } from "./wiring";
 
@@ -157,13 +158,14 @@ export function buildContainers(w: GuestWiring): Containers {
             },
             { provider: pick(w.hosts.hosts, lxc.node, "host").provider },
         );
+        const passwords = dataPasswords(stack, lxc);
         const data =
-            (lxc.postgres || lxc.redis) && lxc.network.address
+            passwords && lxc.network.address
                 ? new DataSetup(`${lxc.name}-data`, {
                       lxc,
                       address: lxc.network.address.ip,
                       sshPrivateKey: stack.secrets.guestSshPrivateKey,
-                      secrets: stack.secrets.services,
+                      passwords,
                       dependsOn: [built.start],
                   })
                 : undefined;
@@ -248,7 +250,7 @@ export function buildWorkloads(
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
             gpu: built.gpu !== undefined,
-            secrets: stack.secrets.services,
+            secretEnvironment: secretEnvironment(stack, vm),
             // Docker answers once the tune step has started the VM and first boot is done.
             dependsOn: [built.tune, ...dataSetups],
         });

@@ -7,6 +7,7 @@ import { ScrapeTarget } from "../config/resolve/monitoring";
 import { LoadedStack } from "../config/load";
 import { ALERT_RULES } from "../components/monitoring/alerts";
 import { HostMonitoring, MonitoringServerSetup, NodeExporterSetup } from "../components/monitoring/monitoring";
+import { monitoringSecrets } from "./secrets";
 import { Hosts } from "./wiring";
 import { MonitoringOutput } from "./outputs";
 
@@ -48,7 +49,7 @@ export function buildMonitoring(
     const setup = new MonitoringServerSetup(`${server.container}-monitoring`, {
         server,
         sshPrivateKey: key,
-        secrets: stack.secrets.services,
+        secrets: monitoringSecrets(stack, server),
         dependsOn: [start, exporters[server.container]].filter((r): r is pulumi.Resource => r !== undefined),
     });
     const first = stack.nodes[0];

@@ -27,16 +27,17 @@ export function buildRoleSetup(
 ): RoleSetupOutput | undefined {
     const address = lxc.network.address?.ip;
     if (address === undefined) return undefined;
-    const common = {
-        address,
-        sshPrivateKey: stack.secrets.guestSshPrivateKey,
-        secrets: stack.secrets.services,
-        dependsOn: [built.start],
-    };
+    const common = { address, sshPrivateKey: stack.secrets.guestSshPrivateKey, dependsOn: [built.start] };
+    const secret = (name: string) => stack.secrets.services.value(name);
     if (lxc.wireguard || lxc.crowdsec) {
         const sec = new SecuritySetup(`${lxc.name}-security`, {
             ...common,
-            lxc,
+            ...(lxc.wireguard
+                ? { wireguard: { settings: lxc.wireguard, privateKey: secret(lxc.wireguard.privateKeySecret) } }
+                : {}),
+            ...(lxc.crowdsec
+                ? { crowdsec: { settings: lxc.crowdsec, bouncerKey: secret(lxc.crowdsec.bouncerKeySecret) } }
+                : {}),
             hostConnection,
             network: stack.network,
             proxmox: stack.proxmox,
@@ -50,7 +51,8 @@ export function buildRoleSetup(
         };
     }
     if (lxc.runner) {
-        const runner = new RunnerSetup(`${lxc.name}-runner`, { ...common, lxc });
+        const registrationToken = secret(lxc.runner.tokenSecret);
+        const runner = new RunnerSetup(`${lxc.name}-runner`, { ...common, lxc, registrationToken });
         return { setup: runner.description, endpoints: [], done: runner };
     }
     return undefined;

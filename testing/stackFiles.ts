@@ -4,7 +4,7 @@
 import * as fs from "fs";
 import * as path from "path";
 import { Document, LineCounter, isMap, isScalar, parseDocument } from "yaml";
-import { NAMESPACE } from "../config/load";
+import { NAMESPACE, decodeValue, readStackFile, usedSecretNames } from "../config/load";
 import { PROJECT_ROOT } from "../lib/paths";
 import { encryptInPlace } from "../config/secrets";
 
@@ -13,41 +13,42 @@ export const PROJECT_DIR = PROJECT_ROOT;
 /** A WireGuard private key for offline plans only (32 zero bytes but one: valid, and nobody's). */
 export const OFFLINE_WG_KEY = "AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA=";
 
-/** Valid-looking stand-ins for secrets that an offline plan never sends anywhere. */
+/** Valid-looking stand-ins for the key secrets, which an offline plan never sends anywhere. */
 export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
     [`${NAMESPACE}:proxmoxApiToken`]: "plan@pve!offline=00000000-0000-0000-0000-000000000000",
     [`${NAMESPACE}:sshPrivateKey`]:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1wbGFuLXBsYWNlaG9sZGVy\n-----END OPENSSH PRIVATE KEY-----\n",
     [`${NAMESPACE}:guestSshPrivateKey`]:
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1ndWVzdC1wbGFjZWhvbGRlcg==\n-----END OPENSSH PRIVATE KEY-----\n",
-    [`${NAMESPACE}:serviceSecrets`]: JSON.stringify(
-        Object.fromEntries(
-            [
-                "alertWebhookUrl",
-                "anythingllmAuthToken",
-                "anythingllmJwtSecret",
-                "chromaToken",
-                "grafanaAdminPassword",
-                "jupyterToken",
-                "pbsPrivatePassword",
-                "pbsPublicPassword",
-                "postgresPassword",
-                "qdrantApiKey",
-                "redisPassword",
-                "webuiAdminPassword",
-                "webuiSecretKey",
-                "crowdsecBouncerKey",
-                "runnerRegistrationToken",
-            ]
-                .map((name) => [name, `offline-placeholder-${name}`])
-                // The server's public key is derived from it, so it must be a key: one nobody uses.
-                .concat([["wireguardPrivateKey", OFFLINE_WG_KEY]]),
-        ),
-    ),
 };
 
-/** serviceSecrets leaves with a shape of their own, by name. */
+/** serviceSecrets leaves with a shape of their own, by name: the server's public key is derived from it. */
 const LEAF_PLACEHOLDERS: Readonly<Record<string, string>> = { wireguardPrivateKey: OFFLINE_WG_KEY };
+
+/** The stand-in for one serviceSecrets value. */
+function leafPlaceholder(name: string): string {
+    return LEAF_PLACEHOLDERS[name] ?? `offline-placeholder-${name}`;
+}
+
+const SERVICE_SECRETS = `${NAMESPACE}:serviceSecrets`;
+
+/**
+ * The serviceSecrets stand-ins for a stack: one per name its config uses (the one walk,
+ * config/secretUses.ts), its files read by the program's own reader (config/load.ts) with the
+ * overrides on top, as the plan will see them.
+ */
+export function serviceSecretPlaceholders(stack: string, opts: StackFileOptions = {}): Record<string, string> {
+    const file = readStackFile(stack, opts.projectDir ?? PROJECT_DIR);
+    if (!file.ok) return {};
+    const values = { ...file.raw.values };
+    for (const [key, value] of Object.entries(opts.overrides ?? {})) {
+        const full = qualify(key);
+        if (!full.startsWith(`${NAMESPACE}:`)) continue;
+        const bare = full.slice(NAMESPACE.length + 1);
+        values[bare] = decodeValue(bare, encode(value));
+    }
+    return Object.fromEntries(usedSecretNames({ ...file.raw, values }).map((n) => [n, leafPlaceholder(n)]));
+}
 
 /** Where the stack files are, and what a test or the bench puts in place of their values. */
 export interface StackFileOptions {
@@ -185,7 +186,9 @@ export function readStackConfig(stack: string, opts: StackFileOptions = {}): Sta
     const stackYaml = readYaml(stackFile);
     const stackValues = (stackYaml.value["config"] ?? {}) as Record<string, unknown>;
 
-    const into = { stack, config: {} as Record<string, string>, secretKeys: new Set<string>(), notes: [] as string[] };
+    const placeholder = (full: string) =>
+        full === SERVICE_SECRETS ? JSON.stringify(serviceSecretPlaceholders(stack, opts)) : PLACEHOLDER_SECRETS[full];
+    const into: MergedConfig = { stack, config: {}, secretKeys: new Set(), notes: [], placeholder };
     for (const [key, raw] of Object.entries({ ...stackValues, ...(opts.overrides ?? {}) })) {
         addStackValue(key, raw, stackYaml, into);
     }
@@ -203,6 +206,8 @@ interface MergedConfig {
     config: Record<string, string>;
     secretKeys: Set<string>;
     notes: string[];
+    /** The stand-in for an encrypted or missing secret key; undefined when there is none. */
+    placeholder: (full: string) => string | undefined;
 }
 
 /** One key of the stack file: its value, or for an encrypted one (whole or per leaf) a placeholder. */
@@ -210,7 +215,7 @@ function addStackValue(key: string, raw: unknown, stackYaml: YamlFile, into: Mer
     const full = qualify(key);
     if (raw !== null && typeof raw === "object" && "secure" in raw) {
         into.secretKeys.add(full);
-        const placeholder = PLACEHOLDER_SECRETS[full];
+        const placeholder = into.placeholder(full);
         if (placeholder === undefined) {
             const at = keyPosition(stackYaml, key);
             throw new StackFileError(
@@ -260,7 +265,7 @@ function applyProjectConfig(
         if (fallback !== undefined) {
             config[full] = encode(fallback);
         } else if (decl.secret && placeholders) {
-            const placeholder = PLACEHOLDER_SECRETS[full];
+            const placeholder = into.placeholder(full);
             if (placeholder !== undefined) {
                 config[full] = placeholder;
                 secretKeys.add(full);
@@ -277,7 +282,7 @@ function withLeafPlaceholders(value: unknown, name = ""): { value: unknown; encr
     if (value === null || typeof value !== "object") return { value, encrypted: false };
     if (!Array.isArray(value) && "secure" in value && Object.keys(value).length === 1) {
         // A leaf whose stand-in must have a shape (the WireGuard key) takes it from the placeholders.
-        return { value: LEAF_PLACEHOLDERS[name] ?? `offline-placeholder-${name}`, encrypted: true };
+        return { value: leafPlaceholder(name), encrypted: true };
     }
     let encrypted = false;
     const walk = (v: unknown, k: string) => {

@@ -27,7 +27,8 @@ export interface EnvironmentBackupsArgs {
     readonly fingerprint: pulumi.Input<string | undefined>;
     /** Private key for the guests' root (containers) and login user (VMs). */
     readonly sshPrivateKey: pulumi.Input<string>;
-    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** The vector store's API key of each VM whose store has one, by VM name, held secret. */
+    readonly vectorApiKeys: Readonly<Record<string, pulumi.Output<string>>>;
     /** Each PostgreSQL container and vector-store VM, by name. */
     readonly guests: Readonly<Record<string, GuestTarget>>;
     /** The PBS server's setup, when this stack runs it. */
@@ -86,10 +87,7 @@ export class EnvironmentBackups extends pulumi.ComponentResource {
         for (const pg of b.postgres) this.timer(pg.name, pgDumpJob(pg.name, b.dumps), args);
         // A VM without a login target is not running its services yet (its host waits for a reboot).
         for (const vm of b.vectorVms.filter((v) => args.guests[v.name] !== undefined)) {
-            const secret = vm.stores.find((s) => s.apiKeySecret)?.apiKeySecret;
-            const key = secret !== undefined ? args.secrets[secret] : undefined;
-            if (secret !== undefined && key === undefined)
-                throw new Error(`${name}: serviceSecrets.${secret} is not set`);
+            const key = args.vectorApiKeys[vm.name];
             const job = (k: string) => vectorJob(vm.name, vm.stores, b.dumps, k, vm.textfileDirectory);
             this.timer(vm.name, job(""), args, key?.apply(job));
         }

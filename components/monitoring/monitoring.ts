@@ -6,9 +6,9 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MonitoringServer } from "../../config/resolve/monitoring";
-import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
+import { rootSsh, scriptCommand } from "../remoteScript";
 import { ALERT_RULES } from "./alerts";
-import { GRAFANA_PORT, PROMETHEUS_PORT } from "./configFiles";
+import { GRAFANA_PORT, PROMETHEUS_PORT, ReceiverSecrets } from "./configFiles";
 import { DASHBOARDS } from "./dashboards";
 import {
     PveToken,
@@ -18,7 +18,11 @@ import {
     renderNodeExporterScript,
 } from "./scripts";
 
-type Secrets = Readonly<Record<string, pulumi.Output<string>>>;
+/** The server's secrets, held secret: Grafana's admin password, and the alert receiver's as configured. */
+export interface MonitoringSecrets {
+    readonly grafanaAdminPassword: pulumi.Output<string>;
+    readonly receiver: { readonly [K in keyof ReceiverSecrets]?: pulumi.Output<string> };
+}
 
 /** What the server does, in one plain line (no secret). */
 export function describeServer(server: MonitoringServer): string {
@@ -32,7 +36,7 @@ export function describeServer(server: MonitoringServer): string {
 export interface MonitoringServerArgs {
     readonly server: MonitoringServer;
     readonly sshPrivateKey: pulumi.Input<string>;
-    readonly secrets: Secrets;
+    readonly secrets: MonitoringSecrets;
     /** The container: it must run before anything is installed in it. */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -45,20 +49,10 @@ export class MonitoringServerSetup extends pulumi.ComponentResource {
     constructor(name: string, args: MonitoringServerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:monitoring:MonitoringServerSetup", name, {}, opts);
         const s = args.server;
-        const secret = (n: string) => secretOf(args.secrets, n, name);
-        const r = s.alertReceiver;
-        const optional = (n: string | undefined) => (n ? secret(n) : pulumi.output(undefined));
-        const receiver = pulumi.all({
-            webhookUrl: optional(r.webhookUrlSecret),
-            smtpUsername: optional(r.email?.usernameSecret),
-            smtpPassword: optional(r.email?.passwordSecret),
-        });
-        const stdin = pulumi.all([secret(s.grafanaAdminPasswordSecret), receiver]).apply(([grafana, rec]) => {
-            const defined = Object.fromEntries(
-                Object.entries(rec).filter((e): e is [string, string] => e[1] !== undefined),
-            );
-            return renderMonitoringScript(s, monitoringFiles(s, defined, grafana), grafana);
-        });
+        const { grafanaAdminPassword, receiver } = args.secrets;
+        const stdin = pulumi
+            .all([grafanaAdminPassword, pulumi.all(receiver)])
+            .apply(([grafana, rec]) => renderMonitoringScript(s, monitoringFiles(s, rec, grafana), grafana));
         this.description = describeServer(s);
         this.urls = [`http://${s.containerAddress}:${PROMETHEUS_PORT}`, `http://${s.containerAddress}:${GRAFANA_PORT}`];
         this.setup = scriptCommand(

@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
-import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
+import { rootSsh, scriptCommand } from "../remoteScript";
 
 /** The runner release installed first; GitHub's runners update themselves from there. */
 export const RUNNER_VERSION = "2.320.0";
@@ -50,7 +50,8 @@ export interface RunnerSetupArgs {
     readonly lxc: Pick<LxcModel, "name" | "runner" | "outbound">;
     readonly address: string;
     readonly sshPrivateKey: pulumi.Input<string>;
-    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** The repository's runner registration token (runner.tokenSecret), held secret. */
+    readonly registrationToken: pulumi.Output<string>;
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -67,7 +68,7 @@ export class RunnerSetup extends pulumi.ComponentResource {
         );
         const runner = args.lxc.runner;
         if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
-        const token = secretOf(args.secrets, runner.tokenSecret, name);
+        const token = args.registrationToken;
         this.description = describeRunner(runner, args.lxc.outbound);
         this.setup = scriptCommand(
             `${name}-setup`,

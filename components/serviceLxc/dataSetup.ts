@@ -8,7 +8,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
-import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
+import { rootSsh, scriptCommand } from "../remoteScript";
 
 const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
 const REDIS = loadScript(__dirname, "redis-setup.sh");
@@ -55,6 +55,9 @@ function describeCommand(lxc: Pick<LxcModel, "postgres" | "redis">): string {
     return `installs and configures ${what} (script held secret: it carries passwords)`;
 }
 
+export type DataPasswords =
+    { readonly postgres: Readonly<Record<string, pulumi.Output<string>>> } | { readonly redis: pulumi.Output<string> };
+
 export interface DataSetupArgs {
     /** The container's data-layer settings: postgres or redis. */
     readonly lxc: Pick<LxcModel, "postgres" | "redis">;
@@ -62,8 +65,8 @@ export interface DataSetupArgs {
     readonly address: string;
     /** Private key whose public half is in the container's sshPublicKeys (root). */
     readonly sshPrivateKey: pulumi.Input<string>;
-    /** The serviceSecrets values; each password the setup names must be among them. */
-    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** The passwords the script sets, held secret: each database owner's by database, or Redis's. */
+    readonly passwords: DataPasswords;
     /** The container itself: it must run before anything is installed in it. */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -79,22 +82,16 @@ export class DataSetup extends pulumi.ComponentResource {
             {},
             withFormerTypes("ai-dualstack:serviceLxc:DataSetup", opts),
         );
-        const lxc = args.lxc;
-        const secret = (n: string) => secretOf(args.secrets, n, name);
+        const { lxc, passwords } = args;
         let stdin: pulumi.Output<string>;
-        if (lxc.postgres) {
+        if (lxc.postgres && "postgres" in passwords) {
             const pg = lxc.postgres;
-            const dbs = Object.keys(pg.databases).sort();
-            stdin = pulumi
-                .all(dbs.map((db) => secret((pg.databases[db] as { passwordSecret: string }).passwordSecret)))
-                .apply((pws) =>
-                    renderPostgresScript(pg, Object.fromEntries(dbs.map((db, i) => [db, pws[i] as string]))),
-                );
-        } else if (lxc.redis) {
+            stdin = pulumi.all(passwords.postgres).apply((pws) => renderPostgresScript(pg, pws));
+        } else if (lxc.redis && "redis" in passwords) {
             const redis = lxc.redis;
-            stdin = secret(redis.passwordSecret).apply((pw) => renderRedisScript(redis, pw));
+            stdin = passwords.redis.apply((pw) => renderRedisScript(redis, pw));
         } else {
-            throw new Error(`${name}: a DataSetup needs postgres or redis settings`);
+            throw new Error(`${name}: a DataSetup needs postgres or redis settings, with their passwords`);
         }
         this.description = describeSetup(lxc) ?? "";
         this.setup = scriptCommand(

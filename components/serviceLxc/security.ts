@@ -12,7 +12,7 @@ import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
 import { containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { WgPeer, renderClientConfig, renderServerConfig, wgPublicKey } from "../../lib/wireguard";
-import { rootSsh, scriptCommand, secretOf } from "../remoteScript";
+import { rootSsh, scriptCommand } from "../remoteScript";
 import {
     BOUNCER_NAME,
     BOUNCER_VERSION,
@@ -144,10 +144,12 @@ export function describeWireguard(wg: Wireguard, ip: string, destinations: reado
 }
 
 export interface SecuritySetupArgs {
-    readonly lxc: Pick<LxcModel, "name" | "wireguard" | "crowdsec">;
+    /** WireGuard's settings, with the server's private key its script carries. */
+    readonly wireguard?: { readonly settings: Wireguard; readonly privateKey: pulumi.Output<string> };
+    /** CrowdSec's settings, with the bouncer's key its scripts carry. */
+    readonly crowdsec?: { readonly settings: Crowdsec; readonly bouncerKey: pulumi.Output<string> };
     readonly address: string;
     readonly sshPrivateKey: pulumi.Input<string>;
-    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
     /** Root SSH to the node the container runs on. */
     readonly hostConnection: command.types.input.remote.ConnectionArgs;
     readonly network: Pick<EnvironmentConfig["network"], "cidr">;
@@ -170,10 +172,10 @@ export class SecuritySetup extends pulumi.ComponentResource {
             {},
             withFormerTypes("ai-dualstack:serviceLxc:SecuritySetup", opts),
         );
-        const { wireguard: wg, crowdsec: cs } = args.lxc;
-        const secret = (n: string) => secretOf(args.secrets, n, name);
+        const wg = args.wireguard?.settings;
+        const cs = args.crowdsec?.settings;
         const connection = rootSsh(args.address, args.sshPrivateKey);
-        const bouncerKey = cs ? secret(cs.bouncerKeySecret) : pulumi.output("");
+        const bouncerKey = args.crowdsec?.bouncerKey ?? pulumi.output("");
         const lines: string[] = [];
         // CrowdSec first: the node's bouncer needs its local API; WireGuard last: it needs the node's module.
         const crowdsec = cs
@@ -192,14 +194,14 @@ export class SecuritySetup extends pulumi.ComponentResource {
         const node = this.run(
             `${name}-node`,
             `on the node: ${nodeParts.join("; ")} (script held secret: it carries the bouncer key)`,
-            bouncerKey.apply((k) => renderSecurityHostScript(args.lxc, args.address, k)),
+            bouncerKey.apply((k) => renderSecurityHostScript({ wireguard: wg, crowdsec: cs }, args.address, k)),
             args.hostConnection,
             [...(crowdsec ? [crowdsec] : []), ...args.dependsOn],
         );
         let clients = pulumi.output<Record<string, string>>({});
-        if (wg) {
+        if (args.wireguard && wg) {
             const dests = vpnDestinations(wg, args.network, args.proxmox.managementSources, args.nodeAddress);
-            const key = secret(wg.privateKeySecret);
+            const key = args.wireguard.privateKey;
             this.run(
                 `${name}-wireguard`,
                 `installs WireGuard (wg0, ${Object.keys(wg.peers).length} peers) and the VPN forward rules (script held secret: it carries the server key)`,

@@ -7,11 +7,10 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as pulumi from "@pulumi/pulumi";
 import { dependencyOrder } from "../../lib/graph";
-import { fillTemplate } from "../../lib/secretTemplate";
 import { describe } from "../describe";
 import { renderCompose } from "./composeFile";
 import { describeDockerReady, dockerSshOpts, renderDockerReadyScript } from "./dockerReady";
-import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceSecretNames, serviceUrls } from "./spec";
+import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceUrls } from "./spec";
 import { WorkloadService } from "./workloadService";
 
 export interface ComposeWorkloadArgs {
@@ -24,30 +23,26 @@ export interface ComposeWorkloadArgs {
     readonly dockerSshKeyFile?: string;
     /** Whether the VM has a GPU the containers may reserve (checked before they start). */
     readonly gpu: boolean;
-    /** The serviceSecrets values; each one a service's template names must be among them. */
-    readonly secrets: Readonly<Record<string, pulumi.Output<string>>>;
+    /** Each service's secretEnvironment, filled (variable → value, held secret), by service; none: no entry. */
+    readonly secretEnvironment: Readonly<Record<string, SecretEnvironment>>;
     /** What must be done before the VM's Docker answers: the VM's start (GpuPassthroughVm.tune). */
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-/** A service's KEY=value lines: plain ones, and those filled from its secrets (then a secret). */
+/** A service's secret variables, filled from serviceSecrets by the stack (config/resolve/secrets.ts). */
+export type SecretEnvironment = Readonly<Record<string, pulumi.Output<string>>>;
+
+/** A service's KEY=value lines: plain ones, then its secret ones (the whole list then a secret). */
 export function serviceEnvs(
-    owner: string,
     svc: WorkloadSpec["services"][string],
-    secrets: ComposeWorkloadArgs["secrets"],
+    secretEnv: SecretEnvironment = {},
 ): { envs: pulumi.Input<string[]>; secret: boolean } {
     const plain = Object.entries(svc.environment).map(([k, v]) => `${k}=${v}`);
-    const names = serviceSecretNames(svc);
-    if (names.length === 0) return { envs: plain, secret: false };
-    const values = names.map((n) => {
-        const value = secrets[n];
-        if (value === undefined) throw new Error(`${owner}: serviceSecrets.${n} is not set`);
-        return value;
-    });
-    const envs = pulumi.all(values).apply((vs) => {
-        const byName = Object.fromEntries(names.map((n, i) => [n, vs[i] as string]));
-        return [...plain, ...Object.entries(svc.secretEnvironment).map(([k, t]) => `${k}=${fillTemplate(t, byName)}`)];
-    });
+    const filled = Object.entries(secretEnv);
+    if (filled.length === 0) return { envs: plain, secret: false };
+    const envs = pulumi
+        .all(filled.map(([k, v]) => pulumi.interpolate`${k}=${v}`))
+        .apply((lines) => [...plain, ...lines]);
     return { envs: pulumi.secret(envs), secret: true };
 }
 
@@ -132,7 +127,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         const graph = Object.fromEntries(Object.entries(spec.services).map(([n, s]) => [n, s.dependsOn]));
         for (const svcName of dependencyOrder(graph, proxyOf(spec.services)?.[0])) {
             const svc = spec.services[svcName] as WorkloadSpec["services"][string];
-            const { envs, secret } = serviceEnvs(`${name}-${svcName}`, svc, args.secrets);
+            const { envs, secret } = serviceEnvs(svc, args.secretEnvironment[svcName]);
             // The proxy comes last and waits for what it routes to, healthy: no route exists before
             // its service has set itself up (Open WebUI's first admin, from the environment).
             const waitsFor = [...new Set([...svc.dependsOn, ...(svc.proxy?.routes.map((r) => r.service) ?? [])])];

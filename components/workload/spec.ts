@@ -5,7 +5,6 @@
 import * as path from "path";
 import { ServiceModel, VmModel } from "../../config/resolve";
 import { EnvironmentName, ServiceConfig } from "../../config/schema";
-import { secretNamesOf } from "../../lib/secretTemplate";
 
 /** The service that is the VM's reverse proxy, if any. */
 export function proxyOf<S extends ServiceConfig>(services: Readonly<Record<string, S>>): [string, S] | undefined {
@@ -72,11 +71,6 @@ export function fileConfigKey(service: string, target: string): string {
 /** The env-file variables of a service: the ones that hold secrets. */
 export function secretKeys(svc: ServiceConfig): string[] {
     return Object.keys(svc.secretEnvironment).sort();
-}
-
-/** The serviceSecrets names a service's secretEnvironment uses. */
-export function serviceSecretNames(svc: ServiceConfig): string[] {
-    return secretNamesOf(Object.values(svc.secretEnvironment));
 }
 
 /**

@@ -4,8 +4,16 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse, stringify } from "yaml";
+import { secretNames } from "../../config/secretUses";
 import { planStack } from "../../testing/planStack";
-import { PROJECT_DIR, StackFileError, readStackConfig } from "../../testing/stackFiles";
+import {
+    OFFLINE_WG_KEY,
+    PROJECT_DIR,
+    StackFileError,
+    readStackConfig,
+    serviceSecretPlaceholders,
+} from "../../testing/stackFiles";
+import { parsedConfig } from "../helpers/config";
 
 /** A copy of the project's stack files whose private stack holds serviceSecrets encrypted leaf by leaf. */
 function projectWithLeafSecrets(): string {
@@ -15,24 +23,10 @@ function projectWithLeafSecrets(): string {
     const stack = parse(fs.readFileSync(path.join(PROJECT_DIR, "Pulumi.private.yaml"), "utf8")) as {
         config: Record<string, unknown>;
     };
-    const names = [
-        "alertWebhookUrl",
-        "anythingllmAuthToken",
-        "anythingllmJwtSecret",
-        "grafanaAdminPassword",
-        "jupyterToken",
-        "pbsPrivatePassword",
-        "pbsPublicPassword",
-        "postgresPassword",
-        "qdrantApiKey",
-        "redisPassword",
-        "webuiAdminPassword",
-        "wireguardPrivateKey",
-        "crowdsecBouncerKey",
-        "runnerRegistrationToken",
-    ];
+    // Every name the stack uses, encrypted, and one it does not use: a leaf is a leaf either way.
+    const names = [...secretNames(parsedConfig("private")), "notUsedAnywhere"];
     stack.config["ai-dualstack:serviceSecrets"] = Object.fromEntries(
-        [...names, "webuiSecretKey"].map((n) => [n, { secure: `v1:AAAA${n}==` }]),
+        names.map((n) => [n, { secure: `v1:AAAA${n}==` }]),
     );
     fs.writeFileSync(path.join(dir, "Pulumi.private.yaml"), stringify(stack));
     return dir;
@@ -43,10 +37,32 @@ test("per-leaf secrets become per-leaf placeholders, and the key counts as a sec
     expect(files.secretKeys).toContain("ai-dualstack:serviceSecrets");
     const values = JSON.parse(files.config["ai-dualstack:serviceSecrets"] ?? "{}") as Record<string, string>;
     expect(values["qdrantApiKey"]).toBe("offline-placeholder-qdrantApiKey");
+    expect(values["notUsedAnywhere"]).toBe("offline-placeholder-notUsedAnywhere");
     expect(JSON.stringify(values)).not.toContain("v1:");
     expect(files.notes).toContain(
         "ai-dualstack:serviceSecrets has encrypted values in Pulumi.private.yaml; the plan uses placeholders",
     );
+});
+
+describe("the stand-ins for serviceSecrets come from the walk of the stack's own config", () => {
+    test("one per name the stack uses, shaped where a name needs it", () => {
+        for (const stack of ["private", "public"] as const) {
+            const placeholders = serviceSecretPlaceholders(stack);
+            expect(Object.keys(placeholders)).toEqual(secretNames(parsedConfig(stack)));
+        }
+        expect(serviceSecretPlaceholders("private")["wireguardPrivateKey"]).toBe(OFFLINE_WG_KEY);
+        // The public stack runs no monitoring server: Grafana's password is not its own.
+        expect(serviceSecretPlaceholders("public")["grafanaAdminPassword"]).toBeUndefined();
+        expect(serviceSecretPlaceholders("public")["chromaToken"]).toBe("offline-placeholder-chromaToken");
+    });
+
+    test("a secret an override names gets its stand-in, so the plan of an edited config still runs", () => {
+        const monitoring = parsedConfig("private").monitoring;
+        const renamed = { ...monitoring, grafanaAdminPasswordSecret: "grafanaRenamed" };
+        const edited = serviceSecretPlaceholders("private", { overrides: { monitoring: renamed } });
+        expect(edited["grafanaRenamed"]).toBe("offline-placeholder-grafanaRenamed");
+        expect(edited["grafanaAdminPassword"]).toBeUndefined();
+    });
 });
 
 test("the offline plan accepts them", async () => {

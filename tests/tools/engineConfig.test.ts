@@ -6,7 +6,7 @@ import { execFileSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { PLACEHOLDER_SECRETS, PROJECT_DIR, readStackConfig } from "../../testing/stackFiles";
+import { PROJECT_DIR, readStackConfig, serviceSecretPlaceholders } from "../../testing/stackFiles";
 
 function pulumiBinary(): string | undefined {
     const bin = process.env["AIDS_PULUMI_BIN"];
@@ -60,11 +60,9 @@ interface EngineValue {
     secret: boolean;
 }
 
-/** Each serviceSecrets value the stacks name, set one path at a time as the README says. */
-function setServiceSecrets(run: (args: string[], input?: string) => string): void {
-    const names = Object.keys(
-        JSON.parse(PLACEHOLDER_SECRETS["ai-dualstack:serviceSecrets"] as string) as Record<string, string>,
-    );
+/** Each serviceSecrets value the stack names, set one path at a time as the README says. */
+function setServiceSecrets(run: (args: string[], input?: string) => string, stack: string): void {
+    const names = Object.keys(serviceSecretPlaceholders(stack));
     for (const name of names) {
         run(["config", "set", "--secret", "--path", `ai-dualstack:serviceSecrets.${name}`, `engine-test-${name}`]);
     }
@@ -83,7 +81,7 @@ function setServiceSecrets(run: (args: string[], input?: string) => string): voi
         ]);
         // From stdin: a key starts with "-----", which the CLI would take for a flag.
         run(["config", "set", "--secret", "ai-dualstack:sshPrivateKey"], KEY);
-        setServiceSecrets(run);
+        setServiceSecrets(run, stack);
         const engine = JSON.parse(run(["config", "--json", "--show-secrets"])) as Record<string, EngineValue>;
 
         const ours = readStackConfig(stack);
@@ -113,7 +111,7 @@ function setServiceSecrets(run: (args: string[], input?: string) => string): voi
         run(["stack", "init", stack]);
         run(["config", "set", "ai-dualstack:proxmoxApiToken", "plain-text"]);
         run(["config", "set", "--secret", "ai-dualstack:sshPrivateKey"], KEY);
-        setServiceSecrets(run);
+        setServiceSecrets(run, stack);
         expect(previewOutput(run)).toContain(
             `validating stack config: Stack '${stack}' with configuration key 'proxmoxApiToken' must be encrypted as it's secret`,
         );

@@ -3,6 +3,7 @@
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { execFileSync } from "child_process";
 import { describeSetup, renderPostgresScript, renderRedisScript } from "../../../components/serviceLxc/dataSetup";
 import { renderStartScript } from "../../../components/serviceLxc/serviceLxc";
@@ -80,7 +81,24 @@ describe("in mock mode", () => {
     });
 });
 
-test("a password the setup names but the stack does not hold is an error that names it", async () => {
+test("the Redis password the stack hands it reaches the script, which stays secret", async () => {
+    const { DataSetup } = await import("../../../components/serviceLxc/dataSetup");
+    const resources = await record(
+        () =>
+            new DataSetup("private-redis-data", {
+                lxc: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
+                address: "10.10.10.21",
+                sshPrivateKey: "key",
+                passwords: { redis: pulumi.secret("r3dis'pw") },
+                dependsOn: [],
+            }),
+    );
+    const setup = one(resources, command.remote.Command, "private-redis-data-setup");
+    expect(setup.inputs["stdin"]).toContain("AIDS_REDIS_PASSWORD='r3dis'\\''pw'");
+    expect(setup.secretInputs).toContain("stdin");
+});
+
+test("settings without their passwords are refused before anything registers", async () => {
     const { DataSetup } = await import("../../../components/serviceLxc/dataSetup");
     await expect(
         record(
@@ -89,9 +107,9 @@ test("a password the setup names but the stack does not hold is an error that na
                     lxc: { redis: { passwordSecret: "redisPassword", maxmemoryMiB: 512, allowFrom: [] } },
                     address: "10.10.10.21",
                     sshPrivateKey: "key",
-                    secrets: {},
+                    passwords: { postgres: {} },
                     dependsOn: [],
                 }),
         ),
-    ).rejects.toThrow("private-redis-data: serviceSecrets.redisPassword is not set");
+    ).rejects.toThrow("private-redis-data: a DataSetup needs postgres or redis settings, with their passwords");
 });

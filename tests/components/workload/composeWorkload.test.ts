@@ -5,12 +5,13 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
+import * as pulumi from "@pulumi/pulumi";
 import { PINNED_IMAGE } from "../../../config/schema";
 import { containsIp, parseCidr } from "../../../lib/ipv4";
 import { RecordedResource } from "../../../testing/mockRuntime";
-import { PLACEHOLDER_SECRETS } from "../../../testing/stackFiles";
+import { PLACEHOLDER_SECRETS, serviceSecretPlaceholders } from "../../../testing/stackFiles";
 import { PlannedStack, planStack } from "../../../testing/planStack";
-import { one, ofType, runStack } from "../../helpers/pulumi";
+import { one, ofType, promiseOf, runStack } from "../../helpers/pulumi";
 import { stackModel } from "../../helpers/config";
 import { renderCompose } from "../../../components/workload/composeFile";
 import { workloadSpec } from "../../../components/workload/spec";
@@ -128,9 +129,8 @@ test("every container has a healthcheck and waits until healthy", () => {
 });
 
 test("no secret value appears in a plain input, an output or the compose file", () => {
-    const values = Object.values(
-        JSON.parse(PLACEHOLDER_SECRETS["ai-dualstack:serviceSecrets"] as string) as Record<string, string>,
-    );
+    const values = ["private", "public"].flatMap((stack) => Object.values(serviceSecretPlaceholders(stack)));
+    expect(values).toContain("offline-placeholder-qdrantApiKey");
     for (const p of [priv, pub]) {
         for (const r of p.resources) {
             for (const [key, value] of Object.entries(r.inputs)) {
@@ -190,12 +190,18 @@ test("the outputs list each VM's services and its Ollama endpoint", () => {
     expect(pub.outputs?.vms["public-ai"]?.services["chat"]?.urls).toEqual(["https://chat.example.com"]);
 });
 
-test("a secret a service's template names but the stack does not hold is an error that names it", () => {
-    const svc = stackModel("private").vms[0]?.services["qdrant"];
-    if (!svc) throw new Error("the private VM has no qdrant service");
-    expect(() => serviceEnvs("private-ai-workload-qdrant", svc, {})).toThrow(
-        "private-ai-workload-qdrant: serviceSecrets.qdrantApiKey is not set",
-    );
+test("a service's env lines: its plain ones, then its filled secret ones, the list then held secret", async () => {
+    const svc = stackModel("private").vms[0]?.services["open-webui"];
+    if (!svc) throw new Error("the private VM has no open-webui service");
+    const plain = serviceEnvs(svc);
+    expect(plain.secret).toBe(false);
+    expect(plain.envs).toEqual(Object.entries(svc.environment).map(([k, v]) => `${k}=${v}`));
+    expect(plain.envs).not.toHaveLength(0);
+    const filled = serviceEnvs(svc, { QDRANT_API_KEY: pulumi.secret("k3y") });
+    expect(filled.secret).toBe(true);
+    const envs = pulumi.output(filled.envs);
+    expect(await pulumi.isSecret(envs)).toBe(true);
+    expect(await promiseOf(envs)).toEqual([...(plain.envs as string[]), "QDRANT_API_KEY=k3y"]);
 });
 
 describe("SSH: one key per job, no agent forwarded, no stray agent key", () => {
