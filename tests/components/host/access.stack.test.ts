@@ -6,6 +6,7 @@ import * as path from "path";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { DEPLOY_PRIVILEGES, accessNames } from "../../../components/host/access";
 import { planStack } from "../../../testing/planStack";
+import { committedPlan } from "../../helpers/planCache";
 import { PROJECT_DIR } from "../../../testing/stackFiles";
 import { parsedConfig } from "../../helpers/config";
 import { one, ofType } from "../../helpers/pulumi";
@@ -13,7 +14,7 @@ import { one, ofType } from "../../helpers/pulumi";
 const managed = { proxmox: { ...parsedConfig("public").proxmox, apiAccess: "managed" } };
 
 test("off by default: the stacks deploy with the token you made", async () => {
-    const plan = await planStack("public");
+    const plan = await committedPlan("public");
     expect(ofType(plan.resources, proxmoxve.RoleLegacy)).toEqual([]);
     expect(plan.outputs?.access).toBeUndefined();
 });
