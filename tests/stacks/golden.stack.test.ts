@@ -11,6 +11,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { renderGolden } from "../helpers/golden";
 import { committedPlan } from "../helpers/planCache";
+import { PLAN_CACHE_ENV } from "../helpers/planCacheSetup";
 
 const REGENERATE = "UPDATE_GOLDEN=1 npx jest tests/stacks/golden.stack.test.ts";
 const requested = process.env["UPDATE_GOLDEN"] === "1";
@@ -20,6 +21,12 @@ const update = requested && !underCi;
 // CI compares: a CI run that rewrote the files would pass whatever the code registers.
 test("UPDATE_GOLDEN is refused under CI", () => {
     expect(requested && underCi).toBe(false);
+});
+
+// The stacks project's global set-up gives the run its cache folder; without it every suite plans again.
+test("the committed plans are shared through this run's cache folder", () => {
+    const dir = process.env[PLAN_CACHE_ENV];
+    expect(dir && fs.statSync(dir).isDirectory()).toBe(true);
 });
 
 for (const stack of ["private", "public"]) {
