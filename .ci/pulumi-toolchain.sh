@@ -39,7 +39,7 @@ node_sdk="$REPO/node_modules/@pulumi/pulumi"
 [[ -f "$node_sdk/package.json" ]] || { log "no $node_sdk: run npm ci first"; exit 1; }
 cli="${AIDS_PULUMI_BIN:-$(bash "$REPO/.ci/pulumi-cli.sh")/pulumi}"
 # The language host goes beside a CLI of its own: beside .ci/pulumi-cli.sh's, it would change what plain
-# `pulumi preview` does for tests/tools/engineConfig.test.ts (and for anyone else using that CLI).
+# `pulumi preview` does for tests/tools/engineConfig.live.test.ts (and for anyone else using that CLI).
 cli_dir="$CACHE/pulumi-toolchain-${SDK_VERSION}/bin"
 pulumi="$cli_dir/pulumi"
 home="$CACHE/pulumi-home"

@@ -1,5 +1,5 @@
 // A synthetic private-stack config of N guests spread over several nodes: one GPU VM per node,
-// the rest service containers. Valid by construction (tests/bench/generate.test.ts checks it).
+// the rest service containers. Valid by construction (tests/bench/generate.stack.test.ts checks it).
 
 export interface GeneratedConfig {
     /** Bare config keys that replace the committed files' values. */

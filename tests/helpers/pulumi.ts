@@ -3,6 +3,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { RecordedResource, runOffline } from "../../testing/mockRuntime";
 import { planStack } from "../../testing/planStack";
+import { committedPlan, isStandIn } from "./planCache";
 
 /** Registers whatever `program` builds, under strict mocks, and returns the registrations. */
 export async function record(program: () => unknown, config: Record<string, string> = {}): Promise<RecordedResource[]> {
@@ -11,15 +12,22 @@ export async function record(program: () => unknown, config: Record<string, stri
     return run.resources;
 }
 
-/** Runs the real program for a stack, as the offline plan does, with optional config edits. */
+/**
+ * Runs the real program for a stack, as the offline plan does, with optional config edits. The
+ * committed stack (no edits) is planned once per jest run and shared (tests/helpers/planCache.ts).
+ */
 export function runStack(stack: string, overrides?: Record<string, unknown>) {
-    return planStack(stack, overrides ? { overrides } : {});
+    return overrides ? planStack(stack, { overrides }) : committedPlan(stack);
 }
 
 type ResourceClass = abstract new (...args: never[]) => pulumi.Resource;
 
 /** All registrations of a resource class (matched by the class itself, never a typed string). */
 export function ofType(resources: readonly RecordedResource[], cls: ResourceClass): RecordedResource[] {
+    // A cached plan keeps custom resources' classes only: a component class would match nothing.
+    if (!(cls.prototype instanceof pulumi.CustomResource) && resources.some((r) => isStandIn(r.resource))) {
+        throw new Error(`${cls.name} is a component class: a cached plan cannot match it; use planStack`);
+    }
     return resources.filter((r) => r.resource instanceof cls);
 }
 

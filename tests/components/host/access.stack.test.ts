@@ -10,6 +10,7 @@ import { accessNames, accessScope } from "../../../components/host/access";
 import { accessGrants, grantRole, privilegeRows, pveumCommands } from "../../../components/host/privileges";
 import { EnvironmentName } from "../../../config/schema";
 import { planStack } from "../../../testing/planStack";
+import { committedPlan } from "../../helpers/planCache";
 import { PROJECT_DIR } from "../../../testing/stackFiles";
 import { parsedConfig, stackModel } from "../../helpers/config";
 import { ofType } from "../../helpers/pulumi";
@@ -22,7 +23,7 @@ const privilegesOf = (plan: Awaited<ReturnType<typeof planStack>>) =>
     ofType(plan.resources, proxmoxve.RoleLegacy).flatMap((r) => r.inputs["privileges"] as string[]);
 
 test("off by default: no identity, but the guests join the environment's pool", async () => {
-    const plan = await planStack("public");
+    const plan = await committedPlan("public");
     expect(ofType(plan.resources, proxmoxve.RoleLegacy)).toEqual([]);
     expect(plan.outputs?.access).toBeUndefined();
     expect(ofType(plan.resources, proxmoxve.PoolLegacy).map((p) => p.inputs["poolId"])).toEqual(["public"]);

@@ -6,9 +6,10 @@ import { ConfigError } from "../../config/load";
 import { findPlaceholders } from "../../config/rules/placeholders";
 import { runProgram } from "../../stacks";
 import { runOffline } from "../../testing/mockRuntime";
-import { assumeHosts, planStack } from "../../testing/planStack";
+import { assumeHosts } from "../../testing/planStack";
 import { readStackConfig } from "../../testing/stackFiles";
 import { parsedConfig } from "../helpers/config";
+import { committedPlan } from "../helpers/planCache";
 
 const KEY = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOwnKeyOfTheOperatorxxxxxxxxxxxxxxxxxxxxxxxx me@laptop";
 
@@ -67,7 +68,7 @@ test("a preview and the offline plan warn and go on", async () => {
     expect(preview.warnings).toContain(
         "ai-dualstack:vms.public-ai.services.proxy.proxy.acmeEmail: admin@example.com is an example address (RFC 2606) nobody reads; use your own mailbox (`pulumi up` refuses it)",
     );
-    const plan = await planStack("public");
+    const plan = await committedPlan("public");
     expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(9);
     expect(plan.resources.length).toBeGreaterThan(40);
 });

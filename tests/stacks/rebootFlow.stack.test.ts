@@ -6,6 +6,7 @@ import * as docker from "@pulumi/docker";
 import * as command from "@pulumi/command";
 import { ModelThroughput } from "../../providers/ollama/modelThroughput";
 import { PlannedStack, planStack } from "../../testing/planStack";
+import { committedPlan } from "../helpers/planCache";
 import { ofType, one } from "../helpers/pulumi";
 
 let pending: PlannedStack;
@@ -13,7 +14,7 @@ let ready: PlannedStack;
 
 beforeAll(async () => {
     pending = await planStack("private", { hosts: "reboot-pending" });
-    ready = await planStack("private", { hosts: "ready" });
+    ready = await committedPlan("private");
 }, 60_000);
 
 test("while a reboot is pending: the bootstrap and the VM, stopped; no workload and no gate", () => {

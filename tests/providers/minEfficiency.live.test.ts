@@ -1,7 +1,7 @@
 // minEfficiency (the provider's minEfficiency): a share of the card's roofline required as well
 // as tokens/s, the higher of the two applying. The arithmetic, the provider's check and diff, and the
 // create path against a real Ollama (built by .ci/ollama.sh) with the tiny model, like the gate's
-// other tests (modelThroughput.test.ts).
+// other tests (modelThroughput.live.test.ts).
 
 import { GATE_DEFAULTS } from "../../config/schema";
 import { requiredRate } from "../../providers/ollama/measure";

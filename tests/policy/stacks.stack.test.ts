@@ -4,14 +4,14 @@ import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { policies } from "../../policy/policies";
 import type { RecordedResource } from "../../testing/mockRuntime";
-import { planStack } from "../../testing/planStack";
+import { committedPlan } from "../helpers/planCache";
 import { levelOf, resourceArgs, runPolicies } from "../../testing/policyRun";
 import { rec, T } from "./fixtures";
 
 describe.each(["private", "public"])("the %s stack through the whole pack", (stack) => {
     let resources: RecordedResource[];
     beforeAll(async () => {
-        resources = (await planStack(stack)).resources;
+        resources = (await committedPlan(stack)).resources;
     });
 
     test("no mandatory violation; the advisory ones are the known gaps", async () => {
