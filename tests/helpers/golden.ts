@@ -124,8 +124,8 @@ function gates(resources: readonly RecordedResource[]): string[] {
         r.name,
         text(r.inputs["model"]),
         text(obj(r.inputs["gpu"])["name"]),
-        text(r.inputs["requiredTokensPerSecond"]),
-        text(r.inputs["requiredEfficiency"]),
+        text(r.inputs["minTokensPerSecond"]),
+        text(r.inputs["minEfficiency"]),
         text(r.inputs["requireGpu"]),
         `${text(r.inputs["runs"])} x ${text(r.inputs["numPredict"])}`,
     ]);
