@@ -19,6 +19,7 @@ import {
     CROWDSEC_ITEMS,
     CROWDSEC_VERSION,
     bouncerLocalConfig,
+    bouncerRuleset,
     crowdsecAcquis,
     crowdsecLocalConfig,
     crowdsecProfiles,
@@ -147,6 +148,7 @@ export function renderSecurityHostScript(
             AIDS_CROWDSEC: cs ? "1" : "0",
             AIDS_BOUNCER_VERSION: BOUNCER_VERSION,
             AIDS_BOUNCER_LOCAL: cs ? bouncerLocalConfig(securityIp, bouncerKey) : "",
+            AIDS_BOUNCER_NFT: cs ? bouncerRuleset(cs.proxyAddress) : "",
             // Base64: a script inside a single-quoted value would read as one to shellcheck.
             AIDS_SHIPPER_B64: Buffer.from(SHIPPER, "utf8").toString("base64"),
             AIDS_SHIP_ARGS: cs ? `${cs.proxyVmid} ${cs.proxyContainer} ${securityIp} ${CROWDSEC_SYSLOG_PORT}` : "",
