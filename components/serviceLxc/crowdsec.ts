@@ -61,23 +61,56 @@ export function crowdsecLocalConfig(listenIp: string, port: number = CROWDSEC_LA
     return stringify({ api: { server: { listen_uri: `${listenIp}:${port}` } } });
 }
 
+/** The node's nftables table that holds the bans (the bouncer fills its set) and the one rule using them. */
+export const BOUNCER_TABLE = "aids_crowdsec";
+/** The set the bouncer keeps the banned IPv4 addresses in (its blacklists_ipv4). */
+export const BOUNCER_SET = "crowdsec-blacklists";
+
 /**
- * The node's bouncer: iptables with an ipset (what pve-firewall uses), in INPUT and in FORWARD,
- * which the guests' bridged traffic passes, so a banned address reaches neither the node nor the
- * public proxy.
+ * The node's bouncer, in nftables set-only mode: it only keeps the banned addresses in BOUNCER_SET
+ * of the existing table BOUNCER_TABLE (creating the set if missing) and adds no chain of its own; the
+ * one rule that uses the set is bouncerRuleset's. Keys as cs-firewall-bouncer reads them
+ * (pkg/cfg/config.go: mode, blacklists_ipv4, nftables.ipv4.{enabled,set-only,table},
+ * nftables.ipv6.enabled); set-only exists since v0.0.23, so Debian 12's 0.0.25 has it.
  */
 export function bouncerLocalConfig(securityIp: string, apiKey: string): string {
     return stringify({
-        mode: "iptables",
+        mode: "nftables",
         api_url: `http://${securityIp}:${CROWDSEC_LAPI_PORT}/`,
         api_key: apiKey,
-        iptables_chains: ["INPUT", "FORWARD"],
-        deny_action: "DROP",
+        blacklists_ipv4: BOUNCER_SET,
+        nftables: { ipv4: { enabled: true, "set-only": true, table: BOUNCER_TABLE }, ipv6: { enabled: false } },
         update_frequency: "10s",
     });
 }
 
+/**
+ * The node's table for the bans. The decisions come from a log the public VM writes, so a
+ * compromised VM can forge lines and get any address banned: the bans therefore drop only what is
+ * forwarded to that VM (bridged traffic passes the forward hook, Proxmox's firewall turns bridge
+ * netfilter on), never the node's own traffic (input, output) nor the private guests' (issue 19,
+ * item 11). The set's type and timeout flag are what the bouncer creates it with.
+ */
+export function bouncerRuleset(proxyAddress: string): string {
+    return [
+        "#!/usr/sbin/nft -f",
+        "# Managed by ai-dualstack (components/serviceLxc/crowdsec.ts): CrowdSec's bans, toward the public proxy only.",
+        `table ip ${BOUNCER_TABLE}`,
+        `delete table ip ${BOUNCER_TABLE}`,
+        `table ip ${BOUNCER_TABLE} {`,
+        `    set ${BOUNCER_SET} {`,
+        "        type ipv4_addr",
+        "        flags timeout",
+        "    }",
+        "    chain forward {",
+        "        type filter hook forward priority -10; policy accept;",
+        `        ip daddr ${proxyAddress} ip saddr @${BOUNCER_SET} counter drop`,
+        "    }",
+        "}",
+    ].join("\n");
+}
+
 /** The plan's line for CrowdSec. */
 export function describeCrowdsec(cs: CrowdsecConfig, listenIp: string): string {
-    return `CrowdSec ${CROWDSEC_VERSION} (no Central API): Traefik access log of VM ${cs.proxyVmid} (container ${cs.proxyContainer}) shipped by the node over the guest agent to syslog udp/${listenIp}:${CROWDSEC_SYSLOG_PORT}; HTTP scenarios ban for ${cs.banDuration}; the node's firewall bouncer ${BOUNCER_VERSION} drops banned addresses (INPUT, FORWARD) polling ${listenIp}:${CROWDSEC_LAPI_PORT}`;
+    return `CrowdSec ${CROWDSEC_VERSION} (no Central API): Traefik access log of VM ${cs.proxyVmid} (container ${cs.proxyContainer}) shipped by the node over the guest agent to syslog udp/${listenIp}:${CROWDSEC_SYSLOG_PORT}; HTTP scenarios ban for ${cs.banDuration}; the node's firewall bouncer ${BOUNCER_VERSION} drops banned addresses on their way to ${cs.proxyAddress} only (nftables forward) polling ${listenIp}:${CROWDSEC_LAPI_PORT}`;
 }

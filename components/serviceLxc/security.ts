@@ -19,6 +19,7 @@ import {
     CROWDSEC_ITEMS,
     CROWDSEC_VERSION,
     bouncerLocalConfig,
+    bouncerRuleset,
     crowdsecAcquis,
     crowdsecLocalConfig,
     crowdsecProfiles,
@@ -52,11 +53,19 @@ export function wgPeers(wg: Pick<Wireguard, "peers">): WgPeer[] {
         .map(([name, p]) => ({ name, publicKey: p.publicKey, address: p.address }));
 }
 
+/** The container's own network interface (Proxmox names an LXC's net0 eth0). */
+export const LAN_INTERFACE = "eth0";
+
 /**
  * The container's whole nftables ruleset: it forwards only from the tunnel to the destinations, and
  * the replies back; nothing from the environment into the tunnel, nothing from the tunnel elsewhere.
+ * What the tunnel sends to the container's own subnet leaves with the container's address
+ * (masquerade): a guest there answers the container directly, on the same link. With the peers'
+ * own addresses it would answer its default gateway, the router, which routes the VPN back here; a
+ * stateful router has not seen the request and drops that reply (issue 19, item 7). Toward other
+ * networks the request already passes the router, so the path is symmetric and stays unmasqueraded.
  */
-export function renderForwardRules(destinations: readonly string[]): string {
+export function renderForwardRules(destinations: readonly string[], vpn: string, lan: string): string {
     return [
         "#!/usr/sbin/nft -f",
         "# Managed by ai-dualstack (components/serviceLxc/security.ts).",
@@ -67,17 +76,26 @@ export function renderForwardRules(destinations: readonly string[]): string {
         "        ct state established,related accept",
         `        iifname "wg0" ip daddr { ${destinations.join(", ")} } accept`,
         "    }",
+        "    chain postrouting {",
+        "        type nat hook postrouting priority srcnat; policy accept;",
+        `        oifname "${LAN_INTERFACE}" ip saddr ${vpn} ip daddr ${lan} masquerade`,
+        "    }",
         "}",
     ].join("\n");
 }
 
-export function renderWireguardScript(wg: Wireguard, destinations: readonly string[], privateKey: string): string {
+export function renderWireguardScript(
+    wg: Wireguard,
+    destinations: readonly string[],
+    lan: string,
+    privateKey: string,
+): string {
     const conf = renderServerConfig({ address: wg.address, listenPort: wg.listenPort, peers: wgPeers(wg) }, privateKey);
     return renderScript(
         COMMENT,
         {
             AIDS_WG_CONF: conf,
-            AIDS_WG_NFT: renderForwardRules(destinations),
+            AIDS_WG_NFT: renderForwardRules(destinations, networkCidr(wg.address), lan),
             AIDS_WG_FORWARD_TO: destinations.join(" "),
         },
         WIREGUARD,
@@ -130,6 +148,7 @@ export function renderSecurityHostScript(
             AIDS_CROWDSEC: cs ? "1" : "0",
             AIDS_BOUNCER_VERSION: BOUNCER_VERSION,
             AIDS_BOUNCER_LOCAL: cs ? bouncerLocalConfig(securityIp, bouncerKey) : "",
+            AIDS_BOUNCER_NFT: cs ? bouncerRuleset(cs.proxyAddress) : "",
             // Base64: a script inside a single-quoted value would read as one to shellcheck.
             AIDS_SHIPPER_B64: Buffer.from(SHIPPER, "utf8").toString("base64"),
             AIDS_SHIP_ARGS: cs ? `${cs.proxyVmid} ${cs.proxyContainer} ${securityIp} ${CROWDSEC_SYSLOG_PORT}` : "",
@@ -138,9 +157,9 @@ export function renderSecurityHostScript(
     );
 }
 
-export function describeWireguard(wg: Wireguard, ip: string, destinations: readonly string[]): string {
+export function describeWireguard(wg: Wireguard, ip: string, destinations: readonly string[], lan: string): string {
     const peers = wgPeers(wg).map((p) => `${p.name} ${p.address}`);
-    return `WireGuard on udp/${ip}:${wg.listenPort} (${wg.endpoint}), VPN ${networkCidr(wg.address)}; peers: ${peers.join(", ") || "none"}; clients reach ${destinations.join(", ")} (nftables forward, nothing else)`;
+    return `WireGuard on udp/${ip}:${wg.listenPort} (${wg.endpoint}), VPN ${networkCidr(wg.address)}; peers: ${peers.join(", ") || "none"}; clients reach ${destinations.join(", ")} (nftables forward, nothing else), masqueraded as ${ip} toward ${lan}`;
 }
 
 export interface SecuritySetupArgs {
@@ -205,13 +224,13 @@ export class SecuritySetup extends pulumi.ComponentResource {
             this.run(
                 `${name}-wireguard`,
                 `installs WireGuard (wg0, ${Object.keys(wg.peers).length} peers) and the VPN forward rules (script held secret: it carries the server key)`,
-                key.apply((k) => renderWireguardScript(wg, dests, k)),
+                key.apply((k) => renderWireguardScript(wg, dests, args.network.cidr, k)),
                 connection,
                 [node, ...args.dependsOn],
             );
             // The public half is no secret: peers need it in their configs.
             clients = pulumi.unsecret(key.apply((k) => clientConfigs(wg, dests, wgPublicKey(k))));
-            lines.push(describeWireguard(wg, args.address, dests));
+            lines.push(describeWireguard(wg, args.address, dests, args.network.cidr));
             this.endpoints.push(`udp://${args.address}:${wg.listenPort} (WireGuard)`);
         }
         if (cs) {

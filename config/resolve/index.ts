@@ -10,6 +10,7 @@ import { sharedCpus } from "../sizing";
 import { BackupModel, resolveBackup } from "./backup";
 import { LxcModel, resolveLxc } from "./container";
 import { MonitoringModel, PeerStack, monitoringSource, resolveMonitoring } from "./monitoring";
+import { trustedNetwork } from "./network";
 import { NodeModel, resolveNode } from "./node";
 import { VmModel, resolveVm } from "./vm";
 
@@ -52,13 +53,14 @@ export function resolveStack(
     peers: readonly PeerStack[],
 ): StackModel {
     const env = policy.environment;
-    const network = cfg.environments[env].network;
+    // The VPN's clients arrive masqueraded on the environment's own subnet: network.ts says why.
+    const network = trustedNetwork(cfg.environments[env].network, cfg.containers);
     const touched = new Set([...Object.values(cfg.vms), ...Object.values(cfg.containers)].map((g) => g.node));
     const nodes = Object.entries(cfg.nodes)
         .map(([name, node]) => resolveNode(name, node, env))
         .filter((n) => n.gpus.length + n.mirrors.length + n.bridges.length > 0 || touched.has(n.name));
     const exporterSource = cfg.monitoring ? monitoringSource(cfg.monitoring) : undefined;
-    const vms = Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy));
+    const vms = Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy, network));
     const containers = Object.entries(cfg.containers).map(([name, ct]) =>
         resolveLxc(
             name,

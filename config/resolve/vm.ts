@@ -8,6 +8,7 @@ import { PROJECT_ROOT } from "../../lib/paths";
 import { EnvironmentPolicy } from "../policy";
 import { probed } from "../rules/probe";
 import {
+    EnvironmentConfig,
     GateSettings,
     gateSettings,
     InboundRule,
@@ -54,7 +55,13 @@ export interface VmModel {
     readonly startOnBoot: boolean;
 }
 
-export function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy: EnvironmentPolicy): VmModel {
+export function resolveVm(
+    name: string,
+    vm: VmConfig,
+    cfg: ParsedConfig,
+    policy: EnvironmentPolicy,
+    network: EnvironmentConfig["network"] = cfg.environments[policy.environment].network,
+): VmModel {
     const node = cfg.nodes[vm.node] as NodeConfig;
     const gpuConfig = vm.gpu === undefined ? undefined : node.gpus[vm.gpu];
     const gpu = gpuConfig && vm.gpu !== undefined ? { ...gpuConfig, name: vm.gpu, node: vm.node } : undefined;
@@ -73,7 +80,7 @@ export function resolveVm(name: string, vm: VmConfig, cfg: ParsedConfig, policy:
         network: resolveNetwork(vm.network),
         image: vm.image,
         cloudInit: vm.cloudInit,
-        inbound: vmInbound(vm, policy, cfg.environments[policy.environment].network),
+        inbound: vmInbound(vm, policy, network),
         services: Object.fromEntries(Object.entries(vm.services).map(([n, s]) => [n, resolveService(s)])),
         models: vm.models,
         ...(gated ? { gate: gateSettings(vm.throughputGate) } : {}),

@@ -64,6 +64,11 @@ export const CrowdsecSchema = z
                 "The public VM that runs the reverse proxy (Traefik): the node reads its access log through the guest agent, so no network path leads from it to this container.",
             ),
         ),
+        proxyAddress: ipv4.meta(
+            d(
+                'That VM\'s address, such as "10.20.20.10": the node drops banned addresses only on their way to it, so a forged log line cannot cut the node or the private guests off from anything.',
+            ),
+        ),
         proxyContainer: z
             .string()
             .regex(/^[a-z0-9][a-z0-9_.-]*$/, "must be a Docker container name")

@@ -11,8 +11,10 @@ const exporter = { port: "9100", proto: "tcp", source: "10.10.10.24/32" };
 const inboundOf = (model: typeof priv, name: string) =>
     [...model.vms, ...model.containers].find((g) => g.name === name)?.inbound.map(({ comment: _c, ...r }) => r);
 
+// The VPN's clients arrive masqueraded as the WireGuard container (10.10.10.22), so it is trusted with the VPN.
 test("private-ai: the UIs and APIs to the LAN and VPN, the exporters to the monitoring container alone", () => {
     expect(inboundOf(priv, "private-ai")).toEqual([
+        { port: "3000,3001,6333,8888,11434", proto: "tcp", source: "10.10.10.22/32" },
         { port: "3000,3001,6333,8888,11434", proto: "tcp", source: "10.8.0.0/24" },
         { port: "3000,3001,6333,8888,11434", proto: "tcp", source: "192.168.1.0/24" },
         { port: "8081,9100,9835", proto: "tcp", source: "10.10.10.24/32" },
@@ -29,12 +31,14 @@ test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows i
         exporter,
     ]);
     expect(inboundOf(priv, "private-monitoring")).toEqual([
+        { port: "3000,9090", proto: "tcp", source: "10.10.10.22/32" },
         { port: "3000,9090", proto: "tcp", source: "10.8.0.0/24" },
         { port: "3000,9090", proto: "tcp", source: "192.168.1.0/24" },
         exporter,
     ]);
     // PBS's API and GUI to the LAN (where the node's vzdump runs) and the VPN.
     expect(inboundOf(priv, "private-backup")).toEqual([
+        { port: "8007", proto: "tcp", source: "10.10.10.22/32" },
         { port: "8007", proto: "tcp", source: "10.8.0.0/24" },
         { port: "8007", proto: "tcp", source: "192.168.1.0/24" },
         exporter,

@@ -48,7 +48,10 @@ probe lan 10.8.0.2`;
     () => {
         const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-nft-"));
         const rules = path.join(dir, "nftables.conf");
-        fs.writeFileSync(rules, renderForwardRules(["10.10.10.0/24", "192.168.1.10/32"]));
+        fs.writeFileSync(
+            rules,
+            renderForwardRules(["10.10.10.0/24", "192.168.1.10/32"], "10.8.0.0/24", "10.10.10.0/24"),
+        );
         const out = execFileSync("unshare", ["-rnm", "bash", "-c", TOPOLOGY], {
             encoding: "utf8",
             env: { ...process.env, RULES: rules, PATH: `${process.env["PATH"] ?? ""}:/usr/sbin:/sbin` },

@@ -39,7 +39,7 @@ function strip(file: string): string {
 
 /** The server's wg0.conf as the setup script writes it (AIDS_WG_CONF in the rendered script). */
 function serverConf(privateKey: string): string {
-    const script = renderWireguardScript(wg, dests, privateKey);
+    const script = renderWireguardScript(wg, dests, cfg.environments.private.network.cidr, privateKey);
     return execFileSync("bash", ["-c", `${script.split("\nset -euo")[0]}\nprintf '%s' "$AIDS_WG_CONF"`], {
         encoding: "utf8",
     });
@@ -122,7 +122,9 @@ test("VPN clients reach the environment's network and, since the VPN administers
 
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered WireGuard setup", () => {
     expect(() =>
-        shellcheckScripts(shellcheck as string, { "wg.sh": renderWireguardScript(wg, dests, genkeyOrFixed()) }),
+        shellcheckScripts(shellcheck as string, {
+            "wg.sh": renderWireguardScript(wg, dests, cfg.environments.private.network.cidr, genkeyOrFixed()),
+        }),
     ).not.toThrow();
 });
 

@@ -101,10 +101,16 @@ test("private services are bound to the private bridge only, never reachable fro
         expect(containsIp(privateNet, p.ip)).toBe(true);
         expect(containsIp(publicNet, p.ip)).toBe(false);
     }
-    // The VM's own firewall opens its published ports to the LAN, the VPN and the monitoring container.
+    // The VM's own firewall opens its published ports to the LAN, the VPN (also as the WireGuard
+    // container, 10.10.10.22, which masquerades it) and the monitoring container.
     const rules = one(priv.resources, proxmoxve.firewall.RulesLegacy, "private-ai-firewall-rules");
     const own = (rules.inputs["rules"] as Record<string, unknown>[]).filter((r) => !r["securityGroup"]);
-    expect(own.map((r) => r["source"]).sort()).toEqual(["10.10.10.24/32", "10.8.0.0/24", "192.168.1.0/24"]);
+    expect(own.map((r) => r["source"]).sort()).toEqual([
+        "10.10.10.22/32",
+        "10.10.10.24/32",
+        "10.8.0.0/24",
+        "192.168.1.0/24",
+    ]);
     for (const r of own) expect(containsIp(publicNet, String(r["source"]).split("/")[0] as string)).toBe(false);
 });
 
