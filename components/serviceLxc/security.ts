@@ -26,7 +26,8 @@ import {
 
 const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/security.ts). Do not edit in the container.";
 const WIREGUARD = loadScript(__dirname, "wireguard-setup.sh");
-const CROWDSEC = loadScript(__dirname, "crowdsec-setup.sh");
+// The bouncer's registration, a function of its own so that the tests run it against the real cscli.
+const CROWDSEC = `${loadScript(__dirname, "crowdsec-bouncer.sh")}\n${loadScript(__dirname, "crowdsec-setup.sh")}`;
 const HOST = loadScript(__dirname, "security-host.sh");
 const SHIPPER = loadScript(__dirname, "proxy-log-ship.sh");
 

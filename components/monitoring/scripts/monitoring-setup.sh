@@ -41,11 +41,13 @@ restart prometheus-node-exporter /etc/default/prometheus-node-exporter
 restart prometheus-alertmanager /etc/prometheus/alertmanager.yml /etc/default/prometheus-alertmanager
 restart prometheus /etc/prometheus/prometheus.yml /etc/prometheus/rules/ /etc/default/prometheus
 restart grafana-server /etc/grafana/ /var/lib/grafana/dashboards/
-# The admin password in grafana.ini acts only on the first start; the CLI sets it on every run.
+# The admin password in grafana.ini acts only on the first start; the CLI sets it on every run, read
+# from its stdin (`--password-from-stdin`, grafana pkg/cmd/grafana-cli/commands/reset_password_command.go),
+# never from its arguments, which `ps` shows to every user of the container.
 for _ in $(seq 1 30); do
     curl -fsS -o /dev/null "http://127.0.0.1:3000/api/health" && break
     sleep 2
 done
 runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini \
-    admin reset-admin-password "$AIDS_GRAFANA_PASSWORD" >/dev/null
+    admin reset-admin-password --password-from-stdin <<<"$AIDS_GRAFANA_PASSWORD" >/dev/null
 log "ready: ${#changed_files[@]} file(s) changed"

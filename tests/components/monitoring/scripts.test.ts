@@ -67,8 +67,12 @@ beforeAll(() => {
         for (const unit of ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter", "grafana-server"])
             expect(calls).toContain(`systemctl restart ${unit}`);
         expect(calls.filter((c) => c.startsWith("runuser"))).toEqual([
-            "runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password grafana-pw",
+            "runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password --password-from-stdin",
         ]);
+        // The password reaches grafana cli on its stdin (grafana pkg/cmd/grafana-cli/commands/
+        // reset_password_command.go reads one line), never in an argument that `ps` shows.
+        expect(fs.readFileSync(path.join(sb.state, "stdin-runuser"), "utf8")).toBe("grafana-pw\n");
+        expect(calls.filter((c) => c.includes("grafana-pw"))).toEqual([]);
 
         sb.clearLog();
         const second = sb.run(renderMonitoringScript(server, files, "grafana-pw"));

@@ -31,7 +31,9 @@ case "$1" in
 esac`,
     curl: `echo "curl $*" >>"$AIDS_LOG"
 while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then echo stub >"$2"; shift; fi; shift; done`,
-    runuser: `echo "runuser $*" >>"$AIDS_LOG"`,
+    // What a command reads with --password-from-stdin goes to a file of its own: the log holds arguments only.
+    runuser: `echo "runuser $*" >>"$AIDS_LOG"
+case " $* " in *" --password-from-stdin "*) cat >>"$AIDS_STATE/stdin-runuser" ;; esac`,
     pvesh: `echo "pvesh $*" >>"$AIDS_LOG"
 case "$1" in
   get) cat "$AIDS_STATE/rules.json" 2>/dev/null || echo "[]" ;;
