@@ -3,7 +3,7 @@
 // the output and run the scripts against a sandbox.
 
 import { MonitoringServer } from "../../config/monitoring";
-import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
+import { PKG_FLOOR, loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { renderAlertRules } from "./alerts";
 import {
     PATHS,
@@ -86,7 +86,7 @@ export function renderMonitoringScript(
             AIDS_GRAFANA_VERSION: v.grafana,
             AIDS_GRAFANA_PASSWORD: grafanaPassword,
         },
-        `${LIB}\n${loadScript(__dirname, "monitoring-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "monitoring-setup.sh")}`,
         [filesLine(files)],
     );
 }
@@ -95,7 +95,7 @@ export function renderNodeExporterScript(version: string): string {
     return renderScript(
         COMMENT,
         { AIDS_NODE_EXPORTER_VERSION: version },
-        `${LIB}\n${loadScript(__dirname, "node-exporter-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "node-exporter-setup.sh")}`,
     );
 }
 
@@ -199,7 +199,7 @@ export function renderHostScript(
             AIDS_PVE_EXPORTER_VERSION: server.versions.pveExporter,
             AIDS_MONITORING_SOURCE: server.containerAddress,
         },
-        `${LIB}\n${loadScript(__dirname, "host-monitoring-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "host-monitoring-setup.sh")}`,
         [filesLine(hostFiles(token))],
     );
 }

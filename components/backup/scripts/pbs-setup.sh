@@ -1,4 +1,4 @@
-# Proxmox Backup Server in the backup container, idempotently: the pinned package from Proxmox's
+# Proxmox Backup Server in the backup container, idempotently: the package (at least a floor) from Proxmox's
 # no-subscription repository (key checked by its SHA-512), then per environment served a datastore on
 # its own mount point, a namespace, a user with a password and DatastoreBackup on that namespace only,
 # a prune job (the retention), a verify job and the GC schedule; optionally an off-site remote and a
@@ -15,8 +15,13 @@ KEY_SHA512=7da6fe34168adc6e479327ba517796d4702fa2f8b4f0a9833f5ea6e6b48f6507a6da4
 KEY=$R/etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg
 mgr=proxmox-backup-manager
 
+# At least the configured version, never held (pkg_floor): Proxmox ships PBS's security fixes as new
+# versions in this repository, and a hold would keep them out (an earlier set-up's hold is released).
 install_pbs() {
-    if [[ $(dpkg-query -W -f '${Version}' proxmox-backup-server 2>/dev/null || true) == "$AIDS_PBS_VERSION" ]]; then
+    local have
+    have=$(dpkg-query -W -f '${Version}' proxmox-backup-server 2>/dev/null || true)
+    if [[ -n $have ]] && dpkg --compare-versions "$have" ge "$AIDS_PBS_VERSION"; then
+        pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
         return 0
     fi
     apt-get update -qq
@@ -30,9 +35,7 @@ install_pbs() {
         mv "$KEY.new" "$KEY"
     fi
     echo "deb http://download.proxmox.com/debian/pbs bookworm pbs-no-subscription" >"$R"/etc/apt/sources.list.d/pbs.list
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "proxmox-backup-server=$AIDS_PBS_VERSION"
-    apt-mark hold proxmox-backup-server >/dev/null
+    pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
 }
 
 # Passwords never go into a command's arguments, which `ps` shows to every user of the container.

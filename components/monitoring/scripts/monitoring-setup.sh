@@ -1,5 +1,6 @@
 # Installs and configures Prometheus, Alertmanager (both from Debian) and Grafana (from Grafana's apt
-# repository) in the monitoring container, idempotently: exactly the pinned versions, the rendered
+# repository) in the monitoring container, idempotently: Debian's from the container's suite, at least
+# the configured versions, Grafana exactly its pinned one, nothing held; the rendered
 # files (written only when they differ), promtool and amtool run on them before any restart (a refused
 # file is rolled back), and only the services whose files changed restarted. Grafana's admin password
 # is reset to the configured one on every run.
@@ -18,9 +19,10 @@ if [[ ! -f "$R/etc/apt/sources.list.d/grafana.list" ]]; then
     echo "deb [signed-by=/etc/apt/keyrings/grafana.asc] https://apt.grafana.com stable main" >"$R/etc/apt/sources.list.d/grafana.list"
     apt_updated=0
 fi
-ensure_pkg prometheus "$AIDS_PROMETHEUS_VERSION"
-ensure_pkg prometheus-alertmanager "$AIDS_ALERTMANAGER_VERSION"
-ensure_pkg prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION"
+# Debian's packages from the container's own suite, at least the configured versions (pkg_floor).
+pkg_floor prometheus "$AIDS_PROMETHEUS_VERSION" || true
+pkg_floor prometheus-alertmanager "$AIDS_ALERTMANAGER_VERSION" || true
+pkg_floor prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION" || true
 ensure_pkg grafana "$AIDS_GRAFANA_VERSION"
 
 for entry in "${AIDS_FILES[@]}"; do

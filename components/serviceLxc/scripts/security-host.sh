@@ -1,8 +1,8 @@
 # The security container's node-side part, idempotently: the WireGuard kernel module (a container
-# cannot load it), and for CrowdSec the pinned Debian firewall bouncer, which drops banned addresses in
+# cannot load it), and for CrowdSec Debian's firewall bouncer (at least a floor), which drops banned addresses in
 # the node's INPUT and FORWARD chains (the guests' bridged traffic passes FORWARD), and the shipper
 # that carries the public proxy's access log from its VM's guest agent to CrowdSec.
-# Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_VERSION,
+# Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_MIN_VERSION,
 # AIDS_BOUNCER_LOCAL (the bouncer's config override, with its key), AIDS_SHIPPER_B64 (the shipper script),
 # AIDS_SHIP_ARGS (VMID CONTAINER DEST PORT).
 set -euo pipefail
@@ -26,12 +26,8 @@ mkdir -p /etc/crowdsec/bouncers
 changed=0
 # Written before the install: the package then neither registers itself nor overrides it.
 put "$conf.local" 600 "$AIDS_BOUNCER_LOCAL" && changed=1
-if [[ "$(dpkg-query -W -f='${Version}' crowdsec-firewall-bouncer 2>/dev/null || true)" != "$AIDS_BOUNCER_VERSION" ]]; then
-    log "installing crowdsec-firewall-bouncer $AIDS_BOUNCER_VERSION"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "crowdsec-firewall-bouncer=$AIDS_BOUNCER_VERSION" ipset >/dev/null
-    changed=1
-fi
+# From the node's own suite (bookworm on Proxmox VE 8, trixie on 9), at least the floor, never held.
+pkg_floor crowdsec-firewall-bouncer "$AIDS_BOUNCER_MIN_VERSION" ipset && changed=1
 systemctl enable --quiet crowdsec-firewall-bouncer
 if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec-firewall-bouncer; then
     log "restarting the firewall bouncer"

@@ -70,7 +70,9 @@ test("the PBS setup carries each datastore, its user's password and retention, a
     expect(script).toContain("declare -A AIDS_KEEP=([private]='7 4 6' [public]='7 4 6')");
     expect(script).toContain("AIDS_OFFSITE_HOST='pbs.offsite.example'");
     expect(script).toContain("AIDS_OFFSITE_PASSWORD='offpw'");
-    expect(script).toContain('"proxmox-backup-server=$AIDS_PBS_VERSION"');
+    // At least the configured version, never held: Proxmox ships PBS's security fixes as new versions.
+    expect(script).toContain('pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION"');
+    expect(script).not.toContain("apt-mark hold");
     expect(script).toContain("--sync-direction push");
     expect(script).toContain('"$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"');
     // Without an off-site server, no password of one is rendered.

@@ -38,7 +38,7 @@ beforeAll(() => {
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered set-ups and the textfile writers", () => {
     shellcheckScripts(shellcheck as string, {
         "monitoring.sh": renderMonitoringScript(server, files, "grafana-pw"),
-        "node-exporter.sh": renderNodeExporterScript("1.5.0-1+b6"),
+        "node-exporter.sh": renderNodeExporterScript("1.5.0"),
         "host.sh": renderHostScript("pve1", server, token),
         "zpool-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "zpool-textfile.sh"), "utf8"),
         "xid-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "xid-textfile.sh"), "utf8"),
@@ -52,13 +52,17 @@ beforeAll(() => {
         expect(first.output).toContain(`ready: ${files.length} file(s) changed`);
         expect(first.status).toBe(0);
         const calls = sb.calls();
+        // Debian's packages by name from the container's own suite (exact revisions such as 1.5.0-1+b6
+        // exist in one suite only); Grafana, from its own repository, exactly; nothing held, as a hold
+        // keeps the suite's security updates out.
         for (const pkg of [
-            `prometheus=${server.versions.prometheus}`,
-            `prometheus-alertmanager=${server.versions.alertmanager}`,
-            `prometheus-node-exporter=${server.versions.nodeExporter}`,
-            `grafana=${server.versions.grafana}`,
+            " prometheus",
+            " prometheus-alertmanager",
+            " prometheus-node-exporter",
+            ` grafana=${server.versions.grafana}`,
         ])
             expect(calls.some((c) => c.startsWith("apt-get install") && c.endsWith(pkg))).toBe(true);
+        expect(calls.filter((c) => c.startsWith("apt-mark hold"))).toEqual([]);
         for (const f of files) expect(sb.read(f.path)).toBe(`${f.content.replace(/\n+$/, "")}\n`);
         expect(sb.read("/etc/default/prometheus")).toContain(
             "--storage.tsdb.retention.time=30d --storage.tsdb.retention.size=20GB",
@@ -98,15 +102,38 @@ beforeAll(() => {
     });
 });
 
-test("node-exporter in a container: the pinned package once, then nothing", () => {
+test("node-exporter in a container: from the container's suite, at least the floor, never held; then nothing", () => {
     const sb = makeGuestSandbox();
-    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
-    expect(sb.calls()).toContain(
-        "apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends --allow-downgrades prometheus-node-exporter=1.5.0-1+b6",
-    );
+    // An older set-up left 1.5.0-1+b6 installed and held: it meets the floor, and the hold goes.
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.5.0-1+b6\n");
+    fs.writeFileSync(path.join(sb.state, "held-prometheus-node-exporter"), "");
+    expect(sb.run(renderNodeExporterScript("1.5.0")).status).toBe(0);
+    expect(sb.calls().filter((c) => /^apt-(get|mark) (install|hold|unhold)/.test(c))).toEqual([
+        "apt-mark unhold prometheus-node-exporter",
+    ]);
+    // Below the floor (dpkg --compare-versions): the suite's candidate is installed, by name only.
     sb.clearLog();
-    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.writeFileSync(path.join(sb.state, "candidate-prometheus-node-exporter"), "1.9.1-1\n");
+    const up = sb.run(renderNodeExporterScript("1.5.0"));
+    expect(up.status).toBe(0);
+    expect(up.output).toContain("ready: prometheus-node-exporter 1.9.1-1 on :9100");
+    expect(sb.calls().filter((c) => c.startsWith("apt-get install") || c.startsWith("apt-mark hold"))).toEqual([
+        "apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends prometheus-node-exporter",
+    ]);
+    sb.clearLog();
+    expect(sb.run(renderNodeExporterScript("1.5.0")).status).toBe(0);
     expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
+    // A suite that offers less than the floor is refused, by name, version and suite.
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.writeFileSync(path.join(sb.state, "candidate-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.mkdirSync(path.join(sb.root, "etc"), { recursive: true });
+    fs.writeFileSync(path.join(sb.root, "etc", "os-release"), "VERSION_CODENAME=bookworm\n");
+    const old = sb.run(renderNodeExporterScript("1.5.0"));
+    expect(old.status).toBe(1);
+    expect(old.output).toContain(
+        "ai-dualstack: prometheus-node-exporter 1.4.0-1 from Debian bookworm is older than 1.5.0, the oldest version the set-up works with",
+    );
 });
 
 test("the host: exporters pinned, the token in pve.yml, one firewall rule for the monitoring host, re-made when it moves", () => {

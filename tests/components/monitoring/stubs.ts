@@ -20,10 +20,21 @@ export interface GuestSandbox {
 }
 
 const STUBS: Record<string, string> = {
+    // NAME=VERSION installs that version; a bare NAME the suite's candidate (candidate-NAME, else 99.0).
     "apt-get": `echo "apt-get $*" >>"$AIDS_LOG"
-for a in "$@"; do case "$a" in *=*) echo "\${a#*=}" >"$AIDS_STATE/pkg-\${a%%=*}";; esac; done`,
+for a in "$@"; do case "$a" in
+  -*|install|update) ;;
+  *=*) echo "\${a#*=}" >"$AIDS_STATE/pkg-\${a%%=*}" ;;
+  *) cat "$AIDS_STATE/candidate-$a" 2>/dev/null >"$AIDS_STATE/pkg-$a" || echo 99.0 >"$AIDS_STATE/pkg-$a" ;;
+esac; done`,
     "dpkg-query": `for a in "$@"; do last="$a"; done; cat "$AIDS_STATE/pkg-$last" 2>/dev/null || exit 1`,
-    "apt-mark": `echo "apt-mark $*" >>"$AIDS_LOG"`,
+    // A hold is a file held-NAME: showhold lists it, unhold removes it.
+    "apt-mark": `echo "apt-mark $*" >>"$AIDS_LOG"
+case "$1" in
+  showhold) [[ ! -f "$AIDS_STATE/held-$2" ]] || echo "$2" ;;
+  unhold) rm -f "$AIDS_STATE/held-$2" ;;
+  hold) touch "$AIDS_STATE/held-$2" ;;
+esac`,
     systemctl: `echo "systemctl $*" >>"$AIDS_LOG"
 case "$1" in
   is-active) [[ -f "$AIDS_STATE/active-\${!#}" ]] ;;
