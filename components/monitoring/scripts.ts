@@ -3,6 +3,7 @@
 // the output and run the scripts against a sandbox.
 
 import { MonitoringServer } from "../../config/monitoring";
+import { GRAFANA_APT_KEY, pinnedKeyCommand } from "../../lib/aptKeys";
 import { PKG_FLOOR, loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { renderAlertRules } from "./alerts";
 import {
@@ -71,6 +72,17 @@ export function monitoringFiles(
     ];
 }
 
+/** Grafana's repository, added only with its pinned key (lib/aptKeys.ts); paths under AIDS_ROOT in the tests. */
+const GRAFANA_REPO = pinnedKeyCommand(
+    GRAFANA_APT_KEY,
+    {
+        keyring: "/etc/apt/keyrings/grafana.gpg",
+        list: "/etc/apt/sources.list.d/grafana.list",
+        line: "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main",
+    },
+    "${AIDS_ROOT:-}",
+);
+
 export function renderMonitoringScript(
     server: MonitoringServer,
     files: readonly ManagedFile[],
@@ -85,6 +97,8 @@ export function renderMonitoringScript(
             AIDS_NODE_EXPORTER_VERSION: v.nodeExporter,
             AIDS_GRAFANA_VERSION: v.grafana,
             AIDS_GRAFANA_PASSWORD: grafanaPassword,
+            // Base64: a command inside a single-quoted value would read as one to shellcheck.
+            AIDS_GRAFANA_REPO_B64: Buffer.from(GRAFANA_REPO, "utf8").toString("base64"),
         },
         `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "monitoring-setup.sh")}`,
         [filesLine(files)],

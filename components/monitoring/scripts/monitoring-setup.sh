@@ -5,7 +5,7 @@
 # file is rolled back), and only the services whose files changed restarted. Grafana's admin password
 # is reset to the configured one on every run.
 # Inputs (rendered above): AIDS_PROMETHEUS_VERSION, AIDS_ALERTMANAGER_VERSION, AIDS_NODE_EXPORTER_VERSION,
-# AIDS_GRAFANA_VERSION, AIDS_GRAFANA_PASSWORD, AIDS_FILES (array of "path mode owner base64").
+# AIDS_GRAFANA_VERSION, AIDS_GRAFANA_PASSWORD, AIDS_GRAFANA_REPO_B64 (the pinned key and repository), AIDS_FILES (array of "path mode owner base64").
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack monitoring: $*"; }
@@ -13,10 +13,10 @@ log() { echo "ai-dualstack monitoring: $*"; }
 if [[ ! -f "$R/etc/apt/sources.list.d/grafana.list" ]]; then
     log "adding Grafana's apt repository"
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends ca-certificates curl >/dev/null
+    apt-get install -y -qq --no-install-recommends ca-certificates curl gpg >/dev/null
     mkdir -p "$R/etc/apt/keyrings" "$R/etc/apt/sources.list.d"
-    curl -fsSL https://apt.grafana.com/gpg.key -o "$R/etc/apt/keyrings/grafana.asc"
-    echo "deb [signed-by=/etc/apt/keyrings/grafana.asc] https://apt.grafana.com stable main" >"$R/etc/apt/sources.list.d/grafana.list"
+    # Grafana's key only when its fingerprint is the pinned one (lib/aptKeys.ts): else refused, nothing written.
+    sh -c "$(printf '%s' "$AIDS_GRAFANA_REPO_B64" | base64 -d)"
     apt_updated=0
 fi
 # Debian's packages from the container's own suite, at least the configured versions (pkg_floor).

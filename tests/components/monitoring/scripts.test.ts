@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PATHS } from "../../../components/monitoring/configFiles";
+import { GRAFANA_APT_KEY } from "../../../lib/aptKeys";
+import { makeKey } from "../../helpers/gpgKey";
 import {
     ManagedFile,
     hostFiles,
@@ -28,6 +30,24 @@ const amtool = validator("amtool");
 const SCRIPTS = path.join(__dirname, "..", "..", "..", "components", "monitoring", "scripts");
 const token = { user: "aids-monitoring@pve", name: "monitoring", value: "11111111-2222-3333-4444-555555555555" };
 
+// Grafana's key, as the stand-in curl serves it: one made here, pinned in place of Grafana's.
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-grafana-key-"));
+const grafanaKey = makeKey(keyDir);
+process.env["AIDS_CURL_BODY"] = grafanaKey.file;
+afterAll(() => fs.rmSync(keyDir, { recursive: true, force: true }));
+/** The rendered set-up, its Grafana repository command pinned to `fingerprint` instead of Grafana's. */
+function monitoringScript(f: ManagedFile[], fingerprint = grafanaKey.fingerprint): string {
+    return renderMonitoringScript(server, f, "grafana-pw").replace(
+        /^AIDS_GRAFANA_REPO_B64='([^']*)'$/m,
+        (_, b64: string) => {
+            const cmd = Buffer.from(b64, "base64")
+                .toString("utf8")
+                .replaceAll(GRAFANA_APT_KEY.fingerprint, fingerprint);
+            return `AIDS_GRAFANA_REPO_B64='${Buffer.from(cmd, "utf8").toString("base64")}'`;
+        },
+    );
+}
+
 let server: MonitoringServer;
 let files: ManagedFile[];
 beforeAll(() => {
@@ -37,7 +57,7 @@ beforeAll(() => {
 
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered set-ups and the textfile writers", () => {
     shellcheckScripts(shellcheck as string, {
-        "monitoring.sh": renderMonitoringScript(server, files, "grafana-pw"),
+        "monitoring.sh": monitoringScript(files),
         "node-exporter.sh": renderNodeExporterScript("1.5.0"),
         "host.sh": renderHostScript("pve1", server, token),
         "zpool-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "zpool-textfile.sh"), "utf8"),
@@ -48,7 +68,7 @@ beforeAll(() => {
 (promtool && amtool ? describe : describe.skip)("the monitoring container's set-up, run in a sandbox", () => {
     test("installs the pinned versions and writes every file, then a second run changes nothing", () => {
         const sb = makeGuestSandbox();
-        const first = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        const first = sb.run(monitoringScript(files));
         expect(first.output).toContain(`ready: ${files.length} file(s) changed`);
         expect(first.status).toBe(0);
         const calls = sb.calls();
@@ -79,22 +99,40 @@ beforeAll(() => {
         expect(calls.filter((c) => c.includes("grafana-pw"))).toEqual([]);
 
         sb.clearLog();
-        const second = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        const second = sb.run(monitoringScript(files));
         expect(second.status).toBe(0);
         expect(second.output).toContain("ready: 0 file(s) changed");
         expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
     });
 
+    test("Grafana's repository only with the pinned key: any other is refused, nothing added or installed", () => {
+        const sb = makeGuestSandbox();
+        const r = sb.run(monitoringScript(files, "0".repeat(40)));
+        expect(r.status).not.toBe(0);
+        expect(r.output).toContain(
+            `ai-dualstack: the apt key at https://apt.grafana.com/gpg.key has fingerprint ${grafanaKey.fingerprint}, not the pinned ${"0".repeat(40)}`,
+        );
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/sources.list.d/grafana.list"))).toBe(false);
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/keyrings/grafana.gpg"))).toBe(false);
+        expect(sb.calls().filter((c) => c.includes("grafana="))).toEqual([]);
+        // The pinned one: the keyring and the repository, signed-by that keyring.
+        const ok = sb.run(monitoringScript(files));
+        expect(ok.status).toBe(0);
+        expect(sb.read("/etc/apt/sources.list.d/grafana.list")).toBe(
+            "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main\n",
+        );
+    });
+
     test("a rule file promtool refuses is rolled back, and nothing restarts", () => {
         const sb = makeGuestSandbox();
-        expect(sb.run(renderMonitoringScript(server, files, "grafana-pw")).status).toBe(0);
+        expect(sb.run(monitoringScript(files)).status).toBe(0);
         sb.clearLog();
         const broken = files.map((f) =>
             f.path === PATHS.rules
                 ? { ...f, content: "groups:\n- name: x\n  rules:\n  - alert: A\n    expr: 'up =='\n" }
                 : f,
         );
-        const r = sb.run(renderMonitoringScript(server, broken, "grafana-pw"));
+        const r = sb.run(monitoringScript(broken));
         expect(r.status).toBe(1);
         expect(r.output).toContain("refused: promtool check rules; the previous files are back in place");
         expect(sb.read(PATHS.rules)).toContain("TargetDown");

@@ -40,8 +40,9 @@ case "$1" in
   is-active) [[ -f "$AIDS_STATE/active-\${!#}" ]] ;;
   restart|start) touch "$AIDS_STATE/active-$2" ;;
 esac`,
+    // -o FILE gets AIDS_CURL_BODY (a test's apt key) when set, else a stub line.
     curl: `echo "curl $*" >>"$AIDS_LOG"
-while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then echo stub >"$2"; shift; fi; shift; done`,
+while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then cp "\${AIDS_CURL_BODY:-/nonexistent}" "$2" 2>/dev/null || echo stub >"$2"; shift; fi; shift; done`,
     // What a command reads with --password-from-stdin goes to a file of its own: the log holds arguments only.
     runuser: `echo "runuser $*" >>"$AIDS_LOG"
 case " $* " in *" --password-from-stdin "*) cat >>"$AIDS_STATE/stdin-runuser" ;; esac`,
