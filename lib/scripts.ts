@@ -38,3 +38,6 @@ export function renderScript(
 export function inlineScript(script: string): string {
     return `printf %s ${Buffer.from(script, "utf8").toString("base64")} | base64 -d | bash`;
 }
+
+/** pkg_floor NAME FLOOR: a Debian package from the system's own suite, at least FLOOR, never held. */
+export const PKG_FLOOR = loadScript(__dirname, "pkg-floor.sh");

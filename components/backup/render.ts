@@ -2,7 +2,7 @@
 // Plain functions: tested without Pulumi, and by running the rendered scripts for real.
 
 import { BackupModel, BackupServerModel, VectorStore, pbsNames } from "../../config/resolve/backup";
-import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
+import { PKG_FLOOR, loadScript, renderScript, shellQuote } from "../../lib/scripts";
 
 const SCRIPTS = __dirname;
 const COMMENT = "Rendered by ai-dualstack (components/backup). Do not edit in the guest.";
@@ -157,7 +157,7 @@ export function renderPbsSetup(
             AIDS_TEXTFILE_B64: b64(loadScript(SCRIPTS, "textfile-metrics.sh")),
             AIDS_METRICS_B64: b64(loadScript(SCRIPTS, "pbs-metrics.sh")),
         },
-        loadScript(SCRIPTS, "pbs-setup.sh"),
+        `${PKG_FLOOR}\n${loadScript(SCRIPTS, "pbs-setup.sh")}`,
         [
             assoc(
                 "AIDS_PASSWORDS",
@@ -185,7 +185,7 @@ export function describePbsSetup(server: BackupServerModel): string {
         .map((d) => `${d.environment} (${d.sizeGiB} GiB on ${d.storage}, ${keepText(d.retention)})`)
         .join(", ");
     return [
-        `installs Proxmox Backup Server ${server.version} (pinned, key checked); datastores ${stores}, each on its own mount point with namespace and user <env>-backup@pbs (DatastoreBackup on it only)`,
+        `installs Proxmox Backup Server ≥ ${server.version} (key checked, never held); datastores ${stores}, each on its own mount point with namespace and user <env>-backup@pbs (DatastoreBackup on it only)`,
         `prune ${server.pruneSchedule}, GC ${server.gcSchedule}, verify ${server.verifySchedule}`,
         server.offsite
             ? `push sync to ${server.offsite.host} (${server.offsite.datastorePrefix}-<env>) ${server.offsite.schedule}`

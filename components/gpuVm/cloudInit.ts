@@ -2,6 +2,7 @@
 // Docker. Rendered as a plain string so that tests can validate it with the real cloud-init schema.
 
 import { stringify } from "yaml";
+import { NVIDIA_TOOLKIT_KEY, pinnedKeyCommand } from "../../lib/aptKeys";
 
 export interface UserDataArgs {
     hostname: string;
@@ -38,8 +39,13 @@ export function renderUserData(args: UserDataArgs): string {
             // The modules for the kernel running now (package_upgrade may have installed a newer
             // one), loaded at once: no reboot, which the RTX 5090 is known to survive badly under VFIO.
             `apt-get install -y ${pkgs.modules}-$(uname -r) && modprobe nvidia && nvidia-smi -L`,
-            `curl -fsSL https://nvidia.github.io/libnvidia-container/gpgkey | gpg --dearmor -o ${TOOLKIT_KEYRING}`,
-            `echo "deb [signed-by=${TOOLKIT_KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(dpkg --print-architecture) /" > /etc/apt/sources.list.d/nvidia-container-toolkit.list`,
+            // NVIDIA's key only when its fingerprint is the pinned one (lib/aptKeys.ts); apt itself
+            // fills in $(ARCH) (sources.list(5)).
+            pinnedKeyCommand(NVIDIA_TOOLKIT_KEY, {
+                keyring: TOOLKIT_KEYRING,
+                list: "/etc/apt/sources.list.d/nvidia-container-toolkit.list",
+                line: `deb [signed-by=${TOOLKIT_KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /`,
+            }),
             ["apt-get", "update"],
             ["apt-get", "install", "-y", "nvidia-container-toolkit"],
             ["nvidia-ctk", "runtime", "configure", "--runtime=docker"],

@@ -28,7 +28,7 @@ export interface MonitoringSecrets {
 export function describeServer(server: MonitoringServer): string {
     const v = server.versions;
     return (
-        `Prometheus ${v.prometheus} (${server.retentionDays} d / ${server.retentionSizeGiB} GiB), Alertmanager ${v.alertmanager}, ` +
+        `Prometheus ≥ ${v.prometheus} (${server.retentionDays} d / ${server.retentionSizeGiB} GiB), Alertmanager ≥ ${v.alertmanager}, ` +
         `Grafana ${v.grafana} (${DASHBOARDS.length} dashboards); ${server.targets.length} targets, ${ALERT_RULES.length} alert rules`
     );
 }
@@ -82,7 +82,7 @@ export class NodeExporterSetup extends pulumi.ComponentResource {
         super("ai-dualstack:monitoring:NodeExporterSetup", name, {}, opts);
         this.setup = scriptCommand(
             `${name}-setup`,
-            `installs prometheus-node-exporter ${args.version} (:9100, open to ${args.scrapedBy} only)`,
+            `installs prometheus-node-exporter ≥ ${args.version} (:9100, open to ${args.scrapedBy} only)`,
             {
                 connection: rootSsh(args.address, args.sshPrivateKey),
                 stdin: renderNodeExporterScript(args.version),
@@ -173,7 +173,7 @@ export class HostMonitoring extends pulumi.ComponentResource {
         const v = server.versions;
         return scriptCommand(
             `${name}-${node.name}-setup`,
-            `installs prometheus-node-exporter ${v.nodeExporter} (ZFS collector, pool-status textfile every 5 min) and prometheus-pve-exporter ${v.pveExporter} (PVEAuditor token); node firewall admits ${server.containerAddress} to 9100 and 9221`,
+            `installs prometheus-node-exporter ≥ ${v.nodeExporter} (ZFS collector, pool-status textfile every 5 min) and prometheus-pve-exporter ${v.pveExporter} (PVEAuditor token); node firewall admits ${server.containerAddress} to 9100 and 9221`,
             { connection: node.connection, stdin },
             { parent: this, dependsOn: [...node.dependsOn, ...acls] },
         );

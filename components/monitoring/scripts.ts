@@ -3,7 +3,8 @@
 // the output and run the scripts against a sandbox.
 
 import { MonitoringServer } from "../../config/resolve/monitoring";
-import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
+import { GRAFANA_APT_KEY, pinnedKeyCommand } from "../../lib/aptKeys";
+import { PKG_FLOOR, loadScript, renderScript, shellQuote } from "../../lib/scripts";
 import { renderAlertRules } from "./alerts";
 import {
     PATHS,
@@ -71,6 +72,17 @@ export function monitoringFiles(
     ];
 }
 
+/** Grafana's repository, added only with its pinned key (lib/aptKeys.ts); paths under AIDS_ROOT in the tests. */
+const GRAFANA_REPO = pinnedKeyCommand(
+    GRAFANA_APT_KEY,
+    {
+        keyring: "/etc/apt/keyrings/grafana.gpg",
+        list: "/etc/apt/sources.list.d/grafana.list",
+        line: "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main",
+    },
+    "${AIDS_ROOT:-}",
+);
+
 export function renderMonitoringScript(
     server: MonitoringServer,
     files: readonly ManagedFile[],
@@ -85,8 +97,10 @@ export function renderMonitoringScript(
             AIDS_NODE_EXPORTER_VERSION: v.nodeExporter,
             AIDS_GRAFANA_VERSION: v.grafana,
             AIDS_GRAFANA_PASSWORD: grafanaPassword,
+            // Base64: a command inside a single-quoted value would read as one to shellcheck.
+            AIDS_GRAFANA_REPO_B64: Buffer.from(GRAFANA_REPO, "utf8").toString("base64"),
         },
-        `${LIB}\n${loadScript(__dirname, "monitoring-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "monitoring-setup.sh")}`,
         [filesLine(files)],
     );
 }
@@ -95,7 +109,7 @@ export function renderNodeExporterScript(version: string): string {
     return renderScript(
         COMMENT,
         { AIDS_NODE_EXPORTER_VERSION: version },
-        `${LIB}\n${loadScript(__dirname, "node-exporter-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "node-exporter-setup.sh")}`,
     );
 }
 
@@ -199,7 +213,7 @@ export function renderHostScript(
             AIDS_PVE_EXPORTER_VERSION: server.versions.pveExporter,
             AIDS_MONITORING_SOURCE: server.containerAddress,
         },
-        `${LIB}\n${loadScript(__dirname, "host-monitoring-setup.sh")}`,
+        `${PKG_FLOOR}\n${LIB}\n${loadScript(__dirname, "host-monitoring-setup.sh")}`,
         [filesLine(hostFiles(token))],
     );
 }

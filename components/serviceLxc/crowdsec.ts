@@ -7,10 +7,14 @@ import { stringify } from "yaml";
 import { CROWDSEC_LAPI_PORT, CROWDSEC_SYSLOG_PORT } from "../../config/resolve/roleFirewall";
 import { CrowdsecConfig } from "../../config/schema";
 
-/** Debian 12's crowdsec, pinned: the container's template is Debian 12. */
-export const CROWDSEC_VERSION = "1.4.6-6~deb12u1+b1";
-/** Debian 12's firewall bouncer, pinned: Proxmox VE 8 is Debian 12 underneath. */
-export const BOUNCER_VERSION = "0.0.25-4~deb12u1";
+/**
+ * The oldest crowdsec the container accepts, from its own Debian suite (bookworm's is 1.4.6-6~deb12u1+b1,
+ * which the tests run): a floor, as exact revisions exist in one suite only, and never held, so the
+ * suite's security updates keep coming (lib/scripts/pkg-floor.sh).
+ */
+export const CROWDSEC_MIN_VERSION = "1.4.6";
+/** The oldest firewall bouncer the node accepts, from its suite (bookworm on Proxmox VE 8, trixie on 9). */
+export const BOUNCER_MIN_VERSION = "0.0.25";
 /** The bouncer's name in CrowdSec's local API. */
 export const BOUNCER_NAME = "aids-node-firewall";
 
@@ -112,5 +116,5 @@ export function bouncerRuleset(proxyAddress: string): string {
 
 /** The plan's line for CrowdSec. */
 export function describeCrowdsec(cs: CrowdsecConfig, listenIp: string): string {
-    return `CrowdSec ${CROWDSEC_VERSION} (no Central API): Traefik access log of VM ${cs.proxyVmid} (container ${cs.proxyContainer}) shipped by the node over the guest agent to syslog udp/${listenIp}:${CROWDSEC_SYSLOG_PORT}; HTTP scenarios ban for ${cs.banDuration}; the node's firewall bouncer ${BOUNCER_VERSION} drops banned addresses on their way to ${cs.proxyAddress} only (nftables forward) polling ${listenIp}:${CROWDSEC_LAPI_PORT}`;
+    return `CrowdSec ≥ ${CROWDSEC_MIN_VERSION} (no Central API): Traefik access log of VM ${cs.proxyVmid} (container ${cs.proxyContainer}) shipped by the node over the guest agent to syslog udp/${listenIp}:${CROWDSEC_SYSLOG_PORT}; HTTP scenarios ban for ${cs.banDuration}; the node's firewall bouncer ≥ ${BOUNCER_MIN_VERSION} drops banned addresses on their way to ${cs.proxyAddress} only (nftables forward) polling ${listenIp}:${CROWDSEC_LAPI_PORT}`;
 }

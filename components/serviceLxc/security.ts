@@ -10,14 +10,14 @@ import { LxcModel } from "../../config/resolve";
 import { CROWDSEC_SYSLOG_PORT } from "../../config/resolve/roleFirewall";
 import { EnvironmentConfig, ProxmoxConfig } from "../../config/schema";
 import { containsNetwork, networkCidr, parseCidr } from "../../lib/ipv4";
-import { loadScript, renderScript } from "../../lib/scripts";
+import { PKG_FLOOR, loadScript, renderScript } from "../../lib/scripts";
 import { WgPeer, renderClientConfig, renderServerConfig, wgPublicKey } from "../../lib/wireguard";
 import { rootSsh, scriptCommand } from "../remoteScript";
 import {
     BOUNCER_NAME,
-    BOUNCER_VERSION,
+    BOUNCER_MIN_VERSION,
     CROWDSEC_ITEMS,
-    CROWDSEC_VERSION,
+    CROWDSEC_MIN_VERSION,
     bouncerLocalConfig,
     bouncerRuleset,
     crowdsecAcquis,
@@ -28,8 +28,9 @@ import {
 
 const COMMENT = "Rendered by ai-dualstack (components/serviceLxc/security.ts). Do not edit in the container.";
 const WIREGUARD = loadScript(__dirname, "wireguard-setup.sh");
-const CROWDSEC = loadScript(__dirname, "crowdsec-setup.sh");
-const HOST = loadScript(__dirname, "security-host.sh");
+// The bouncer's registration, a function of its own so that the tests run it against the real cscli.
+const CROWDSEC = `${PKG_FLOOR}\n${loadScript(__dirname, "crowdsec-bouncer.sh")}\n${loadScript(__dirname, "crowdsec-setup.sh")}`;
+const HOST = `${PKG_FLOOR}\n${loadScript(__dirname, "security-host.sh")}`;
 const SHIPPER = loadScript(__dirname, "proxy-log-ship.sh");
 
 type Wireguard = NonNullable<LxcModel["wireguard"]>;
@@ -122,7 +123,7 @@ export function renderCrowdsecScript(cs: Crowdsec, listenIp: string, bouncerKey:
     return renderScript(
         COMMENT,
         {
-            AIDS_CS_VERSION: CROWDSEC_VERSION,
+            AIDS_CS_MIN_VERSION: CROWDSEC_MIN_VERSION,
             AIDS_CS_ITEMS: CROWDSEC_ITEMS.join(" "),
             AIDS_CS_ACQUIS: crowdsecAcquis(listenIp),
             AIDS_CS_PROFILES: crowdsecProfiles(cs),
@@ -146,7 +147,7 @@ export function renderSecurityHostScript(
         {
             AIDS_WIREGUARD: lxc.wireguard ? "1" : "0",
             AIDS_CROWDSEC: cs ? "1" : "0",
-            AIDS_BOUNCER_VERSION: BOUNCER_VERSION,
+            AIDS_BOUNCER_MIN_VERSION: BOUNCER_MIN_VERSION,
             AIDS_BOUNCER_LOCAL: cs ? bouncerLocalConfig(securityIp, bouncerKey) : "",
             AIDS_BOUNCER_NFT: cs ? bouncerRuleset(cs.proxyAddress) : "",
             // Base64: a script inside a single-quoted value would read as one to shellcheck.
@@ -200,7 +201,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
         const crowdsec = cs
             ? this.run(
                   `${name}-crowdsec`,
-                  `installs CrowdSec ${CROWDSEC_VERSION}, its Traefik parser, HTTP scenarios and ban profile (script held secret: it carries the bouncer key)`,
+                  `installs CrowdSec ≥ ${CROWDSEC_MIN_VERSION}, its Traefik parser, HTTP scenarios and ban profile (script held secret: it carries the bouncer key)`,
                   bouncerKey.apply((k) => renderCrowdsecScript(cs, args.address, k)),
                   connection,
                   args.dependsOn,
@@ -208,7 +209,9 @@ export class SecuritySetup extends pulumi.ComponentResource {
             : undefined;
         const nodeParts = [
             ...(wg ? ["loads the wireguard module"] : []),
-            ...(cs ? [`installs crowdsec-firewall-bouncer ${BOUNCER_VERSION} and the proxy access-log shipper`] : []),
+            ...(cs
+                ? [`installs crowdsec-firewall-bouncer ≥ ${BOUNCER_MIN_VERSION} and the proxy access-log shipper`]
+                : []),
         ];
         const node = this.run(
             `${name}-node`,

@@ -1,7 +1,7 @@
 // What is fine for the offline plan but a mistake on a real host: the example values the repository
 // ships (a public key that opens nothing, the example.com domain and mailbox, the all-zero PBS
-// fingerprint) and a container template downloaded without a checksum. Found here; the program
-// warns about them in a plan or preview and refuses them in an `up` (stacks/index.ts).
+// fingerprint) and a container template or VM cloud image downloaded without a checksum. Found here;
+// the program warns about them in a plan or preview and refuses them in an `up` (stacks/index.ts).
 
 import { ParsedConfig } from "../schema";
 import { Add, ConfigIssue, collect } from "./issues";
@@ -63,16 +63,34 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
                     "is the repository's example; name your own GitHub repository",
                 );
             }
-            if (!lxc.template.sha256 && !lxc.template.sha512) {
-                const file = lxc.template.url.split("/").pop() ?? "";
-                add(
-                    `containers.${lxcName}.template.sha512`,
-                    `missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: \`pveam update && grep -A20 '${file}' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum\``,
-                );
-            }
         }
+        unverifiedDownloads(cfg, add);
         checkExampleFingerprint(cfg, add);
     });
+}
+
+/**
+ * Downloads without a checksum: Proxmox verifies one only against a checksum it is given
+ * (download.File checksum/checksumAlgorithm), and a `current` cloud image changes under a fixed one.
+ */
+function unverifiedDownloads(cfg: ParsedConfig, add: (path: string, message: string) => void): void {
+    for (const [vmName, vm] of Object.entries(cfg.vms)) {
+        if (!vm.image.sha256 && !vm.image.sha512) {
+            add(
+                `vms.${vmName}.image.sha256`,
+                "missing: the cloud image becomes the VM's system disk, so its download must be verified; use a dated release (such as https://cloud-images.ubuntu.com/releases/noble/release-<date>/ubuntu-24.04-server-cloudimg-amd64.img) and copy its line from that folder's SHA256SUMS",
+            );
+        }
+    }
+    for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
+        if (!lxc.template.sha256 && !lxc.template.sha512) {
+            const file = lxc.template.url.split("/").pop() ?? "";
+            add(
+                `containers.${lxcName}.template.sha512`,
+                `missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: \`pveam update && grep -A20 '${file}' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum\``,
+            );
+        }
+    }
 }
 
 /** The all-zero fingerprint Pulumi.public.yaml ships for the PBS the private stack runs. */

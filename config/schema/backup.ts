@@ -61,7 +61,11 @@ export const BackupServerSchema = z
             .string()
             .regex(/^\d+\.\d+\.\d+-\d+$/, 'must be a Debian package version such as "3.4.1-1"')
             .default("3.4.1-1")
-            .meta(d("The proxmox-backup-server package version installed (pinned; an upgrade is a config change).")),
+            .meta(
+                d(
+                    "The oldest proxmox-backup-server accepted: older or missing, the repository's newest is installed; never held, so Proxmox's security updates keep coming.",
+                ),
+            ),
         datastores: z
             .partialRecord(environment, DatastoreSchema)
             .refine((s) => Object.keys(s).length > 0, "declare at least one datastore")

@@ -13,7 +13,7 @@ export type LxcRole = (typeof LXC_ROLES)[number];
 /** Default guest images: Ubuntu 24.04 for the GPU VMs, Debian 12 for the service containers. */
 export const DEFAULT_VM_IMAGE_URL = "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img";
 export const DEFAULT_LXC_TEMPLATE_URL =
-    "http://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
+    "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
 
 export const environment = z.enum(ENVIRONMENTS, { message: 'must be "private" or "public"' });
 
@@ -147,7 +147,13 @@ export const guestDisk = z
 export const imageSource = (defaultUrl: string, what: string) =>
     z
         .strictObject({
-            url: z.url({ protocol: /^https?$/ }).meta(d(`Where to download the ${what} from.`)),
+            // HTTPS only: the checksum catches a changed file, HTTPS a changed checksum page on the way.
+            url: z
+                .url({
+                    protocol: /^https$/,
+                    message: "must be an https:// URL: a download over plain HTTP can be altered on the way",
+                })
+                .meta(d(`Where to download the ${what} from (https).`)),
             sha256: z
                 .string()
                 .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")

@@ -36,26 +36,43 @@ export const AlertReceiverSchema = z
 
 export const MonitoringVersionsSchema = z
     .strictObject({
-        prometheus: z.string().default("2.42.0+ds-5+deb12u1").meta(d("Debian package version of prometheus.")),
-        alertmanager: z.string().default("0.25.0-1+b4").meta(d("Debian package version of prometheus-alertmanager.")),
+        prometheus: z
+            .string()
+            .default("2.42.0")
+            .meta(d("Oldest Debian version of prometheus accepted; the guest's own suite provides it, never held.")),
+        alertmanager: z
+            .string()
+            .default("0.25.0")
+            .meta(d("Oldest Debian version of prometheus-alertmanager accepted; from the guest's suite, never held.")),
         nodeExporter: z
             .string()
-            .default("1.5.0-1+b6")
-            .meta(d("Debian package version of prometheus-node-exporter (containers and the host).")),
-        grafana: z.string().default("12.1.1").meta(d("Package version from Grafana's apt repository.")),
+            .default("1.5.0")
+            .meta(
+                d(
+                    "Oldest Debian version of prometheus-node-exporter accepted (containers and the host); from each one's suite, never held.",
+                ),
+            ),
+        grafana: z
+            .string()
+            .default("12.1.1")
+            .meta(d("Package version from Grafana's apt repository, installed exactly.")),
         pveExporter: z
             .string()
             .default("3.5.5")
             .meta(d("PyPI version of prometheus-pve-exporter, installed on the host in its own venv.")),
     })
     .default({
-        prometheus: "2.42.0+ds-5+deb12u1",
-        alertmanager: "0.25.0-1+b4",
-        nodeExporter: "1.5.0-1+b6",
+        prometheus: "2.42.0",
+        alertmanager: "0.25.0",
+        nodeExporter: "1.5.0",
         grafana: "12.1.1",
         pveExporter: "3.5.5",
     })
-    .meta(d("Pinned versions: the set-up installs exactly these, and a change re-runs it."));
+    .meta(
+        d(
+            "Versions. Debian's packages are floors: exact revisions (1.5.0-1+b6) exist in one suite only, so each comes from the system's own suite (bookworm on Proxmox VE 8, trixie on 9), at least this version, and is never held, so security updates keep coming. Grafana and the PVE exporter are installed exactly. A change re-runs the set-up.",
+        ),
+    );
 
 export const MonitoringSchema = z
     .strictObject({

@@ -20,22 +20,23 @@ test("the committed stacks still hold the examples, each found with its path", (
         "vms.public-ai.services.proxy.proxy.acmeEmail",
         "vms.public-ai.services.proxy.proxy.routes[0].host",
         "containers.public-postgres.sshPublicKeys[0]",
-        "containers.public-postgres.template.sha512",
         "containers.public-redis.sshPublicKeys[0]",
+        "vms.public-ai.image.sha256",
+        "containers.public-postgres.template.sha512",
         "containers.public-redis.template.sha512",
         "backup.pbs.fingerprint",
     ]);
     // The all-zero fingerprint Pulumi.public.yaml ships: no certificate has it.
-    expect(findPlaceholders(parsedConfig("public"))[8]?.message).toBe(
+    expect(findPlaceholders(parsedConfig("public"))[9]?.message).toBe(
         "is the repository's all-zero example, which no certificate has, so the node would refuse the PBS; copy the fingerprint the PBS stack prints (`pulumi stack output --stack private backup`: server.fingerprint)",
     );
     expect(findPlaceholders(parsedConfig("public"))[3]?.message).toBe(
         "chat.example.com is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward",
     );
-    // The VM's key and mailbox, each container's key and template, two VPN peers' keys, the VPN's
-    // example endpoint and the runner's example repository.
-    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 6 + 6 + 2 + 1 + 1);
-    expect(findPlaceholders(parsedConfig("public"))[5]?.message).toBe(
+    // The VM's key, image and mailbox, each container's key and template, two VPN peers' keys, the
+    // VPN's example endpoint and the runner's example repository.
+    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 1 + 6 + 6 + 2 + 1 + 1);
+    expect(findPlaceholders(parsedConfig("public"))[7]?.message).toBe(
         "missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: `pveam update && grep -A20 'debian-12-standard_12.12-1_amd64.tar.zst' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum`",
     );
 });
@@ -58,7 +59,7 @@ test("`pulumi up` refuses them, naming each, before anything is registered", asy
     const issues = (run.error as ConfigError).issues.map((i) => i.path);
     expect(issues).toContain("vms.public-ai.services.proxy.proxy.routes[0].host");
     expect(issues).toContain("backup.pbs.fingerprint");
-    expect(issues).toHaveLength(9);
+    expect(issues).toHaveLength(10);
     expect(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
 });
 
@@ -69,7 +70,7 @@ test("a preview and the offline plan warn and go on", async () => {
         "ai-dualstack:vms.public-ai.services.proxy.proxy.acmeEmail: admin@example.com is an example address (RFC 2606) nobody reads; use your own mailbox (`pulumi up` refuses it)",
     );
     const plan = await committedPlan("public");
-    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(9);
+    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(10);
     expect(plan.resources.length).toBeGreaterThan(40);
 });
 
@@ -77,6 +78,7 @@ test("with the operator's own values, `up` goes ahead", async () => {
     const files = readStackConfig("public");
     type Vm = {
         cloudInit: { sshPublicKeys: string[] };
+        image?: { url: string; sha256?: string };
         services: {
             chat: { environment: Record<string, string> };
             proxy: { proxy: { acmeEmail: string; routes: { host: string }[] } };
@@ -89,13 +91,17 @@ test("with the operator's own values, `up` goes ahead", async () => {
     >;
     const vm = vms["public-ai"] as Vm;
     vm.cloudInit.sshPublicKeys = [KEY];
+    vm.image = {
+        url: "https://cloud-images.ubuntu.com/releases/noble/release-20260101/ubuntu-24.04-server-cloudimg-amd64.img",
+        sha256: "0".repeat(64),
+    };
     vm.services.chat.environment["WEBUI_ADMIN_EMAIL"] = "me@my-lab.net";
     vm.services.proxy.proxy.acmeEmail = "me@my-lab.net";
     (vm.services.proxy.proxy.routes[0] as { host: string }).host = "chat.my-lab.net";
     for (const lxc of Object.values(containers)) {
         lxc.sshPublicKeys = [KEY];
         lxc.template = {
-            url: "http://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
+            url: "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
             sha512: "0".repeat(128),
         };
     }
@@ -109,4 +115,18 @@ test("with the operator's own values, `up` goes ahead", async () => {
         (r) => r.resource instanceof proxmoxve.download.File && r.inputs["contentType"] === "vztmpl",
     );
     expect(template?.inputs).toMatchObject({ checksum: "0".repeat(128), checksumAlgorithm: "sha512" });
+    // So is the VM's cloud image, against its sha256.
+    const image = run.resources.find(
+        (r) => r.resource instanceof proxmoxve.download.File && String(r.inputs["url"]).includes("cloud-images"),
+    );
+    expect(image?.inputs).toMatchObject({ checksum: "0".repeat(64), checksumAlgorithm: "sha256" });
+});
+
+test("a cloud image without a checksum is named, with where to find one", () => {
+    // Proxmox verifies a download only against a checksum it is given (download.File checksum and
+    // checksumAlgorithm, as the template test above shows), and `current` changes under a fixed one.
+    const issue = findPlaceholders(parsedConfig("public")).find((p) => p.path === "vms.public-ai.image.sha256");
+    expect(issue?.message).toBe(
+        "missing: the cloud image becomes the VM's system disk, so its download must be verified; use a dated release (such as https://cloud-images.ubuntu.com/releases/noble/release-<date>/ubuntu-24.04-server-cloudimg-amd64.img) and copy its line from that folder's SHA256SUMS",
+    );
 });

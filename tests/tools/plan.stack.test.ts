@@ -50,7 +50,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",
     );
     expect(out).toMatch(
-        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server 3\.4\.1-1 \(pinned, key checked\)/,
+        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server ≥ 3\.4\.1-1 \(key checked, never held\)/,
     );
     expect(out).toContain("ssh root@10.10.10.20 | aids-pg-dump timer (*-*-* 01:30): pg_dump of private-postgres");
     expect(out).toContain(
@@ -63,7 +63,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toMatch(
         /container private-security: security, CTID 122, 10\.10\.10\.22, udp:\/\/10\.10\.10\.22:51820 \(WireGuard\)/,
     );
-    expect(out).toMatch(/set-up over SSH: WireGuard on udp\/10\.10\.10\.22:51820 .*; CrowdSec 1\.4\.6/);
+    expect(out).toMatch(/set-up over SSH: WireGuard on udp\/10\.10\.10\.22:51820 .*; CrowdSec ≥ 1\.4\.6/);
     expect(out).toContain("WireGuard client configs, without private keys (output vpnClients): laptop, phone");
     expect(out).toMatch(/set-up over SSH: GitHub Actions runner 2\.320\.0 .*labels self-hosted,linux,x64,ai-dualstack/);
     expect(out).toContain("out ACCEPT tcp/8006 to 192.168.1.10");

@@ -60,6 +60,7 @@ const text = fs.readFileSync(WORKFLOW, "utf8");
 });
 
 interface Step {
+    name?: string;
     uses?: string;
     run?: string;
     with?: Record<string, unknown>;
@@ -96,5 +97,39 @@ describe("what the workflow does", () => {
         const guard = preview.steps.findIndex((s) => s.run?.includes("npm run -s replace-guard"));
         expect(guard).toBeGreaterThan(i);
         expect(preview.steps[guard]?.run).toContain('pulumi preview --stack "$STACK" --json');
+    });
+
+    test("the stack credentials reach pulumi on its stdin, never in an argument that `ps` shows", () => {
+        const step = preview.steps.find((s) => s.name === "Stack credentials");
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-wf-"));
+        try {
+            // A stand-in pulumi: its arguments to one file, what it reads on stdin to another.
+            fs.mkdirSync(path.join(dir, "bin"));
+            fs.writeFileSync(
+                path.join(dir, "bin", "pulumi"),
+                `#!/usr/bin/env bash\necho "pulumi $*" >>"${dir}/argv"\n[[ "$1 $2" != "config set" ]] || { cat; echo; } >>"${dir}/stdin"\n`,
+                { mode: 0o755 },
+            );
+            const secrets = { PROXMOX_API_TOKEN: "ci@pve!preview=tok-S3cr3t", PROXMOX_SSH_PRIVATE_KEY: "KEY-S3cr3t" };
+            const r = spawnSync("bash", ["-e", "-c", step?.run ?? "exit 9"], {
+                encoding: "utf8",
+                env: {
+                    ...process.env,
+                    ...secrets,
+                    PATH: `${dir}/bin:${process.env["PATH"] ?? ""}`,
+                    STACK: "private",
+                    PULUMI_BACKEND_URL: "s3://state",
+                },
+            });
+            expect(r.status).toBe(0);
+            const argv = fs.readFileSync(path.join(dir, "argv"), "utf8");
+            expect(argv).toContain("pulumi config set --secret ai-dualstack:proxmoxApiToken\n");
+            for (const s of Object.values(secrets)) expect(argv).not.toContain(s);
+            expect(fs.readFileSync(path.join(dir, "stdin"), "utf8")).toBe(
+                `${secrets.PROXMOX_API_TOKEN}\n${secrets.PROXMOX_SSH_PRIVATE_KEY}\n\n`,
+            );
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
     });
 });

@@ -1,4 +1,4 @@
-# Proxmox Backup Server in the backup container, idempotently: the pinned package from Proxmox's
+# Proxmox Backup Server in the backup container, idempotently: the package (at least a floor) from Proxmox's
 # no-subscription repository (key checked by its SHA-512), then per environment served a datastore on
 # its own mount point, a namespace, a user with a password and DatastoreBackup on that namespace only,
 # a prune job (the retention), a verify job and the GC schedule; optionally an off-site remote and a
@@ -9,13 +9,19 @@
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
+R="${AIDS_ROOT:-}" # another root only in the sandbox test
 KEY_URL=https://enterprise.proxmox.com/debian/proxmox-release-bookworm.gpg
 KEY_SHA512=7da6fe34168adc6e479327ba517796d4702fa2f8b4f0a9833f5ea6e6b48f6507a6da403a274fe201595edc86a84463d50383d07f64bdde2e3658108db7d6dc87
-KEY=/etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg
+KEY=$R/etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg
 mgr=proxmox-backup-manager
 
+# At least the configured version, never held (pkg_floor): Proxmox ships PBS's security fixes as new
+# versions in this repository, and a hold would keep them out (an earlier set-up's hold is released).
 install_pbs() {
-    if [[ $(dpkg-query -W -f '${Version}' proxmox-backup-server 2>/dev/null || true) == "$AIDS_PBS_VERSION" ]]; then
+    local have
+    have=$(dpkg-query -W -f '${Version}' proxmox-backup-server 2>/dev/null || true)
+    if [[ -n $have ]] && dpkg --compare-versions "$have" ge "$AIDS_PBS_VERSION"; then
+        pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
         return 0
     fi
     apt-get update -qq
@@ -28,10 +34,51 @@ install_pbs() {
         }
         mv "$KEY.new" "$KEY"
     fi
-    echo "deb http://download.proxmox.com/debian/pbs bookworm pbs-no-subscription" >/etc/apt/sources.list.d/pbs.list
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "proxmox-backup-server=$AIDS_PBS_VERSION"
-    apt-mark hold proxmox-backup-server >/dev/null
+    echo "deb http://download.proxmox.com/debian/pbs bookworm pbs-no-subscription" >"$R"/etc/apt/sources.list.d/pbs.list
+    pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
+}
+
+# Passwords never go into a command's arguments, which `ps` shows to every user of the container.
+# proxmox-backup-manager takes them only as arguments ("fixme: howto handle password parameter?",
+# proxmox-backup src/bin/proxmox_backup_manager/user.rs and remote.rs), so they go to PBS's own API
+# on the loopback (PUT /access/users/{userid}, POST /config/remote, PUT /config/remote/{name}) with
+# curl, each read from a mode-600 file (`--data-urlencode password@FILE`). curl authenticates as a
+# short-lived API token of root@pam: `user generate-token` prints its secret on stdout, it goes into a
+# header file (`-H @FILE`), and the token holds only the ACLs given here, as a token never has more
+# than its own ACLs (docs/user-management.rst "API Tokens", pbs-config src/cached_user_info.rs).
+# The self-signed certificate PBS made names 127.0.0.1 (src/config/mod.rs, update_self_signed_cert).
+API=https://127.0.0.1:8007/api2/json
+TOKEN="root@pam!aids-setup"
+secrets=$(mktemp -d) # mode 700
+cleanup() {
+    if [[ -s $secrets/auth ]]; then
+        "$mgr" user delete-token root@pam "${TOKEN#*!}" >/dev/null 2>&1 || true
+        "$mgr" acl update /access/users Admin --auth-id "$TOKEN" --delete true >/dev/null 2>&1 || true
+        "$mgr" acl update /remote Admin --auth-id "$TOKEN" --delete true >/dev/null 2>&1 || true
+    fi
+    rm -rf -- "$secrets"
+}
+trap cleanup EXIT
+
+# api METHOD PATH [CURL ARGS...]: a call of PBS's API as the set-up's token, made on first use.
+api() {
+    local method=$1 path=$2 out
+    shift 2
+    if [[ ! -s $secrets/auth ]]; then
+        "$mgr" user delete-token root@pam "${TOKEN#*!}" >/dev/null 2>&1 || true
+        out=$("$mgr" user generate-token root@pam "${TOKEN#*!}" --expire "$(($(date +%s) + 900))")
+        printf 'Authorization: PBSAPIToken %s:%s\n' "$TOKEN" \
+            "$(python3 -c 'import json, sys; t = sys.stdin.read(); print(json.loads(t[t.index("{"):])["value"])' <<<"$out")" \
+            >"$secrets/auth"
+        "$mgr" acl update /access/users Admin --auth-id "$TOKEN"
+        "$mgr" acl update /remote Admin --auth-id "$TOKEN"
+    fi
+    curl -fsS --cacert "$R/etc/proxmox-backup/proxy.pem" -H "@$secrets/auth" -X "$method" "$API$path" "$@" >/dev/null
+}
+
+# secret NAME VALUE: VALUE in the mode-600 file $secrets/NAME (printf is bash's own: no process).
+secret() {
+    (umask 077 && printf '%s' "$2" >"$secrets/$1")
 }
 
 # has KIND ID: whether `proxmox-backup-manager KIND list` shows ID.
@@ -57,7 +104,8 @@ tenant() {
         "$mgr" user create "$user" --comment "ai-dualstack: $env guest backups"
     fi
     # The password is set every run: a rotated secret takes effect on the next `up`.
-    "$mgr" user update "$user" --password "${AIDS_PASSWORDS[$env]}"
+    secret "$env" "${AIDS_PASSWORDS[$env]}"
+    api PUT "/access/users/$user" --data-urlencode "password@$secrets/$env"
     "$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"
     local prune=(--store "$env" --ns "$env" --schedule "$AIDS_PRUNE" --keep-daily "${keep[0]}" --keep-weekly "${keep[1]}" --keep-monthly "${keep[2]}")
     if has prune-job "aids-$env"; then
@@ -76,11 +124,13 @@ tenant() {
 offsite() {
     local env=$1
     [[ -n ${AIDS_OFFSITE_HOST:-} ]] || return 0
-    local remote=(--host "$AIDS_OFFSITE_HOST" --auth-id "$AIDS_OFFSITE_AUTH_ID" --password "$AIDS_OFFSITE_PASSWORD" --fingerprint "$AIDS_OFFSITE_FINGERPRINT")
+    secret offsite "$AIDS_OFFSITE_PASSWORD"
+    local remote=(--data-urlencode "host=$AIDS_OFFSITE_HOST" --data-urlencode "auth-id=$AIDS_OFFSITE_AUTH_ID"
+        --data-urlencode "fingerprint=$AIDS_OFFSITE_FINGERPRINT" --data-urlencode "password@$secrets/offsite")
     if has remote offsite; then
-        "$mgr" remote update offsite "${remote[@]}"
+        api PUT /config/remote/offsite "${remote[@]}"
     else
-        "$mgr" remote create offsite "${remote[@]}"
+        api POST /config/remote --data-urlencode name=offsite "${remote[@]}"
     fi
     local sync=(--store "$env" --ns "$env" --remote offsite --remote-store "$AIDS_OFFSITE_PREFIX-$env" --remote-ns "$env" --schedule "$AIDS_OFFSITE_SCHEDULE" --sync-direction push --remove-vanished true)
     if has sync-job "aids-$env-offsite"; then
@@ -102,14 +152,14 @@ for entry in $AIDS_DATASTORES; do
 done
 
 # The metrics timer: each datastore's newest snapshot per guest, every 15 minutes.
-install -d -m 755 /usr/local/lib/ai-dualstack
+install -d -m 755 "$R"/usr/local/lib/ai-dualstack
 {
     base64 -d <<<"$AIDS_TEXTFILE_B64"
     base64 -d <<<"$AIDS_METRICS_B64"
-} >/usr/local/lib/ai-dualstack/pbs-metrics.sh.new
-chmod 755 /usr/local/lib/ai-dualstack/pbs-metrics.sh.new
-mv /usr/local/lib/ai-dualstack/pbs-metrics.sh.new /usr/local/lib/ai-dualstack/pbs-metrics.sh
-cat >/etc/systemd/system/aids-pbs-metrics.service <<UNIT
+} >"$R"/usr/local/lib/ai-dualstack/pbs-metrics.sh.new
+chmod 755 "$R"/usr/local/lib/ai-dualstack/pbs-metrics.sh.new
+mv "$R"/usr/local/lib/ai-dualstack/pbs-metrics.sh.new "$R"/usr/local/lib/ai-dualstack/pbs-metrics.sh
+cat >"$R"/etc/systemd/system/aids-pbs-metrics.service <<UNIT
 [Unit]
 Description=Backup metrics of the PBS datastores (ai-dualstack)
 [Service]
@@ -117,7 +167,7 @@ Type=oneshot
 Environment=AIDS_DATASTORES="${AIDS_DATASTORES}" AIDS_MAX_AGE_HOURS=${AIDS_MAX_AGE_HOURS}
 ExecStart=/usr/local/lib/ai-dualstack/pbs-metrics.sh
 UNIT
-cat >/etc/systemd/system/aids-pbs-metrics.timer <<UNIT
+cat >"$R"/etc/systemd/system/aids-pbs-metrics.timer <<UNIT
 [Unit]
 Description=Backup metrics of the PBS datastores, every 15 minutes (ai-dualstack)
 [Timer]

@@ -1,4 +1,5 @@
-# Sets up monitoring on a Proxmox node, idempotently: Debian's prometheus-node-exporter pinned (its ZFS
+# Sets up monitoring on a Proxmox node, idempotently: Debian's prometheus-node-exporter from the node's
+# suite, at least the configured version (its ZFS
 # collector on, plus the pool-status textfile from aidualstack-zpool-textfile.timer every 5 minutes),
 # prometheus-pve-exporter pinned in its own venv with the read-only PVEAuditor token, and one node
 # firewall rule that admits the monitoring host, and nothing wider, to ports 9100 and 9221.
@@ -8,7 +9,7 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack host monitoring: $*"; }
 
-ensure_pkg prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION"
+pkg_floor prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION" || true
 if ! command -v python3 >/dev/null || ! python3 -c 'import venv, ensurepip' 2>/dev/null; then
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends python3-venv >/dev/null

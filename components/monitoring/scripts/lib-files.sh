@@ -1,6 +1,7 @@
 # Shared by the monitoring set-ups (prepended to each): pinned Debian packages and managed files.
 # put_file PATH MODE OWNER BASE64 writes a file only when its content differs and records PATH in
-# changed_files; ensure_pkg NAME VERSION installs exactly that version and holds it.
+# changed_files; ensure_pkg NAME VERSION installs exactly that version (Grafana, from its own repository),
+# and holds nothing: a hold keeps security updates out (a hold an earlier set-up left is released).
 # AIDS_ROOT (environment; tests only) prefixes every path so the scripts run in a sandbox.
 R="${AIDS_ROOT:-}"
 changed_files=()
@@ -57,6 +58,9 @@ restart() {
 
 ensure_pkg() {
     local name="$1" version="$2"
+    if [[ "$(apt-mark showhold "$name" 2>/dev/null || true)" == "$name" ]]; then
+        apt-mark unhold "$name" >/dev/null
+    fi
     if [[ "$(dpkg-query -W -f='${Version}' "$name" 2>/dev/null || true)" == "$version" ]]; then
         return 0
     fi
@@ -65,7 +69,5 @@ ensure_pkg() {
         apt_updated=1
     fi
     log "installing $name $version"
-    apt-mark unhold "$name" >/dev/null 2>&1 || true
     apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends --allow-downgrades "$name=$version" >/dev/null
-    apt-mark hold "$name" >/dev/null
 }

@@ -1,10 +1,11 @@
 # Installs and configures Prometheus, Alertmanager (both from Debian) and Grafana (from Grafana's apt
-# repository) in the monitoring container, idempotently: exactly the pinned versions, the rendered
+# repository) in the monitoring container, idempotently: Debian's from the container's suite, at least
+# the configured versions, Grafana exactly its pinned one, nothing held; the rendered
 # files (written only when they differ), promtool and amtool run on them before any restart (a refused
 # file is rolled back), and only the services whose files changed restarted. Grafana's admin password
 # is reset to the configured one on every run.
 # Inputs (rendered above): AIDS_PROMETHEUS_VERSION, AIDS_ALERTMANAGER_VERSION, AIDS_NODE_EXPORTER_VERSION,
-# AIDS_GRAFANA_VERSION, AIDS_GRAFANA_PASSWORD, AIDS_FILES (array of "path mode owner base64").
+# AIDS_GRAFANA_VERSION, AIDS_GRAFANA_PASSWORD, AIDS_GRAFANA_REPO_B64 (the pinned key and repository), AIDS_FILES (array of "path mode owner base64").
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack monitoring: $*"; }
@@ -12,15 +13,16 @@ log() { echo "ai-dualstack monitoring: $*"; }
 if [[ ! -f "$R/etc/apt/sources.list.d/grafana.list" ]]; then
     log "adding Grafana's apt repository"
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends ca-certificates curl >/dev/null
+    apt-get install -y -qq --no-install-recommends ca-certificates curl gpg >/dev/null
     mkdir -p "$R/etc/apt/keyrings" "$R/etc/apt/sources.list.d"
-    curl -fsSL https://apt.grafana.com/gpg.key -o "$R/etc/apt/keyrings/grafana.asc"
-    echo "deb [signed-by=/etc/apt/keyrings/grafana.asc] https://apt.grafana.com stable main" >"$R/etc/apt/sources.list.d/grafana.list"
+    # Grafana's key only when its fingerprint is the pinned one (lib/aptKeys.ts): else refused, nothing written.
+    sh -c "$(printf '%s' "$AIDS_GRAFANA_REPO_B64" | base64 -d)"
     apt_updated=0
 fi
-ensure_pkg prometheus "$AIDS_PROMETHEUS_VERSION"
-ensure_pkg prometheus-alertmanager "$AIDS_ALERTMANAGER_VERSION"
-ensure_pkg prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION"
+# Debian's packages from the container's own suite, at least the configured versions (pkg_floor).
+pkg_floor prometheus "$AIDS_PROMETHEUS_VERSION" || true
+pkg_floor prometheus-alertmanager "$AIDS_ALERTMANAGER_VERSION" || true
+pkg_floor prometheus-node-exporter "$AIDS_NODE_EXPORTER_VERSION" || true
 ensure_pkg grafana "$AIDS_GRAFANA_VERSION"
 
 for entry in "${AIDS_FILES[@]}"; do
@@ -41,11 +43,13 @@ restart prometheus-node-exporter /etc/default/prometheus-node-exporter
 restart prometheus-alertmanager /etc/prometheus/alertmanager.yml /etc/default/prometheus-alertmanager
 restart prometheus /etc/prometheus/prometheus.yml /etc/prometheus/rules/ /etc/default/prometheus
 restart grafana-server /etc/grafana/ /var/lib/grafana/dashboards/
-# The admin password in grafana.ini acts only on the first start; the CLI sets it on every run.
+# The admin password in grafana.ini acts only on the first start; the CLI sets it on every run, read
+# from its stdin (`--password-from-stdin`, grafana pkg/cmd/grafana-cli/commands/reset_password_command.go),
+# never from its arguments, which `ps` shows to every user of the container.
 for _ in $(seq 1 30); do
     curl -fsS -o /dev/null "http://127.0.0.1:3000/api/health" && break
     sleep 2
 done
 runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini \
-    admin reset-admin-password "$AIDS_GRAFANA_PASSWORD" >/dev/null
+    admin reset-admin-password --password-from-stdin <<<"$AIDS_GRAFANA_PASSWORD" >/dev/null
 log "ready: ${#changed_files[@]} file(s) changed"

@@ -1,8 +1,9 @@
-# Sets up CrowdSec in the security container, idempotently: the pinned Debian package without the
+# Sets up CrowdSec in the security container, idempotently: Debian's package (at least a floor) without the
 # Central API (nothing leaves the LAN), the Traefik parser and the HTTP scenarios from the package's
 # offline hub, the syslog listener for the proxy's access log that the node ships, the ban profile,
-# the local API on the container's address for the node's firewall bouncer, and that bouncer's key.
-# Inputs (rendered above): AIDS_CS_VERSION, AIDS_CS_ITEMS (hub paths), AIDS_CS_ACQUIS, AIDS_CS_PROFILES,
+# the local API on the container's address for the node's firewall bouncer, and that bouncer's key
+# (register_bouncer, from crowdsec-bouncer.sh, prepended).
+# Inputs (rendered above): AIDS_CS_MIN_VERSION, AIDS_CS_ITEMS (hub paths), AIDS_CS_ACQUIS, AIDS_CS_PROFILES,
 # AIDS_CS_LOCAL (config.yaml.local), AIDS_CS_BOUNCER, AIDS_CS_BOUNCER_KEY.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
@@ -20,12 +21,10 @@ mkdir -p /etc/crowdsec/acquis.d
 # A non-empty credentials file before the install keeps the package from registering with the Central API.
 capi=/etc/crowdsec/online_api_credentials.yaml
 [[ -s "$capi" ]] || printf '# ai-dualstack: no Central API (no signals out, no community blocklist in)\n' >"$capi"
-if [[ "$(dpkg-query -W -f='${Version}' crowdsec 2>/dev/null || true)" != "$AIDS_CS_VERSION" ]]; then
-    log "installing crowdsec $AIDS_CS_VERSION"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "crowdsec=$AIDS_CS_VERSION" >/dev/null
-    changed=1
-fi
+# From the container's own suite, at least the floor, never held (pkg_floor); sqlite3 stores the bouncer
+# key's hash (crowdsec-bouncer.sh).
+pkg_floor crowdsec "$AIDS_CS_MIN_VERSION" && changed=1
+pkg_floor sqlite3 3 || true
 
 # Hub items by symlink from the package's offline hub, as its own install does (vendor folder dropped).
 hub=/var/lib/crowdsec/hub
@@ -50,13 +49,6 @@ if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec; then
     systemctl restart crowdsec
 fi
 
-# The bouncer's key: registered once, and again when serviceSecrets holds a new one.
-stamp=/etc/crowdsec/ai-dualstack-bouncer.sha256
-want="$(printf '%s' "$AIDS_CS_BOUNCER_KEY" | sha256sum | cut -d' ' -f1)"
-if [[ "$(cat "$stamp" 2>/dev/null || true)" != "$want" ]]; then
-    log "registering bouncer $AIDS_CS_BOUNCER"
-    cscli --error bouncers delete "$AIDS_CS_BOUNCER" >/dev/null 2>&1 || true
-    cscli --error bouncers add "$AIDS_CS_BOUNCER" -k "$AIDS_CS_BOUNCER_KEY" >/dev/null
-    printf '%s\n' "$want" >"$stamp"
-fi
+# The bouncer's key: registered once, and again when serviceSecrets holds a new one (crowdsec-bouncer.sh).
+register_bouncer /etc/crowdsec/ai-dualstack-bouncer.sha256
 log "ready: $(find /etc/crowdsec/parsers /etc/crowdsec/scenarios -name '*.yaml' | wc -l) parsers and scenarios enabled"

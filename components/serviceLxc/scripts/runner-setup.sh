@@ -38,16 +38,20 @@ if [[ "$(cat "$dir/.aids-version" 2>/dev/null || true)" != "$AIDS_RUNNER_VERSION
     printf '%s\n' "$AIDS_RUNNER_VERSION" >"$dir/.aids-version"
 fi
 
+# The token never goes into config.sh's arguments, which `ps` shows to every user of the container:
+# the runner reads any argument from ACTIONS_RUNNER_INPUT_<NAME> in its environment and removes it
+# from there (actions/runner src/Runner.Listener/CommandSettings.cs), so the token travels in the
+# environment of the one command that needs it (runuser keeps the environment without --login).
 # Registered with other labels: remove it first (that, too, needs a fresh token).
 if [[ -f "$dir/.runner" && "$(cat "$dir/.aids-labels" 2>/dev/null || true)" != "$AIDS_RUNNER_LABELS" ]]; then
     log "labels changed to $AIDS_RUNNER_LABELS: re-registering"
     [[ -z "$(svc_name)" ]] || (cd "$dir" && ./svc.sh stop && ./svc.sh uninstall) >/dev/null
-    as_runner ./config.sh remove --token "$AIDS_RUNNER_TOKEN" >/dev/null ||
+    ACTIONS_RUNNER_INPUT_TOKEN="$AIDS_RUNNER_TOKEN" as_runner ./config.sh remove >/dev/null ||
         { log "removal refused: put a fresh registration token in serviceSecrets and run pulumi up again"; exit 1; }
 fi
 if [[ ! -f "$dir/.runner" ]]; then
     log "registering $AIDS_RUNNER_NAME with $AIDS_RUNNER_URL (labels self-hosted,linux,x64,$AIDS_RUNNER_LABELS)"
-    as_runner ./config.sh --unattended --replace --url "$AIDS_RUNNER_URL" --token "$AIDS_RUNNER_TOKEN" \
+    ACTIONS_RUNNER_INPUT_TOKEN="$AIDS_RUNNER_TOKEN" as_runner ./config.sh --unattended --replace --url "$AIDS_RUNNER_URL" \
         --name "$AIDS_RUNNER_NAME" --labels "$AIDS_RUNNER_LABELS" --work _work >/dev/null ||
         { log "registration refused: the token lasts one hour; put a fresh one in serviceSecrets and run pulumi up again"; exit 1; }
     printf '%s\n' "$AIDS_RUNNER_LABELS" >"$dir/.aids-labels"

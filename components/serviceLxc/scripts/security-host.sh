@@ -1,8 +1,8 @@
 # The security container's node-side part, idempotently: the WireGuard kernel module (a container
-# cannot load it), and for CrowdSec the pinned Debian firewall bouncer, which keeps the banned addresses
-# in an nftables set whose one rule drops them on their way to the public proxy's VM only (forward),
-# and the shipper that carries the public proxy's access log from its VM's guest agent to CrowdSec.
-# Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_VERSION,
+# cannot load it), and for CrowdSec Debian's firewall bouncer (at least a floor), which keeps the banned
+# addresses in an nftables set whose one rule drops them on their way to the public proxy's VM only
+# (forward), and the shipper that carries the public proxy's access log from its VM's guest agent to CrowdSec.
+# Inputs (rendered above): AIDS_WIREGUARD (0/1), AIDS_CROWDSEC (0/1), AIDS_BOUNCER_MIN_VERSION,
 # AIDS_BOUNCER_LOCAL (the bouncer's config override, with its key), AIDS_BOUNCER_NFT (the table it fills),
 # AIDS_SHIPPER_B64 (the shipper script),
 # AIDS_SHIP_ARGS (VMID CONTAINER DEST PORT).
@@ -32,13 +32,9 @@ mkdir -p /etc/ai-dualstack /etc/systemd/system/crowdsec-firewall-bouncer.service
 put /etc/ai-dualstack/crowdsec-bouncer.nft 644 "$AIDS_BOUNCER_NFT" && changed=1
 put /etc/systemd/system/crowdsec-firewall-bouncer.service.d/ai-dualstack.conf 644 "[Service]
 ExecStartPre=/usr/sbin/nft -f /etc/ai-dualstack/crowdsec-bouncer.nft" && { changed=1; systemctl daemon-reload; }
-if [[ "$(dpkg-query -W -f='${Version}' crowdsec-firewall-bouncer 2>/dev/null || true)" != "$AIDS_BOUNCER_VERSION" ]] ||
-    ! command -v nft >/dev/null; then
-    log "installing crowdsec-firewall-bouncer $AIDS_BOUNCER_VERSION"
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends "crowdsec-firewall-bouncer=$AIDS_BOUNCER_VERSION" nftables >/dev/null
-    changed=1
-fi
+# From the node's own suite (bookworm on Proxmox VE 8, trixie on 9), at least the floor, never held.
+pkg_floor crowdsec-firewall-bouncer "$AIDS_BOUNCER_MIN_VERSION" nftables && changed=1
+command -v nft >/dev/null || { apt-get install -y -qq --no-install-recommends nftables >/dev/null; changed=1; }
 nft -c -f /etc/ai-dualstack/crowdsec-bouncer.nft
 systemctl enable --quiet crowdsec-firewall-bouncer
 if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec-firewall-bouncer; then

@@ -118,13 +118,15 @@ test("the PBS GUI/API port opens to the trusted networks only, and the plan says
         "rules"
     ] as Record<string, unknown>[];
     const pbsRules = rules.filter((r) => r["dport"] === "8007");
-    // The node (on the LAN) runs vzdump against it; the VPN reaches the GUI. Nothing else.
+    // The node (on the LAN) runs vzdump against it; the VPN reaches the GUI (its clients masqueraded as the
+    // security container, 10.10.10.22, on this subnet). Nothing else.
     expect(pbsRules.map((r) => [r["type"], r["action"], r["proto"], r["source"]])).toEqual([
+        ["in", "ACCEPT", "tcp", "10.10.10.22/32"],
         ["in", "ACCEPT", "tcp", "10.8.0.0/24"],
         ["in", "ACCEPT", "tcp", "192.168.1.0/24"],
     ]);
     const lines = priv.resources.map((r) => `${r.name} ${r.description ?? ""}`).join("\n");
-    expect(lines).toContain("installs Proxmox Backup Server 3.4.1-1 (pinned, key checked)");
+    expect(lines).toContain("installs Proxmox Backup Server ≥ 3.4.1-1 (key checked, never held)");
     expect(lines).toContain("prune *-*-* 03:00, GC *-*-* 03:30, verify sat 04:00");
 });
 

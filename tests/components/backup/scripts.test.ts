@@ -2,7 +2,7 @@
 // real (bash, curl, tar, sha256sum) against a stand-in of Qdrant's snapshot API on 127.0.0.1 and a
 // stand-in `docker` that records its calls, and writes the agreed metrics.
 
-import { execFile, execFileSync } from "child_process";
+import { execFile, execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import * as os from "os";
@@ -70,7 +70,9 @@ test("the PBS setup carries each datastore, its user's password and retention, a
     expect(script).toContain("declare -A AIDS_KEEP=([private]='7 4 6' [public]='7 4 6')");
     expect(script).toContain("AIDS_OFFSITE_HOST='pbs.offsite.example'");
     expect(script).toContain("AIDS_OFFSITE_PASSWORD='offpw'");
-    expect(script).toContain('"proxmox-backup-server=$AIDS_PBS_VERSION"');
+    // At least the configured version, never held: Proxmox ships PBS's security fixes as new versions.
+    expect(script).toContain('pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION"');
+    expect(script).not.toContain("apt-mark hold");
     expect(script).toContain("--sync-direction push");
     expect(script).toContain('"$mgr" acl update "/datastore/$env/$env" DatastoreBackup --auth-id "$user"');
     // Without an off-site server, no password of one is rendered.
@@ -198,4 +200,88 @@ describe("vector-snapshot.sh, run for real with stand-ins", () => {
             qdrant.close();
         }
     }, 30_000);
+});
+
+describe("pbs-setup.sh, run by bash with stand-ins that record their arguments", () => {
+    const secrets = { private: "pw-Private-S3cr3t", public: "pw-Public-S3cr3t" };
+    const offsite = "off-S3cr3t";
+    const tokenSecret = "tok-S3cr3t";
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-pbs-"));
+    const bin = path.join(root, "bin");
+    const argv = path.join(root, "argv.log");
+    const received = path.join(root, "received.log");
+    const stubs: Record<string, string> = {
+        "proxmox-backup-manager": `case "$1 $2" in
+  "user generate-token") echo 'Result: {"tokenid": "root@pam!aids-setup", "value": "${tokenSecret}"}' ;;
+  "cert info") echo "Fingerprint (sha256): ab:cd" ;;
+  *" list") echo "[]" ;;
+esac`,
+        "proxmox-backup-debug": `[[ "$2" != get ]] || echo "[]"`,
+        // What reaches PBS's API: the method and path, the header file's content and each form field.
+        curl: `m=GET url="" hdr="" data=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    -X) m=$2; shift ;;
+    -H) [[ $2 != @* ]] || hdr=$(cat "\${2#@}"); shift ;;
+    --data-urlencode) if [[ $2 == *=* ]]; then data+=("$2"); else data+=("\${2%%@*}=$(cat "\${2#*@}")"); fi; shift ;;
+    --cacert) shift ;;
+    https://*) url=$1 ;;
+  esac
+  shift
+done
+{ echo "$m $url"; echo "$hdr"; printf '%s\\n' "\${data[@]}"; } >>"${received}"`,
+        "dpkg-query": `echo "${server.version}"`,
+        mountpoint: "true",
+        systemctl: "true",
+        "apt-get": "true",
+        "apt-mark": "true",
+    };
+    fs.mkdirSync(bin);
+    fs.mkdirSync(path.join(root, "etc", "systemd", "system"), { recursive: true });
+    fs.mkdirSync(path.join(root, "tmp"));
+    for (const [name, body] of Object.entries(stubs))
+        fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>"${argv}"\n${body}\n`, {
+            mode: 0o755,
+        });
+    afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+    test("passwords and the token's secret reach PBS's API from files, never a command's arguments", () => {
+        const r = spawnSync("bash", ["-s"], {
+            input: renderPbsSetup(server, secrets, offsite),
+            encoding: "utf8",
+            env: {
+                ...process.env,
+                PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+                AIDS_ROOT: root,
+                TMPDIR: path.join(root, "tmp"),
+            },
+        });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        // proxmox-backup-manager takes passwords only as arguments (proxmox-backup
+        // src/bin/proxmox_backup_manager/user.rs, remote.rs), which `ps` shows: none appears in any.
+        const args = fs.readFileSync(argv, "utf8");
+        for (const s of [...Object.values(secrets), offsite, tokenSecret]) expect(args).not.toContain(s);
+        const auth = `Authorization: PBSAPIToken root@pam!aids-setup:${tokenSecret}`;
+        const got = fs.readFileSync(received, "utf8");
+        expect(got).toContain(
+            `PUT https://127.0.0.1:8007/api2/json/access/users/private-backup@pbs\n${auth}\npassword=${secrets.private}\n`,
+        );
+        expect(got).toContain(
+            `PUT https://127.0.0.1:8007/api2/json/access/users/public-backup@pbs\n${auth}\npassword=${secrets.public}\n`,
+        );
+        expect(got).toContain(
+            `POST https://127.0.0.1:8007/api2/json/config/remote\n${auth}\nname=offsite\nhost=pbs.offsite.example\nauth-id=sync@pbs\nfingerprint=${server.offsite?.fingerprint}\npassword=${offsite}\n`,
+        );
+        // The token lives for this run only, with two ACLs; its files are gone at the end.
+        expect(args).toContain("proxmox-backup-manager acl update /access/users Admin --auth-id root@pam!aids-setup\n");
+        expect(args).toContain("proxmox-backup-manager acl update /remote Admin --auth-id root@pam!aids-setup\n");
+        expect(args.trim().split("\n").slice(-3)).toEqual([
+            "proxmox-backup-manager user delete-token root@pam aids-setup",
+            "proxmox-backup-manager acl update /access/users Admin --auth-id root@pam!aids-setup --delete true",
+            "proxmox-backup-manager acl update /remote Admin --auth-id root@pam!aids-setup --delete true",
+        ]);
+        expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
+        expect(r.stdout).toBe("ab:cd\n");
+    });
 });

@@ -6,6 +6,7 @@ import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
 import { renderUserData } from "../../../components/gpuVm/cloudInit";
+import { NVIDIA_TOOLKIT_KEY } from "../../../lib/aptKeys";
 import { validator } from "../../helpers/sandbox";
 
 const base = {
@@ -52,4 +53,17 @@ const cloudInit = validator("cloud-init");
     expect(() =>
         execFileSync(cloudInit as string, ["schema", "--config-file", file], { encoding: "utf8", stdio: "pipe" }),
     ).toThrow(/power_state.mode/);
+});
+
+test("NVIDIA's toolkit repository is added only with its pinned key, and its command stops there otherwise", () => {
+    const runcmd = (parse(withGpu.replace(/^#cloud-config\n/, "")) as { runcmd: (string | string[])[] }).runcmd;
+    const keyStep = runcmd.find((c) => typeof c === "string" && c.includes(NVIDIA_TOOLKIT_KEY.url)) as string;
+    // Fetched over HTTPS and compared with the fingerprint in lib/aptKeys.ts (tests/lib/aptKeys.test.ts runs
+    // this command); an unpinned `curl | gpg --dearmor` would trust whatever the URL serves.
+    expect(keyStep).toContain(`if [ "$f" = '${NVIDIA_TOOLKIT_KEY.fingerprint}' ]`);
+    expect(keyStep).toContain("https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /");
+    expect(runcmd.filter((c) => typeof c === "string" && /curl[^|]*\|\s*gpg/.test(c))).toEqual([]);
+    // The toolkit is installed after the key step, never before it.
+    const install = runcmd.findIndex((c) => Array.isArray(c) && c.includes("nvidia-container-toolkit"));
+    expect(install).toBeGreaterThan(runcmd.indexOf(keyStep));
 });

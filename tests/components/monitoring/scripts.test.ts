@@ -9,6 +9,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { PATHS } from "../../../components/monitoring/configFiles";
+import { GRAFANA_APT_KEY } from "../../../lib/aptKeys";
+import { makeKey } from "../../helpers/gpgKey";
 import {
     ManagedFile,
     hostFiles,
@@ -28,6 +30,24 @@ const amtool = validator("amtool");
 const SCRIPTS = path.join(__dirname, "..", "..", "..", "components", "monitoring", "scripts");
 const token = { user: "aids-monitoring@pve", name: "monitoring", value: "11111111-2222-3333-4444-555555555555" };
 
+// Grafana's key, as the stand-in curl serves it: one made here, pinned in place of Grafana's.
+const keyDir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-grafana-key-"));
+const grafanaKey = makeKey(keyDir);
+process.env["AIDS_CURL_BODY"] = grafanaKey.file;
+afterAll(() => fs.rmSync(keyDir, { recursive: true, force: true }));
+/** The rendered set-up, its Grafana repository command pinned to `fingerprint` instead of Grafana's. */
+function monitoringScript(f: ManagedFile[], fingerprint = grafanaKey.fingerprint): string {
+    return renderMonitoringScript(server, f, "grafana-pw").replace(
+        /^AIDS_GRAFANA_REPO_B64='([^']*)'$/m,
+        (_, b64: string) => {
+            const cmd = Buffer.from(b64, "base64")
+                .toString("utf8")
+                .replaceAll(GRAFANA_APT_KEY.fingerprint, fingerprint);
+            return `AIDS_GRAFANA_REPO_B64='${Buffer.from(cmd, "utf8").toString("base64")}'`;
+        },
+    );
+}
+
 let server: MonitoringServer;
 let files: ManagedFile[];
 beforeAll(() => {
@@ -37,8 +57,8 @@ beforeAll(() => {
 
 (shellcheck ? test : test.skip)("shellcheck finds nothing in the rendered set-ups and the textfile writers", () => {
     shellcheckScripts(shellcheck as string, {
-        "monitoring.sh": renderMonitoringScript(server, files, "grafana-pw"),
-        "node-exporter.sh": renderNodeExporterScript("1.5.0-1+b6"),
+        "monitoring.sh": monitoringScript(files),
+        "node-exporter.sh": renderNodeExporterScript("1.5.0"),
         "host.sh": renderHostScript("pve1", server, token),
         "zpool-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "zpool-textfile.sh"), "utf8"),
         "xid-textfile.sh": fs.readFileSync(path.join(SCRIPTS, "xid-textfile.sh"), "utf8"),
@@ -48,17 +68,21 @@ beforeAll(() => {
 (promtool && amtool ? describe : describe.skip)("the monitoring container's set-up, run in a sandbox", () => {
     test("installs the pinned versions and writes every file, then a second run changes nothing", () => {
         const sb = makeGuestSandbox();
-        const first = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        const first = sb.run(monitoringScript(files));
         expect(first.output).toContain(`ready: ${files.length} file(s) changed`);
         expect(first.status).toBe(0);
         const calls = sb.calls();
+        // Debian's packages by name from the container's own suite (exact revisions such as 1.5.0-1+b6
+        // exist in one suite only); Grafana, from its own repository, exactly; nothing held, as a hold
+        // keeps the suite's security updates out.
         for (const pkg of [
-            `prometheus=${server.versions.prometheus}`,
-            `prometheus-alertmanager=${server.versions.alertmanager}`,
-            `prometheus-node-exporter=${server.versions.nodeExporter}`,
-            `grafana=${server.versions.grafana}`,
+            " prometheus",
+            " prometheus-alertmanager",
+            " prometheus-node-exporter",
+            ` grafana=${server.versions.grafana}`,
         ])
             expect(calls.some((c) => c.startsWith("apt-get install") && c.endsWith(pkg))).toBe(true);
+        expect(calls.filter((c) => c.startsWith("apt-mark hold"))).toEqual([]);
         for (const f of files) expect(sb.read(f.path)).toBe(`${f.content.replace(/\n+$/, "")}\n`);
         expect(sb.read("/etc/default/prometheus")).toContain(
             "--storage.tsdb.retention.time=30d --storage.tsdb.retention.size=20GB",
@@ -67,26 +91,48 @@ beforeAll(() => {
         for (const unit of ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter", "grafana-server"])
             expect(calls).toContain(`systemctl restart ${unit}`);
         expect(calls.filter((c) => c.startsWith("runuser"))).toEqual([
-            "runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password grafana-pw",
+            "runuser -u grafana -- grafana cli --homepath /usr/share/grafana --config /etc/grafana/grafana.ini admin reset-admin-password --password-from-stdin",
         ]);
+        // The password reaches grafana cli on its stdin (grafana pkg/cmd/grafana-cli/commands/
+        // reset_password_command.go reads one line), never in an argument that `ps` shows.
+        expect(fs.readFileSync(path.join(sb.state, "stdin-runuser"), "utf8")).toBe("grafana-pw\n");
+        expect(calls.filter((c) => c.includes("grafana-pw"))).toEqual([]);
 
         sb.clearLog();
-        const second = sb.run(renderMonitoringScript(server, files, "grafana-pw"));
+        const second = sb.run(monitoringScript(files));
         expect(second.status).toBe(0);
         expect(second.output).toContain("ready: 0 file(s) changed");
         expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
     });
 
+    test("Grafana's repository only with the pinned key: any other is refused, nothing added or installed", () => {
+        const sb = makeGuestSandbox();
+        const r = sb.run(monitoringScript(files, "0".repeat(40)));
+        expect(r.status).not.toBe(0);
+        expect(r.output).toContain(
+            `ai-dualstack: the apt key at https://apt.grafana.com/gpg.key has fingerprint ${grafanaKey.fingerprint}, not the pinned ${"0".repeat(40)}`,
+        );
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/sources.list.d/grafana.list"))).toBe(false);
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/keyrings/grafana.gpg"))).toBe(false);
+        expect(sb.calls().filter((c) => c.includes("grafana="))).toEqual([]);
+        // The pinned one: the keyring and the repository, signed-by that keyring.
+        const ok = sb.run(monitoringScript(files));
+        expect(ok.status).toBe(0);
+        expect(sb.read("/etc/apt/sources.list.d/grafana.list")).toBe(
+            "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main\n",
+        );
+    });
+
     test("a rule file promtool refuses is rolled back, and nothing restarts", () => {
         const sb = makeGuestSandbox();
-        expect(sb.run(renderMonitoringScript(server, files, "grafana-pw")).status).toBe(0);
+        expect(sb.run(monitoringScript(files)).status).toBe(0);
         sb.clearLog();
         const broken = files.map((f) =>
             f.path === PATHS.rules
                 ? { ...f, content: "groups:\n- name: x\n  rules:\n  - alert: A\n    expr: 'up =='\n" }
                 : f,
         );
-        const r = sb.run(renderMonitoringScript(server, broken, "grafana-pw"));
+        const r = sb.run(monitoringScript(broken));
         expect(r.status).toBe(1);
         expect(r.output).toContain("refused: promtool check rules; the previous files are back in place");
         expect(sb.read(PATHS.rules)).toContain("TargetDown");
@@ -94,15 +140,38 @@ beforeAll(() => {
     });
 });
 
-test("node-exporter in a container: the pinned package once, then nothing", () => {
+test("node-exporter in a container: from the container's suite, at least the floor, never held; then nothing", () => {
     const sb = makeGuestSandbox();
-    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
-    expect(sb.calls()).toContain(
-        "apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends --allow-downgrades prometheus-node-exporter=1.5.0-1+b6",
-    );
+    // An older set-up left 1.5.0-1+b6 installed and held: it meets the floor, and the hold goes.
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.5.0-1+b6\n");
+    fs.writeFileSync(path.join(sb.state, "held-prometheus-node-exporter"), "");
+    expect(sb.run(renderNodeExporterScript("1.5.0")).status).toBe(0);
+    expect(sb.calls().filter((c) => /^apt-(get|mark) (install|hold|unhold)/.test(c))).toEqual([
+        "apt-mark unhold prometheus-node-exporter",
+    ]);
+    // Below the floor (dpkg --compare-versions): the suite's candidate is installed, by name only.
     sb.clearLog();
-    expect(sb.run(renderNodeExporterScript("1.5.0-1+b6")).status).toBe(0);
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.writeFileSync(path.join(sb.state, "candidate-prometheus-node-exporter"), "1.9.1-1\n");
+    const up = sb.run(renderNodeExporterScript("1.5.0"));
+    expect(up.status).toBe(0);
+    expect(up.output).toContain("ready: prometheus-node-exporter 1.9.1-1 on :9100");
+    expect(sb.calls().filter((c) => c.startsWith("apt-get install") || c.startsWith("apt-mark hold"))).toEqual([
+        "apt-get install -y -qq -o DPkg::Lock::Timeout=300 --no-install-recommends prometheus-node-exporter",
+    ]);
+    sb.clearLog();
+    expect(sb.run(renderNodeExporterScript("1.5.0")).status).toBe(0);
     expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("systemctl restart"))).toEqual([]);
+    // A suite that offers less than the floor is refused, by name, version and suite.
+    fs.writeFileSync(path.join(sb.state, "pkg-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.writeFileSync(path.join(sb.state, "candidate-prometheus-node-exporter"), "1.4.0-1\n");
+    fs.mkdirSync(path.join(sb.root, "etc"), { recursive: true });
+    fs.writeFileSync(path.join(sb.root, "etc", "os-release"), "VERSION_CODENAME=bookworm\n");
+    const old = sb.run(renderNodeExporterScript("1.5.0"));
+    expect(old.status).toBe(1);
+    expect(old.output).toContain(
+        "ai-dualstack: prometheus-node-exporter 1.4.0-1 from Debian bookworm is older than 1.5.0, the oldest version the set-up works with",
+    );
 });
 
 test("the host: exporters pinned, the token in pve.yml, one firewall rule for the monitoring host, re-made when it moves", () => {

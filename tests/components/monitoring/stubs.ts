@@ -20,18 +20,32 @@ export interface GuestSandbox {
 }
 
 const STUBS: Record<string, string> = {
+    // NAME=VERSION installs that version; a bare NAME the suite's candidate (candidate-NAME, else 99.0).
     "apt-get": `echo "apt-get $*" >>"$AIDS_LOG"
-for a in "$@"; do case "$a" in *=*) echo "\${a#*=}" >"$AIDS_STATE/pkg-\${a%%=*}";; esac; done`,
+for a in "$@"; do case "$a" in
+  -*|install|update) ;;
+  *=*) echo "\${a#*=}" >"$AIDS_STATE/pkg-\${a%%=*}" ;;
+  *) cat "$AIDS_STATE/candidate-$a" 2>/dev/null >"$AIDS_STATE/pkg-$a" || echo 99.0 >"$AIDS_STATE/pkg-$a" ;;
+esac; done`,
     "dpkg-query": `for a in "$@"; do last="$a"; done; cat "$AIDS_STATE/pkg-$last" 2>/dev/null || exit 1`,
-    "apt-mark": `echo "apt-mark $*" >>"$AIDS_LOG"`,
+    // A hold is a file held-NAME: showhold lists it, unhold removes it.
+    "apt-mark": `echo "apt-mark $*" >>"$AIDS_LOG"
+case "$1" in
+  showhold) [[ ! -f "$AIDS_STATE/held-$2" ]] || echo "$2" ;;
+  unhold) rm -f "$AIDS_STATE/held-$2" ;;
+  hold) touch "$AIDS_STATE/held-$2" ;;
+esac`,
     systemctl: `echo "systemctl $*" >>"$AIDS_LOG"
 case "$1" in
   is-active) [[ -f "$AIDS_STATE/active-\${!#}" ]] ;;
   restart|start) touch "$AIDS_STATE/active-$2" ;;
 esac`,
+    // -o FILE gets AIDS_CURL_BODY (a test's apt key) when set, else a stub line.
     curl: `echo "curl $*" >>"$AIDS_LOG"
-while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then echo stub >"$2"; shift; fi; shift; done`,
-    runuser: `echo "runuser $*" >>"$AIDS_LOG"`,
+while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then cp "\${AIDS_CURL_BODY:-/nonexistent}" "$2" 2>/dev/null || echo stub >"$2"; shift; fi; shift; done`,
+    // What a command reads with --password-from-stdin goes to a file of its own: the log holds arguments only.
+    runuser: `echo "runuser $*" >>"$AIDS_LOG"
+case " $* " in *" --password-from-stdin "*) cat >>"$AIDS_STATE/stdin-runuser" ;; esac`,
     pvesh: `echo "pvesh $*" >>"$AIDS_LOG"
 case "$1" in
   get) cat "$AIDS_STATE/rules.json" 2>/dev/null || echo "[]" ;;

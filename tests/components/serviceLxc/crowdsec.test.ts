@@ -4,7 +4,7 @@
 // syslog over UDP); the scanner in it is banned for the configured time, the ordinary visitor is not,
 // and the node's bouncer, with its registered key, reads the ban from the local API.
 
-import { ChildProcess, execFileSync, spawn } from "child_process";
+import { ChildProcess, execFileSync, spawn, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
@@ -37,6 +37,17 @@ const crowdsec = validator("crowdsec");
 const cscli = validator("cscli");
 const logger = validator("logger");
 const shellcheck = validator("shellcheck");
+const sqlite3 = validator("sqlite3");
+const BOUNCER_SCRIPT = path.join(
+    __dirname,
+    "..",
+    "..",
+    "..",
+    "components",
+    "serviceLxc",
+    "scripts",
+    "crowdsec-bouncer.sh",
+);
 
 async function freePort(): Promise<number> {
     return new Promise((resolve) => {
@@ -110,12 +121,52 @@ function decisions(config: string): Decision[] {
     return alerts.flatMap((a) => a.decisions ?? []);
 }
 
-const ready = crowdsec && cscli && logger;
+/**
+ * The setup's register_bouncer (crowdsec-bouncer.sh), run by bash against the real cscli and sqlite3
+ * on this config, each behind a stand-in that records its arguments (what `ps` would show) first.
+ */
+function registerBouncer(config: string): { status: number | null; stderr: string; argv: () => string } {
+    const dir = path.dirname(config);
+    const bin = path.join(dir, "bin");
+    const argv = path.join(dir, "argv.log");
+    fs.mkdirSync(bin, { recursive: true });
+    for (const [tool, real] of [
+        ["cscli", `${cscli as string} -c ${config}`],
+        ["sqlite3", sqlite3 as string],
+    ])
+        fs.writeFileSync(
+            path.join(bin, tool as string),
+            `#!/usr/bin/env bash\necho "${tool} $*" >>"${argv}"\nexec ${real} "$@"\n`,
+            { mode: 0o755 },
+        );
+    const script = `set -euo pipefail\n${fs.readFileSync(BOUNCER_SCRIPT, "utf8")}\nregister_bouncer "${dir}/bouncer.sha256"\n`;
+    const run = () =>
+        spawnSync("bash", ["-s"], {
+            input: script,
+            encoding: "utf8",
+            env: {
+                ...process.env,
+                PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+                AIDS_CS_BOUNCER: BOUNCER_NAME,
+                AIDS_CS_BOUNCER_KEY: BOUNCER_KEY,
+            },
+        });
+    const first = run();
+    // A second run finds the key registered (its stamp) and calls nothing.
+    const before = fs.readFileSync(argv, "utf8");
+    const second = run();
+    if (second.status !== 0 || fs.readFileSync(argv, "utf8") !== before)
+        throw new Error(`register_bouncer did something again: ${second.stderr}`);
+    return { status: first.status, stderr: first.stderr, argv: () => fs.readFileSync(argv, "utf8") };
+}
+
+const ready = crowdsec && cscli && logger && sqlite3;
 (ready ? describe : describe.skip)("CrowdSec on the recorded Traefik attack log", () => {
     let daemon: ChildProcess | undefined;
     let config = "";
     let lapiPort = 0;
     let log = "";
+    let registration: ReturnType<typeof registerBouncer> | undefined;
 
     beforeAll(async () => {
         lapiPort = await freePort();
@@ -123,7 +174,9 @@ const ready = crowdsec && cscli && logger;
         config = configDir(lapiPort, syslogPort);
         const cli = (...args: string[]) => execFileSync(cscli as string, ["-c", config, ...args], { encoding: "utf8" });
         cli("machines", "add", "-a", "-f", path.join(path.dirname(config), "local_api_credentials.yaml"));
-        cli("bouncers", "add", BOUNCER_NAME, "-k", BOUNCER_KEY);
+        registration = registerBouncer(config);
+        expect(registration.stderr).toBe("");
+        expect(registration.status).toBe(0);
         daemon = spawn(crowdsec as string, ["-c", config], { stdio: "ignore" });
         log = path.join(path.dirname(path.dirname(config)), "crowdsec.log");
         // The syslog listener is up once the agent starts processing.
@@ -161,6 +214,14 @@ const ready = crowdsec && cscli && logger;
         expect(ban?.duration).toMatch(/^3h5\d?m/);
         expect(all.filter((d) => d.value === VISITOR)).toEqual([]);
         expect(fs.readFileSync(log, "utf8")).toContain("Central API disabled");
+    });
+
+    test("the bouncer's key is registered without ever being a command's argument", () => {
+        const argv = registration?.argv() ?? "";
+        expect(argv).toContain(`cscli --error bouncers add ${BOUNCER_NAME} -o raw`);
+        expect(argv).toContain("sqlite3 ");
+        // cscli would show it to `ps` with `-k` (crowdsec cmd/crowdsec-cli/bouncers.go); it never gets it.
+        expect(argv).not.toContain(BOUNCER_KEY);
     });
 
     test("the node's bouncer, with its key, reads the ban from the local API", async () => {

@@ -26,7 +26,9 @@ const STUBS: Record<string, string> = {
 
 /** The fake release: config.sh and svc.sh that record their arguments and leave what the real ones leave. */
 const RELEASE: Record<string, string> = {
-    "config.sh": 'echo "config.sh $*" >>"$CALLS"; [[ "$1" == remove ]] && rm -f .runner || touch .runner',
+    // The token it was given in its environment goes to a file of its own: CALLS holds arguments only.
+    "config.sh":
+        'echo "config.sh $*" >>"$CALLS"; echo "${ACTIONS_RUNNER_INPUT_TOKEN:-}" >>"$SANDBOX/config.env"; [[ "$1" == remove ]] && rm -f .runner || touch .runner',
     "svc.sh":
         'echo "svc.sh $*" >>"$CALLS"; if [[ "$1" == install ]]; then echo actions.runner.x.service >.service; fi; [[ "$1" != start ]] || touch "$SANDBOX/active"',
 };
@@ -59,8 +61,8 @@ function sandbox(): { root: string; env: NodeJS.ProcessEnv; sha: string } {
 
 const runner = { repository: "octo/ai-dualstack", tokenSecret: "t", labels: ["ai-dualstack"] };
 
-function run(env: NodeJS.ProcessEnv, sha: string) {
-    const script = renderRunnerScript(runner, "private-cicd", "REG-TOKEN").replace(
+function run(env: NodeJS.ProcessEnv, sha: string, labels = runner.labels) {
+    const script = renderRunnerScript({ ...runner, labels }, "private-cicd", "REG-TOKEN").replace(
         `AIDS_RUNNER_SHA256='${RUNNER_SHA256}'`,
         `AIDS_RUNNER_SHA256='${sha}'`,
     );
@@ -83,8 +85,13 @@ test("installs the checked release, registers once with the token and labels, th
     const once = calls(env);
     expect(once.filter((c) => c.startsWith("curl"))).toHaveLength(1);
     expect(once).toContain(
-        "config.sh --unattended --replace --url https://github.com/octo/ai-dualstack --token REG-TOKEN --name private-cicd --labels ai-dualstack --work _work",
+        "config.sh --unattended --replace --url https://github.com/octo/ai-dualstack --name private-cicd --labels ai-dualstack --work _work",
     );
+    // The token reached config.sh in ACTIONS_RUNNER_INPUT_TOKEN, which the runner reads and removes from
+    // its environment (actions/runner src/Runner.Listener/CommandSettings.cs), never in an argument
+    // that `ps` shows: no stand-in's recorded argv holds it.
+    expect(fs.readFileSync(path.join(env["SANDBOX"] as string, "config.env"), "utf8")).toBe("REG-TOKEN\n");
+    expect(once.filter((c) => c.includes("REG-TOKEN"))).toEqual([]);
     expect(once).toContain("svc.sh install runner");
     expect(once).toContain("svc.sh start");
     expect(first.stdout).toContain("ready: actions.runner.x.service active");
@@ -103,4 +110,20 @@ test("refuses a download whose sha256 differs, before unpacking or registering",
     expect(result.stderr).toMatch(/FAILED|did NOT match/);
     expect(fs.existsSync(path.join(env["AIDS_RUNNER_DIR"] as string, "config.sh"))).toBe(false);
     expect(calls(env).filter((c) => c.startsWith("config.sh"))).toEqual([]);
+});
+
+test("new labels: removed and registered again, the token in the environment of both calls only", () => {
+    const { env, sha } = sandbox();
+    expect(run(env, sha).status).toBe(0);
+    fs.rmSync(env["CALLS"] as string);
+    const again = run(env, sha, ["ai-dualstack", "gpu"]);
+    expect(again.stderr).toBe("");
+    expect(again.status).toBe(0);
+    const registration = calls(env).filter((c) => c.startsWith("config.sh"));
+    expect(registration).toEqual([
+        "config.sh remove",
+        "config.sh --unattended --replace --url https://github.com/octo/ai-dualstack --name private-cicd --labels ai-dualstack,gpu --work _work",
+    ]);
+    expect(calls(env).filter((c) => c.includes("REG-TOKEN"))).toEqual([]);
+    expect(fs.readFileSync(path.join(env["SANDBOX"] as string, "config.env"), "utf8")).toBe("REG-TOKEN\n".repeat(3));
 });
