@@ -11,7 +11,20 @@ log() { echo "ai-dualstack runner: $*"; }
 dir="${AIDS_RUNNER_DIR:-/opt/actions-runner}" # another folder only in the sandbox test
 as_runner() { (cd "$dir" && runuser -u runner -- "$@"); }
 
-pkgs=(docker.io git curl ca-certificates tar libicu72 libkrb5-3 zlib1g libssl3)
+# The runner's .NET libraries carry the suite's soname in their package names: Debian 12's template
+# (Proxmox VE 8.4) has libicu72 and libssl3, Debian 13's (Proxmox VE 9) libicu76 and libssl3t64
+# (the trixie and bookworm Packages indexes of Debian's archive).
+# shellcheck source=/dev/null
+suite="$(. "${AIDS_OS_RELEASE:-/etc/os-release}" && echo "${VERSION_CODENAME:-}")"
+case "$suite" in
+bookworm) dotnet_libs=(libicu72 libssl3) ;;
+trixie) dotnet_libs=(libicu76 libssl3t64) ;;
+*)
+    echo "ai-dualstack runner: Debian '$suite' is not known here; the runner's libraries are named for bookworm (12) and trixie (13): use a Debian 12 or 13 template" >&2
+    exit 1
+    ;;
+esac
+pkgs=(docker.io git curl ca-certificates tar libkrb5-3 zlib1g "${dotnet_libs[@]}")
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then

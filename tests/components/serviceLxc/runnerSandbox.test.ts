@@ -33,18 +33,22 @@ const RELEASE: Record<string, string> = {
         'echo "svc.sh $*" >>"$CALLS"; if [[ "$1" == install ]]; then echo actions.runner.x.service >.service; fi; [[ "$1" != start ]] || touch "$SANDBOX/active"',
 };
 
-function sandbox(): { root: string; env: NodeJS.ProcessEnv; sha: string } {
+function sandbox(
+    suite = "bookworm",
+    stubs: Record<string, string> = {},
+): { root: string; env: NodeJS.ProcessEnv; sha: string } {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), "aids-runner-"));
     const bin = path.join(root, "bin");
     const rel = path.join(root, "release");
     fs.mkdirSync(bin);
     fs.mkdirSync(rel);
-    for (const [name, body] of Object.entries(STUBS)) {
+    for (const [name, body] of Object.entries({ ...STUBS, ...stubs })) {
         fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
     }
     for (const [name, body] of Object.entries(RELEASE)) {
         fs.writeFileSync(path.join(rel, name), `#!/usr/bin/env bash\n${body}\n`, { mode: 0o755 });
     }
+    fs.writeFileSync(path.join(root, "os-release"), `ID=debian\nVERSION_CODENAME=${suite}\n`);
     const tarball = path.join(root, "release.tar.gz");
     execFileSync("tar", ["-czf", tarball, "-C", rel, "."]);
     const sha = createHash("sha256").update(fs.readFileSync(tarball)).digest("hex");
@@ -55,6 +59,7 @@ function sandbox(): { root: string; env: NodeJS.ProcessEnv; sha: string } {
         SANDBOX: root,
         TARBALL: tarball,
         AIDS_RUNNER_DIR: path.join(root, "opt", "actions-runner"),
+        AIDS_OS_RELEASE: path.join(root, "os-release"),
     };
     return { root, env, sha };
 }
@@ -126,4 +131,29 @@ test("new labels: removed and registered again, the token in the environment of 
     ]);
     expect(calls(env).filter((c) => c.includes("REG-TOKEN"))).toEqual([]);
     expect(fs.readFileSync(path.join(env["SANDBOX"] as string, "config.env"), "utf8")).toBe("REG-TOKEN\n".repeat(3));
+});
+
+// The runner's .NET libraries are named after their soname, which differs per suite: the trixie and
+// bookworm Packages indexes of Debian's archive list libicu76/libssl3t64 (13) and libicu72/libssl3 (12).
+test.each([
+    ["bookworm", "libicu72 libssl3"],
+    ["trixie", "libicu76 libssl3t64"],
+])("on %s (a fresh container) it installs the runner's libraries by that suite's names", (suite, libs) => {
+    const { env, sha } = sandbox(suite, { "dpkg-query": "exit 1" });
+    const result = run(env, sha);
+    expect(result.stderr).toBe("");
+    expect(result.status).toBe(0);
+    expect(calls(env)).toContain(
+        `apt-get install -y -qq --no-install-recommends docker.io git curl ca-certificates tar libkrb5-3 zlib1g ${libs}`,
+    );
+});
+
+test("a suite it has no library names for is refused before anything is installed", () => {
+    const { env, sha } = sandbox("forky", { "dpkg-query": "exit 1" });
+    const result = run(env, sha);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toBe(
+        "ai-dualstack runner: Debian 'forky' is not known here; the runner's libraries are named for bookworm (12) and trixie (13): use a Debian 12 or 13 template\n",
+    );
+    expect(calls(env)).toEqual([]);
 });
