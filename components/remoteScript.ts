@@ -17,6 +17,8 @@ export interface ScriptCommandArgs {
     readonly stdin: pulumi.Input<string>;
     /** Keep the script a Pulumi secret (it carries a password or key); default true. */
     readonly secret?: boolean;
+    /** What undoes the set-up when the resource is deleted; by default nothing runs. */
+    readonly delete?: pulumi.Input<string>;
 }
 
 /** A script run over SSH by `bash -s` on create and update, with `description` as its line in the plan. */
@@ -36,6 +38,7 @@ export function scriptCommand(
                 update: "bash -s",
                 stdin: args.secret === false ? args.stdin : pulumi.secret(args.stdin),
                 logging: "stdoutAndStderr",
+                ...(args.delete === undefined ? {} : { delete: args.delete }),
             },
             opts,
         ),
