@@ -13,6 +13,7 @@ import { GATE_DEFAULTS } from "../config/schema";
 import { GateInput, runGate } from "../providers/ollama/runGate";
 import { median } from "../providers/ollama/measure";
 import { findOllama, OllamaServer, startOllama } from "../testing/ollamaServer";
+import { runBench } from "./cli";
 
 const USAGE = `Usage: npm run bench:gate [-- options]
 
@@ -226,12 +227,4 @@ async function main(argv: string[]): Promise<number> {
     }
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => (process.exitCode = code),
-        (err: unknown) => {
-            console.error(err instanceof Error ? err.message : err);
-            process.exitCode = 1;
-        },
-    );
-}
+if (require.main === module) runBench(main, 1);

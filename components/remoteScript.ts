@@ -17,6 +17,8 @@ export interface ScriptCommandArgs {
     readonly stdin: pulumi.Input<string>;
     /** Keep the script a Pulumi secret (it carries a password or key); default true. */
     readonly secret?: boolean;
+    /** What undoes the set-up when the resource is deleted; by default nothing runs. */
+    readonly delete?: pulumi.Input<string>;
 }
 
 /** A script run over SSH by `bash -s` on create and update, with `description` as its line in the plan. */
@@ -36,8 +38,31 @@ export function scriptCommand(
                 update: "bash -s",
                 stdin: args.secret === false ? args.stdin : pulumi.secret(args.stdin),
                 logging: "stdoutAndStderr",
+                ...(args.delete === undefined ? {} : { delete: args.delete }),
             },
             opts,
         ),
     );
+}
+
+/** The set-up a ScriptSetup runs: its plan line, where, what (stdin), and what must run first. */
+export interface SetupScript extends ScriptCommandArgs {
+    /** What the component set up, in one plain line (no secret): its `description` output. */
+    readonly description: string;
+    /** The command's line in the plan. */
+    readonly planLine: string;
+    readonly dependsOn: pulumi.Input<pulumi.Resource>[];
+}
+
+/** A component that sets a guest up with one script over SSH (`setup`) and says what it set up. */
+export abstract class ScriptSetup extends pulumi.ComponentResource {
+    public readonly setup: command.remote.Command;
+    public readonly description: string;
+
+    protected constructor(type: string, name: string, script: SetupScript, opts?: pulumi.ComponentResourceOptions) {
+        super(type, name, {}, opts);
+        const { description, planLine, dependsOn, ...args } = script;
+        this.description = description;
+        this.setup = scriptCommand(`${name}-setup`, planLine, args, { parent: this, dependsOn });
+    }
 }

@@ -2,13 +2,8 @@
 // exactly one VM, and every GPU VM proven by a throughput gate.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import {
-    PolicyResource,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-    validateResourceOfType,
-} from "@pulumi/policy";
-import { hostOf } from "./util";
+import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
+import { hostOf, resourcePolicy, stackPolicy } from "./util";
 
 /**
  * The gate's type token. ModelThroughput is a dynamic resource: it has no SDK class (and no
@@ -17,26 +12,23 @@ import { hostOf } from "./util";
  */
 export const MODEL_THROUGHPUT_TYPE = "pulumi-nodejs:dynamic/ollama:ModelThroughput";
 
-export const gpuByMapping: ResourceValidationPolicy = {
-    name: "gpu-by-mapping",
-    description: "A VM receives a PCI device by cluster mapping, never by raw PCI id.",
-    enforcementLevel: "mandatory",
-    remediationSteps:
-        "Declare a hardware mapping for the GPU and set hostpcis[].mapping to its name, not hostpcis[].id.",
-    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+export const gpuByMapping = resourcePolicy(
+    "gpu-by-mapping",
+    "A VM receives a PCI device by cluster mapping, never by raw PCI id.",
+    "Declare a hardware mapping for the GPU and set hostpcis[].mapping to its name, not hostpcis[].id.",
+    validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         for (const [i, h] of (vm.hostpcis ?? []).entries()) {
             if (h.id !== undefined) reportViolation(`hostpcis[${i}] passes raw PCI id ${h.id}`);
             else if (h.mapping === undefined) reportViolation(`hostpcis[${i}] names no mapping`);
         }
     }),
-};
+);
 
-export const gpuVmMachine: ResourceValidationPolicy = {
-    name: "gpu-vm-machine",
-    description: "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Set machine: q35, bios: ovmf (with an efiDisk) and hostpcis[].pcie: true.",
-    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+export const gpuVmMachine = resourcePolicy(
+    "gpu-vm-machine",
+    "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.",
+    "Set machine: q35, bios: ovmf (with an efiDisk) and hostpcis[].pcie: true.",
+    validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         const hostpcis = vm.hostpcis ?? [];
         if (hostpcis.length === 0) return;
         if (vm.machine !== undefined && vm.machine !== "q35") reportViolation(`machine is ${vm.machine}, not q35`);
@@ -47,23 +39,21 @@ export const gpuVmMachine: ResourceValidationPolicy = {
             }
         }
     }),
-};
+);
 
-export const gpuVmNoProviderRestart: ResourceValidationPolicy = {
-    name: "gpu-vm-no-provider-restart",
-    description: "A VM with a passed-through device is never restarted by the provider (rebootAfterUpdate: false).",
-    enforcementLevel: "mandatory",
-    remediationSteps:
-        "Set rebootAfterUpdate: false on the VM; a change Proxmox applies only at the next start waits for a restart by hand (docs/deploying.md).",
+export const gpuVmNoProviderRestart = resourcePolicy(
+    "gpu-vm-no-provider-restart",
+    "A VM with a passed-through device is never restarted by the provider (rebootAfterUpdate: false).",
+    "Set rebootAfterUpdate: false on the VM; a change Proxmox applies only at the next start waits for a restart by hand (docs/deploying.md).",
     // The provider's rebootAfterUpdate defaults to true (its VmLegacy docs): any update that needs
     // the VM offline restarts it, and a card that fails its reset (the RTX 5090's known FLR
     // problem) can then hang until the host is power-cycled.
-    validateResource: validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
+    validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         if ((vm.hostpcis ?? []).length > 0 && vm.rebootAfterUpdate !== false) {
             reportViolation(`rebootAfterUpdate is ${String(vm.rebootAfterUpdate ?? "unset (true)")}, not false`);
         }
     }),
-};
+);
 
 /** The VMs that pass through a device, with the mappings they use. */
 function gpuVms(resources: PolicyResource[]) {
@@ -74,12 +64,11 @@ function gpuVms(resources: PolicyResource[]) {
     });
 }
 
-export const mappingOneVm: StackValidationPolicy = {
-    name: "pci-mapping-one-vm",
-    description: "Every PCI mapping is used by exactly one VM, and every mapping a VM uses is declared.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Give each GPU to exactly one VM and declare every mapping a VM uses.",
-    validateStack: (args, reportViolation) => {
+export const mappingOneVm = stackPolicy(
+    "pci-mapping-one-vm",
+    "Every PCI mapping is used by exactly one VM, and every mapping a VM uses is declared.",
+    "Give each GPU to exactly one VM and declare every mapping a VM uses.",
+    (args, reportViolation) => {
         const vms = gpuVms(args.resources);
         const mappings = args.resources.flatMap((r) => {
             const m = r.asType(proxmoxve.hardware.mapping.Pci);
@@ -106,14 +95,13 @@ export const mappingOneVm: StackValidationPolicy = {
             }
         }
     },
-};
+);
 
-export const gpuVmGated: StackValidationPolicy = {
-    name: "gpu-vm-has-throughput-gate",
-    description: "Every GPU VM has a ModelThroughput gate whose endpoint is one of the VM's addresses.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Give the VM a model with a throughput gate in the stack config (docs/throughput-gate.md).",
-    validateStack: (args, reportViolation) => {
+export const gpuVmGated = stackPolicy(
+    "gpu-vm-has-throughput-gate",
+    "Every GPU VM has a ModelThroughput gate whose endpoint is one of the VM's addresses.",
+    "Give the VM a model with a throughput gate in the stack config (docs/throughput-gate.md).",
+    (args, reportViolation) => {
         const hosts = args.resources
             .filter((r) => r.type === MODEL_THROUGHPUT_TYPE)
             .map((r) => {
@@ -136,6 +124,6 @@ export const gpuVmGated: StackValidationPolicy = {
             }
         }
     },
-};
+);
 
 export const gpuPolicies = [gpuByMapping, gpuVmMachine, gpuVmNoProviderRestart, mappingOneVm, gpuVmGated];

@@ -3,7 +3,8 @@
 
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { ResourceValidationPolicy, UnknownValueError, validateResourceOfType } from "@pulumi/policy";
+import { UnknownValueError, validateResourceOfType } from "@pulumi/policy";
+import { resourcePolicy } from "./util";
 
 /** Why an image reference is not pinned, or undefined when it is (a version tag or a digest). */
 export function unpinnedReason(image: string): string | undefined {
@@ -14,12 +15,11 @@ export function unpinnedReason(image: string): string | undefined {
     return undefined;
 }
 
-export const imagesPinned: ResourceValidationPolicy = {
-    name: "images-pinned",
-    description: "Every docker image is pinned to a version tag or a digest, never :latest or no tag.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Pin the image to a release tag or digest (the service's image in the stack config).",
-    validateResource: [
+export const imagesPinned = resourcePolicy(
+    "images-pinned",
+    "Every docker image is pinned to a version tag or a digest, never :latest or no tag.",
+    "Pin the image to a release tag or digest (the service's image in the stack config).",
+    [
         validateResourceOfType(docker.RemoteImage, (img, _args, reportViolation) => {
             const why = img.name === undefined ? undefined : unpinnedReason(img.name);
             if (why) reportViolation(`image ${img.name} ${why}`);
@@ -29,44 +29,41 @@ export const imagesPinned: ResourceValidationPolicy = {
             if (why) reportViolation(`container image ${c.image} ${why}`);
         }),
     ],
-};
+);
 
-export const containerHealthcheck: ResourceValidationPolicy = {
-    name: "container-healthcheck",
-    description: "Every docker container declares a healthcheck with a test command.",
-    enforcementLevel: "mandatory",
-    remediationSteps:
-        "Add a healthcheck (the service's healthcheck in the stack config) so that `wait` and monitoring see a broken service.",
-    validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
+export const containerHealthcheck = resourcePolicy(
+    "container-healthcheck",
+    "Every docker container declares a healthcheck with a test command.",
+    "Add a healthcheck (the service's healthcheck in the stack config) so that `wait` and monitoring see a broken service.",
+    validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
         if (c.healthcheck === undefined) reportViolation(`container ${c.name ?? "?"} has no healthcheck`);
         else if ((c.healthcheck.tests ?? []).length === 0)
             reportViolation(`container ${c.name ?? "?"} has a healthcheck with no test`);
     }),
-};
+);
 
-export const containerMemoryLimit: ResourceValidationPolicy = {
-    name: "container-memory-limit",
-    description: "Every docker container has a memory limit, so one service cannot starve the VM.",
-    // Advisory: several services (web UIs, exporters) have no limit yet.
-    enforcementLevel: "advisory",
-    remediationSteps: "Set the service's limits.memoryGiB (vms.<vm>.services.<name>.limits in the stack config).",
-    validateResource: validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
+export const containerMemoryLimit = resourcePolicy(
+    "container-memory-limit",
+    "Every docker container has a memory limit, so one service cannot starve the VM.",
+    "Set the service's limits.memoryGiB (vms.<vm>.services.<name>.limits in the stack config).",
+    validateResourceOfType(docker.Container, (c, _args, reportViolation) => {
         if (c.memory === undefined) reportViolation(`container ${c.name ?? "?"} has no memory limit`);
     }),
-};
+    // Advisory: several services (web UIs, exporters) have no limit yet.
+    "advisory",
+);
 
-export const cloudInitNoPasswordSsh: ResourceValidationPolicy = {
-    name: "cloud-init-no-password-ssh",
-    description: "Cloud-init user data turns SSH password logins off (ssh_pwauth: false).",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Render `ssh_pwauth: false` in the VM's user data (components/gpuVm).",
-    validateResource: validateResourceOfType(proxmoxve.FileLegacy, (file, _args, reportViolation) => {
+export const cloudInitNoPasswordSsh = resourcePolicy(
+    "cloud-init-no-password-ssh",
+    "Cloud-init user data turns SSH password logins off (ssh_pwauth: false).",
+    "Render `ssh_pwauth: false` in the VM's user data (components/gpuVm).",
+    validateResourceOfType(proxmoxve.FileLegacy, (file, _args, reportViolation) => {
         const data = file.sourceRaw?.data;
         if (data === undefined || !data.startsWith("#cloud-config")) return;
         if (!/^ssh_pwauth:\s*false\s*$/m.test(data))
             reportViolation(`${file.sourceRaw?.fileName ?? "user data"} does not set ssh_pwauth: false`);
     }),
-};
+);
 
 /** Key material: a PEM private key, or a Proxmox API token value (user@realm!id=uuid). */
 export const KEY_MATERIAL = [
@@ -104,15 +101,12 @@ export function keyMaterialPaths(value: unknown, path = ""): string[] {
     });
 }
 
-export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
-    name: "key-material-only-in-credentials",
-    description:
-        "A private key or API token value appears only in the inputs meant for credentials, never in a script, env or file.",
-    enforcementLevel: "mandatory",
-    remediationSteps:
-        "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
+export const keyMaterialOnlyInCredentials = resourcePolicy(
+    "key-material-only-in-credentials",
+    "A private key or API token value appears only in the inputs meant for credentials, never in a script, env or file.",
+    "Pass the key as a secret file on the guest or through the connection's privateKey; never inline it.",
     // Every resource type: key material in any other input lands in state and in logs, secret or not.
-    validateResource: (args, reportViolation) => {
+    (args, reportViolation) => {
         // The engine hands the Node.js dynamic provider (the throughput gate's) the whole stack config as its
         // inputs, secrets included and kept secret in state: that is the config, not a script, env or file.
         if (args.type === DYNAMIC_PROVIDER_TYPE) return;
@@ -120,7 +114,7 @@ export const keyMaterialOnlyInCredentials: ResourceValidationPolicy = {
             if (!CREDENTIAL_PATHS.includes(path)) reportViolation(`key material in input ${path}`);
         }
     },
-};
+);
 
 export const hygienePolicies = [
     imagesPinned,

@@ -2,13 +2,15 @@
 // unable to reach out except through their rules, and no management port open to the world.
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
+import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
 import {
-    PolicyResource,
-    ResourceValidationPolicy,
-    StackValidationPolicy,
-    validateResourceOfType,
-} from "@pulumi/policy";
-import { environmentOfComment, environmentOfTags, isWideSource, portListIncludes } from "./util";
+    environmentOfComment,
+    environmentOfTags,
+    isWideSource,
+    portListIncludes,
+    resourcePolicy,
+    stackPolicy,
+} from "./util";
 
 /** A guest's bridges and environment, VM or container alike. */
 export interface GuestView {
@@ -38,12 +40,11 @@ export function guestsOf(resources: PolicyResource[]): GuestView[] {
     return out;
 }
 
-export const guestOnOwnBridge: StackValidationPolicy = {
-    name: "guest-on-own-environment-bridge",
-    description: "Every guest sits only on a bridge this stack declares for the guest's own environment.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Attach the guest to its environment's bridge.",
-    validateStack: (args, reportViolation) => {
+export const guestOnOwnBridge = stackPolicy(
+    "guest-on-own-environment-bridge",
+    "Every guest sits only on a bridge this stack declares for the guest's own environment.",
+    "Attach the guest to its environment's bridge.",
+    (args, reportViolation) => {
         const bridges = args.resources.flatMap((r) => {
             const b = r.asType(proxmoxve.network.linux.Bridge);
             return b ? [{ name: b.name, node: b.nodeName, env: environmentOfComment(b.comment) }] : [];
@@ -72,14 +73,13 @@ export const guestOnOwnBridge: StackValidationPolicy = {
             }
         }
     },
-};
+);
 
-export const publicOutboundDrop: StackValidationPolicy = {
-    name: "public-guest-outbound-drop",
-    description: "A public guest's firewall drops outbound traffic that no rule allows.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Set outputPolicy DROP in the public guest's firewall options and allow what it needs by rule.",
-    validateStack: (args, reportViolation) => {
+export const publicOutboundDrop = stackPolicy(
+    "public-guest-outbound-drop",
+    "A public guest's firewall drops outbound traffic that no rule allows.",
+    "Set outputPolicy DROP in the public guest's firewall options and allow what it needs by rule.",
+    (args, reportViolation) => {
         const guests = guestsOf(args.resources);
         for (const r of args.resources) {
             const o = r.asType(proxmoxve.firewall.OptionsLegacy);
@@ -95,7 +95,7 @@ export const publicOutboundDrop: StackValidationPolicy = {
             }
         }
     },
-};
+);
 
 const MANAGEMENT_PORTS = [22, 8006];
 
@@ -117,13 +117,11 @@ function wideManagementRules(rules: RuleView[] | undefined): string[] {
         .map((r) => `${r.macro ?? `port ${r.dport ?? "any"}`} from ${r.source ?? "anywhere"}`);
 }
 
-export const noWideManagementPorts: ResourceValidationPolicy = {
-    name: "no-wide-management-ports",
-    description:
-        "No firewall rule opens SSH (22) or the Proxmox UI (8006) to the whole internet or a prefix shorter than /8.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Narrow the rule's source to the LAN or VPN subnet.",
-    validateResource: [
+export const noWideManagementPorts = resourcePolicy(
+    "no-wide-management-ports",
+    "No firewall rule opens SSH (22) or the Proxmox UI (8006) to the whole internet or a prefix shorter than /8.",
+    "Narrow the rule's source to the LAN or VPN subnet.",
+    [
         validateResourceOfType(proxmoxve.firewall.RulesLegacy, (rules, _args, reportViolation) => {
             for (const r of wideManagementRules(rules.rules)) reportViolation(`rule opens ${r}`);
         }),
@@ -132,6 +130,6 @@ export const noWideManagementPorts: ResourceValidationPolicy = {
                 reportViolation(`security group ${group.name} opens ${r}`);
         }),
     ],
-};
+);
 
 export const isolationPolicies = [guestOnOwnBridge, publicOutboundDrop, noWideManagementPorts];

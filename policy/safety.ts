@@ -3,18 +3,17 @@
 
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
-import { ResourceValidationPolicy, StackValidationPolicy, validateResourceOfType } from "@pulumi/policy";
-import { ENVIRONMENTS } from "./util";
+import { validateResourceOfType } from "@pulumi/policy";
+import { ENVIRONMENTS, resourcePolicy, stackPolicy } from "./util";
 
 /** The container tags whose guests hold data that a replace would lose. */
 export const STATEFUL_TAGS = ["postgresql", "backup"];
 
-export const protectStateful: ResourceValidationPolicy = {
-    name: "protect-stateful",
-    description: "GPU VMs, ZFS pools and the PostgreSQL and backup containers are protected against deletion.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Pass { protect: true } to the resource (the component's protect option).",
-    validateResource: [
+export const protectStateful = resourcePolicy(
+    "protect-stateful",
+    "GPU VMs, ZFS pools and the PostgreSQL and backup containers are protected against deletion.",
+    "Pass { protect: true } to the resource (the component's protect option).",
+    [
         validateResourceOfType(proxmoxve.VmLegacy, (vm, args, reportViolation) => {
             if ((vm.hostpcis ?? []).length > 0 && !args.opts.protect) reportViolation("GPU VM is not protected");
         }),
@@ -26,37 +25,34 @@ export const protectStateful: ResourceValidationPolicy = {
             if (tag !== undefined && !args.opts.protect) reportViolation(`${tag} container is not protected`);
         }),
     ],
-};
+);
 
-export const lxcUnprivileged: ResourceValidationPolicy = {
-    name: "lxc-unprivileged",
-    description: "Every LXC container runs unprivileged.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Set unprivileged: true; a privileged container's root is the host's root.",
-    validateResource: validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
+export const lxcUnprivileged = resourcePolicy(
+    "lxc-unprivileged",
+    "Every LXC container runs unprivileged.",
+    "Set unprivileged: true; a privileged container's root is the host's root.",
+    validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
         if (lxc.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
     }),
-};
+);
 
-export const guestFirewallDefaultDrop: ResourceValidationPolicy = {
-    name: "guest-firewall-default-drop",
-    description: "Every guest firewall is enabled and drops inbound traffic that no rule allows.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Set enabled: true and inputPolicy: DROP in the guest's firewall options.",
-    validateResource: validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
+export const guestFirewallDefaultDrop = resourcePolicy(
+    "guest-firewall-default-drop",
+    "Every guest firewall is enabled and drops inbound traffic that no rule allows.",
+    "Set enabled: true and inputPolicy: DROP in the guest's firewall options.",
+    validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
         if (o.vmId === undefined && o.containerId === undefined) return; // not a guest's options
         if (o.enabled === false) reportViolation("the guest firewall is disabled");
         if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP")
             reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
     }),
-};
+);
 
-export const guestNicFirewall: ResourceValidationPolicy = {
-    name: "guest-nic-firewall",
-    description: "Every guest network interface has the Proxmox firewall switched on.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Set firewall: true on the interface; without it the guest's rules do not apply.",
-    validateResource: [
+export const guestNicFirewall = resourcePolicy(
+    "guest-nic-firewall",
+    "Every guest network interface has the Proxmox firewall switched on.",
+    "Set firewall: true on the interface; without it the guest's rules do not apply.",
+    [
         validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
             for (const [i, d] of (vm.networkDevices ?? []).entries()) {
                 if (d.firewall !== true) reportViolation(`networkDevices[${i}] does not set firewall: true`);
@@ -68,17 +64,16 @@ export const guestNicFirewall: ResourceValidationPolicy = {
             }
         }),
     ],
-};
+);
 
 /** The ports a public container may publish: the proxy's web ports. */
 export const PUBLIC_PORTS = [80, 443];
 
-export const publicPublishesWebOnly: StackValidationPolicy = {
-    name: "public-publishes-web-only",
-    description: "A container on a public docker network publishes only ports 80 and 443.",
-    enforcementLevel: "mandatory",
-    remediationSteps: "Reach the service through the proxy; remove the service's ports in the stack config.",
-    validateStack: (args, reportViolation) => {
+export const publicPublishesWebOnly = stackPolicy(
+    "public-publishes-web-only",
+    "A container on a public docker network publishes only ports 80 and 443.",
+    "Reach the service through the proxy; remove the service's ports in the stack config.",
+    (args, reportViolation) => {
         // A docker network carries the label ai-dualstack.environment; a container is public when it joins one.
         const publicNets = new Set(
             args.resources.flatMap((r) => {
@@ -98,21 +93,16 @@ export const publicPublishesWebOnly: StackValidationPolicy = {
             }
         }
     },
-};
+);
 
 /** Guests whose loss loses data: the PostgreSQL containers and the GPU VMs (their volumes). */
 const BACKED_UP_TAGS = ["postgresql", "gpu"];
 
-export const backupsScheduled: StackValidationPolicy = {
-    name: "backups-scheduled",
-    description:
-        "Every data-holding guest (PostgreSQL containers, GPU VMs) is in a scheduled vzdump backup job of its stack.",
-    // Advisory: a guest that opts out with `backup: false` (and its reason, config/rules/backup.ts)
-    // is reported here, and the stack can waive the rule for it.
-    enforcementLevel: "advisory",
-    remediationSteps:
-        "Add the guest to backup.guests in Pulumi.<stack>.yaml, or set backup: false with a backupReason and waive this rule (docs/backup.md, docs/policy.md).",
-    validateStack: (args, reportViolation) => {
+export const backupsScheduled = stackPolicy(
+    "backups-scheduled",
+    "Every data-holding guest (PostgreSQL containers, GPU VMs) is in a scheduled vzdump backup job of its stack.",
+    "Add the guest to backup.guests in Pulumi.<stack>.yaml, or set backup: false with a backupReason and waive this rule (docs/backup.md, docs/policy.md).",
+    (args, reportViolation) => {
         const covered = new Set(
             args.resources.flatMap((r) => (r.asType(proxmoxve.backup.Job)?.vmids ?? []).map(String)),
         );
@@ -127,7 +117,10 @@ export const backupsScheduled: StackValidationPolicy = {
         });
         if (uncovered.length > 0) reportViolation(`no backup job covers ${uncovered.sort().join(", ")}`);
     },
-};
+    // Advisory: a guest that opts out with `backup: false` (and its reason, config/rules/backup.ts)
+    // is reported here, and the stack can waive the rule for it.
+    "advisory",
+);
 
 export const safetyPolicies = [
     protectStateful,

@@ -1,5 +1,37 @@
-// Helpers the policy areas share: which environment a resource belongs to, port lists, and the
-// values a preview leaves unknown (undefined), which every policy skips rather than fails.
+// Helpers the policy areas share: how a policy is stated, which environment a resource belongs to,
+// port lists, and the values a preview leaves unknown (undefined), which every policy skips rather than fails.
+
+import type { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+
+/**
+ * How a policy is stated: a kebab-case name, one sentence, how to fix a violation, its check, and
+ * mandatory unless said otherwise (advisory: reported, never blocking).
+ */
+type Stated<Check> = [
+    name: string,
+    description: string,
+    remediationSteps: string,
+    check: Check,
+    enforcementLevel?: EnforcementLevel,
+];
+
+function stated<Check>(...[name, description, remediationSteps, check, enforcementLevel]: Stated<Check>) {
+    return { name, description, enforcementLevel: enforcementLevel ?? "mandatory", remediationSteps, check };
+}
+
+/** A policy that checks each resource on its own. */
+export function resourcePolicy(
+    ...args: Stated<ResourceValidationPolicy["validateResource"]>
+): ResourceValidationPolicy {
+    const { check, ...text } = stated(...args);
+    return { ...text, validateResource: check };
+}
+
+/** A policy that checks the stack's resources together. */
+export function stackPolicy(...args: Stated<StackValidationPolicy["validateStack"]>): StackValidationPolicy {
+    const { check, ...text } = stated(...args);
+    return { ...text, validateStack: check };
+}
 
 /** The two environments of this project; a guest's tags and a bridge's comment name one. */
 export const ENVIRONMENTS = ["private", "public"] as const;

@@ -15,6 +15,7 @@ import { OllamaServer, startOllama } from "../../testing/ollamaServer";
 import { tinyModelfile } from "../../testing/tinyModel";
 import { tensorInfos, writeF16Model } from "./f16Model";
 import { BenchReport, checkReport, GateOutcome, ModelReport, summaryTable } from "./report";
+import { runBench } from "../cli";
 
 const USAGE = `Usage: node bench.js --ollama BIN --out DIR [options]   (run by bench/gpu/run.sh)
 
@@ -293,12 +294,4 @@ export async function main(argv: string[]): Promise<number> {
     return report.problems.length === 0 ? 0 : 1;
 }
 
-if (require.main === module) {
-    main(process.argv.slice(2)).then(
-        (code) => (process.exitCode = code),
-        (err: unknown) => {
-            console.error(err instanceof Error ? err.message : err);
-            process.exitCode = 2;
-        },
-    );
-}
+if (require.main === module) runBench(main, 2);

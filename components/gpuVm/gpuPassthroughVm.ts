@@ -14,7 +14,8 @@ import { GpuModel, VmModel } from "../../config/resolve";
 import { EnvironmentName } from "../../config/schema";
 import { describe } from "../describe";
 import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
-import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
+import { GuestArgs } from "../guestArgs";
+import { guestIpv4 } from "../network/guestIpv4";
 import { renderUserData } from "./cloudInit";
 import { describeTune, renderTuneScript } from "./tune";
 
@@ -38,13 +39,8 @@ export type GpuVmSpec = Pick<
     | "startOnBoot"
 >;
 
-export interface GpuPassthroughVmArgs extends GuestNetworkArgs {
-    readonly environment: EnvironmentName;
+export interface GpuPassthroughVmArgs extends GuestArgs {
     readonly vm: GpuVmSpec;
-    /** Storage id of the environment's mirror (disks, EFI vars, cloud-init drive). */
-    readonly storageId: pulumi.Input<string>;
-    /** The environment's pool (components/host/access.ts): its VM privileges reach the guest through it. */
-    readonly poolId: pulumi.Input<string>;
     /** Datastore for the cloud-init snippet. */
     readonly filesDatastore: string;
     /** Datastore file id of the cloud image to import (`local:import/...`). */

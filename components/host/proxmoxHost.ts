@@ -7,7 +7,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
 import { NodeModel } from "../../config/resolve";
 import { inlineScript } from "../../lib/scripts";
-import { describe } from "../describe";
+import { scriptCommand } from "../remoteScript";
 import { BootstrapPlan, describeBootstrap, renderBootstrapScript } from "./bootstrap";
 import { HostStatus } from "./check";
 
@@ -48,16 +48,17 @@ export class ProxmoxHost extends pulumi.ComponentResource {
         this.provider = this.apiProvider(name, args);
         this.connection = this.rootSsh(args);
         // The script goes in on stdin so that a preview shows it line by line in the diff.
-        this.bootstrap = this.rootScript(
+        this.bootstrap = scriptCommand(
             `${name}-bootstrap`,
             describeBootstrap(args.bootstrap),
             {
-                update: "bash -s",
+                connection: this.connection,
                 stdin: renderBootstrapScript(args.bootstrap, "apply"),
+                secret: false,
                 delete: inlineScript(renderBootstrapScript(args.bootstrap, "remove")),
             },
             // Replaced create-first, the old one's delete would remove the fragment the new one wrote.
-            { deleteBeforeReplace: true },
+            { parent: this, deleteBeforeReplace: true },
         );
         this.rebootRequired = args.status.required;
         this.rebootReasons = args.status.reasons;
@@ -68,23 +69,6 @@ export class ProxmoxHost extends pulumi.ComponentResource {
             rebootRequired: this.rebootRequired,
             rebootReasons: this.rebootReasons,
         });
-    }
-
-    /** A script run as root on the node with `bash -s`, its output in the `pulumi up` log. */
-    private rootScript(
-        name: string,
-        description: string,
-        script: Partial<command.remote.CommandArgs>,
-        opts: pulumi.CustomResourceOptions,
-    ): command.remote.Command {
-        return describe(
-            description,
-            new command.remote.Command(
-                name,
-                { connection: this.connection, create: "bash -s", logging: "stdoutAndStderr", ...script },
-                { parent: this, ...opts },
-            ),
-        );
     }
 
     /** Root SSH to the node; an unpinned host key is used, but warned about. */

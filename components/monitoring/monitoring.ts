@@ -6,7 +6,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { MonitoringServer } from "../../config/resolve/monitoring";
-import { rootSsh, scriptCommand } from "../remoteScript";
+import { rootSsh, scriptCommand, ScriptSetup } from "../remoteScript";
 import { ALERT_RULES } from "./alerts";
 import { GRAFANA_PORT, PROMETHEUS_PORT, ReceiverSecrets } from "./configFiles";
 import { DASHBOARDS } from "./dashboards";
@@ -41,26 +41,28 @@ export interface MonitoringServerArgs {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-export class MonitoringServerSetup extends pulumi.ComponentResource {
-    public readonly setup: command.remote.Command;
-    public readonly description: string;
+export class MonitoringServerSetup extends ScriptSetup {
     public readonly urls: string[];
 
     constructor(name: string, args: MonitoringServerArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("ai-dualstack:monitoring:MonitoringServerSetup", name, {}, opts);
         const s = args.server;
         const { grafanaAdminPassword, receiver } = args.secrets;
-        const stdin = pulumi
-            .all([grafanaAdminPassword, pulumi.all(receiver)])
-            .apply(([grafana, rec]) => renderMonitoringScript(s, monitoringFiles(s, rec, grafana), grafana));
-        this.description = describeServer(s);
-        this.urls = [`http://${s.containerAddress}:${PROMETHEUS_PORT}`, `http://${s.containerAddress}:${GRAFANA_PORT}`];
-        this.setup = scriptCommand(
-            `${name}-setup`,
-            `installs and configures ${this.description} (script held secret: it carries the Grafana password and the alert receiver)`,
-            { connection: rootSsh(s.containerAddress, args.sshPrivateKey), stdin },
-            { parent: this, dependsOn: args.dependsOn },
+        const description = describeServer(s);
+        super(
+            "ai-dualstack:monitoring:MonitoringServerSetup",
+            name,
+            {
+                description,
+                planLine: `installs and configures ${description} (script held secret: it carries the Grafana password and the alert receiver)`,
+                connection: rootSsh(s.containerAddress, args.sshPrivateKey),
+                stdin: pulumi
+                    .all([grafanaAdminPassword, pulumi.all(receiver)])
+                    .apply(([grafana, rec]) => renderMonitoringScript(s, monitoringFiles(s, rec, grafana), grafana)),
+                dependsOn: args.dependsOn,
+            },
+            opts,
         );
+        this.urls = [`http://${s.containerAddress}:${PROMETHEUS_PORT}`, `http://${s.containerAddress}:${GRAFANA_PORT}`];
         this.registerOutputs({ description: this.description, urls: this.urls });
     }
 }

@@ -3,12 +3,11 @@
 // pull-request workflow's preview job asks for. Its firewall (config/resolve/roleFirewall.ts) lets it reach
 // the Proxmox API and the internet's web servers, and nothing else of the environment.
 
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
-import { rootSsh, scriptCommand } from "../remoteScript";
+import { rootSsh, ScriptSetup } from "../remoteScript";
 
 /** The runner release installed first; GitHub's runners update themselves from there. */
 export const RUNNER_VERSION = "2.320.0";
@@ -55,29 +54,21 @@ export interface RunnerSetupArgs {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-export class RunnerSetup extends pulumi.ComponentResource {
-    public readonly setup: command.remote.Command;
-    public readonly description: string;
-
+export class RunnerSetup extends ScriptSetup {
     constructor(name: string, args: RunnerSetupArgs, opts?: pulumi.ComponentResourceOptions) {
+        const runner = args.lxc.runner;
+        if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
         super(
             "ai-dualstack:serviceLxc:RunnerSetup",
             name,
-            {},
-            withFormerTypes("ai-dualstack:serviceLxc:RunnerSetup", opts),
-        );
-        const runner = args.lxc.runner;
-        if (!runner) throw new Error(`${name}: a RunnerSetup needs runner settings`);
-        const token = args.registrationToken;
-        this.description = describeRunner(runner, args.lxc.outbound);
-        this.setup = scriptCommand(
-            `${name}-setup`,
-            `installs Docker and the GitHub Actions runner ${RUNNER_VERSION}, registers it with ${runner.repository} (script held secret: it carries the registration token)`,
             {
+                description: describeRunner(runner, args.lxc.outbound),
+                planLine: `installs Docker and the GitHub Actions runner ${RUNNER_VERSION}, registers it with ${runner.repository} (script held secret: it carries the registration token)`,
                 connection: rootSsh(args.address, args.sshPrivateKey),
-                stdin: token.apply((t) => renderRunnerScript(runner, args.lxc.name, t)),
+                stdin: args.registrationToken.apply((t) => renderRunnerScript(runner, args.lxc.name, t)),
+                dependsOn: args.dependsOn,
             },
-            { parent: this, dependsOn: args.dependsOn },
+            withFormerTypes("ai-dualstack:serviceLxc:RunnerSetup", opts),
         );
         this.registerOutputs({ description: this.description });
     }

@@ -3,12 +3,11 @@
 // serviceSecrets. The script reaches the container on stdin, so Pulumi keeps it secret as a whole;
 // the plain description of what it sets up is in the component's outputs and the plan.
 
-import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript, shellQuote } from "../../lib/scripts";
-import { rootSsh, scriptCommand } from "../remoteScript";
+import { rootSsh, ScriptSetup } from "../remoteScript";
 
 const POSTGRES = loadScript(__dirname, "postgres-setup.sh");
 const REDIS = loadScript(__dirname, "redis-setup.sh");
@@ -71,17 +70,8 @@ export interface DataSetupArgs {
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
 
-export class DataSetup extends pulumi.ComponentResource {
-    public readonly setup: command.remote.Command;
-    public readonly description: string;
-
+export class DataSetup extends ScriptSetup {
     constructor(name: string, args: DataSetupArgs, opts?: pulumi.ComponentResourceOptions) {
-        super(
-            "ai-dualstack:serviceLxc:DataSetup",
-            name,
-            {},
-            withFormerTypes("ai-dualstack:serviceLxc:DataSetup", opts),
-        );
         const { lxc, passwords } = args;
         let stdin: pulumi.Output<string>;
         if (lxc.postgres && "postgres" in passwords) {
@@ -93,12 +83,17 @@ export class DataSetup extends pulumi.ComponentResource {
         } else {
             throw new Error(`${name}: a DataSetup needs postgres or redis settings, with their passwords`);
         }
-        this.description = describeSetup(lxc) ?? "";
-        this.setup = scriptCommand(
-            `${name}-setup`,
-            describeCommand(lxc),
-            { connection: rootSsh(args.address, args.sshPrivateKey), stdin },
-            { parent: this, dependsOn: args.dependsOn },
+        super(
+            "ai-dualstack:serviceLxc:DataSetup",
+            name,
+            {
+                description: describeSetup(lxc) ?? "",
+                planLine: describeCommand(lxc),
+                connection: rootSsh(args.address, args.sshPrivateKey),
+                stdin,
+                dependsOn: args.dependsOn,
+            },
+            withFormerTypes("ai-dualstack:serviceLxc:DataSetup", opts),
         );
         this.registerOutputs({ description: this.description });
     }

@@ -8,7 +8,8 @@ import { withFormerTypes } from "../formerTypes";
 import { LxcModel } from "../../config/resolve";
 import { EnvironmentName, LxcRole } from "../../config/schema";
 import { GuestFirewall, guestFirewallArgs } from "../network/guestFirewall";
-import { GuestNetworkArgs, guestIpv4 } from "../network/guestIpv4";
+import { GuestArgs } from "../guestArgs";
+import { guestIpv4 } from "../network/guestIpv4";
 import { formatCpuset } from "../../lib/cpuset";
 import { networkCidr } from "../../lib/ipv4";
 import { loadScript, renderScript } from "../../lib/scripts";
@@ -31,12 +32,8 @@ export type ServiceLxcSpec = Pick<
     | "startOnBoot"
 >;
 
-export interface ServiceLxcArgs extends GuestNetworkArgs {
-    readonly environment: EnvironmentName;
+export interface ServiceLxcArgs extends GuestArgs {
     readonly lxc: ServiceLxcSpec;
-    readonly storageId: pulumi.Input<string>;
-    /** The environment's pool (components/host/access.ts): its VM privileges reach the guest through it. */
-    readonly poolId: pulumi.Input<string>;
     /** Datastore file id of the template (`local:vztmpl/...`). */
     readonly templateFileId: pulumi.Input<string>;
     /** Root SSH to the node: `pct start`, once the container's firewall is in place. */

@@ -164,28 +164,18 @@ export interface OwnGuests {
 }
 
 function ownGuests(own: OwnGuests): GuestView[] {
+    // What a VM and a container show alike; a VM adds its GPU, and only a VM runs services.
+    const seen = (guest: VmModel | LxcModel, kind: GuestView["kind"]) => {
+        const ip = guest.network.address?.ip;
+        return { name: guest.name, kind, environment: own.environment, ...(ip ? { ip } : {}) };
+    };
     return [
-        ...own.vms.map((vm): GuestView => {
-            const ip = vm.network.address?.ip;
-            return {
-                name: vm.name,
-                kind: "vm",
-                environment: own.environment,
-                ...(ip ? { ip } : {}),
-                ...(vm.gpu ? { gpu: vm.gpu.name } : {}),
-                services: vm.services,
-            };
-        }),
-        ...own.containers.map((ct): GuestView => {
-            const ip = ct.network.address?.ip;
-            return {
-                name: ct.name,
-                kind: "container",
-                environment: own.environment,
-                ...(ip ? { ip } : {}),
-                services: {},
-            };
-        }),
+        ...own.vms.map((vm): GuestView => ({
+            ...seen(vm, "vm"),
+            ...(vm.gpu ? { gpu: vm.gpu.name } : {}),
+            services: vm.services,
+        })),
+        ...own.containers.map((ct): GuestView => ({ ...seen(ct, "container"), services: {} })),
     ];
 }
 

@@ -10,12 +10,10 @@ const other = (env: EnvironmentName): EnvironmentName => (env === ENVIRONMENTS[0
 
 export function checkHardware(cfg: ParsedConfig, add: Add): void {
     for (const [nodeName, node] of Object.entries(cfg.nodes)) {
-        const at = `nodes.${nodeName}`;
-        checkNodeCpu(node, at, add);
-        checkNodeMemory(node, at, add);
-        checkNodeGpus(node, at, add);
-        checkNodeStorage(node, at, add);
-        checkNodeBridges(node, at, add);
+        // Each node's checks, in the order their findings are reported.
+        for (const check of [checkNodeCpu, checkNodeMemory, checkNodeGpus, checkNodeStorage, checkNodeBridges]) {
+            check(node, `nodes.${nodeName}`, add);
+        }
     }
     checkClusterNames(cfg, add);
 }

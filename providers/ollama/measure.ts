@@ -148,33 +148,28 @@ export function verdict(v: VerdictInput): Verdict {
         ? `${fmt(need.tokensPerSecond)} tokens/s (${fmt(100 * (v.minEfficiency ?? 0), 0)}% of the card's ceiling)`
         : `${fmt(need.tokensPerSecond)} tokens/s`;
     const head = `model ${v.model} on GPU ${gpu} at ${v.endpoint}`;
+    const failed = (cause: Cause, message: string): Verdict => ({
+        passed: false,
+        requiredTokensPerSecond: need.tokensPerSecond,
+        cause,
+        message,
+    });
     if (v.requireGpu && v.residency === "cpu") {
-        return {
-            passed: false,
-            requiredTokensPerSecond: need.tokensPerSecond,
-            cause: "cpu-fallback",
-            message:
-                `${head}: CPU fallback, none of its ${gib(v.size)} is in VRAM; measured ${measured}, required ${required}. ` +
+        return failed(
+            "cpu-fallback",
+            `${head}: CPU fallback, none of its ${gib(v.size)} is in VRAM; measured ${measured}, required ${required}. ` +
                 "Ollama did not find the GPU: check `nvidia-smi` in the VM, the NVIDIA driver and container toolkit, and the GPU reservation of the Ollama container.",
-        };
+        );
     }
     if (v.requireGpu && v.residency === "partial") {
-        return {
-            passed: false,
-            requiredTokensPerSecond: need.tokensPerSecond,
-            cause: "partial-offload",
-            message:
-                `${head}: partial offload, ${gib(v.sizeVram)} of ${gib(v.size)} in VRAM and the rest on the CPU; measured ${measured}, required ${required}. ` +
+        return failed(
+            "partial-offload",
+            `${head}: partial offload, ${gib(v.sizeVram)} of ${gib(v.size)} in VRAM and the rest on the CPU; measured ${measured}, required ${required}. ` +
                 "Pick a smaller quantization or context (num_ctx), or unload other models (OLLAMA_MAX_LOADED_MODELS=1).",
-        };
+        );
     }
     if (v.summary.tokensPerSecond < need.tokensPerSecond) {
-        return {
-            passed: false,
-            requiredTokensPerSecond: need.tokensPerSecond,
-            cause: "too-slow",
-            message: tooSlow(v, head, measured, required, need.tokensPerSecond),
-        };
+        return failed("too-slow", tooSlow(v, head, measured, required, need.tokensPerSecond));
     }
     return {
         passed: true,

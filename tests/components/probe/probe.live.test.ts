@@ -13,7 +13,7 @@ import * as path from "path";
 import { promisify } from "util";
 import { GATE_DEFAULTS } from "../../../config/schema";
 import { canonicalName } from "../../../lib/modelRef";
-import { efficiencyPercent, residencyOf, summarize } from "../../../providers/ollama/measure";
+import { efficiencyPercent, GenerationTimings, residencyOf, summarize } from "../../../providers/ollama/measure";
 import { runGate } from "../../../providers/ollama/runGate";
 import { GateSettings } from "../../../config/schema";
 import { GateRequirement, ProbeSpec, probeSpec } from "../../../components/probe/spec";
@@ -302,17 +302,9 @@ print(json.dumps([p.canonical_name(n) for n in json.loads(sys.argv[2])]))`;
     }
 });
 
-interface Timings {
-    eval_count: number;
-    eval_duration: number;
-    prompt_eval_count: number;
-    prompt_eval_duration: number;
-    load_duration: number;
-    total_duration: number;
-}
 interface Raw {
-    warmup: Timings;
-    runs: Timings[];
+    warmup: GenerationTimings;
+    runs: GenerationTimings[];
     modelBytes: number;
     size: number;
     sizeVram: number;
