@@ -1,5 +1,5 @@
 // Safety: what holds data is protected, containers are unprivileged, guest firewalls default to
-// DROP, public containers publish only the web ports, and backups (advisory until they exist).
+// DROP, public containers publish only the web ports (and the proxy's trusted entrypoint), and backups (advisory until they exist).
 
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
@@ -66,12 +66,16 @@ export const guestNicFirewall = resourcePolicy(
     ],
 );
 
-/** The ports a public container may publish: the proxy's web ports. */
-export const PUBLIC_PORTS = [80, 443];
+/**
+ * The ports a public container may publish: the proxy's web ports, and its trusted entrypoint
+ * (config's TRUSTED_ENTRYPOINT_PORT; the pack imports nothing of the program), which the VM's
+ * firewall opens to the trusted networks and the monitoring host alone.
+ */
+export const PUBLIC_PORTS = [80, 443, 8480];
 
 export const publicPublishesWebOnly = stackPolicy(
     "public-publishes-web-only",
-    "A container on a public docker network publishes only ports 80 and 443.",
+    "A container on a public docker network publishes only ports 80 and 443, and the proxy's trusted entrypoint 8480.",
     "Reach the service through the proxy; remove the service's ports in the stack config.",
     (args, reportViolation) => {
         // A docker network carries the label ai-dualstack.environment; a container is public when it joins one.

@@ -1,11 +1,13 @@
 // The public environment: Mistral 7B on the small GPU, ChromaDB, the agentic chatbot and the
-// multi-tenant POC apps. Inbound is denied by default; only the reverse proxy publishes, on 80/443,
-// and only trusted networks may administer the guests. Outbound is denied too, except DNS, the
+// multi-tenant POC apps. Inbound is denied by default; only the reverse proxy publishes, on 80/443
+// to anyone and on its trusted entrypoint to the trusted networks and the monitoring host, and only
+// trusted networks may administer the guests. Outbound is denied too, except DNS, the
 // environment's own subnet, and web and time servers on the internet: a compromised DMZ guest
 // reaches neither the LAN nor the private environment, nor the router's own services.
 
 import { ALL_IPV4_HALVES, NON_PUBLIC_IPV4 } from "../lib/ipv4";
 import { EnvironmentPolicy, FirewallIpset, FirewallRule } from "../config/policy";
+import { TRUSTED_ENTRYPOINT_PORT } from "../config/schema";
 
 /** The internet: every IPv4 address but the private and special-purpose ones. */
 export const PUBLIC_INTERNET_IPSET: FirewallIpset = {
@@ -25,9 +27,11 @@ export const PUBLIC_POLICY: EnvironmentPolicy = {
         "internet-facing: inbound denied by default, open only on the ports a guest publishes; outbound only DNS, the DMZ subnet and the internet's web and time servers",
     // The trusted networks administer the guests (SSH, ping); the internet reaches what is published.
     trustedSources: "administer",
-    // HTTP (the redirect and the trusted-only routes) and HTTPS, through the proxy alone.
-    publishablePorts: [80, 443],
-    // The proxy's 80 and 443 answer the internet; its trusted-only routes check the source themselves.
+    // HTTP (the redirect to HTTPS) and HTTPS, through the proxy alone, and the proxy's trusted
+    // entrypoint for its plain routes (Ollama, the exporters), which the router does not forward.
+    publishablePorts: [80, 443, TRUSTED_ENTRYPOINT_PORT],
+    // The proxy's 80 and 443 answer the internet; its trusted entrypoint names its own sources
+    // (config/rules/workload.ts refuses it without them), and its routes check the source again.
     publishedFrom: () => ["any"],
     outputPolicy: "DROP",
     ipfilter: true,

@@ -4,7 +4,7 @@
 
 import * as path from "path";
 import { ServiceModel, VmModel } from "../../config/resolve";
-import { EnvironmentName, ServiceConfig } from "../../config/schema";
+import { EnvironmentName, ServiceConfig, trustedEntrypointPort } from "../../config/schema";
 
 /** The service that is the VM's reverse proxy, if any. */
 export function proxyOf<S extends ServiceConfig>(services: Readonly<Record<string, S>>): [string, S] | undefined {
@@ -73,10 +73,23 @@ export function secretKeys(svc: ServiceConfig): string[] {
     return Object.keys(svc.secretEnvironment).sort();
 }
 
+type ProxyRoute = NonNullable<ServiceConfig["proxy"]>["routes"][number];
+
+/**
+ * Where a proxy route answers: HTTPS on the route's host, or, for a plain route, the port the proxy
+ * publishes its trusted entrypoint on (never the internet-facing 80). Undefined for a plain route
+ * of a proxy that does not publish that entrypoint (the config refuses it).
+ */
+function routeUrl(proxy: ServiceConfig, route: ProxyRoute): string | undefined {
+    if (route.tls) return `https://${route.host}${route.pathPrefix ?? ""}`;
+    const trusted = trustedEntrypointPort(proxy);
+    return trusted === undefined ? undefined : `http://${route.host}:${trusted}${route.pathPrefix ?? ""}`;
+}
+
 /**
  * The URL at which the machine running `pulumi up` reaches the VM's Ollama (the service named
- * "ollama"): its published port on a private VM, or a trusted-only plain route of the proxy on a
- * public one (where Ollama publishes nothing). Undefined when there is no such way in.
+ * "ollama"): its published port on a private VM, or a route of the proxy on a public one (where
+ * Ollama publishes nothing). Undefined when there is no such way in.
  */
 export function ollamaEndpoint(spec: WorkloadSpec): string | undefined {
     const ollama = spec.services["ollama"];
@@ -85,9 +98,7 @@ export function ollamaEndpoint(spec: WorkloadSpec): string | undefined {
     if (port) return `http://${spec.address}:${port.published}`;
     const proxy = proxyOf(spec.services);
     const route = proxy?.[1].proxy?.routes.find((r) => r.service === "ollama" && r.port === 11434);
-    if (!proxy || !route) return undefined;
-    const scheme = route.tls ? "https" : "http";
-    return `${scheme}://${route.host}${route.pathPrefix ?? ""}`;
+    return proxy && route ? routeUrl(proxy[1], route) : undefined;
 }
 
 /** Where a person reaches each service: its published ports and the proxy routes to it. */
@@ -101,7 +112,8 @@ export function serviceUrls(spec: WorkloadSpec): Record<string, string[]> {
     }
     const proxy = proxyOf(spec.services);
     for (const route of proxy?.[1].proxy?.routes ?? []) {
-        urls[route.service]?.push(`${route.tls ? "https" : "http"}://${route.host}${route.pathPrefix ?? ""}`);
+        const url = proxy && routeUrl(proxy[1], route);
+        if (url) urls[route.service]?.push(url);
     }
     return urls;
 }

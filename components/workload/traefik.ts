@@ -1,10 +1,10 @@
 // The reverse proxy (Traefik v3) of a VM that has one: its static configuration as arguments, and its
 // routes as a file: TLS with Let's Encrypt and security headers (HSTS), per-IP rate limits (a
-// stricter one on login paths), trusted-only plain routes.
+// stricter one on login paths), trusted-only plain routes on an entrypoint of their own.
 
 import { stringify } from "yaml";
 import { EXPORTER_IMAGES } from "../../config/resolve/monitoring";
-import { ServiceConfig } from "../../config/schema";
+import { ServiceConfig, TRUSTED_ENTRYPOINT_PORT } from "../../config/schema";
 import { WorkloadSpec } from "./spec";
 
 /** Where the proxy finds its routes inside its container. */
@@ -27,10 +27,16 @@ export const SECURITY_HEADERS = {
 const routeRule = (r: { host: string; pathPrefix?: string | undefined }) =>
     r.pathPrefix ? `Host(\`${r.host}\`) && PathPrefix(\`${r.pathPrefix}\`)` : `Host(\`${r.host}\`)`;
 
+/** The entrypoint of the plain routes, which the router does not forward (TRUSTED_ENTRYPOINT_PORT). */
+export const TRUSTED_ENTRYPOINT = "trusted";
+
 export function traefikArgs(proxy: NonNullable<ServiceConfig["proxy"]>): string[] {
+    const plain = proxy.routes.some((r) => !r.tls);
     return [
         "--entrypoints.web.address=:80",
         "--entrypoints.websecure.address=:443",
+        // Only when a route uses it: a proxy without plain routes listens on nothing but 80 and 443.
+        ...(plain ? [`--entrypoints.${TRUSTED_ENTRYPOINT}.address=:${TRUSTED_ENTRYPOINT_PORT}`] : []),
         `--providers.file.filename=${TRAEFIK_DYNAMIC_FILE}`,
         `--certificatesresolvers.le.acme.email=${proxy.acmeEmail}`,
         `--certificatesresolvers.le.acme.storage=${ACME_STORAGE}`,
@@ -48,9 +54,10 @@ function isExporter(spec: WorkloadSpec, service: string): boolean {
 }
 
 /**
- * The proxy's routes: TLS routes on 443 with a Let's Encrypt certificate, plain routes on 80 for
- * trusted networks only, every route rate-limited per client IP, and everything else on 80
- * redirected to HTTPS.
+ * The proxy's routes: TLS routes on 443 with a Let's Encrypt certificate, plain routes on the
+ * trusted entrypoint only (never on the internet-facing 80, where a forged Host header would
+ * otherwise reach them), every route rate-limited per client IP, and everything on 80 redirected
+ * to HTTPS.
  */
 export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<ServiceConfig["proxy"]>): string {
     const middlewares: Record<string, unknown> = {
@@ -93,7 +100,7 @@ export function traefikDynamicConfig(spec: WorkloadSpec, proxy: NonNullable<Serv
         const strip = route.pathPrefix ? [`${id}-strip`] : [];
         if (route.pathPrefix) middlewares[`${id}-strip`] = { stripPrefix: { prefixes: [route.pathPrefix] } };
         const base = {
-            entryPoints: [route.tls ? "websecure" : "web"],
+            entryPoints: [route.tls ? "websecure" : TRUSTED_ENTRYPOINT],
             service: backend,
             ...(route.tls ? { tls: { certResolver: "le" } } : {}),
         };

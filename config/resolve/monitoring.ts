@@ -3,7 +3,7 @@
 // labelled with environment, guest and GPU; and the /32 every stack admits to its exporters.
 
 import { parseAddress } from "../../lib/ipv4";
-import { EnvironmentName, MonitoringConfig, ParsedConfig, ServiceConfig } from "../schema";
+import { EnvironmentName, MonitoringConfig, ParsedConfig, ServiceConfig, trustedEntrypointPort } from "../schema";
 import type { LxcModel } from "./container";
 import { NODE_EXPORTER_PORT } from "./firewall";
 import type { NodeModel } from "./node";
@@ -82,8 +82,14 @@ function reach(
     if (published) return { address: `${vm.ip}:${published.published}`, path: "/metrics", via: "published port" };
     for (const proxy of Object.values(vm.services)) {
         const route = proxy.proxy?.routes.find((r) => r.service === svcName && r.trustedOnly && !r.tls && r.pathPrefix);
-        if (route)
-            return { address: `${route.host}:80`, path: `${route.pathPrefix}/metrics`, via: "trusted-only route" };
+        // Plain routes answer on the proxy's trusted entrypoint alone, not on the internet-facing 80.
+        const trusted = trustedEntrypointPort(proxy);
+        if (route && trusted !== undefined)
+            return {
+                address: `${route.host}:${trusted}`,
+                path: `${route.pathPrefix}/metrics`,
+                via: "trusted-only route",
+            };
     }
     return undefined;
 }

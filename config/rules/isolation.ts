@@ -179,7 +179,7 @@ export function checkPublishing(cfg: ParsedConfig, policy: EnvironmentPolicy, ad
                 if (svc.proxy && !ports.includes(p.published)) {
                     add(
                         `${at}.ports[${i}].published`,
-                        `the ${env} proxy publishes only ${ports.join(" and ")}, not ${p.published}; route the service through it instead`,
+                        `the ${env} proxy publishes only ${ports.length > 1 ? `${ports.slice(0, -1).join(", ")} and ${ports[ports.length - 1]}` : ports.join("")}, not ${p.published}; route the service through it instead`,
                     );
                 }
             });

@@ -6,9 +6,18 @@ import * as fs from "fs";
 import * as path from "path";
 import { z } from "zod";
 import { cycleThrough } from "../../lib/graph";
+import { containsNetwork, parseCidr } from "../../lib/ipv4";
 import { PROJECT_ROOT } from "../../lib/paths";
 import { secretRefs } from "../../lib/secretTemplate";
-import { EnvironmentName, NAMESPACE, ParsedConfig, ServiceConfig, VmConfig } from "../schema";
+import {
+    EnvironmentName,
+    NAMESPACE,
+    ParsedConfig,
+    ServiceConfig,
+    TRUSTED_ENTRYPOINT_PORT,
+    VmConfig,
+    trustedEntrypointPort,
+} from "../schema";
 import { Add, list } from "./issues";
 
 /** The service the program knows as Ollama (the gate's endpoint, the workload's ollama output). */
@@ -158,7 +167,8 @@ function checkSecretEnvironment(svc: ServiceConfig, at: string, add: Add): void 
 }
 
 /** One proxy per VM; its routes name other services, and plain HTTP only for trusted networks. */
-function checkProxies({ env, vmName, vm }: VmScope, add: Add): void {
+function checkProxies(scope: VmScope, add: Add): void {
+    const { env, vmName, vm } = scope;
     const names = Object.keys(vm.services);
     let proxy: string | undefined;
     for (const [svcName, svc] of Object.entries(vm.services)) {
@@ -187,7 +197,46 @@ function checkProxies({ env, vmName, vm }: VmScope, add: Add): void {
                 );
             }
         });
+        checkTrustedEntrypoint(scope, at, svc, add);
     }
+}
+
+/**
+ * The proxy's plain routes answer on its trusted entrypoint, a port the router never forwards: the
+ * proxy publishes it, and only to the trusted networks and the monitoring host, named by hand (the
+ * public default, anyone, would put Ollama back on the internet).
+ */
+function checkTrustedEntrypoint({ cfg, env }: VmScope, at: string, svc: ServiceConfig, add: Add): void {
+    const net = cfg.environments[env].network;
+    const monitoring = cfg.monitoring ? [`${cfg.monitoring.address}/32`] : [];
+    const allowed = [...net.trustedSources, ...monitoring];
+    const fix = `{ published: ${TRUSTED_ENTRYPOINT_PORT}, target: ${TRUSTED_ENTRYPOINT_PORT}, from: [${allowed.join(", ")}] }`;
+    if (svc.proxy?.routes.some((r) => !r.tls) && trustedEntrypointPort(svc) === undefined) {
+        add(
+            `${at}.ports`,
+            `plain routes (tls: false) answer only on the proxy's trusted entrypoint, container port ${TRUSTED_ENTRYPOINT_PORT}, which it does not publish; add ${fix}`,
+        );
+    }
+    const inside = (source: string) =>
+        source !== "any" &&
+        (monitoring.includes(source) ||
+            net.trustedSources.some((t) => containsNetwork(parseCidr(t), parseCidr(source))));
+    svc.ports.forEach((p, i) => {
+        if (p.target !== TRUSTED_ENTRYPOINT_PORT || p.protocol !== "tcp") return;
+        if (p.from === undefined) {
+            add(
+                `${at}.ports[${i}].from`,
+                `the trusted entrypoint names who may reach it: from: [${allowed.join(", ")}]`,
+            );
+        }
+        p.from?.forEach((source, j) => {
+            if (inside(source)) return;
+            add(
+                `${at}.ports[${i}].from[${j}]`,
+                `"${source}" would reach the proxy's trusted entrypoint (Ollama, the exporters); only environments.${env}.network.trustedSources (${net.trustedSources.join(", ")})${monitoring.length > 0 ? ` and the monitoring host ${monitoring[0]}` : ""} may`,
+            );
+        });
+    });
 }
 
 function checkPortClashes(vmName: string, vm: VmConfig, add: Add): void {

@@ -7,6 +7,14 @@ import { cidr, d, flag, secretTemplate } from "./fields";
 export const PINNED_IMAGE =
     /^(?:[a-z0-9.-]+(?::\d+)?\/)?[a-z0-9]+(?:[._-][a-z0-9]+)*(?:\/[a-z0-9]+(?:[._-][a-z0-9]+)*)*(?::(?!latest$)[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}(?:@sha256:[0-9a-f]{64})?|@sha256:[0-9a-f]{64})$/;
 
+/**
+ * The proxy's entrypoint for its plain (tls: false) routes, inside its container: a port of its own,
+ * apart from the 80 and 443 the router forwards from the internet, so that Ollama and the exporters
+ * are not on an internet-facing port at all, whatever Host header a request sends. Traefik listens
+ * on it; the proxy publishes it to the trusted networks and the monitoring host alone.
+ */
+export const TRUSTED_ENTRYPOINT_PORT = 8480;
+
 const port = z.number().int().min(1, "ports run 1-65535").max(65535, "ports run 1-65535");
 const envName = z
     .string()
@@ -56,7 +64,11 @@ export const ServiceSchema = z.strictObject({
             }),
         )
         .default([])
-        .meta(d("Published ports. On public VMs only the proxy service may publish, and only 80 and 443.")),
+        .meta(
+            d(
+                `Published ports. On public VMs only the proxy service may publish, and only 80, 443 and ${TRUSTED_ENTRYPOINT_PORT} (its plain routes, from the trusted networks and the monitoring host).`,
+            ),
+        ),
     volumes: z
         .array(
             z.strictObject({
@@ -172,7 +184,7 @@ export const ServiceSchema = z.strictObject({
                         port: port.meta(d("The service's port inside the VM network.")),
                         tls: flag(
                             true,
-                            "HTTPS on 443 with a Let's Encrypt certificate; false serves plain HTTP on 80.",
+                            `HTTPS on 443 with a Let's Encrypt certificate; false serves plain HTTP on the proxy's trusted entrypoint (container port ${TRUSTED_ENTRYPOINT_PORT}), never on the internet-facing 80.`,
                         ),
                         trustedOnly: flag(
                             false,
@@ -196,3 +208,11 @@ export const ServiceSchema = z.strictObject({
 });
 
 export type ServiceConfig = z.infer<typeof ServiceSchema>;
+
+/**
+ * Where a proxy's plain routes answer on the VM's address: the published TCP port that targets its
+ * trusted entrypoint; undefined when it does not publish one.
+ */
+export function trustedEntrypointPort(proxy: Pick<ServiceConfig, "ports">): number | undefined {
+    return proxy.ports.find((p) => p.target === TRUSTED_ENTRYPOINT_PORT && p.protocol === "tcp")?.published;
+}

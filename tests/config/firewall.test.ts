@@ -54,8 +54,12 @@ test("PostgreSQL and Redis answer only the VM that uses them; monitoring shows i
     ]);
 });
 
-test("public: the proxy's 80 and 443 to anyone, the data containers to public-ai alone", () => {
-    expect(inboundOf(pub, "public-ai")).toEqual([{ port: "80,443", proto: "tcp", source: "any" }]);
+test("public: the proxy's 80 and 443 to anyone, its trusted entrypoint to the LAN and monitoring alone, the data containers to public-ai alone", () => {
+    expect(inboundOf(pub, "public-ai")).toEqual([
+        { port: "80,443", proto: "tcp", source: "any" },
+        { port: "8480", proto: "tcp", source: "10.10.10.24/32" },
+        { port: "8480", proto: "tcp", source: "192.168.1.0/24" },
+    ]);
     expect(inboundOf(pub, "public-postgres")).toEqual([
         { port: "5432", proto: "tcp", source: "10.20.20.10/32" },
         exporter,

@@ -32,7 +32,9 @@ test("an exporter is reached by its published port, else by a plain trusted-only
                 } as never),
                 "nvidia-exporter": svc("utkuozdemir/nvidia_gpu_exporter:1.3.2"),
                 cadvisor: svc("gcr.io/cadvisor/cadvisor:v0.52.1"),
+                // The trusted entrypoint published on another port: the target follows the published one.
                 proxy: svc("traefik:v3.5.3", {
+                    ports: [{ published: 8481, target: 8480, protocol: "tcp" }],
                     proxy: {
                         routes: [
                             {
@@ -65,13 +67,40 @@ test("an exporter is reached by its published port, else by a plain trusted-only
         { job: "node", address: "10.20.20.10:9101", metricsPath: "/metrics", labels, via: "published port" },
         {
             job: "gpu",
-            address: "10.20.20.10:80",
+            address: "10.20.20.10:8481",
             metricsPath: "/metrics/gpu/metrics",
             labels,
             via: "trusted-only route",
         },
     ]);
     expect(unreachable).toEqual(["vm1/cadvisor: no published port or trusted-only route"]);
+});
+
+test("a plain route is no way in when the proxy does not publish its trusted entrypoint", () => {
+    const unreachable: string[] = [];
+    const route = { host: "10.20.20.10", pathPrefix: "/m", service: "node-exporter", port: 9100, tls: false };
+    const targets = guestTargets(
+        {
+            name: "vm1",
+            kind: "vm",
+            environment: "public",
+            ip: "10.20.20.10",
+            services: {
+                "node-exporter": svc("prom/node-exporter:v1.9.1"),
+                // 80 and 443 only: the plain route is not served there, so the monitoring host has no target.
+                proxy: svc("traefik:v3.5.3", {
+                    ports: [
+                        { published: 80, target: 80, protocol: "tcp" },
+                        { published: 443, target: 443, protocol: "tcp" },
+                    ],
+                    proxy: { routes: [{ ...route, trustedOnly: true }] },
+                } as never),
+            },
+        },
+        unreachable,
+    );
+    expect(targets).toEqual([]);
+    expect(unreachable).toEqual(["vm1/node-exporter: no published port or trusted-only route"]);
 });
 
 test("a container is scraped on its node-exporter; a guest without a static address is reported", () => {

@@ -84,7 +84,7 @@ export function miniStack(): RecordedResource[] {
             maps: [{ id: "10de:2504", node: "pve1", path: "0000:02:00" }],
         }),
         rec(T.vm, "public-ai", vmInputs(), true),
-        rec(T.gate, "public-ai-gate", { endpoint: "http://10.20.20.10", model: "mistral:7b" }),
+        rec(T.gate, "public-ai-gate", { endpoint: "http://10.20.20.10:8480", model: "mistral:7b" }),
         rec(T.lxc, "public-postgres", lxcInputs(), true),
         rec(T.options, "public-postgres-firewall-options", optionsInputs()),
         rec(T.network, "public-ai-net", {
@@ -97,6 +97,8 @@ export function miniStack(): RecordedResource[] {
             ports: [
                 { external: 80, internal: 80 },
                 { external: 443, internal: 443 },
+                // The trusted entrypoint: the VM's firewall, not Docker, limits who reaches it.
+                { external: 8480, internal: 8480 },
             ],
         }),
     ];

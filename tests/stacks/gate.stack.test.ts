@@ -21,8 +21,9 @@ test.each([
     {
         stack: "public",
         model: "mistral:7b",
-        // Public Ollama publishes no port: the proxy's plain route on the VM's address, trusted sources only.
-        endpoint: "http://10.20.20.10",
+        // Public Ollama publishes no port: the proxy's plain route on its trusted entrypoint (8480, not
+        // the internet-facing 80), trusted sources only.
+        endpoint: "http://10.20.20.10:8480",
         gpu: { name: "rtx3060", model: "NVIDIA GeForce RTX 3060 12GB", vramGiB: 12, memoryBandwidthGBs: 360 },
         // 50 tokens/s is above the 3060's ~48 at the efficiency measured on a GPU: 45% of its roofline.
         required: { minTokensPerSecond: 30, minEfficiency: 0.45 },
@@ -64,7 +65,7 @@ test("public: the gate also waits for the proxy, whose trusted route its endpoin
     const run = await runStack("public");
     const gate = one(run.resources, ModelThroughput);
     const proxy = one(run.resources, docker.Container, "public-ai-workload-proxy");
-    expect(gate.inputs["endpoint"]).toBe("http://10.20.20.10");
+    expect(gate.inputs["endpoint"]).toBe("http://10.20.20.10:8480");
     expect(gate.dependencies).toContain(proxy.urn);
 });
 

@@ -105,9 +105,9 @@ test("the outputs list every target with its labels; the public stack's own targ
     expect(server?.unreachable).toEqual([]);
     const publicOwn = pub.outputs?.monitoring?.targets ?? [];
     expect(publicOwn).toEqual([
-        "cadvisor public-ai (public, gpu rtx3060): http://10.20.20.10:80/metrics/cadvisor/metrics via trusted-only route",
-        "node public-ai (public, gpu rtx3060): http://10.20.20.10:80/metrics/node/metrics via trusted-only route",
-        "gpu public-ai (public, gpu rtx3060): http://10.20.20.10:80/metrics/gpu/metrics via trusted-only route",
+        "cadvisor public-ai (public, gpu rtx3060): http://10.20.20.10:8480/metrics/cadvisor/metrics via trusted-only route",
+        "node public-ai (public, gpu rtx3060): http://10.20.20.10:8480/metrics/node/metrics via trusted-only route",
+        "gpu public-ai (public, gpu rtx3060): http://10.20.20.10:8480/metrics/gpu/metrics via trusted-only route",
         "node public-postgres (public): http://10.20.20.20:9100/metrics via node-exporter in the container",
         "node public-redis (public): http://10.20.20.21:9100/metrics via node-exporter in the container",
     ]);

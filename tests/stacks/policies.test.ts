@@ -63,10 +63,10 @@ test("private guests send freely but only from their own address", () => {
     ]);
 });
 
-test("only public limits publishing, to the proxy's 80 and 443; only private's trusted networks reach everything", () => {
+test("only public limits publishing, to the proxy's 80, 443 and trusted entrypoint; only private's trusted networks reach everything", () => {
     expect(POLICIES).toEqual({ private: PRIVATE_POLICY, public: PUBLIC_POLICY });
     expect(PRIVATE_POLICY.publishablePorts).toBeUndefined();
-    expect(PUBLIC_POLICY.publishablePorts).toEqual([80, 443]);
+    expect(PUBLIC_POLICY.publishablePorts).toEqual([80, 443, 8480]);
     expect([PRIVATE_POLICY.trustedSources, PUBLIC_POLICY.trustedSources]).toEqual(["only-way-in", "administer"]);
 });
 

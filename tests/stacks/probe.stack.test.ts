@@ -7,6 +7,7 @@ import * as command from "@pulumi/command";
 import * as pulumi from "@pulumi/pulumi";
 import { ModelThroughput } from "../../providers/ollama/modelThroughput";
 import { RecordedResource } from "../../testing/mockRuntime";
+import { planStack } from "../../testing/planStack";
 import { rawConfig } from "../helpers/config";
 import { one, runStack } from "../helpers/pulumi";
 
@@ -45,7 +46,8 @@ test.each([
         ollama: { container: "ollama", port: 11434 },
     },
 ])("$stack: the probe measures $model on $gpu as the gate does, after the gate", async (c) => {
-    const run = await runStack(c.stack);
+    // Planned afresh, not from the shared plan: the gate's outputs are read from its live resource.
+    const run = await planStack(c.stack);
     const vm = `${c.stack}-ai`;
     const install = one(run.resources, command.remote.Command, `${vm}-probe-install`);
     expect(install.inputs["connection"]).toMatchObject({

@@ -90,6 +90,12 @@ test("inbound is denied on every guest; each opens named ports to named sources,
             rule: expect.objectContaining({ action: "ACCEPT", proto: "tcp", dport: "80,443" }) as unknown,
         },
     ]);
+    // The public proxy's trusted entrypoint (Ollama, the exporters): the LAN and the monitoring host only.
+    expect(
+        open
+            .filter((o) => o.owner === "public-ai-firewall-rules" && o.rule["dport"] === "8480")
+            .map((o) => o.rule["source"]),
+    ).toEqual(["10.10.10.24/32", "192.168.1.0/24"]);
     // Private guests answer the LAN, the VPN and each other; never the DMZ.
     const privateSources = ["192.168.1.0/24", "10.8.0.0/24", "10.10.10.0/24"].map(parseCidr);
     for (const o of open.filter((x) => x.owner.startsWith("private-") && x.rule["source"] !== undefined)) {

@@ -57,7 +57,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "  backups: job aids-private (*-*-* 02:30) of private-ai, private-postgres → pbs-private (datastore private, namespace private); docs/backup.md",
     );
     expect(out).toMatch(
-        /Resources by type \(93 to create\):\n\s+27 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(94 to create\):\n\s+27 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(
@@ -75,7 +75,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     expect(out).toMatch(/^ {4}15 alert rules; targets \(16\):$/m);
     expect(out).toContain(
-        "      node public-ai (public, gpu rtx3060): http://10.20.20.10:80/metrics/node/metrics via trusted-only route",
+        "      node public-ai (public, gpu rtx3060): http://10.20.20.10:8480/metrics/node/metrics via trusted-only route",
     );
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");

@@ -9,8 +9,8 @@ import * as path from "path";
 import { parse } from "yaml";
 import { renderCompose } from "../../../components/workload/composeFile";
 import { WorkloadSpec, ollamaEndpoint, serviceUrls, workloadSpec } from "../../../components/workload/spec";
-import { traefikDynamicConfig } from "../../../components/workload/traefik";
-import { EnvironmentName } from "../../../config/schema";
+import { traefikArgs, traefikDynamicConfig } from "../../../components/workload/traefik";
+import { EnvironmentName, TRUSTED_ENTRYPOINT_PORT } from "../../../config/schema";
 import { serviceGraph } from "../../../config/rules/workload";
 import { dependencyOrder } from "../../../lib/graph";
 import { stackModel } from "../../helpers/config";
@@ -74,11 +74,15 @@ test("private ports bind to the private VM's address only", () => {
     expect(new Set(ports.map((p) => p.host_ip))).toEqual(new Set(["10.10.10.10"]));
 });
 
-test("on public only the proxy publishes, and only 80 and 443", () => {
+test("on public only the proxy publishes, and only 80, 443 and its trusted entrypoint", () => {
     const publishing = Object.entries(doc(pub).services).filter(([, s]) => s["ports"] !== undefined);
     expect(publishing.map(([n]) => n)).toEqual(["proxy"]);
-    const ports = (publishing[0]?.[1]["ports"] ?? []) as { published: string }[];
-    expect(ports.map((p) => p.published)).toEqual(["80", "443"]);
+    const ports = (publishing[0]?.[1]["ports"] ?? []) as { published: string; target: number }[];
+    expect(ports.map((p) => [p.published, p.target])).toEqual([
+        ["80", 80],
+        ["443", 443],
+        ["8480", TRUSTED_ENTRYPOINT_PORT],
+    ]);
 });
 
 test("the GPU is reserved exactly for the services that ask for it", () => {
@@ -144,10 +148,23 @@ test("the proxy's routes: TLS and rate limits for the world, plain HTTP for trus
     const chat = Object.values(routers).find((r) => r.rule === "Host(`chat.example.com`)");
     expect(chat).toMatchObject({ entryPoints: ["websecure"], tls: { certResolver: "le" } });
     expect(chat?.middlewares).toEqual(["security-headers", "rate-limit"]);
-    for (const r of Object.values(routers).filter((r) => r.entryPoints.includes("web") && r.rule.includes("Host"))) {
-        expect(r.middlewares?.[0]).toBe("trusted-only");
+    // The plain routes (Ollama, the exporters) listen on the trusted entrypoint alone: nothing on the
+    // internet-facing 80 but the redirect, whatever Host header a request forges.
+    const plain = Object.entries(routers).filter(([, r]) => r.tls === undefined && r.rule.includes("Host"));
+    expect(plain.map(([id]) => id).sort()).toEqual([
+        "route-1-ollama",
+        "route-2-node-exporter",
+        "route-3-cadvisor",
+        "route-4-nvidia-exporter",
+    ]);
+    for (const [, r] of plain) {
+        expect(r.entryPoints).toEqual(["trusted"]);
+        expect(r.middlewares?.[0]).toMatch(/^trusted-(only|or-monitoring)$/);
         expect(r.middlewares).not.toContain("security-headers");
     }
+    const onWeb = Object.entries(routers).filter(([, r]) => r.entryPoints.includes("web"));
+    expect(onWeb.map(([id]) => id)).toEqual(["http-to-https"]);
+    for (const r of Object.values(routers)) expect(r.entryPoints).toHaveLength(1);
     // HSTS and the hardening headers on every TLS route.
     expect(middlewares["security-headers"]?.["headers"]).toMatchObject({
         stsSeconds: 31536000,
@@ -169,9 +186,30 @@ test("the proxy's routes: TLS and rate limits for the world, plain HTTP for trus
     expect(doc(pub).configs?.["traefik-dynamic"]?.content).toContain("ipAllowList");
 });
 
+test("the proxy listens on its trusted entrypoint only when it has plain routes", () => {
+    const proxy = pub.services["proxy"]?.proxy;
+    if (!proxy) throw new Error("the public VM has no proxy");
+    const entrypoints = (args: string[]) => args.filter((a) => a.startsWith("--entrypoints."));
+    expect(entrypoints(traefikArgs(proxy))).toEqual([
+        "--entrypoints.web.address=:80",
+        "--entrypoints.websecure.address=:443",
+        "--entrypoints.trusted.address=:8480",
+    ]);
+    // Let's Encrypt's challenge stays on the internet-facing 80.
+    expect(traefikArgs(proxy)).toContain("--certificatesresolvers.le.acme.httpchallenge.entrypoint=web");
+    const tlsOnly = { ...proxy, routes: proxy.routes.filter((r) => r.tls) };
+    expect(entrypoints(traefikArgs(tlsOnly))).toEqual([
+        "--entrypoints.web.address=:80",
+        "--entrypoints.websecure.address=:443",
+    ]);
+});
+
 test("the Ollama endpoint: the published port on private, the trusted proxy route on public", () => {
     expect(ollamaEndpoint(priv)).toBe("http://10.10.10.10:11434");
-    expect(ollamaEndpoint(pub)).toBe("http://10.20.20.10");
+    // On public, the proxy's trusted entrypoint (published 8480), not the internet-facing 80.
+    expect(ollamaEndpoint(pub)).toBe("http://10.20.20.10:8480");
+    expect(serviceUrls(pub)["ollama"]).toEqual(["http://10.20.20.10:8480"]);
+    expect(serviceUrls(pub)["node-exporter"]).toEqual(["http://10.20.20.10:8480/metrics/node"]);
     expect(serviceUrls(pub)["chat"]).toEqual(["https://chat.example.com"]);
     expect(serviceUrls(pub)["chromadb"]).toEqual([]);
 });

@@ -114,15 +114,16 @@ test("private services are bound to the private bridge only, never reachable fro
     for (const r of own) expect(containsIp(publicNet, String(r["source"]).split("/")[0] as string)).toBe(false);
 });
 
-test("on public only the proxy publishes ports, and only 80 and 443", () => {
+test("on public only the proxy publishes ports, and only 80, 443 and its trusted entrypoint", () => {
     const publishing = containers(pub).filter((c) => ports(c).length > 0);
     expect(publishing.map((c) => c.inputs["name"])).toEqual(["proxy"]);
-    expect(ports(publishing[0] as RecordedResource).map((p) => p.external)).toEqual([80, 443]);
+    expect(ports(publishing[0] as RecordedResource).map((p) => p.external)).toEqual([80, 443, 8480]);
     const proxy = byName(pub)["proxy"] as RecordedResource;
     const uploads = proxy.inputs["uploads"] as { file: string; content: string }[];
     expect(uploads[0]?.file).toBe("/etc/traefik/dynamic.yml");
     expect(uploads[0]?.content).toContain("rateLimit");
     expect(proxy.inputs["command"]).toContain("--certificatesresolvers.le.acme.httpchallenge.entrypoint=web");
+    expect(proxy.inputs["command"]).toContain("--entrypoints.trusted.address=:8480");
 });
 
 test("every container has a healthcheck and waits until healthy", () => {
@@ -192,7 +193,7 @@ test("the outputs list each VM's services and its Ollama endpoint", () => {
         image: "ghcr.io/open-webui/open-webui:v0.7.2",
         urls: ["http://10.10.10.10:3000"],
     });
-    expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10");
+    expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10:8480");
     expect(pub.outputs?.vms["public-ai"]?.services["chat"]?.urls).toEqual(["https://chat.example.com"]);
 });
 
