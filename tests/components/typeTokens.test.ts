@@ -16,15 +16,21 @@ interface Registration {
     renamed: string | undefined;
 }
 
-/** Each `class X extends pulumi.ComponentResource` in a source, with the token its constructor's super() names. */
-function registrations(file: string): Registration[] {
+/**
+ * Each concrete component in a source (a class extending pulumi.ComponentResource, or an abstract base
+ * of components such as ScriptSetup, which takes its subclasses' tokens), with the token its
+ * constructor's super() names.
+ */
+function registrations(file: string, bases: readonly string[]): Registration[] {
     const text = fs.readFileSync(file, "utf8");
-    const classes = [...text.matchAll(/class (\w+) extends pulumi\.ComponentResource\b/g)];
-    return classes.map((m, i) => {
+    const parents = ["pulumi\\.ComponentResource", ...bases].join("|");
+    const classes = [...text.matchAll(new RegExp(`(abstract )?class (\\w+) extends (?:${parents})\\b`, "g"))];
+    return classes.flatMap((m, i) => {
+        if (m[1]) return [];
         const body = text.slice(m.index, classes[i + 1]?.index ?? text.length);
         const token = /\bsuper\(\s*"([^"]*)"/.exec(body)?.[1];
         const renamed = /\bwithFormerTypes\(\s*"([^"]*)"/.exec(body)?.[1];
-        return { file: path.relative(COMPONENTS, file), className: m[1] as string, token, renamed };
+        return [{ file: path.relative(COMPONENTS, file), className: m[2] as string, token, renamed }];
     });
 }
 
@@ -36,13 +42,24 @@ function sources(dir: string): string[] {
     });
 }
 
-const found = sources(COMPONENTS).flatMap(registrations);
+const files = sources(COMPONENTS);
+/** The abstract bases components extend instead of ComponentResource itself. */
+const bases = files.flatMap((f) =>
+    [...fs.readFileSync(f, "utf8").matchAll(/abstract class (\w+) extends pulumi\.ComponentResource\b/g)].map(
+        (m) => m[1] as string,
+    ),
+);
+const found = files.flatMap((f) => registrations(f, bases));
 
 test("the walk finds the components (a broken pattern would pass every check below)", () => {
     expect(found.map((r) => r.className)).toEqual(
         expect.arrayContaining(["GpuPassthroughVm", "ServiceLxc", "DataSetup", "ThroughputGate", "ProxmoxHost"]),
     );
     expect(found.length).toBeGreaterThanOrEqual(19);
+    // The set-ups that extend the shared base are found through it, and the base itself is not a component.
+    expect(bases).toEqual(["ScriptSetup"]);
+    expect(found.map((r) => r.className)).toEqual(expect.arrayContaining(["RunnerSetup", "MonitoringServerSetup"]));
+    expect(found.map((r) => r.className)).not.toContain("ScriptSetup");
 });
 
 test.each(found)("$file: $className registers as ai-dualstack:<folder>:$className", (r) => {
