@@ -73,6 +73,11 @@ for pkg in ollama whatwg-fetch; do
     cp -r "node_modules/$pkg/package.json" "node_modules/$pkg/dist" "$DIR/js/node_modules/$pkg/"
     [[ -f "node_modules/$pkg/LICENSE" ]] && cp "node_modules/$pkg/LICENSE" "$DIR/js/node_modules/$pkg/"
 done
+# zod: the gate's settings and their defaults come from the config schema (config/schema/gate.ts), the
+# one place they are written. Its JavaScript only: no TypeScript sources, declarations or maps.
+zod="$(mkdir -p "$DIR/js/node_modules/zod" && cd "$DIR/js/node_modules/zod" && pwd)"
+(cd node_modules/zod && find . -type f ! -path './src/*' ! -name '*.d.ts' ! -name '*.d.cts' ! -name '*.map' \
+    -exec cp --parents -t "$zod" {} +)
 
 # 5. What travels: the staged folder plus the tracked working tree, under the device's 64 MiB.
 staged=$(du -sb "$DIR" | cut -f1)
