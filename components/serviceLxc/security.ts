@@ -195,14 +195,14 @@ export class SecuritySetup extends pulumi.ComponentResource {
         const wg = args.wireguard?.settings;
         const cs = args.crowdsec?.settings;
         const connection = rootSsh(args.address, args.sshPrivateKey);
-        const bouncerKey = args.crowdsec?.bouncerKey ?? pulumi.output("");
+        const crowdsecArgs = args.crowdsec;
         const lines: string[] = [];
         // CrowdSec first: the node's bouncer needs its local API; WireGuard last: it needs the node's module.
-        const crowdsec = cs
+        const crowdsec = crowdsecArgs
             ? this.run(
                   `${name}-crowdsec`,
                   `installs CrowdSec ≥ ${CROWDSEC_MIN_VERSION}, its Traefik parser, HTTP scenarios and ban profile (script held secret: it carries the bouncer key)`,
-                  bouncerKey.apply((k) => renderCrowdsecScript(cs, args.address, k)),
+                  crowdsecArgs.bouncerKey.apply((k) => renderCrowdsecScript(crowdsecArgs.settings, args.address, k)),
                   connection,
                   args.dependsOn,
               )
@@ -216,7 +216,7 @@ export class SecuritySetup extends pulumi.ComponentResource {
         const node = this.run(
             `${name}-node`,
             `on the node: ${nodeParts.join("; ")} (script held secret: it carries the bouncer key)`,
-            bouncerKey.apply((k) => renderSecurityHostScript({ wireguard: wg, crowdsec: cs }, args.address, k)),
+            nodeScript(wg, crowdsecArgs, args.address),
             args.hostConnection,
             [...(crowdsec ? [crowdsec] : []), ...args.dependsOn],
         );
@@ -257,4 +257,16 @@ export class SecuritySetup extends pulumi.ComponentResource {
         this.commands.push(cmd);
         return cmd;
     }
+}
+
+/** The node's script: it carries CrowdSec's bouncer key when there is one, and then waits for it. */
+function nodeScript(
+    wireguard: LxcModel["wireguard"],
+    crowdsec: SecuritySetupArgs["crowdsec"],
+    address: string,
+): pulumi.Output<string> {
+    if (!crowdsec) return pulumi.output(renderSecurityHostScript({ wireguard }, address, ""));
+    return crowdsec.bouncerKey.apply((k) =>
+        renderSecurityHostScript({ wireguard, crowdsec: crowdsec.settings }, address, k),
+    );
 }
