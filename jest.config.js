@@ -9,7 +9,8 @@
 // `npm test` runs all three; `npm run test:unit` (or test:stacks, test:live) sets AIDS_JEST_PROJECT to run one,
 // and paths and options may follow: `npm run test:unit -- tests/lib --watch` (jest's --selectProjects would
 // take the path for a project name). The e2e suites (real engine, minutes) run apart: `npm run test:e2e`
-// (jest.e2e.config.js).
+// (jest.e2e.config.js), and so do the booted-system suites (*.systems.test.ts: real Debian systems, root,
+// minutes): `npm run test:systems`, never part of `npm test`.
 const common = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
@@ -22,7 +23,7 @@ const projects = [
         ...common,
         displayName: "unit",
         testMatch: ["**/*.test.ts"],
-        testPathIgnorePatterns: [...ignored, "\\.(stack|live)\\.test\\.ts$"],
+        testPathIgnorePatterns: [...ignored, "\\.(stack|live|systems)\\.test\\.ts$"],
         setupFilesAfterEnv: ["<rootDir>/tests/helpers/unitProject.ts"],
     },
     {
@@ -34,11 +35,20 @@ const projects = [
         globalTeardown: "<rootDir>/tests/helpers/planCacheTeardown.ts",
     },
     { ...common, displayName: "live", testMatch: ["**/*.live.test.ts"], testPathIgnorePatterns: ignored },
+    {
+        ...common,
+        displayName: "systems",
+        testMatch: ["**/*.systems.test.ts"],
+        testPathIgnorePatterns: ignored,
+        globalSetup: "<rootDir>/tests/helpers/planCacheSetup.ts",
+        globalTeardown: "<rootDir>/tests/helpers/planCacheTeardown.ts",
+    },
 ];
+const byDefault = projects.filter((p) => p.displayName !== "systems");
 
 const only = process.env.AIDS_JEST_PROJECT;
 if (only && !projects.some((p) => p.displayName === only)) {
-    throw new Error(`AIDS_JEST_PROJECT=${only}: no such jest project (unit, stacks, live)`);
+    throw new Error(`AIDS_JEST_PROJECT=${only}: no such jest project (unit, stacks, live, systems)`);
 }
 
 /** @type {import('jest').Config} */
@@ -47,5 +57,5 @@ module.exports = {
     // Every core: jest's default leaves one for itself, which on a two-core machine runs the suites one at a
     // time (test:unit 66 s with one worker, 39 s with two, measured on this project's two-core machine).
     maxWorkers: "100%",
-    projects: only ? projects.filter((p) => p.displayName === only) : projects,
+    projects: only ? projects.filter((p) => p.displayName === only) : byDefault,
 };

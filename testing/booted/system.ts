@@ -1,0 +1,291 @@
+// A booted Debian system for the set-up scripts' tests: systemd as PID 1 (`systemd-nspawn -b`) on an
+// overlay of a cached root file system (rootfs.sh), with its own veth on a lab's bridge (lab.ts) and the
+// address the stack gives the guest, sshd with throwaway host and client keys, and a loopback port that
+// forwards to its sshd, so the test reaches it the way the components do: root over SSH with a private
+// key (`connection`, typed as @pulumi/command's). The root file system cache is never written: each
+// system's changes land in its overlay's upper directory, which is also how the idempotence check sees
+// every file a script wrote. stop() shuts it down and removes everything; so does a failed boot.
+//
+// Booted systems run privileged (a user-namespaced boot fails on this kernel's cgroup layout, see
+// ../shared/notes/booted-systems.md), so an unprivileged container's restrictions are not reproduced.
+
+import type * as command from "@pulumi/command";
+import { ChildProcess, execFileSync, spawn } from "child_process";
+import * as crypto from "crypto";
+import * as fs from "fs";
+import * as net from "net";
+import * as path from "path";
+import { PROJECT_ROOT } from "../../lib/paths";
+import { Lab } from "./lab";
+
+export type Suite = "trixie" | "bookworm";
+export const SUITES: readonly Suite[] = ["trixie", "bookworm"];
+/** Which Proxmox VE major each suite stands for, for test titles. */
+export const SUITE_LABEL: Record<Suite, string> = {
+    trixie: "Debian 13 (Proxmox VE 9)",
+    bookworm: "Debian 12 (Proxmox VE 8.4)",
+};
+
+export interface RunResult {
+    code: number;
+    stdout: string;
+    stderr: string;
+}
+
+export interface BootOptions {
+    suite: Suite;
+    /** The address the stack gives this guest or node, and its prefix length and gateway on the lab's bridge. */
+    address: string;
+    prefix: number;
+    gateway: string;
+    hostname: string;
+    /** Extra systemd-nspawn arguments, e.g. a device bind (--bind=/dev/net/tun). */
+    nspawnArgs?: string[];
+}
+
+export interface BootedSystem {
+    readonly suite: Suite;
+    readonly address: string;
+    readonly hostname: string;
+    /** SSH to this system as the components' remote commands dial it (through a loopback forward). */
+    readonly connection: command.types.input.remote.ConnectionArgs & { host: string; port: number; privateKey: string };
+    /** The overlay's upper directory: every file written since boot, seen from the host. */
+    readonly changes: string;
+    /** The system's root as the host sees it (the merged overlay). */
+    readonly root: string;
+    /** Runs `command` over SSH as root with `stdin` (a rendered script goes to `bash -s`, as `up` sends it). */
+    ssh(command: string, stdin?: string): Promise<RunResult>;
+    /** ssh(), failing with the output when the command does. */
+    sh(command: string, stdin?: string): Promise<string>;
+    /** The booted system's console output so far (systemd's boot messages), for failure messages. */
+    console(): string;
+    stop(): Promise<void>;
+}
+
+/** The cached root file system for `suite`, built on first use (about two minutes per suite). */
+export function rootfs(suite: Suite): string {
+    const script = path.join(PROJECT_ROOT, "testing/booted/rootfs.sh");
+    return execFileSync("bash", [script, suite], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] }).trim();
+}
+
+/** Why booted systems cannot run here, or undefined when they can (root, nspawn, debootstrap, socat). */
+export function bootedSystemsUnavailable(): string | undefined {
+    if (process.getuid?.() !== 0) return "booted systems need root";
+    for (const tool of ["systemd-nspawn", "debootstrap", "socat", "nft", "ssh"]) {
+        try {
+            execFileSync("sh", ["-c", `command -v ${tool}`], { stdio: "ignore" });
+        } catch {
+            return `${tool} is missing (.ci/run installs it)`;
+        }
+    }
+    return undefined;
+}
+
+const RUN_DIR = "/var/tmp/ai-dualstack-booted";
+
+function wait(ms: number): Promise<void> {
+    return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+/** Forwards 127.0.0.1:<port> to address:22 inside the lab (socat in the lab's namespace per connection). */
+async function forward(lab: Lab, address: string): Promise<{ port: number; close(): void }> {
+    const sockets = new Set<net.Socket>();
+    const server = net.createServer((socket) => {
+        sockets.add(socket);
+        const leg = spawn("ip", ["netns", "exec", lab.name, "socat", "STDIO", `TCP:${address}:22`], {
+            stdio: ["pipe", "pipe", "ignore"],
+        });
+        socket.pipe(leg.stdin);
+        leg.stdout.pipe(socket);
+        const end = () => {
+            sockets.delete(socket);
+            socket.destroy();
+            leg.kill();
+        };
+        socket.on("close", end);
+        socket.on("error", end);
+        leg.on("exit", end);
+    });
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as net.AddressInfo).port;
+    return {
+        port,
+        close: () => {
+            for (const s of sockets) s.destroy();
+            server.close();
+        },
+    };
+}
+
+function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
+    return new Promise((resolve, reject) => {
+        const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
+        let stdout = "";
+        let stderr = "";
+        child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
+        child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
+        child.on("error", reject);
+        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
+        child.stdin.end(stdin ?? "");
+    });
+}
+
+/** The unit that gives host0 (nspawn's container end of the veth) the guest's address, before sshd starts. */
+function networkUnit(opts: BootOptions): string {
+    return [
+        "[Unit]",
+        "Description=ai-dualstack test network (the guest's address from the stack)",
+        "Before=network-online.target ssh.service",
+        "Wants=network-online.target",
+        "[Service]",
+        "Type=oneshot",
+        "RemainAfterExit=yes",
+        `ExecStart=/sbin/ip addr add ${opts.address}/${opts.prefix} dev host0`,
+        "ExecStart=/sbin/ip link set host0 up",
+        `ExecStart=/sbin/ip route add default via ${opts.gateway}`,
+        "[Install]",
+        "WantedBy=multi-user.target",
+        "",
+    ].join("\n");
+}
+
+/** Mounts the overlay at dir/root and writes what this one system needs: keys, names, its address. */
+function prepareRoot(dir: string, opts: BootOptions): void {
+    const [upper, work, root] = ["upper", "work", "root"].map((d) => path.join(dir, d)) as [string, string, string];
+    for (const d of [upper, work, root]) fs.mkdirSync(d, { recursive: true });
+    const lower = rootfs(opts.suite);
+    execFileSync("mount", [
+        "-t",
+        "overlay",
+        "overlay",
+        "-o",
+        `lowerdir=${lower},upperdir=${upper},workdir=${work}`,
+        root,
+    ]);
+    // Throwaway keys: the system's host keys, and the client key root accepts.
+    execFileSync("ssh-keygen", ["-A", "-f", root], { stdio: "ignore" });
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client")]);
+    fs.mkdirSync(path.join(root, "root/.ssh"), { recursive: true, mode: 0o700 });
+    fs.copyFileSync(path.join(dir, "client.pub"), path.join(root, "root/.ssh/authorized_keys"));
+    const hostKey = fs.readFileSync(path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim();
+    fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:* ${hostKey}\n`);
+    fs.writeFileSync(path.join(root, "etc/hostname"), `${opts.hostname}\n`);
+    fs.writeFileSync(path.join(root, "etc/hosts"), `127.0.0.1 localhost\n${opts.address} ${opts.hostname}\n`);
+    fs.copyFileSync("/etc/resolv.conf", path.join(root, "etc/resolv.conf"));
+    fs.writeFileSync(path.join(root, "etc/systemd/system/aids-test-net.service"), networkUnit(opts));
+    fs.symlinkSync(
+        "/etc/systemd/system/aids-test-net.service",
+        path.join(root, "etc/systemd/system/multi-user.target.wants/aids-test-net.service"),
+    );
+}
+
+/** Moves nspawn's host end of the veth (ve-<machine>) into the lab and onto its bridge, once nspawn made it. */
+async function joinLab(lab: Lab, machine: string, nspawn: ChildProcess, consoleOut: () => string): Promise<void> {
+    const veth = `ve-${machine}`;
+    for (let i = 0; ; i++) {
+        try {
+            execFileSync("ip", ["link", "set", veth, "netns", lab.name], { stdio: "ignore" });
+            break;
+        } catch {
+            if (i > 100 || nspawn.exitCode !== null)
+                throw new Error(`systemd-nspawn made no ${veth}:\n${consoleOut()}`);
+            await wait(100);
+        }
+    }
+    execFileSync("ip", ["-n", lab.name, "link", "set", veth, "master", lab.bridge, "up"]);
+}
+
+/** Stops nspawn (SIGTERM powers the system off; SIGKILL after 15 s), unmounts and removes the system's dir. */
+async function teardown(dir: string, nspawn: ChildProcess | undefined, fwd: { close(): void } | undefined) {
+    fwd?.close();
+    if (nspawn && nspawn.exitCode === null && nspawn.signalCode === null) {
+        const exited = new Promise((resolve) => nspawn.once("exit", resolve));
+        nspawn.kill("SIGTERM");
+        await Promise.race([exited, wait(15_000)]);
+        if (nspawn.exitCode === null && nspawn.signalCode === null) nspawn.kill("SIGKILL");
+        await Promise.race([exited, wait(5_000)]);
+    }
+    try {
+        execFileSync("umount", ["-l", path.join(dir, "root")], { stdio: "ignore" });
+    } catch {
+        // not mounted
+    }
+    fs.rmSync(dir, { recursive: true, force: true });
+}
+
+function sshArgs(dir: string, port: number): string[] {
+    const options = {
+        UserKnownHostsFile: path.join(dir, "known_hosts"),
+        StrictHostKeyChecking: "yes",
+        BatchMode: "yes",
+        LogLevel: "ERROR",
+        ConnectTimeout: "5",
+    };
+    const o = Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]);
+    return ["-p", String(port), "-i", path.join(dir, "client"), ...o, "root@127.0.0.1"];
+}
+
+/** Waits until sshd answers and systemd is done starting (running, or degraded: the test reads which unit failed). */
+async function waitBooted(system: BootedSystem, nspawn: ChildProcess): Promise<void> {
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+        const r = await system.ssh("systemctl is-system-running --wait");
+        if (["running", "degraded"].includes(r.stdout.trim())) return;
+        if (Date.now() > deadline || nspawn.exitCode !== null) {
+            throw new Error(
+                `${system.hostname} (${system.suite}) did not boot: ${r.stdout}${r.stderr}\n${system.console()}`,
+            );
+        }
+        await wait(500);
+    }
+}
+
+/** Boots a system on `lab`; resolves once sshd answers and systemd finished starting up. */
+export async function bootSystem(lab: Lab, opts: BootOptions): Promise<BootedSystem> {
+    // The machine name is short: nspawn names the host's veth end "ve-<machine>", which must fit 15 characters.
+    const machine = `a${crypto.randomBytes(4).toString("hex")}`;
+    const dir = path.join(RUN_DIR, machine);
+    let nspawn: ChildProcess | undefined;
+    let fwd: { port: number; close(): void } | undefined;
+    let consoleOut = "";
+    try {
+        prepareRoot(dir, opts);
+        const args = ["--register=no", "--keep-unit", "--quiet", `--machine=${machine}`, "--network-veth"];
+        nspawn = spawn("systemd-nspawn", [...args, `--directory=${dir}/root`, ...(opts.nspawnArgs ?? []), "--boot"], {
+            stdio: ["ignore", "pipe", "pipe"],
+        });
+        nspawn.stdout?.on("data", (b: Buffer) => (consoleOut += b.toString()));
+        nspawn.stderr?.on("data", (b: Buffer) => (consoleOut += b.toString()));
+        await joinLab(lab, machine, nspawn, () => consoleOut);
+        fwd = await forward(lab, opts.address);
+        const ssh = sshArgs(dir, fwd.port);
+        const system: BootedSystem = {
+            suite: opts.suite,
+            address: opts.address,
+            hostname: opts.hostname,
+            connection: {
+                host: "127.0.0.1",
+                port: fwd.port,
+                user: "root",
+                privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
+            },
+            changes: path.join(dir, "upper"),
+            root: path.join(dir, "root"),
+            ssh: (cmd, stdin) => run("ssh", [...ssh, cmd], stdin),
+            async sh(cmd, stdin) {
+                const r = await run("ssh", [...ssh, cmd], stdin);
+                if (r.code === 0) return r.stdout;
+                throw new Error(
+                    `${opts.hostname} (${opts.suite}): '${cmd}' exited ${r.code}\n${r.stdout}\n${r.stderr}`,
+                );
+            },
+            console: () => consoleOut,
+            stop: () => teardown(dir, nspawn, fwd),
+        };
+        await waitBooted(system, nspawn);
+        return system;
+    } catch (err) {
+        await teardown(dir, nspawn, fwd);
+        throw err;
+    }
+}

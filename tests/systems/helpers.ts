@@ -1,0 +1,87 @@
+// What the booted-system suites share: the private stack's plan and addresses, a lab carrying its
+// networks, and the double run every role gets: each set-up `up` sends to the guest, run as `up` runs it,
+// then run again, which must change nothing.
+
+import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
+import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
+import { changesSince, snapshot } from "../../testing/booted/state";
+import { bootedSystemsUnavailable, BootedSystem, bootSystem, Suite } from "../../testing/booted/system";
+import type { PlannedStack } from "../../testing/planStack";
+import { committedPlan } from "../helpers/planCache";
+import { parsedConfig } from "../helpers/config";
+
+const cfg = parsedConfig("private");
+
+/** Booted systems need root and a few host tools; without them (a workstation) the suites skip, under CI they fail. */
+export const unavailable = bootedSystemsUnavailable();
+export const describeBooted: jest.Describe =
+    unavailable && process.env["CI"] !== "true" ? describe.skip : describe;
+if (unavailable && process.env["CI"] === "true") throw new Error(`booted systems cannot run under CI: ${unavailable}`);
+
+/** The private stack's guest network (gateway 10.10.10.1/24 as shipped) and the nodes' LAN (192.168.1.0/24). */
+export const GUEST_NET: LabNetwork = { gateway: cfg.environments.private.network.gateway, prefix: 24 };
+export const NODE = { address: cfg.nodes["pve1"]?.address, gateway: "192.168.1.1", prefix: 24 };
+export const LAN: LabNetwork = { gateway: NODE.gateway, prefix: NODE.prefix };
+
+/** A container's address in the private stack (without the prefix). */
+export function addressOf(container: string): string {
+    const ct = cfg.containers[container];
+    if (!ct) throw new Error(`no container ${container} in Pulumi.private.yaml`);
+    return ct.network.address.split("/")[0] as string;
+}
+
+export function privatePlan(): Promise<PlannedStack> {
+    return committedPlan("private");
+}
+
+export function lab(): Lab {
+    return startLab([GUEST_NET, LAN]);
+}
+
+/** Boots a system at a private-stack container's address. */
+export function bootContainer(
+    l: Lab,
+    suite: Suite,
+    container: string,
+    nspawnArgs: string[] = [],
+): Promise<BootedSystem> {
+    return bootSystem(l, {
+        suite,
+        address: addressOf(container),
+        prefix: GUEST_NET.prefix,
+        gateway: GUEST_NET.gateway,
+        hostname: container,
+        nspawnArgs,
+    });
+}
+
+export interface DoubleRun {
+    /** Each set-up's first run, by name: exit code and output. */
+    first: Map<string, { code: number; stdout: string; stderr: string }>;
+    /** What the second run changed (empty when idempotent). */
+    changes: string[];
+}
+
+/** Runs each set-up once (each must succeed), then all of them again, and reports what the second pass changed. */
+export async function runTwice(system: BootedSystem, setups: PlannedSetup[]): Promise<DoubleRun> {
+    const first = new Map<string, { code: number; stdout: string; stderr: string }>();
+    for (const s of setups) {
+        const r = await runSetup(system, s);
+        first.set(s.name, r);
+        if (r.code !== 0) {
+            throw new Error(`${s.name} failed on ${system.suite} (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+        }
+    }
+    const before = await snapshot(system);
+    for (const s of setups) {
+        const r = await runSetup(system, s);
+        if (r.code !== 0) throw new Error(`${s.name}'s second run failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+    }
+    return { first, changes: await changesSince(system, before) };
+}
+
+/** The set-ups the plan sends to a container, by name suffix when `only` is given. */
+export function containerSetups(plan: PlannedStack, container: string, only?: string[]): PlannedSetup[] {
+    const all = setupsFor(plan, addressOf(container));
+    return only ? all.filter((s) => only.some((o) => s.name === `${container}-${o}`)) : all;
+}
