@@ -15,7 +15,7 @@ import { NodeModel, resolveNode } from "./node";
 import { VmModel, resolveVm } from "./vm";
 
 export type { BackupModel } from "./backup";
-export { resolveLxc } from "./container";
+export { lxcTemplate, resolveLxc } from "./container";
 export type { LxcModel } from "./container";
 export type { MonitoringModel, PeerStack } from "./monitoring";
 export { resolveNetwork } from "./network";

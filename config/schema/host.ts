@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import {
+    DEFAULT_PVE_MAJOR,
     cidr,
     cpuset,
     d,
@@ -39,10 +40,10 @@ export const ProxmoxSchema = z
         // documented one are built from it; the host check refuses a node of another major version.
         majorVersion: z
             .union([z.literal(8), z.literal(9)], { message: "must be 8 or 9 (the major of `pveversion` on the node)" })
-            .default(9)
+            .default(DEFAULT_PVE_MAJOR)
             .meta(
                 d(
-                    "The nodes' Proxmox VE major version, 8 (8.4) or 9: the API privileges are built from it, and the host check refuses a node whose `pveversion` says another.",
+                    "The nodes' Proxmox VE major version, 8 (8.4) or 9: the API privileges and the containers' default template (Debian 12 on 8, 13 on 9) are built from it, and the host check refuses a node whose `pveversion` says another.",
                 ),
             ),
         apiAccess: z
