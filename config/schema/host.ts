@@ -215,7 +215,7 @@ export const NodeSchema = z.strictObject({
         .strictObject({
             totalGiB: gib.meta(
                 d(
-                    "RAM as the kernel reports it, not as installed: MemTotal of `grep MemTotal /proc/meminfo` in GiB (kB / 1048576, rounded down), about 125 on a 128 GB machine. The hugepages reserved at boot are part of it. The host check refuses a node with less.",
+                    "RAM as the kernel reports it, not as installed: MemTotal of `grep MemTotal /proc/meminfo` in GiB (kB / 1048576, rounded down), about 125 on a 128 GB machine. The hugepages reserved at boot are part of it. The host check reads MemTotal on the node and refuses less, naming the first guest that does not fit what the measured figure leaves.",
                 ),
             ),
             hostReservedGiB: gib
