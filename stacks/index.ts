@@ -20,7 +20,9 @@ export async function checkHosts(stack: LoadedStack): Promise<HostStatuses> {
         stack.nodes.map(async (node) => {
             const script = renderCheckScript(bootstrapPlan(node, stack.environment, stack.proxmox));
             const privateKey = stack.secrets.sshPrivateKeyForCheck();
-            return [node.name, await checkHost({ node: node.name, ssh: node.ssh, privateKey, script })] as const;
+            const memory = node.memoryFit;
+            const target = { node: node.name, ssh: node.ssh, privateKey, script, ...(memory ? { memory } : {}) };
+            return [node.name, await checkHost(target)] as const;
         }),
     );
     return Object.fromEntries(entries);

@@ -182,7 +182,7 @@ const SUMMARIES: readonly [ResourceClass, (i: Inputs, r: RecordedResource) => st
     [
         proxmoxve.download.File,
         (i) =>
-            `${str(i["contentType"])} ${str(i["datastoreId"])}:${str(i["fileName"])} ← ${str(i["url"])}${i["checksum"] ? " (sha256 checked)" : ""}`,
+            `${str(i["contentType"])} ${str(i["datastoreId"])}:${str(i["fileName"])} ← ${str(i["url"])}${i["checksum"] ? ` (${str(i["checksumAlgorithm"])} checked)` : ""}`,
     ],
     [
         proxmoxve.FileLegacy,

@@ -2,6 +2,7 @@
 // Plain functions: tested without Pulumi, and by running the rendered scripts for real.
 
 import { BackupModel, BackupServerModel, VectorStore, pbsNames } from "../../config/resolve/backup";
+import { PROXMOX_RELEASE_KEYS, PROXMOX_SUITES, ProxmoxSuite, pinnedKeyCommand } from "../../lib/aptKeys";
 import { PKG_FLOOR, loadScript, renderScript, shellQuote } from "../../lib/scripts";
 
 const SCRIPTS = __dirname;
@@ -125,6 +126,40 @@ export function vectorJob(
     };
 }
 
+/**
+ * The Proxmox Backup Server major each Debian suite's repository carries: Proxmox builds PBS 3 for
+ * bookworm (proxmox-backup debian/changelog, "rust-proxmox-backup (3.x) bookworm") and PBS 4 for
+ * trixie ("rust-proxmox-backup (4.x) trixie"). The backup container installs from its own suite's.
+ */
+export const PBS_MAJOR_BY_SUITE: Readonly<Record<ProxmoxSuite, number>> = { bookworm: 3, trixie: 4 };
+
+/** The keyring each suite's repository is signed with: trixie's where Proxmox's docs put it (proxmox-archive-keyring then keeps it). */
+const PBS_KEYRINGS: Readonly<Record<ProxmoxSuite, string>> = {
+    bookworm: "/usr/share/keyrings/proxmox-release-bookworm.gpg",
+    trixie: "/usr/share/keyrings/proxmox-archive-keyring.gpg",
+};
+
+/**
+ * The command that adds PBS's no-subscription repository for `suite` (Proxmox's package-repositories
+ * docs: `http://download.proxmox.com/debian/pbs <suite> pbs-no-subscription`; apt checks its signed
+ * Release file), only with that suite's release key pinned by fingerprint (lib/aptKeys.ts).
+ */
+export function pbsRepoCommand(suite: ProxmoxSuite): string {
+    const keyring = PBS_KEYRINGS[suite];
+    return pinnedKeyCommand(
+        PROXMOX_RELEASE_KEYS[suite],
+        {
+            keyring,
+            list: "/etc/apt/sources.list.d/pbs.list",
+            line: `deb [signed-by=${keyring}] http://download.proxmox.com/debian/pbs ${suite} pbs-no-subscription`,
+        },
+        "${AIDS_ROOT:-}",
+    );
+}
+
+/** The suites the set-up knows, as its refusal of another names them. */
+export const PBS_SUITES_TEXT = PROXMOX_SUITES.map((s) => `${s} (PBS ${PBS_MAJOR_BY_SUITE[s]})`).join(" and ");
+
 /** Bash associative-array lines. */
 function assoc(name: string, entries: Readonly<Record<string, string>>): string {
     return `declare -A ${name}=(${Object.entries(entries)
@@ -154,11 +189,14 @@ export function renderPbsSetup(
             AIDS_OFFSITE_FINGERPRINT: off?.fingerprint ?? "",
             AIDS_OFFSITE_PREFIX: off?.datastorePrefix ?? "",
             AIDS_OFFSITE_SCHEDULE: off?.schedule ?? "",
+            AIDS_PBS_SUITES: PBS_SUITES_TEXT,
             AIDS_TEXTFILE_B64: b64(loadScript(SCRIPTS, "textfile-metrics.sh")),
             AIDS_METRICS_B64: b64(loadScript(SCRIPTS, "pbs-metrics.sh")),
         },
         `${PKG_FLOOR}\n${loadScript(SCRIPTS, "pbs-setup.sh")}`,
         [
+            // Base64: a command inside a single-quoted value would read as one to shellcheck.
+            assoc("AIDS_PBS_REPO_B64", Object.fromEntries(PROXMOX_SUITES.map((s) => [s, b64(pbsRepoCommand(s))]))),
             assoc(
                 "AIDS_PASSWORDS",
                 Object.fromEntries(server.datastores.map((d) => [d.environment, passwords[d.environment] ?? ""])),
@@ -185,7 +223,7 @@ export function describePbsSetup(server: BackupServerModel): string {
         .map((d) => `${d.environment} (${d.sizeGiB} GiB on ${d.storage}, ${keepText(d.retention)})`)
         .join(", ");
     return [
-        `installs Proxmox Backup Server ≥ ${server.version} (key checked, never held); datastores ${stores}, each on its own mount point with namespace and user <env>-backup@pbs (DatastoreBackup on it only)`,
+        `installs Proxmox Backup Server ≥ ${server.version} from the container's own suite (${PBS_SUITES_TEXT}; release key pinned by fingerprint, never held); datastores ${stores}, each on its own mount point with namespace and user <env>-backup@pbs (DatastoreBackup on it only)`,
         `prune ${server.pruneSchedule}, GC ${server.gcSchedule}, verify ${server.verifySchedule}`,
         server.offsite
             ? `push sync to ${server.offsite.host} (${server.offsite.datastorePrefix}-<env>) ${server.offsite.schedule}`

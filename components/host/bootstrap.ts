@@ -37,8 +37,6 @@ export interface BootstrapPlan {
     managementSources: string[];
     /** proxmox.majorVersion: the node's `pveversion` must have this major. */
     pveMajor: number;
-    /** MemTotal the config says the node has (memory.totalGiB, in MiB), checked against /proc/meminfo. */
-    memoryMiB: number;
     /** The ZFS ARC maximum the config's memory budget counts (sizing.ts arcMaxGiB), in MiB. */
     arcMaxMiB: number;
     /** This environment's mirrors that register an existing pool or dataset: it must exist. */
@@ -103,7 +101,6 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
         datacenterFirewall: proxmox.enableDatacenterFirewall,
         managementSources: [...proxmox.managementSources],
         pveMajor: proxmox.majorVersion,
-        memoryMiB: Math.floor(node.memory.totalGiB * 1024),
         arcMaxMiB: Math.floor(arcMaxGiB(node.memory) * 1024),
         zfsExisting: node.mirrors.filter((m) => !m.disks).map((m) => m.pool),
         zfsNew: node.mirrors.flatMap((m) => (m.disks ?? []).map((disk) => ({ pool: m.pool, disk }))),
@@ -144,7 +141,6 @@ export function renderCheckScript(plan: BootstrapPlan): string {
         AIDS_GPU_IDENTITIES: plan.gpuIdentities
             .map((c) => `${c.address}=${c.vendorDeviceId}/${c.subsystemId}@${c.iommuGroup}`)
             .join(" "),
-        AIDS_MEMORY_MIB: String(plan.memoryMiB),
         AIDS_ARC_MAX_MIB: String(plan.arcMaxMiB),
         AIDS_ARC_SET: plan.zfsArcMaxBytes === undefined ? "0" : "1",
         AIDS_MIN_PVE: MIN_PVE_RELEASE,

@@ -9,6 +9,7 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import * as pulumi from "@pulumi/pulumi";
+import { NodeMemoryFit, measuredMemoryRefusal } from "../../config/memory";
 import { NodeModel } from "../../config/resolve";
 import { RebootStatus, parseRebootStatus } from "./bootstrap";
 
@@ -21,6 +22,19 @@ export interface CheckTarget {
     readonly privateKey: string;
     /** The rendered check script (renderCheckScript). */
     readonly script: string;
+    /** The environment's guests against its share of the node, judged with the MemTotal the script reads. */
+    readonly memory?: NodeMemoryFit;
+}
+
+/**
+ * The memory refusal for the MemTotal the check read (its `memtotal-kib=` line), worded as the
+ * script words its own; undefined when the node has the RAM the config counts on.
+ */
+export function memoryRefusal(t: CheckTarget, stdout: string): string | undefined {
+    const kib = /: memtotal-kib=(\d+)$/m.exec(stdout)?.[1];
+    if (!t.memory || kib === undefined) return undefined;
+    const refusal = measuredMemoryRefusal(t.memory, Number(kib));
+    return refusal && `ai-dualstack[${t.memory.environment}]: ERROR: ${refusal}`;
 }
 
 /** A host check that refused: the node, and the check's own message (a RunError: no stack trace). */
@@ -71,7 +85,11 @@ export function checkHost(t: CheckTarget, sshBinary = "ssh"): Promise<HostStatus
             else if (err) reject(new HostCheckError(t.node, stderr || err.message));
             else if (!stdout.includes("reboot-required="))
                 reject(new HostCheckError(t.node, `no verdict:\n${stdout}${stderr}`));
-            else resolve(parseRebootStatus(stdout));
+            else {
+                const refusal = memoryRefusal(t, stdout);
+                if (refusal) reject(new HostCheckError(t.node, refusal));
+                else resolve(parseRebootStatus(stdout));
+            }
         });
         child.stdin?.end(t.script);
     });

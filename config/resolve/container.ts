@@ -4,7 +4,17 @@
 
 import { EnvironmentPolicy } from "../policy";
 import { rolePurpose } from "../rolePurpose";
-import { EnvironmentConfig, InboundRule, LxcConfig, LxcRole, ProxmoxConfig } from "../schema";
+import {
+    DEBIAN_LXC_TEMPLATES,
+    DEFAULT_PVE_MAJOR,
+    EnvironmentConfig,
+    ImageSource,
+    InboundRule,
+    LxcConfig,
+    LxcRole,
+    PveMajor,
+    ProxmoxConfig,
+} from "../schema";
 import { LxcSizing, lxcSizing } from "../sizing";
 import { lxcInbound, exporterRule } from "./firewall";
 import { GuestNetworkModel, resolveNetwork } from "./network";
@@ -24,7 +34,8 @@ export interface LxcModel {
     /** The mirror (storage id) its root disk is on. */
     readonly storage: string;
     readonly network: GuestNetworkModel;
-    readonly template: LxcConfig["template"];
+    /** Its own template, or the Debian standard template of the nodes' Proxmox VE major (lxcTemplate). */
+    readonly template: ImageSource;
     /** Keys for root. */
     readonly sshPublicKeys: readonly string[];
     /** Its inbound rules on top of the environment baseline: its UIs, its data layer, its own rules. */
@@ -39,6 +50,14 @@ export interface LxcModel {
     /** Its own outbound policy and rules (the runner's); undefined: the environment's. */
     readonly outbound?: RoleOutbound;
     readonly startOnBoot: boolean;
+}
+
+/**
+ * The container's template: its own, or Proxmox's Debian standard template for the Proxmox VE major
+ * (Debian 13 on 9, Debian 12 on 8), with the checksum Proxmox's template index lists for it.
+ */
+export function lxcTemplate(own: LxcConfig["template"], major: PveMajor): ImageSource {
+    return own ?? { ...DEBIAN_LXC_TEMPLATES[major] };
 }
 
 export function resolveLxc(
@@ -68,7 +87,8 @@ export function resolveLxc(
         cpus,
         storage: ct.disk.storage,
         network: resolveNetwork(ct.network),
-        template: ct.template,
+        // Without the host facts (a unit test of one container), the schema's default major.
+        template: lxcTemplate(ct.template, host?.proxmox.majorVersion ?? DEFAULT_PVE_MAJOR),
         sshPublicKeys: ct.sshPublicKeys,
         inbound: [
             ...lxcInbound(ct, policy, network),

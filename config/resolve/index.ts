@@ -5,6 +5,7 @@
 // files services ship are read, so nothing downstream looks anything up, parses or patches it again.
 
 import { EnvironmentPolicy } from "../policy";
+import { guestsOf } from "../rules/guests";
 import { EnvironmentConfig, EnvironmentName, ParsedConfig, ProxmoxConfig } from "../schema";
 import { sharedCpus } from "../sizing";
 import { BackupModel, resolveBackup } from "./backup";
@@ -15,7 +16,7 @@ import { NodeModel, resolveNode } from "./node";
 import { VmModel, resolveVm } from "./vm";
 
 export type { BackupModel } from "./backup";
-export { resolveLxc } from "./container";
+export { lxcTemplate, resolveLxc } from "./container";
 export type { LxcModel } from "./container";
 export type { MonitoringModel, PeerStack } from "./monitoring";
 export { resolveNetwork } from "./network";
@@ -55,9 +56,11 @@ export function resolveStack(
     const env = policy.environment;
     // The VPN's clients arrive masqueraded on the environment's own subnet: network.ts says why.
     const network = trustedNetwork(cfg.environments[env].network, cfg.containers);
+    // In the order the config rules walk them, so the host check names the same guest first.
+    const guests = guestsOf(cfg);
     const touched = new Set([...Object.values(cfg.vms), ...Object.values(cfg.containers)].map((g) => g.node));
     const nodes = Object.entries(cfg.nodes)
-        .map(([name, node]) => resolveNode(name, node, env))
+        .map(([name, node]) => resolveNode(name, node, env, guests))
         .filter((n) => n.gpus.length + n.mirrors.length + n.bridges.length > 0 || touched.has(n.name));
     const exporterSource = cfg.monitoring ? monitoringSource(cfg.monitoring) : undefined;
     const vms = Object.entries(cfg.vms).map(([name, vm]) => resolveVm(name, vm, cfg, policy, network));

@@ -1,6 +1,7 @@
 // A node as one environment sees it: its own GPUs, mirrors and bridges, and the host-wide facts
 // (every GPU, both environments' hugepages) that either stack writes alike.
 
+import { MemoryGuest, NodeMemoryFit, nodeMemoryFit } from "../memory";
 import { EnvironmentName, BridgeConfig, GpuConfig, MirrorConfig, NodeConfig } from "../schema";
 
 export interface GpuModel extends GpuConfig {
@@ -32,9 +33,21 @@ export interface NodeModel {
     readonly gpus: readonly GpuModel[];
     readonly mirrors: readonly MirrorModel[];
     readonly bridges: readonly BridgeModel[];
+    /**
+     * This environment's guests there against its share of the node: the host check walks them again
+     * with the node's measured MemTotal (config/memory.ts). Undefined without an allocation there.
+     */
+    readonly memoryFit?: NodeMemoryFit;
 }
 
-export function resolveNode(name: string, node: NodeConfig, env: EnvironmentName): NodeModel {
+/** `guests`: the stack's guests in config order (config/rules/guests.ts guestsOf), for memoryFit. */
+export function resolveNode(
+    name: string,
+    node: NodeConfig,
+    env: EnvironmentName,
+    guests: readonly (MemoryGuest & { readonly node: string })[] = [],
+): NodeModel {
+    const memoryFit = nodeMemoryFit(name, node, env, guests);
     const allGpus = Object.entries(node.gpus).map(([gpuName, gpu]) => ({ ...gpu, name: gpuName, node: name }));
     const own = <T extends { environment: EnvironmentName }>(items: Record<string, T>) =>
         Object.entries(items).filter(([, item]) => item.environment === env);
@@ -53,5 +66,6 @@ export function resolveNode(name: string, node: NodeConfig, env: EnvironmentName
         gpus: allGpus.filter((g) => g.environment === env),
         mirrors: own(node.mirrors).map(([storageId, m]) => ({ ...m, storageId })),
         bridges: own(node.bridges).map(([bridgeName, b]) => ({ ...b, name: bridgeName })),
+        ...(memoryFit ? { memoryFit } : {}),
     };
 }

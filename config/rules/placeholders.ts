@@ -82,8 +82,9 @@ function unverifiedDownloads(cfg: ParsedConfig, add: (path: string, message: str
             );
         }
     }
+    // A container left on the default template gets Proxmox's own, with its checksum (lxcTemplate).
     for (const [lxcName, lxc] of Object.entries(cfg.containers)) {
-        if (!lxc.template.sha256 && !lxc.template.sha512) {
+        if (lxc.template && !lxc.template.sha256 && !lxc.template.sha512) {
             const file = lxc.template.url.split("/").pop() ?? "";
             add(
                 `containers.${lxcName}.template.sha512`,

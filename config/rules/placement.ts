@@ -3,6 +3,7 @@
 // CPU pinning, RAM and disks that fit the environment's share of each node.
 
 import { formatCpuset, parseCpuset } from "../../lib/cpuset";
+import { memoryMisfits, plainMisfitWhat } from "../memory";
 import { sharedCpus } from "../sizing";
 import { containsIp, ipToNumber, parseCidr } from "../../lib/ipv4";
 import { ENVIRONMENTS, EnvironmentName, NodeConfig, ParsedConfig } from "../schema";
@@ -199,42 +200,29 @@ function checkPinning(cfg: ParsedConfig, { nodeName, env, alloc, here }: NodeSha
 }
 
 /**
- * The guests in config order against the environment's share of the node: a hugepage-backed VM's
- * RAM comes from the environment's hugepage pool; everything else (the other guests' RAM and each
- * VM's QEMU overhead) from memoryGiB beside it. The first guest that does not fit is named.
+ * The guests in config order against the environment's share of the node (config/memory.ts, the walk
+ * the host check repeats with the node's measured MemTotal); the first guest that does not fit is named.
  */
 function checkMemory({ nodeName, node, env, alloc, here }: NodeShare, add: Add): void {
     const allocAt = `nodes.${nodeName}.allocations.${env}`;
-    const plainRoom = alloc.memoryGiB - alloc.hugepagesGiB;
-    let huge = 0;
-    let plain = 0;
-    let hugeFull = false;
-    let plainFull = false;
-    for (const g of here) {
-        const at = `${g.kind}.${g.name}.memoryGiB`;
-        const qemu = g.kind === "vms" ? node.memory.vmOverheadGiB : 0;
-        if (g.hugepages && !hugeFull && huge + g.memoryGiB > alloc.hugepagesGiB) {
-            hugeFull = true;
+    const share = {
+        memoryGiB: alloc.memoryGiB,
+        hugepagesGiB: alloc.hugepagesGiB,
+        vmOverheadGiB: node.memory.vmOverheadGiB,
+    };
+    for (const m of memoryMisfits(share, here)) {
+        const at = `${m.guest.kind}.${m.guest.name}.memoryGiB`;
+        if (m.pool === "hugepages") {
             add(
                 at,
-                `${g.memoryGiB} GiB of hugepages do not fit: ${allocAt}.hugepagesGiB reserves ${alloc.hugepagesGiB} GiB and the VMs before it take ${huge}; shrink this VM, raise hugepagesGiB (and memoryGiB), or set hugepages: false`,
+                `${m.guest.memoryGiB} GiB of hugepages do not fit: ${allocAt}.hugepagesGiB reserves ${alloc.hugepagesGiB} GiB and the VMs before it take ${m.before}; shrink this VM, raise hugepagesGiB (and memoryGiB), or set hugepages: false`,
             );
-        }
-        if (g.hugepages) huge += g.memoryGiB;
-        const need = (g.hugepages ? 0 : g.memoryGiB) + qemu;
-        if (!plainFull && need > 0 && plain + need > plainRoom) {
-            plainFull = true;
-            const what = g.hugepages
-                ? `its QEMU overhead (${qemu} GiB, nodes.${nodeName}.memory.vmOverheadGiB)`
-                : qemu > 0
-                  ? `${need} GiB (${g.memoryGiB} + ${qemu} GiB QEMU overhead, nodes.${nodeName}.memory.vmOverheadGiB)`
-                  : `${need} GiB`;
+        } else {
             add(
                 at,
-                `${what} does not fit: ${allocAt}.memoryGiB (${alloc.memoryGiB}) leaves ${plainRoom} GiB beside ${alloc.hugepagesGiB} GiB of hugepages, and the guests before it take ${plain}; shrink a guest or raise memoryGiB`,
+                `${plainMisfitWhat(m, nodeName)} does not fit: ${allocAt}.memoryGiB (${alloc.memoryGiB}) leaves ${m.room} GiB beside ${alloc.hugepagesGiB} GiB of hugepages, and the guests before it take ${m.before}; shrink a guest or raise memoryGiB`,
             );
         }
-        plain += need;
     }
     if (node.memory.hugepageSize !== "1G") return;
     for (const g of here.filter((x) => x.hugepages && !Number.isInteger(x.memoryGiB))) {

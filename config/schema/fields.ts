@@ -10,10 +10,32 @@ export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 export const LXC_ROLES = ["postgresql", "redis", "security", "cicd", "monitoring", "backup"] as const;
 export type LxcRole = (typeof LXC_ROLES)[number];
 
-/** Default guest images: Ubuntu 24.04 for the GPU VMs, Debian 12 for the service containers. */
+/** Default guest image of the GPU VMs: Ubuntu 24.04. */
 export const DEFAULT_VM_IMAGE_URL = "https://cloud-images.ubuntu.com/noble/current/noble-server-cloudimg-amd64.img";
-export const DEFAULT_LXC_TEMPLATE_URL =
-    "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst";
+
+/** The Proxmox VE majors the program supports; the default is the current one. */
+export const PVE_MAJORS = [8, 9] as const;
+export type PveMajor = (typeof PVE_MAJORS)[number];
+export const DEFAULT_PVE_MAJOR: PveMajor = 9;
+
+/**
+ * The service containers' default template per Proxmox VE major: the Debian standard template of the
+ * Debian release that major is built on (9: Debian 13 "trixie", 8: Debian 12 "bookworm"), with the
+ * sha512sum Proxmox's template index lists for it. Copied from the index pve-manager ships,
+ * aplinfo/aplinfo.dat ("update shipped appliance info index"): on master, fetched from
+ * aplinfo-pve-9.dat (July 2026), on stable-8 from aplinfo-pve-8.dat; Debian 12's entry is the same in
+ * both. Over HTTPS from the Location those entries name (download.proxmox.com/images/system/).
+ */
+export const DEBIAN_LXC_TEMPLATES: Readonly<Record<PveMajor, { readonly url: string; readonly sha512: string }>> = {
+    9: {
+        url: "https://download.proxmox.com/images/system/debian-13-standard_13.6-1_amd64.tar.zst",
+        sha512: "4c0c27ca6ceab5ef0b84db57825a00f26157ef1854bafe97297813e1cbe8ecb8cc9c453cab6b3b0efe1ba193a50c47ece1e41d950e411b8730b835b71e9e754b",
+    },
+    8: {
+        url: "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
+        sha512: "50c85eaaece677a3ebe01cc909b83872e9da2a22c29ae652838afce71e83222fdf40f6accecd7d52b180e912fc1f85ecdf7b3fc4d3027da4d865e509a9e76597",
+    },
+};
 
 export const environment = z.enum(ENVIRONMENTS, { message: 'must be "private" or "public"' });
 
@@ -144,29 +166,39 @@ export const guestDisk = z
     })
     .meta(d("The system disk."));
 
+/** A download: its HTTPS URL and the checksum that verifies it. */
+const imageFields = (what: string) =>
+    z.strictObject({
+        // HTTPS only: the checksum catches a changed file, HTTPS a changed checksum page on the way.
+        url: z
+            .url({
+                protocol: /^https$/,
+                message: "must be an https:// URL: a download over plain HTTP can be altered on the way",
+            })
+            .meta(d(`Where to download the ${what} from (https).`)),
+        sha256: z
+            .string()
+            .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+            .optional()
+            .meta(d("Checksum; without it (or sha512) the download is not verified.")),
+        sha512: z
+            .string()
+            .regex(/^[0-9a-f]{128}$/, "must be a lowercase hex sha512")
+            .optional()
+            .meta(d("Checksum, as Proxmox's template index lists it (`sha512sum:`).")),
+    });
+
+/** A guest image with a fixed default. */
 export const imageSource = (defaultUrl: string, what: string) =>
-    z
-        .strictObject({
-            // HTTPS only: the checksum catches a changed file, HTTPS a changed checksum page on the way.
-            url: z
-                .url({
-                    protocol: /^https$/,
-                    message: "must be an https:// URL: a download over plain HTTP can be altered on the way",
-                })
-                .meta(d(`Where to download the ${what} from (https).`)),
-            sha256: z
-                .string()
-                .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
-                .optional()
-                .meta(d("Checksum; without it (or sha512) the download is not verified.")),
-            sha512: z
-                .string()
-                .regex(/^[0-9a-f]{128}$/, "must be a lowercase hex sha512")
-                .optional()
-                .meta(d("Checksum, as Proxmox's template index lists it (`sha512sum:`).")),
-        })
+    imageFields(what)
         .default({ url: defaultUrl })
         .meta(d(`The ${what}; downloaded once per environment and node.`));
+
+/** A guest image whose default another key decides (config/resolve fills it in). */
+export const optionalImageSource = (what: string, description: string) =>
+    imageFields(what).optional().meta(d(description));
+
+export type ImageSource = z.infer<ReturnType<typeof imageFields>>;
 
 export type InboundRule = z.infer<typeof inboundRule>;
 export type GuestNetworkConfig = z.infer<typeof guestNetwork>;

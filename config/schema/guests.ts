@@ -2,8 +2,9 @@
 
 import { z } from "zod";
 import {
-    DEFAULT_LXC_TEMPLATE_URL,
+    DEBIAN_LXC_TEMPLATES,
     DEFAULT_VM_IMAGE_URL,
+    PveMajor,
     LXC_ROLES,
     cpuset,
     d,
@@ -12,6 +13,7 @@ import {
     guestFirewall,
     guestNetwork,
     imageSource,
+    optionalImageSource,
     cidr,
     sshPublicKey,
     vmid,
@@ -22,6 +24,9 @@ import { ModelGateSchema, ThroughputGateSchema } from "./gate";
 import { CrowdsecSchema, RunnerSchema, WireguardSchema } from "./security";
 import { ServiceSchema, serviceRef } from "./service";
 import { guestBackupFields } from "./backup";
+
+/** The default template's file name for a Proxmox VE major. */
+const templateFile = (major: PveMajor) => DEBIAN_LXC_TEMPLATES[major].url.split("/").pop() ?? "";
 
 export const VmSchema = z.strictObject({
     vmid: vmid.meta(d("Proxmox VM id, inside environments.<env>.vmids.")),
@@ -98,7 +103,10 @@ export const LxcSchema = z.strictObject({
         })
         .meta(d("The root disk.")),
     network: guestNetwork,
-    template: imageSource(DEFAULT_LXC_TEMPLATE_URL, "container template (Debian 12 by default)"),
+    template: optionalImageSource(
+        "container template",
+        `The container template; downloaded once per environment and node. Left out: Proxmox's Debian standard template for proxmox.majorVersion, with the sha512 of Proxmox's template index: ${templateFile(9)} on 9, ${templateFile(8)} on 8.`,
+    ),
     sshPublicKeys: z
         .array(sshPublicKey)
         .min(1, "add at least one key, or you cannot log in")

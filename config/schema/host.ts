@@ -3,6 +3,7 @@
 
 import { z } from "zod";
 import {
+    DEFAULT_PVE_MAJOR,
     cidr,
     cpuset,
     d,
@@ -39,10 +40,10 @@ export const ProxmoxSchema = z
         // documented one are built from it; the host check refuses a node of another major version.
         majorVersion: z
             .union([z.literal(8), z.literal(9)], { message: "must be 8 or 9 (the major of `pveversion` on the node)" })
-            .default(9)
+            .default(DEFAULT_PVE_MAJOR)
             .meta(
                 d(
-                    "The nodes' Proxmox VE major version, 8 (8.4) or 9: the API privileges are built from it, and the host check refuses a node whose `pveversion` says another.",
+                    "The nodes' Proxmox VE major version, 8 (8.4) or 9: the API privileges and the containers' default template (Debian 12 on 8, 13 on 9) are built from it, and the host check refuses a node whose `pveversion` says another.",
                 ),
             ),
         apiAccess: z
@@ -214,7 +215,7 @@ export const NodeSchema = z.strictObject({
         .strictObject({
             totalGiB: gib.meta(
                 d(
-                    "RAM as the kernel reports it, not as installed: MemTotal of `grep MemTotal /proc/meminfo` in GiB (kB / 1048576, rounded down), about 125 on a 128 GB machine. The hugepages reserved at boot are part of it. The host check refuses a node with less.",
+                    "RAM as the kernel reports it, not as installed: MemTotal of `grep MemTotal /proc/meminfo` in GiB (kB / 1048576, rounded down), about 125 on a 128 GB machine. The hugepages reserved at boot are part of it. The host check reads MemTotal on the node and refuses less, naming the first guest that does not fit what the measured figure leaves.",
                 ),
             ),
             hostReservedGiB: gib

@@ -1,6 +1,6 @@
 // The resolve step: references followed once, so that nothing downstream looks them up again.
 
-import { resolveLxc, resolveNetwork, resolveStack } from "../../config/resolve";
+import { lxcTemplate, resolveLxc, resolveNetwork, resolveStack } from "../../config/resolve";
 import { LxcConfig } from "../../config/schema";
 import { GATE_DEFAULTS } from "../../config/schema";
 import { POLICIES } from "../../stacks";
@@ -78,4 +78,39 @@ test("a service's files are read once, here, and the nodes are those the environ
     expect(node?.mirrors.map((m) => m.storageId)).toEqual(["tank-private"]);
     expect(node?.bridges.map((b) => b.name)).toEqual(["vmbr1"]);
     expect(node?.hugepagesGiB).toBe(64);
+});
+
+// Proxmox's template index lists these for Debian's standard containers: pve-manager ships it as
+// aplinfo/aplinfo.dat, fetched from aplinfo-pve-9.dat on master (debian-13-standard 13.6-1) and from
+// aplinfo-pve-8.dat on stable-8 (debian-12-standard 12.12-1, the same entry in both).
+test.each([
+    [
+        9,
+        "https://download.proxmox.com/images/system/debian-13-standard_13.6-1_amd64.tar.zst",
+        "4c0c27ca6ceab5ef0b84db57825a00f26157ef1854bafe97297813e1cbe8ecb8cc9c453cab6b3b0efe1ba193a50c47ece1e41d950e411b8730b835b71e9e754b",
+    ],
+    [
+        8,
+        "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst",
+        "50c85eaaece677a3ebe01cc909b83872e9da2a22c29ae652838afce71e83222fdf40f6accecd7d52b180e912fc1f85ecdf7b3fc4d3027da4d865e509a9e76597",
+    ],
+] as const)(
+    "proxmox.majorVersion %i: a container left on the default gets that major's Debian template, verified",
+    (major, url, sha512) => {
+        const m = resolveStack(
+            { ...cfg, proxmox: { ...cfg.proxmox, majorVersion: major } },
+            "private",
+            POLICIES.private,
+            peers,
+        );
+        expect(m.containers.map((c) => c.template)).toEqual(m.containers.map(() => ({ url, sha512 })));
+        expect(m.containers.length).toBeGreaterThan(0);
+    },
+);
+
+test("a container's own template wins over the major's default", () => {
+    const own = { url: "https://download.proxmox.com/images/system/debian-12-standard_12.12-1_amd64.tar.zst" };
+    const ct = { ...(cfg.containers["private-postgres"] as LxcConfig), template: own };
+    expect(lxcTemplate(ct.template, 9)).toEqual(own);
+    expect(lxcTemplate(undefined, 8).url).toContain("debian-12-standard");
 });

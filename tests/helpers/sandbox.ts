@@ -28,6 +28,8 @@ export interface Sandbox {
     bind(address: string, driver: string | null): void;
     /** Runs a rendered script as `bash -s` reads it from stdin, like the SSH transport does. */
     run(script: string): { status: number; stdout: string; stderr: string };
+    /** A stand-in `ssh` for checkHost: whatever it is asked, it runs its stdin as `bash -s` in the sandbox. */
+    ssh(): string;
 }
 
 const TOOLS: Record<string, string> = {
@@ -99,6 +101,15 @@ export function makeSandbox(devices: PciDevice[], opts: { systemdBoot?: string }
                 env: { ...process.env, AIDS_ROOT: root, PATH: `${bin}:${process.env["PATH"] ?? ""}` },
             });
             return { status: result.status ?? -1, stdout: result.stdout, stderr: result.stderr };
+        },
+        ssh() {
+            const ssh = path.join(root, "ssh");
+            fs.writeFileSync(
+                ssh,
+                `#!/usr/bin/env bash\nexport AIDS_ROOT="${root}" PATH="${bin}:$PATH"\nexec bash -s\n`,
+                { mode: 0o755 },
+            );
+            return ssh;
         },
     };
     for (const dev of devices) {

@@ -4,6 +4,7 @@
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { ConfigError } from "../../config/load";
 import { findPlaceholders } from "../../config/rules/placeholders";
+import { LxcConfig } from "../../config/schema";
 import { runProgram } from "../../stacks";
 import { runOffline } from "../../testing/mockRuntime";
 import { assumeHosts } from "../../testing/planStack";
@@ -22,23 +23,32 @@ test("the committed stacks still hold the examples, each found with its path", (
         "containers.public-postgres.sshPublicKeys[0]",
         "containers.public-redis.sshPublicKeys[0]",
         "vms.public-ai.image.sha256",
-        "containers.public-postgres.template.sha512",
-        "containers.public-redis.template.sha512",
         "backup.pbs.fingerprint",
     ]);
     // The all-zero fingerprint Pulumi.public.yaml ships: no certificate has it.
-    expect(findPlaceholders(parsedConfig("public"))[9]?.message).toBe(
+    expect(findPlaceholders(parsedConfig("public"))[7]?.message).toBe(
         "is the repository's all-zero example, which no certificate has, so the node would refuse the PBS; copy the fingerprint the PBS stack prints (`pulumi stack output --stack private backup`: server.fingerprint)",
     );
     expect(findPlaceholders(parsedConfig("public"))[3]?.message).toBe(
         "chat.example.com is an example domain (RFC 2606) that points nowhere; use your own, pointed at your router's port forward",
     );
-    // The VM's key, image and mailbox, each container's key and template, two VPN peers' keys, the
-    // VPN's example endpoint and the runner's example repository.
-    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 1 + 6 + 6 + 2 + 1 + 1);
-    expect(findPlaceholders(parsedConfig("public"))[7]?.message).toBe(
-        "missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: `pveam update && grep -A20 'debian-12-standard_12.12-1_amd64.tar.zst' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum`",
-    );
+    // The VM's key, image and mailbox, each container's key, two VPN peers' keys, the VPN's example
+    // endpoint and the runner's example repository. The containers' templates are the default, which
+    // carries the checksum of Proxmox's template index.
+    expect(findPlaceholders(parsedConfig("private"))).toHaveLength(1 + 1 + 1 + 6 + 2 + 1 + 1);
+});
+
+test("a template of one's own without a checksum is named, with where to find its sha512", () => {
+    const cfg = parsedConfig("public");
+    const url = "https://download.proxmox.com/images/system/debian-13-standard_13.1-2_amd64.tar.zst";
+    const own = { ...cfg, containers: { ...cfg.containers } };
+    own.containers["public-redis"] = { ...(cfg.containers["public-redis"] as LxcConfig), template: { url } };
+    const issue = findPlaceholders(own).find((p) => p.path.endsWith(".template.sha512"));
+    expect(issue).toEqual({
+        path: "containers.public-redis.template.sha512",
+        message:
+            "missing: the template becomes the container's root filesystem, so its download must be verified; copy its sha512sum from the node's template index: `pveam update && grep -A20 'debian-13-standard_13.1-2_amd64.tar.zst' /var/lib/pve-manager/apl-info/download.proxmox.com | grep -m1 sha512sum`",
+    });
 });
 
 /** Runs the program as a real engine run would (not the offline plan): `preview` or `up`. */
@@ -59,7 +69,7 @@ test("`pulumi up` refuses them, naming each, before anything is registered", asy
     const issues = (run.error as ConfigError).issues.map((i) => i.path);
     expect(issues).toContain("vms.public-ai.services.proxy.proxy.routes[0].host");
     expect(issues).toContain("backup.pbs.fingerprint");
-    expect(issues).toHaveLength(10);
+    expect(issues).toHaveLength(8);
     expect(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack")).toEqual([]);
 });
 
@@ -70,7 +80,7 @@ test("a preview and the offline plan warn and go on", async () => {
         "ai-dualstack:vms.public-ai.services.proxy.proxy.acmeEmail: admin@example.com is an example address (RFC 2606) nobody reads; use your own mailbox (`pulumi up` refuses it)",
     );
     const plan = await committedPlan("public");
-    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(10);
+    expect(plan.notes.filter((n) => n.includes("`pulumi up` refuses it"))).toHaveLength(8);
     expect(plan.resources.length).toBeGreaterThan(40);
 });
 

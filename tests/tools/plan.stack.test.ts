@@ -50,7 +50,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "proxmoxve:storage/pbs:Pbs private-backups-pbs  storage pbs-private → PBS 10.10.10.25 datastore private, namespace private, user private-backup@pbs",
     );
     expect(out).toMatch(
-        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server ≥ 3\.4\.1-1 \(key checked, never held\)/,
+        /command:remote:Command private-pbs-server-setup {2}ssh root@10\.10\.10\.25 \| installs Proxmox Backup Server ≥ 3\.4\.1-1 from the container's own suite \(bookworm \(PBS 3\) and trixie \(PBS 4\); release key pinned by fingerprint, never held\)/,
     );
     expect(out).toContain("ssh root@10.10.10.20 | aids-pg-dump timer (*-*-* 01:30): pg_dump of private-postgres");
     expect(out).toContain(

@@ -1,40 +1,48 @@
 # Proxmox Backup Server in the backup container, idempotently: the package (at least a floor) from Proxmox's
-# no-subscription repository (key checked by its SHA-512), then per environment served a datastore on
+# no-subscription repository for the container's own Debian suite (bookworm: PBS 3, trixie: PBS 4), its
+# release key pinned by fingerprint, then per environment served a datastore on
 # its own mount point, a namespace, a user with a password and DatastoreBackup on that namespace only,
 # a prune job (the retention), a verify job and the GC schedule; optionally an off-site remote and a
 # push sync job per datastore; and the metrics timer. Prints the certificate fingerprint last.
-# Rendered with: AIDS_PBS_VERSION, AIDS_DATASTORES ("env:/path ..."), AIDS_PASSWORDS (assoc, by env),
+# Rendered with: AIDS_PBS_VERSION, AIDS_PBS_REPO_B64 (assoc, by suite: the command adding that suite's
+# repository with its pinned key), AIDS_PBS_SUITES (their names, for a refusal),
+# AIDS_DATASTORES ("env:/path ..."), AIDS_PASSWORDS (assoc, by env),
 # AIDS_KEEP (assoc, by env: "daily weekly monthly"), AIDS_GC, AIDS_PRUNE, AIDS_VERIFY (schedules),
 # AIDS_OFFSITE_* (empty host: none), AIDS_METRICS_B64, AIDS_TEXTFILE_B64, AIDS_MAX_AGE_HOURS.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 
 R="${AIDS_ROOT:-}" # another root only in the sandbox test
-KEY_URL=https://enterprise.proxmox.com/debian/proxmox-release-bookworm.gpg
-KEY_SHA512=7da6fe34168adc6e479327ba517796d4702fa2f8b4f0a9833f5ea6e6b48f6507a6da403a274fe201595edc86a84463d50383d07f64bdde2e3658108db7d6dc87
-KEY=$R/etc/apt/trusted.gpg.d/proxmox-release-bookworm.gpg
 mgr=proxmox-backup-manager
+
+# pbs_suite: the container's own Debian suite, when Proxmox builds PBS for it (each Proxmox major is
+# built for one Debian release: a bookworm container gets PBS 3, a trixie one PBS 4); another suite is
+# refused by name before anything is installed or written.
+pbs_suite() {
+    local suite
+    suite="$(sed -n 's/^VERSION_CODENAME=//p' "$R/etc/os-release" 2>/dev/null | tr -d '"' || true)"
+    if [[ -z $suite || -z ${AIDS_PBS_REPO_B64[$suite]:-} ]]; then
+        echo "pbs-setup: Debian '${suite:-unknown}' (VERSION_CODENAME in /etc/os-release) is not known here; Proxmox Backup Server is installed from the repositories for ${AIDS_PBS_SUITES}: use a Debian 12 or 13 template" >&2
+        exit 1
+    fi
+    echo "$suite"
+}
 
 # At least the configured version, never held (pkg_floor): Proxmox ships PBS's security fixes as new
 # versions in this repository, and a hold would keep them out (an earlier set-up's hold is released).
 install_pbs() {
-    local have
+    local have suite
     have=$(dpkg-query -W -f '${Version}' proxmox-backup-server 2>/dev/null || true)
     if [[ -n $have ]] && dpkg --compare-versions "$have" ge "$AIDS_PBS_VERSION"; then
         pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
         return 0
     fi
+    suite=$(pbs_suite)
     apt-get update -qq
-    apt-get install -y -qq --no-install-recommends ca-certificates curl python3
-    if ! echo "$KEY_SHA512  $KEY" | sha512sum -c --status 2>/dev/null; then
-        curl -fsSL "$KEY_URL" -o "$KEY.new"
-        echo "$KEY_SHA512  $KEY.new" | sha512sum -c --status || {
-            echo "pbs-setup: $KEY_URL does not match its pinned SHA-512" >&2
-            exit 1
-        }
-        mv "$KEY.new" "$KEY"
-    fi
-    echo "deb http://download.proxmox.com/debian/pbs bookworm pbs-no-subscription" >"$R"/etc/apt/sources.list.d/pbs.list
+    apt-get install -y -qq --no-install-recommends ca-certificates curl gpg python3
+    # The suite's repository, only with its release key pinned by fingerprint (lib/aptKeys.ts).
+    mkdir -p "$R/usr/share/keyrings" "$R/etc/apt/sources.list.d"
+    sh -c "$(base64 -d <<<"${AIDS_PBS_REPO_B64[$suite]}")"
     pkg_floor proxmox-backup-server "$AIDS_PBS_VERSION" || true
 }
 

@@ -2,9 +2,10 @@
 # renders the header). Read-only: the program runs it over SSH (components/host/check.ts) on every
 # preview and up, before it registers anything, so a refusal changes nothing. It stops the run on a
 # fact that a reboot cannot fix (wrong card or board, an IOMMU group other than configured or
-# shared, IOMMU off in the BIOS, Proxmox too old, RAM that differs from the config, a firewall that
-# would lock this client out, a mirror over disks another pool uses, a registered pool that does
-# not exist), and otherwise ends with one verdict line: reboot-required=no, or =yes with the reasons.
+# shared, IOMMU off in the BIOS, Proxmox too old, a firewall that would lock this client out, a
+# mirror over disks another pool uses, a registered pool that does not exist), and otherwise ends
+# with one verdict line: reboot-required=no, or =yes with the reasons. It reports the node's
+# MemTotal, which components/host/check.ts judges (less RAM than the guests need is refused there).
 #
 # Header variables:
 #   AIDS_ENV           private | public
@@ -14,7 +15,6 @@
 #                      (both environments: the bootstrap writes all their ids for vfio-pci, and
 #                      Proxmox checks each mapping at VM start, so each is checked before anything
 #                      is written)
-#   AIDS_MEMORY_MIB    MemTotal the config says the node has (nodes.<node>.memory.totalGiB), in MiB
 #   AIDS_ARC_MAX_MIB   the ZFS ARC maximum the config's memory budget counts, in MiB
 #   AIDS_ARC_SET       1 when the bootstrap writes that cap (memory.zfsArcMaxGiB), else 0
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
@@ -51,15 +51,14 @@ if [[ -f "$R/etc/network/interfaces.new" ]]; then
     fail "/etc/network/interfaces.new holds pending network changes; apply or revert them in the Proxmox UI first, or the bridge reload would apply them too"
 fi
 
-# totalGiB is MemTotal itself. The 1 GiB hugepages reserved at boot stay inside MemTotal (the
+# The node's real MemTotal, reported for components/host/check.ts, which walks this environment's
+# guests against what it leaves (config/memory.ts, the config rules' own walk) and refuses, naming
+# the first guest that does not fit. The 1 GiB hugepages reserved at boot stay inside MemTotal (the
 # kernel gives them back to totalram_pages: mm/hugetlb.c, gather_bootmem_prealloc), so the figure
-# holds before and after the bootstrap's reboot; half a GiB of slack for firmware reservations.
+# holds before and after the bootstrap's reboot.
 if [[ -r "$R/proc/meminfo" ]]; then
     kib="$(sed -n 's/^MemTotal: *\([0-9]*\) kB$/\1/p' "$R/proc/meminfo")"
-    mib=$((kib / 1024))
-    if ((mib + 512 < AIDS_MEMORY_MIB)); then
-        fail "the node's MemTotal is $((mib / 1024)) GiB (${kib} kB), but nodes.<node>.memory.totalGiB says $((AIDS_MEMORY_MIB / 1024)); set totalGiB to MemTotal (\`grep MemTotal /proc/meminfo\`, kB / 1048576) and size the allocations to it"
-    fi
+    [[ -z "$kib" ]] || log "memtotal-kib=${kib}"
 fi
 
 # Without memory.zfsArcMaxGiB the budget counts the cap Proxmox VE 8.1+ installs (10% of RAM, at

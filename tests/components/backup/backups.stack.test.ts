@@ -126,7 +126,9 @@ test("the PBS GUI/API port opens to the trusted networks only, and the plan says
         ["in", "ACCEPT", "tcp", "192.168.1.0/24"],
     ]);
     const lines = priv.resources.map((r) => `${r.name} ${r.description ?? ""}`).join("\n");
-    expect(lines).toContain("installs Proxmox Backup Server ≥ 3.4.1-1 (key checked, never held)");
+    expect(lines).toContain(
+        "installs Proxmox Backup Server ≥ 3.4.1-1 from the container's own suite (bookworm (PBS 3) and trixie (PBS 4); release key pinned by fingerprint, never held)",
+    );
     expect(lines).toContain("prune *-*-* 03:00, GC *-*-* 03:30, verify sat 04:00");
 });
 

@@ -17,6 +17,8 @@ import {
     vectorJob,
 } from "../../../components/backup/render";
 import { BackupServerModel } from "../../../config/resolve/backup";
+import { PROXMOX_RELEASE_KEYS } from "../../../lib/aptKeys";
+import { makeKey } from "../../helpers/gpgKey";
 import { shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const dumps = { schedule: "*-*-* 01:30", keepDays: 7 };
@@ -48,6 +50,7 @@ const stores = [
 ];
 
 const shellcheck = validator("shellcheck");
+const gpg = validator("gpg");
 (shellcheck ? test : test.skip)("shellcheck finds nothing in any backup script, as rendered", () => {
     expect(() =>
         shellcheckScripts(shellcheck as string, {
@@ -283,5 +286,151 @@ done
         ]);
         expect(fs.readdirSync(path.join(root, "tmp"))).toEqual([]);
         expect(r.stdout).toBe("ab:cd\n");
+    });
+});
+
+// The backup container installs PBS from its own Debian suite: Proxmox builds PBS 3 for bookworm and
+// PBS 4 for trixie (proxmox-backup debian/changelog), each suite's repository signed by its release
+// key (lib/aptKeys.ts: "Proxmox Bookworm Release Key" F4E1…0C39, "Proxmox Trixie Release Key"
+// 24B3…778E, as the copies in pve-manager's aplinfo/ read; the trixie keyring Proxmox documents in
+// pve-docs pve-package-repos.adoc may carry the bookworm key beside its own). The set-up runs for real
+// (bash, gpg, dpkg) against a stubbed /etc/os-release; the stand-in curl serves keys made here, pinned
+// in place of Proxmox's, so the real fingerprint check decides.
+(gpg ? describe : describe.skip)("pbs-setup.sh installs PBS from the container's own suite", () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-pbs-suite-"));
+    const bookwormKey = makeKey(fs.mkdtempSync(path.join(dir, "bookworm-")));
+    const trixieKey = makeKey(fs.mkdtempSync(path.join(dir, "trixie-")));
+    // The trixie keyring as Proxmox may ship it: its own key and the bookworm one.
+    const trixieKeyring = path.join(dir, "trixie-keyring.asc");
+    fs.writeFileSync(
+        trixieKeyring,
+        fs.readFileSync(trixieKey.file, "utf8") + fs.readFileSync(bookwormKey.file, "utf8"),
+    );
+    afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+    /** The rendered set-up with the made keys pinned in place of Proxmox's release keys. */
+    function script(): string {
+        return renderPbsSetup(server, { private: "pw1", public: "pw2" }, "off").replace(
+            /^declare -A AIDS_PBS_REPO_B64=\((.*)\)$/m,
+            (line: string) =>
+                line.replace(/='([^']*)'/g, (_, b64: string) => {
+                    const cmd = Buffer.from(b64, "base64")
+                        .toString("utf8")
+                        .replaceAll(PROXMOX_RELEASE_KEYS.bookworm.fingerprint, bookwormKey.fingerprint)
+                        .replaceAll(PROXMOX_RELEASE_KEYS.trixie.fingerprint, trixieKey.fingerprint);
+                    return `='${Buffer.from(cmd, "utf8").toString("base64")}'`;
+                }),
+        );
+    }
+
+    /** Runs the set-up in a fresh root whose /etc/os-release names `suite`; `served` maps key URLs to files. */
+    function run(suite: string, served: Record<string, string>) {
+        const root = fs.mkdtempSync(path.join(dir, "root-"));
+        const bin = path.join(root, "bin");
+        const log = path.join(root, "calls.log");
+        const gnupg = fs.mkdtempSync(path.join(root, "gnupg-"));
+        fs.mkdirSync(bin);
+        fs.mkdirSync(path.join(root, "etc", "systemd", "system"), { recursive: true });
+        fs.mkdirSync(path.join(root, "tmp"));
+        fs.writeFileSync(path.join(root, "etc", "os-release"), `PRETTY_NAME="Debian"\nVERSION_CODENAME=${suite}\n`);
+        const keys = Object.entries(served)
+            .map(([url, file]) => `  ${url}) cp "${file}" "$out" ;;`)
+            .join("\n");
+        const stubs: Record<string, string> = {
+            // The key downloads; every other call (PBS's API on the loopback) answers nothing.
+            curl: `out="" url=""
+while [[ $# -gt 0 ]]; do case "$1" in -o) out=$2; shift ;; https://*) url=$1 ;; esac; shift; done
+[[ -n $out ]] || exit 0
+case "$url" in
+${keys}
+  *) exit 22 ;;
+esac`,
+            "apt-get": `[[ "$*" != *proxmox-backup-server* ]] || touch "${root}/installed"`,
+            "dpkg-query": `[[ ! -f "${root}/installed" ]] || echo "${server.version}"`,
+            "apt-mark": "true",
+            "proxmox-backup-manager": `case "$1 $2" in
+  "user generate-token") echo 'Result: {"value": "tok"}' ;;
+  "cert info") echo "Fingerprint (sha256): ab:cd" ;;
+  *" list") echo "[]" ;;
+esac`,
+            "proxmox-backup-debug": `[[ "$2" != get ]] || echo "[]"`,
+            mountpoint: "true",
+            systemctl: "true",
+        };
+        for (const [name, body] of Object.entries(stubs))
+            fs.writeFileSync(path.join(bin, name), `#!/usr/bin/env bash\necho "${name} $*" >>"${log}"\n${body}\n`, {
+                mode: 0o755,
+            });
+        const r = spawnSync("bash", ["-s"], {
+            input: script(),
+            encoding: "utf8",
+            env: {
+                ...process.env,
+                PATH: `${bin}:${process.env["PATH"] ?? ""}`,
+                AIDS_ROOT: root,
+                TMPDIR: path.join(root, "tmp"),
+                GNUPGHOME: gnupg,
+            },
+        });
+        const read = (p: string) => fs.readFileSync(path.join(root, p), "utf8");
+        const exists = (p: string) => fs.existsSync(path.join(root, p));
+        const calls = fs.existsSync(log) ? fs.readFileSync(log, "utf8") : "";
+        return { ...r, read, exists, calls };
+    }
+
+    const { bookworm, trixie } = PROXMOX_RELEASE_KEYS;
+
+    test.each([
+        // Debian 12: PBS 3 from the bookworm repository, signed by the bookworm key alone.
+        ["bookworm", bookworm.url, () => bookwormKey.file, "/usr/share/keyrings/proxmox-release-bookworm.gpg"],
+        // Debian 13: PBS 4 from the trixie repository, its keyring where Proxmox's docs put it.
+        ["trixie", trixie.url, () => trixieKeyring, "/usr/share/keyrings/proxmox-archive-keyring.gpg"],
+    ])("%s: that suite's repository, with its pinned key, then PBS", (suite, url, keyFile, keyring) => {
+        const r = run(suite, { [url]: keyFile() });
+        expect(r.stderr).toBe("");
+        expect(r.status).toBe(0);
+        expect(r.read("etc/apt/sources.list.d/pbs.list")).toBe(
+            `deb [signed-by=${keyring}] http://download.proxmox.com/debian/pbs ${suite} pbs-no-subscription\n`,
+        );
+        expect(r.exists(keyring.slice(1))).toBe(true);
+        // The key came from the suite's own URL, over HTTPS, and PBS was installed after it.
+        expect(r.calls).toContain(`curl -fsSL ${url} -o `);
+        expect(r.calls.indexOf(`curl -fsSL ${url}`)).toBeLessThan(r.calls.indexOf("apt-get install -y -qq -o"));
+        expect(r.calls).toMatch(/apt-get install .*proxmox-backup-server/);
+        expect(r.stdout.trim().split("\n").pop()).toBe("ab:cd");
+    });
+
+    test("the URLs and fingerprints are Proxmox's documented ones, over HTTPS", () => {
+        expect(bookworm).toEqual({
+            url: "https://enterprise.proxmox.com/debian/proxmox-release-bookworm.gpg",
+            fingerprint: "F4E136C67CDCE41AE6DE6FC81140AF8F639E0C39",
+        });
+        expect(trixie).toEqual({
+            url: "https://enterprise.proxmox.com/debian/proxmox-archive-keyring-trixie.gpg",
+            fingerprint: "24B30F06ECC1836A4E5EFECBA7BCD1420BFE778E",
+            companions: ["F4E136C67CDCE41AE6DE6FC81140AF8F639E0C39"],
+        });
+    });
+
+    test("trixie served the bookworm key alone: refused by both fingerprints, no repository, no PBS", () => {
+        const r = run("trixie", { [trixie.url]: bookwormKey.file });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toBe(
+            `ai-dualstack: the apt key at ${trixie.url} has fingerprint ${bookwormKey.fingerprint}, not the pinned ${trixieKey.fingerprint} (beside, at most, ${bookwormKey.fingerprint}): check the vendor's announcement, then update lib/aptKeys.ts\n`,
+        );
+        expect(r.exists("etc/apt/sources.list.d/pbs.list")).toBe(false);
+        expect(r.exists("usr/share/keyrings/proxmox-archive-keyring.gpg")).toBe(false);
+        expect(r.calls).not.toMatch(/apt-get install .*proxmox-backup-server/);
+    });
+
+    test("another suite is refused by name before anything is installed or written", () => {
+        const r = run("forky", { [bookworm.url]: bookwormKey.file, [trixie.url]: trixieKeyring });
+        expect(r.status).toBe(1);
+        expect(r.stderr).toBe(
+            "pbs-setup: Debian 'forky' (VERSION_CODENAME in /etc/os-release) is not known here; Proxmox Backup Server is installed from the repositories for bookworm (PBS 3) and trixie (PBS 4): use a Debian 12 or 13 template\n",
+        );
+        expect(r.calls).not.toContain("apt-get");
+        expect(r.calls).not.toContain("curl");
+        expect(r.exists("etc/apt/sources.list.d")).toBe(false);
     });
 });
