@@ -1,10 +1,13 @@
 // PostgreSQL's service container, booted: the set-ups `up` sends to 10.10.10.20 (the data set-up, the
 // node exporter, the pg_dump timer) run twice on Debian 13 and 12; then the configured role logs in over
 // TCP from the one allowed address with its password, and a wrong password and another address are refused.
+// The nightly backup: the timer's own unit runs, its dump restores (with the pg-restore.sh installed beside
+// it) into a fresh cluster, and its metrics file is written where the node exporter reads it.
 
 import { Lab } from "../../testing/booted/lab";
 import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
+import { pgDumpJob } from "../../components/backup/render";
 import { parsedConfig } from "../helpers/config";
 import {
     addressOf,
@@ -79,4 +82,33 @@ describeBooted.each(SUITES)("PostgreSQL's container, booted on %s", (suite) => {
             ]),
         ).toThrow(/no pg_hba.conf entry for host "10.10.10.99"/);
     });
+
+    test("the pg_dump timer's unit runs, writes its metrics, and its dump restores into a fresh cluster", async () => {
+        const job = pgDumpJob("private-postgres", { schedule: "daily", keepDays: 7 });
+        expect(await system.sh(`systemctl list-timers --all --no-legend ${job.job}.timer`)).toContain(
+            `${job.job}.service`,
+        );
+        await system.sh(`systemctl start ${job.job}.service`); // Type=oneshot: returns when the dump is done
+        expect((await system.sh(`systemctl show -p Result --value ${job.job}.service`)).trim()).toBe("success");
+        const textfiles = job.env["AIDS_TEXTFILE_DIR"] as string;
+        const metrics = await system.sh(`cat ${textfiles}/aidualstack_backup_pg_dump_private-postgres.prom`);
+        expect(metrics).toMatch(
+            /^aidualstack_backup_last_success_timestamp_seconds\{backup="private-postgres",kind="pg_dump"\} [1-9]\d+$/m,
+        );
+        // ...and the node exporter serves it (its textfile collector reads that directory).
+        expect(l.exec("curl", ["-fsS", `http://${system.address}:9100/metrics`])).toContain(
+            'aidualstack_backup_last_success_timestamp_seconds{backup="private-postgres",kind="pg_dump"}',
+        );
+        // A fresh cluster on another port, and the restore tool installed beside the job.
+        const dumps = `${job.env["AIDS_DUMP_DIR"] as string}/latest`;
+        await system.sh(
+            `v=$(pg_lsclusters -h | awk '$2 == "main" {print $1}'); pg_createcluster "$v" restored -p 5433 --start >/dev/null`,
+        );
+        const restore = await system.ssh(`PGPORT=5433 /usr/local/lib/ai-dualstack/pg-restore.sh ${dumps}`);
+        expect(restore.code).toBe(0);
+        const rows = await system.sh(
+            `runuser -u postgres -- psql -p 5433 -XAtc "SELECT count(*) > 0 FROM backup_runs" aidualstack; runuser -u postgres -- psql -p 5433 -XAtc "SELECT rolname FROM pg_roles WHERE rolname = 'openwebui'" openwebui`,
+        );
+        expect(rows.trim().split("\n")).toEqual(["t", "openwebui"]);
+    }, 120_000);
 });

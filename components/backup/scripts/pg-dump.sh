@@ -35,7 +35,8 @@ dump() {
         pg createdb aidualstack
     fi
     pg psql -v ON_ERROR_STOP=1 -Xqd aidualstack <<'SQL'
-CREATE TABLE IF NOT EXISTS backup_runs (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), host text NOT NULL DEFAULT inet_server_addr()::text);
+CREATE TABLE IF NOT EXISTS backup_runs (id bigserial PRIMARY KEY, started_at timestamptz NOT NULL DEFAULT now(), host text NOT NULL DEFAULT coalesce(inet_server_addr()::text, 'local socket'));
+ALTER TABLE backup_runs ALTER COLUMN host SET DEFAULT coalesce(inet_server_addr()::text, 'local socket');
 INSERT INTO backup_runs DEFAULT VALUES;
 SQL
     pg pg_dumpall --globals-only >"$dir.partial/globals.sql"
