@@ -40,8 +40,12 @@ svc_name() { cat "$dir/.service" 2>/dev/null || true; }
 if [[ "$(cat "$dir/.aids-version" 2>/dev/null || true)" != "$AIDS_RUNNER_VERSION" ]]; then
     log "installing runner $AIDS_RUNNER_VERSION"
     tarball="/tmp/actions-runner-linux-x64-$AIDS_RUNNER_VERSION.tar.gz"
-    curl -fsSL -o "$tarball" \
-        "https://github.com/actions/runner/releases/download/v$AIDS_RUNNER_VERSION/actions-runner-linux-x64-$AIDS_RUNNER_VERSION.tar.gz"
+    url="https://github.com/actions/runner/releases/download/v$AIDS_RUNNER_VERSION/actions-runner-linux-x64-$AIDS_RUNNER_VERSION.tar.gz"
+    if ! err="$(curl -fsSL -o "$tarball" "$url" 2>&1)"; then
+        rm -f "$tarball"
+        echo "ai-dualstack runner: ERROR: cannot download the Actions runner $AIDS_RUNNER_VERSION from $url (${err:-no answer}); the runner is not installed: make GitHub reachable from this container and run pulumi up again" >&2
+        exit 1
+    fi
     echo "$AIDS_RUNNER_SHA256  $tarball" | sha256sum -c --quiet
     [[ -z "$(svc_name)" ]] || systemctl stop "$(svc_name)" || true
     mkdir -p "$dir"

@@ -9,7 +9,7 @@ import { createHash } from "crypto";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
-import { RUNNER_SHA256, renderRunnerScript } from "../../../components/serviceLxc/cicdRunner";
+import { RUNNER_SHA256, RUNNER_VERSION, renderRunnerScript } from "../../../components/serviceLxc/cicdRunner";
 
 const STUBS: Record<string, string> = {
     "apt-get": 'echo "apt-get $*" >>"$CALLS"',
@@ -114,6 +114,20 @@ test("refuses a download whose sha256 differs, before unpacking or registering",
     expect(result.status).not.toBe(0);
     expect(result.stderr).toMatch(/FAILED|did NOT match/);
     expect(fs.existsSync(path.join(env["AIDS_RUNNER_DIR"] as string, "config.sh"))).toBe(false);
+    expect(calls(env).filter((c) => c.startsWith("config.sh"))).toEqual([]);
+});
+
+test("an unreachable GitHub stops the set-up with one line naming the URL, nothing unpacked or registered", () => {
+    const { env, sha } = sandbox("bookworm", {
+        curl: 'echo "curl: (6) Could not resolve host: github.com" >&2; exit 6',
+    });
+    const result = run(env, sha);
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain(
+        `ai-dualstack runner: ERROR: cannot download the Actions runner ${RUNNER_VERSION} from https://github.com/actions/runner/releases/download/v${RUNNER_VERSION}/actions-runner-linux-x64-${RUNNER_VERSION}.tar.gz (curl: (6) Could not resolve host: github.com)`,
+    );
+    expect(result.stderr).not.toMatch(/sha256sum|FAILED/);
+    expect(fs.existsSync(path.join(env["AIDS_RUNNER_DIR"] as string, ".aids-version"))).toBe(false);
     expect(calls(env).filter((c) => c.startsWith("config.sh"))).toEqual([]);
 });
 

@@ -1,0 +1,46 @@
+// The CI/CD runner's container, booted: the set-ups `up` sends to 10.10.10.23 run twice on Debian 13 and 12.
+// GitHub is out of reach here, so the runner's tarball cannot be downloaded: the set-up must stop at that
+// step with one line naming the URL, after the steps before it (Debian's packages, Docker, the runner user)
+// did their work, and a second run must change nothing else.
+
+import { Lab } from "../../testing/booted/lab";
+import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
+import type { PlannedStack } from "../../testing/planStack";
+import { RUNNER_VERSION } from "../../components/serviceLxc/cicdRunner";
+import { bootContainer, containerSetups, describeBooted, lab, privatePlan, runTwice } from "./helpers";
+
+describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite) => {
+    let l: Lab;
+    let system: BootedSystem;
+    let plan: PlannedStack;
+    beforeAll(async () => {
+        plan = await privatePlan();
+        l = lab();
+        system = await bootContainer(l, suite, "private-cicd");
+    }, 180_000);
+    afterAll(async () => {
+        await system?.stop();
+        l?.stop();
+    }, 60_000);
+
+    test(`${SUITE_LABEL[suite]}: the runner's download fails naming its URL, twice, and changes nothing the second time`, async () => {
+        const setups = containerSetups(plan, "private-cicd");
+        expect(setups.map((s) => s.name)).toEqual(["private-cicd-runner-setup", "private-cicd-node-exporter-setup"]);
+        const version = RUNNER_VERSION;
+        const url = `https://github.com/actions/runner/releases/download/v${version}/actions-runner-linux-x64-${version}.tar.gz`;
+        const { first, changes } = await runTwice(system, setups, {
+            "private-cicd-runner-setup": new RegExp(
+                `cannot download the Actions runner ${version} from ${url.replace(/\./g, "\\.")}`,
+            ),
+        });
+        expect(first.get("private-cicd-runner-setup")?.stderr).not.toMatch(/sha256sum|tar:/);
+        expect(changes).toEqual([]);
+    }, 600_000);
+
+    test("the steps before the download did their work: Docker runs, the runner user is in its group", async () => {
+        expect((await system.sh("systemctl is-active docker")).trim()).toBe("active");
+        expect((await system.sh("id -nG runner")).split(/\s+/)).toContain("docker");
+        // Nothing half-installed is left: no runner folder, no service.
+        expect((await system.ssh("test -e /opt/actions-runner/.aids-version")).code).not.toBe(0);
+    }, 60_000);
+});
