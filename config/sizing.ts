@@ -9,8 +9,14 @@ export interface RoleDefaults {
     cores: number;
     memoryGiB: number;
     diskGiB: number;
-    /** Nested containers: only roles that run containers inside need it. */
+    /**
+     * Proxmox's nesting feature. On for every role: each one's container runs services that start in a mount
+     * namespace of their own (systemd.exec ProtectSystem=, PrivateTmp=...), which an unprivileged container
+     * without nesting refuses (226/NAMESPACE); `nestingWhy` names them, as the booted-system suites list them.
+     */
     nesting: boolean;
+    /** Why the role has nesting on (or off): the services that need it. */
+    nestingWhy: string;
     /** Roles that hold data nobody wants deleted by a stray destroy. */
     protect: boolean;
     /** TCP ports of the role's own UIs, open to the environment's published-port sources. */
@@ -23,7 +29,9 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         cores: 2,
         memoryGiB: 4,
         diskGiB: 32,
-        nesting: false,
+        nesting: true,
+        nestingWhy:
+            "systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it); postgresql@ itself asks for none",
         protect: true,
         uiPorts: [],
     },
@@ -32,7 +40,9 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         cores: 1,
         memoryGiB: 2,
         diskGiB: 8,
-        nesting: false,
+        nesting: true,
+        nestingWhy:
+            "redis-server (ProtectSystem=strict, PrivateTmp, PrivateDevices, ReadWritePaths) and systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it)",
         protect: false,
         uiPorts: [],
     },
@@ -41,7 +51,9 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         cores: 1,
         memoryGiB: 1,
         diskGiB: 8,
-        nesting: false,
+        nesting: true,
+        nestingWhy:
+            "nftables.service (ProtectSystem, ProtectHome), which loads the VPN's rules at boot, and systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it)",
         protect: false,
         uiPorts: [],
     },
@@ -51,6 +63,8 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         memoryGiB: 8,
         diskGiB: 64,
         nesting: true,
+        nestingWhy:
+            "Docker runs containers inside (nested namespaces and mounts), and systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it)",
         protect: false,
         uiPorts: [],
     },
@@ -59,7 +73,9 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         cores: 2,
         memoryGiB: 4,
         diskGiB: 32,
-        nesting: false,
+        nesting: true,
+        nestingWhy:
+            "prometheus (ProtectSystem, PrivateTmp, PrivateDevices) and systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it)",
         protect: false,
         uiPorts: [9090, 3000],
     },
@@ -68,7 +84,9 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
         cores: 2,
         memoryGiB: 2,
         diskGiB: 16,
-        nesting: false,
+        nesting: true,
+        nestingWhy:
+            "systemd-logind (ProtectSystem, PrivateTmp; every Debian 12/13 container, and each SSH login waits on it); the PBS daemons could not be installed here to be listed",
         protect: true,
         // The PBS API and GUI: the nodes' vzdump and the admins reach it from the trusted networks.
         uiPorts: [8007],
@@ -76,7 +94,7 @@ export const ROLE_DEFAULTS: Readonly<Record<LxcRole, RoleDefaults>> = {
 };
 
 /** A container's effective size and features. */
-export type LxcSizing = Omit<RoleDefaults, "purpose" | "uiPorts">;
+export type LxcSizing = Omit<RoleDefaults, "purpose" | "uiPorts" | "nestingWhy">;
 
 /** The container's effective size and features: its own settings over its role's defaults. */
 export function lxcSizing(lxc: LxcConfig): LxcSizing {

@@ -114,7 +114,11 @@ export const LxcSchema = z.strictObject({
     nesting: z
         .boolean()
         .optional()
-        .meta(d("Override the role's nesting default (only cicd, which runs containers, has it on).")),
+        .meta(
+            d(
+                "Override the role's nesting default, which is on for every role: each container runs services that start in a mount namespace of their own (systemd-logind everywhere; redis-server, prometheus, nftables, Docker by role), and an unprivileged container without nesting refuses those mounts (226/NAMESPACE; Proxmox warns for every systemd 252+ guest without it). Off only if you know the container's services ask for none (docs/testing.md, booted systems).",
+            ),
+        ),
     firewall: guestFirewall,
     postgres: z
         .strictObject({

@@ -192,7 +192,12 @@ async function joinLab(lab: Lab, machine: string, nspawn: ChildProcess, consoleO
             await wait(100);
         }
     }
-    execFileSync("ip", ["-n", lab.name, "link", "set", veth, "master", lab.bridge, "up"]);
+    try {
+        execFileSync("ip", ["-n", lab.name, "link", "set", veth, "master", lab.bridge, "up"], { stdio: "pipe" });
+    } catch (err) {
+        // The veth goes when the container does: a system that stopped at once says why on its console.
+        throw new Error(`${veth} is gone (the system stopped?): ${String(err)}\n${consoleOut()}`);
+    }
 }
 
 /** Stops nspawn (SIGTERM powers the system off; SIGKILL after 15 s), unmounts and removes the system's dir. */

@@ -55,7 +55,7 @@ test("the gate's settings are complete: the config's values, the schema's defaul
 
 test("a container's sizing is its own settings over its role's defaults, and its description the role's purpose", () => {
     const pg = model.containers.find((c) => c.name === "private-postgres");
-    expect(pg?.sizing).toEqual({ cores: 2, memoryGiB: 4, diskGiB: 32, nesting: false, protect: true });
+    expect(pg?.sizing).toEqual({ cores: 2, memoryGiB: 4, diskGiB: 32, nesting: true, protect: true });
     expect(pg?.description).toBe("ai-dualstack private: Relational database (PostgreSQL)");
     const bigger = resolveLxc(
         "private-postgres",

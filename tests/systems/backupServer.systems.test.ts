@@ -8,7 +8,15 @@ import { PROXMOX_RELEASE_KEYS } from "../../lib/aptKeys";
 import { Lab } from "../../testing/booted/lab";
 import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
-import { bootContainer, containerSetups, describeBooted, lab, privatePlan, runTwice } from "./helpers";
+import {
+    bootContainer,
+    containerSetups,
+    describeBooted,
+    lab,
+    privatePlan,
+    runTwice,
+    expectNestingFor,
+} from "./helpers";
 
 describeBooted.each(SUITES)("the backup server's container, booted on %s", (suite) => {
     let l: Lab;
@@ -43,4 +51,7 @@ describeBooted.each(SUITES)("the backup server's container, booted on %s", (suit
         expect((await system.sh("systemctl is-active prometheus-node-exporter")).trim()).toBe("active");
         expect((await system.ssh("command -v proxmox-backup-manager")).code).not.toBe(0);
     }, 60_000);
+
+    test("nesting: its services ask for mount namespaces, so the backup role has nesting on", () =>
+        expectNestingFor(system, "backup", []));
 });

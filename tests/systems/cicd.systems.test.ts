@@ -7,7 +7,15 @@ import { Lab } from "../../testing/booted/lab";
 import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
 import { RUNNER_VERSION } from "../../components/serviceLxc/cicdRunner";
-import { bootContainer, containerSetups, describeBooted, lab, privatePlan, runTwice } from "./helpers";
+import {
+    bootContainer,
+    containerSetups,
+    describeBooted,
+    lab,
+    privatePlan,
+    runTwice,
+    expectNestingFor,
+} from "./helpers";
 
 describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite) => {
     let l: Lab;
@@ -43,4 +51,7 @@ describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite
         // Nothing half-installed is left: no runner folder, no service.
         expect((await system.ssh("test -e /opt/actions-runner/.aids-version")).code).not.toBe(0);
     }, 60_000);
+
+    test("nesting: its services ask for mount namespaces, so the cicd role has nesting on", () =>
+        expectNestingFor(system, "cicd", []));
 });

@@ -2,6 +2,8 @@
 // networks, and the double run every role gets: each set-up `up` sends to the guest, run as `up` runs it,
 // then run again, which must change nothing.
 
+import { ROLE_DEFAULTS } from "../../config/sizing";
+import type { LxcRole } from "../../config/schema";
 import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
 import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
 import { changesSince, snapshot } from "../../testing/booted/state";
@@ -97,4 +99,51 @@ export async function runTwice(
 export function containerSetups(plan: PlannedStack, container: string, only?: string[]): PlannedSetup[] {
     const all = setupsFor(plan, addressOf(container));
     return only ? all.filter((s) => only.some((o) => s.name === `${container}-${o}`)) : all;
+}
+
+/**
+ * systemd.exec options that make a service start in its own mount namespace (systemd's
+ * exec_needs_mount_namespace(), src/core/namespace.c and execute.c). In an unprivileged Proxmox container
+ * without nesting, AppArmor refuses those mounts and such a service fails with 226/NAMESPACE; pve-container
+ * warns for every systemd ≥ 252 guest without nesting for that reason (PVE::LXC::Setup::Base
+ * check_systemd_nesting).
+ */
+const MOUNT_NAMESPACE_OPTIONS: Record<string, (value: string) => boolean> = {
+    PrivateTmp: (v) => v === "yes",
+    PrivateDevices: (v) => v === "yes",
+    PrivateMounts: (v) => v === "yes",
+    ProtectSystem: (v) => v !== "no" && v !== "",
+    ProtectHome: (v) => v !== "no" && v !== "",
+    ProtectKernelTunables: (v) => v === "yes",
+    ProtectKernelModules: (v) => v === "yes",
+    ProtectControlGroups: (v) => v === "yes",
+    ReadWritePaths: (v) => v !== "",
+    ReadOnlyPaths: (v) => v !== "",
+    InaccessiblePaths: (v) => v !== "",
+};
+
+/** The active services that would start (or started) in a mount namespace of their own, sorted. */
+export async function mountNamespacedServices(system: BootedSystem): Promise<string[]> {
+    const props = ["Id", ...Object.keys(MOUNT_NAMESPACE_OPTIONS)].join(",");
+    const shown = await system.sh(`systemctl show --type=service --state=active --property=${props} '*'`);
+    const found: string[] = [];
+    for (const block of shown.split("\n\n")) {
+        const values = new Map(block.split("\n").map((l) => [l.slice(0, l.indexOf("=")), l.slice(l.indexOf("=") + 1)]));
+        const id = values.get("Id");
+        const needs = Object.entries(MOUNT_NAMESPACE_OPTIONS).some(([k, test]) => test(values.get(k) ?? ""));
+        if (id && needs) found.push(id);
+    }
+    return found.sort();
+}
+
+/**
+ * The role's nesting decision against the booted container: its services that need a mount namespace include
+ * systemd-logind and `roleUnits`, the role's default turns nesting on, and its stated reason names each of them.
+ */
+export async function expectNestingFor(system: BootedSystem, role: LxcRole, roleUnits: string[]): Promise<void> {
+    const units = await mountNamespacedServices(system);
+    const expected = ["systemd-logind.service", ...roleUnits];
+    expect(units).toEqual(expect.arrayContaining(expected));
+    expect(ROLE_DEFAULTS[role].nesting).toBe(true);
+    for (const unit of expected) expect(ROLE_DEFAULTS[role].nestingWhy).toContain(unit.replace(/\.service$/, ""));
 }

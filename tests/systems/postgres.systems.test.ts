@@ -18,6 +18,7 @@ import {
     lab,
     privatePlan,
     runTwice,
+    expectNestingFor,
 } from "./helpers";
 
 const pg = parsedConfig("private").containers["private-postgres"]?.postgres;
@@ -111,4 +112,7 @@ describeBooted.each(SUITES)("PostgreSQL's container, booted on %s", (suite) => {
         );
         expect(rows.trim().split("\n")).toEqual(["t", "openwebui"]);
     }, 120_000);
+
+    test("nesting: systemd-logind asks for a mount namespace, so the postgresql role has nesting on", () =>
+        expectNestingFor(system, "postgresql", []));
 });

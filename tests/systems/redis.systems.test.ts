@@ -14,6 +14,7 @@ import {
     lab,
     privatePlan,
     runTwice,
+    expectNestingFor,
 } from "./helpers";
 
 const redis = parsedConfig("private").containers["private-redis"]?.redis;
@@ -58,4 +59,7 @@ describeBooted.each(SUITES)("Redis's container, booted on %s", (suite) => {
             `+OK\r\n+PONG\r\n*2\r\n$9\r\nmaxmemory\r\n$9\r\n${(redis?.maxmemoryMiB ?? 0) * 1024 * 1024}\r\n`,
         );
     }, 60_000);
+
+    test("nesting: its services ask for mount namespaces, so the redis role has nesting on", () =>
+        expectNestingFor(system, "redis", ["redis-server.service"]));
 });

@@ -1,5 +1,5 @@
-// ServiceLxc in mock mode: unprivileged, nesting only where the role needs it, on its
-// environment's bridge and mirror.
+// ServiceLxc in mock mode: unprivileged, with nesting (every role's services need mount namespaces, as the
+// booted-system suites show), on its environment's bridge and mirror.
 
 import * as command from "@pulumi/command";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
@@ -39,13 +39,13 @@ function build(name: string, overrides: Partial<LxcConfig> = {}) {
     );
 }
 
-test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async () => {
+test("PostgreSQL: unprivileged, nesting on, sized by its role, protected", async () => {
     const lxc = one(await build("private-postgres"), proxmoxve.ContainerLegacy);
     expect(lxc.inputs).toMatchObject({
         nodeName: "pve1",
         vmId: 120,
         unprivileged: true,
-        features: { nesting: false },
+        features: { nesting: true },
         cpu: { cores: 2 },
         memory: { dedicated: 4096 },
         disk: { datastoreId: "tank-private", size: 32 },
@@ -62,15 +62,17 @@ test("PostgreSQL: unprivileged, no nesting, sized by its role, protected", async
     ]);
 });
 
-test("CI/CD runs containers inside, so it alone gets nesting (and no root@pam-only flag)", async () => {
+test("nesting is the only feature flag (no root@pam-only one), and a container's own setting wins", async () => {
     const lxc = one(await build("private-cicd"), proxmoxve.ContainerLegacy);
     expect(lxc.inputs["features"]).toEqual({ nesting: true });
     expect(lxc.protect).toBe(false);
-    expect(one(await build("private-redis"), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({ nesting: false });
+    expect(one(await build("private-redis"), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({ nesting: true });
     // An explicit override is honoured.
-    expect(one(await build("private-redis", { nesting: true }), proxmoxve.ContainerLegacy).inputs["features"]).toEqual({
-        nesting: true,
-    });
+    expect(one(await build("private-redis", { nesting: false }), proxmoxve.ContainerLegacy).inputs["features"]).toEqual(
+        {
+            nesting: false,
+        },
+    );
 });
 
 test("endpoints follow the role and the address", () => {
