@@ -5,7 +5,7 @@
 import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
 import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
 import { changesSince, snapshot } from "../../testing/booted/state";
-import { bootedSystemsUnavailable, BootedSystem, bootSystem, Suite } from "../../testing/booted/system";
+import { bootedSystemsUnavailable, BootedSystem, bootSystem, RunResult, Suite } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
 import { committedPlan } from "../helpers/planCache";
 import { parsedConfig } from "../helpers/config";
@@ -14,8 +14,7 @@ const cfg = parsedConfig("private");
 
 /** Booted systems need root and a few host tools; without them (a workstation) the suites skip, under CI they fail. */
 export const unavailable = bootedSystemsUnavailable();
-export const describeBooted: jest.Describe =
-    unavailable && process.env["CI"] !== "true" ? describe.skip : describe;
+export const describeBooted: jest.Describe = unavailable && process.env["CI"] !== "true" ? describe.skip : describe;
 if (unavailable && process.env["CI"] === "true") throw new Error(`booted systems cannot run under CI: ${unavailable}`);
 
 /** The private stack's guest network (gateway 10.10.10.1/24 as shipped) and the nodes' LAN (192.168.1.0/24). */
@@ -57,27 +56,59 @@ export function bootContainer(
 
 export interface DoubleRun {
     /** Each set-up's first run, by name: exit code and output. */
-    first: Map<string, { code: number; stdout: string; stderr: string }>;
+    first: Map<string, RunResult>;
+    /** Each set-up's second run, by name. */
+    second: Map<string, RunResult>;
     /** What the second run changed (empty when idempotent). */
     changes: string[];
 }
 
-/** Runs each set-up once (each must succeed), then all of them again, and reports what the second pass changed. */
-export async function runTwice(system: BootedSystem, setups: PlannedSetup[]): Promise<DoubleRun> {
-    const first = new Map<string, { code: number; stdout: string; stderr: string }>();
+export interface DoubleRunOptions {
+    /**
+     * Set-ups that must fail, by name, on both runs, with output matching the pattern (a source outside
+     * Debian's archive that cannot be reached here); the runs go on with the next set-up.
+     */
+    expect?: Readonly<Record<string, RegExp>>;
+}
+
+/** Checks one run of a set-up: success, or the failure `expected` names. */
+function checkRun(system: BootedSystem, name: string, run: string, r: RunResult, expected?: RegExp): void {
+    const output = `${r.stdout}\n${r.stderr}`;
+    if (expected === undefined) {
+        if (r.code !== 0)
+            throw new Error(`${name}'s ${run} run failed on ${system.suite} (exit ${r.code}):\n${output}`);
+    } else if (r.code === 0 || !expected.test(output)) {
+        throw new Error(
+            `${name}'s ${run} run on ${system.suite} should fail with ${String(expected)}, exited ${r.code}:\n${output}`,
+        );
+    }
+}
+
+/**
+ * Runs each set-up once (each must succeed, or fail as `opts.expect` says), then all of them again, and
+ * reports what the second pass changed.
+ */
+export async function runTwice(
+    system: BootedSystem,
+    setups: PlannedSetup[],
+    opts: DoubleRunOptions = {},
+): Promise<DoubleRun> {
+    const unknown = Object.keys(opts.expect ?? {}).filter((n) => !setups.some((s) => s.name === n));
+    if (unknown.length > 0) throw new Error(`runTwice: no set-up ${unknown.join(", ")} among those given`);
+    const first = new Map<string, RunResult>();
+    const second = new Map<string, RunResult>();
     for (const s of setups) {
         const r = await runSetup(system, s);
         first.set(s.name, r);
-        if (r.code !== 0) {
-            throw new Error(`${s.name} failed on ${system.suite} (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
-        }
+        checkRun(system, s.name, "first", r, opts.expect?.[s.name]);
     }
     const before = await snapshot(system);
     for (const s of setups) {
         const r = await runSetup(system, s);
-        if (r.code !== 0) throw new Error(`${s.name}'s second run failed (exit ${r.code}):\n${r.stdout}\n${r.stderr}`);
+        second.set(s.name, r);
+        checkRun(system, s.name, "second", r, opts.expect?.[s.name]);
     }
-    return { first, changes: await changesSince(system, before) };
+    return { first, second, changes: await changesSince(system, before) };
 }
 
 /** The set-ups the plan sends to a container, by name suffix when `only` is given. */
