@@ -22,8 +22,16 @@ export const PLACEHOLDER_SECRETS: Readonly<Record<string, string>> = {
         "-----BEGIN OPENSSH PRIVATE KEY-----\nb2ZmbGluZS1ndWVzdC1wbGFjZWhvbGRlcg==\n-----END OPENSSH PRIVATE KEY-----\n",
 };
 
-/** serviceSecrets leaves with a shape of their own, by name: the server's public key is derived from it. */
-const LEAF_PLACEHOLDERS: Readonly<Record<string, string>> = { wireguardPrivateKey: OFFLINE_WG_KEY };
+/**
+ * serviceSecrets leaves with a shape of their own, by name: the server's public key is derived from the
+ * WireGuard key; the alert webhook's URL must be one for amtool to accept the monitoring set-up's
+ * Alertmanager config (the booted-system suite runs that set-up as the plan carries it). `.invalid`
+ * never resolves (RFC 2606).
+ */
+const LEAF_PLACEHOLDERS: Readonly<Record<string, string>> = {
+    wireguardPrivateKey: OFFLINE_WG_KEY,
+    alertWebhookUrl: "https://alerts.invalid/offline-placeholder-alertWebhookUrl",
+};
 
 /** The stand-in for one serviceSecrets value. */
 function leafPlaceholder(name: string): string {

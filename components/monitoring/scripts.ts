@@ -72,13 +72,16 @@ export function monitoringFiles(
     ];
 }
 
+/** Grafana's apt repository: the set-up names it when it cannot be reached. */
+export const GRAFANA_REPO_URL = "https://apt.grafana.com";
+
 /** Grafana's repository, added only with its pinned key (lib/aptKeys.ts); paths under AIDS_ROOT in the tests. */
 const GRAFANA_REPO = pinnedKeyCommand(
     GRAFANA_APT_KEY,
     {
         keyring: "/etc/apt/keyrings/grafana.gpg",
         list: "/etc/apt/sources.list.d/grafana.list",
-        line: "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main",
+        line: `deb [signed-by=/etc/apt/keyrings/grafana.gpg] ${GRAFANA_REPO_URL} stable main`,
     },
     "${AIDS_ROOT:-}",
 );
@@ -97,6 +100,7 @@ export function renderMonitoringScript(
             AIDS_NODE_EXPORTER_VERSION: v.nodeExporter,
             AIDS_GRAFANA_VERSION: v.grafana,
             AIDS_GRAFANA_PASSWORD: grafanaPassword,
+            AIDS_GRAFANA_REPO_URL: GRAFANA_REPO_URL,
             // Base64: a command inside a single-quoted value would read as one to shellcheck.
             AIDS_GRAFANA_REPO_B64: Buffer.from(GRAFANA_REPO, "utf8").toString("base64"),
         },

@@ -40,7 +40,9 @@ describeBooted.each(SUITES)("the backup server's container, booted on %s", (suit
         ]);
         const url = PROXMOX_RELEASE_KEYS[suite].url.replace(/\./g, "\\.");
         const { changes } = await runTwice(system, setups, {
-            "private-pbs-server-setup": new RegExp(`could not fetch the apt key at ${url}`),
+            expect: {
+                "private-pbs-server-setup": new RegExp(`could not fetch the apt key at ${url}`),
+            },
         });
         expect(changes).toEqual([]);
     }, 600_000);

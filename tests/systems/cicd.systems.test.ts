@@ -37,9 +37,11 @@ describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite
         const version = RUNNER_VERSION;
         const url = `https://github.com/actions/runner/releases/download/v${version}/actions-runner-linux-x64-${version}.tar.gz`;
         const { first, changes } = await runTwice(system, setups, {
-            "private-cicd-runner-setup": new RegExp(
-                `cannot download the Actions runner ${version} from ${url.replace(/\./g, "\\.")}`,
-            ),
+            expect: {
+                "private-cicd-runner-setup": new RegExp(
+                    `cannot download the Actions runner ${version} from ${url.replace(/\./g, "\\.")}`,
+                ),
+            },
         });
         expect(first.get("private-cicd-runner-setup")?.stderr).not.toMatch(/sha256sum|tar:/);
         expect(changes).toEqual([]);

@@ -7,7 +7,7 @@ import type { LxcRole } from "../../config/schema";
 import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
 import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
 import { changesSince, snapshot } from "../../testing/booted/state";
-import { bootedSystemsUnavailable, BootedSystem, bootSystem, Suite } from "../../testing/booted/system";
+import { bootedSystemsUnavailable, BootedSystem, bootSystem, RunResult, Suite } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
 import { committedPlan } from "../helpers/planCache";
 import { parsedConfig } from "../helpers/config";
@@ -58,41 +58,59 @@ export function bootContainer(
 
 export interface DoubleRun {
     /** Each set-up's first run, by name: exit code and output. */
-    first: Map<string, { code: number; stdout: string; stderr: string }>;
+    first: Map<string, RunResult>;
+    /** Each set-up's second run, by name. */
+    second: Map<string, RunResult>;
     /** What the second run changed (empty when idempotent). */
     changes: string[];
 }
 
+export interface DoubleRunOptions {
+    /**
+     * Set-ups that must fail, by name, on both runs, with output matching the pattern (a source outside
+     * Debian's archive that cannot be reached here); the runs go on with the next set-up.
+     */
+    expect?: Readonly<Record<string, RegExp>>;
+}
+
+/** Checks one run of a set-up: success, or the failure `expected` names. */
+function checkRun(system: BootedSystem, name: string, run: string, r: RunResult, expected?: RegExp): void {
+    const output = `${r.stdout}\n${r.stderr}`;
+    if (expected === undefined) {
+        if (r.code !== 0)
+            throw new Error(`${name}'s ${run} run failed on ${system.suite} (exit ${r.code}):\n${output}`);
+    } else if (r.code === 0 || !expected.test(output)) {
+        throw new Error(
+            `${name}'s ${run} run on ${system.suite} should fail with ${String(expected)}, exited ${r.code}:\n${output}`,
+        );
+    }
+}
+
 /**
- * Runs each set-up once, then all of them again, and reports what the second pass changed. Each must succeed,
- * except those in `failures`, which must fail on both runs with output matching their pattern (a source out of
- * reach here, such as GitHub): the set-ups after one still run, as they would on the next `up`.
+ * Runs each set-up once (each must succeed, or fail as `opts.expect` says), then all of them again, and
+ * reports what the second pass changed.
  */
 export async function runTwice(
     system: BootedSystem,
     setups: PlannedSetup[],
-    failures: Record<string, RegExp> = {},
+    opts: DoubleRunOptions = {},
 ): Promise<DoubleRun> {
-    const runAll = async (pass: string) => {
-        const results = new Map<string, { code: number; stdout: string; stderr: string }>();
-        for (const s of setups) {
-            const r = await runSetup(system, s);
-            results.set(s.name, r);
-            const expected = failures[s.name];
-            const said = `${r.stdout}\n${r.stderr}`;
-            if (expected === undefined && r.code !== 0) {
-                throw new Error(`${s.name}'s ${pass} run failed on ${system.suite} (exit ${r.code}):\n${said}`);
-            }
-            if (expected !== undefined && (r.code === 0 || !expected.test(said))) {
-                throw new Error(`${s.name}'s ${pass} run should fail saying ${expected}; exit ${r.code}:\n${said}`);
-            }
-        }
-        return results;
-    };
-    const first = await runAll("first");
+    const unknown = Object.keys(opts.expect ?? {}).filter((n) => !setups.some((s) => s.name === n));
+    if (unknown.length > 0) throw new Error(`runTwice: no set-up ${unknown.join(", ")} among those given`);
+    const first = new Map<string, RunResult>();
+    const second = new Map<string, RunResult>();
+    for (const s of setups) {
+        const r = await runSetup(system, s);
+        first.set(s.name, r);
+        checkRun(system, s.name, "first", r, opts.expect?.[s.name]);
+    }
     const before = await snapshot(system);
-    await runAll("second");
-    return { first, changes: await changesSince(system, before) };
+    for (const s of setups) {
+        const r = await runSetup(system, s);
+        second.set(s.name, r);
+        checkRun(system, s.name, "second", r, opts.expect?.[s.name]);
+    }
+    return { first, second, changes: await changesSince(system, before) };
 }
 
 /** The set-ups the plan sends to a container, by name suffix when `only` is given. */

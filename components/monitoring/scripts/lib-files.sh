@@ -1,6 +1,6 @@
 # Shared by the monitoring set-ups (prepended to each): pinned Debian packages and managed files.
-# put_file PATH MODE OWNER BASE64 writes a file only when its content differs and records PATH in
-# changed_files; ensure_pkg NAME VERSION installs exactly that version (Grafana, from its own repository),
+# put_file PATH MODE OWNER BASE64 writes a file only when its content differs, puts its mode and owner
+# back when they differ, and records PATH in changed_files when it did either; ensure_pkg NAME VERSION installs exactly that version (Grafana, from its own repository),
 # and holds nothing: a hold keeps security updates out (a hold an earlier set-up left is released).
 # AIDS_ROOT (environment; tests only) prefixes every path so the scripts run in a sandbox.
 R="${AIDS_ROOT:-}"
@@ -11,6 +11,7 @@ put_file() {
     local path="$1" mode="$2" owner="$3" content
     content="$(printf '%s' "$4" | base64 -d)"
     if [[ -f "$R$path" && "$(cat "$R$path")" == "$content" ]]; then
+        put_attrs "$path" "$mode" "$owner"
         return 0
     fi
     mkdir -p "$(dirname "$R$path")"
@@ -19,7 +20,27 @@ put_file() {
     chmod "$mode" "$R$path.aids-new"
     chown "$owner" "$R$path.aids-new" 2>/dev/null || true
     mv "$R$path.aids-new" "$R$path"
-    changed_files+=("$path")
+    changed "$path" || changed_files+=("$path")
+}
+
+# put_attrs PATH MODE OWNER: an unchanged file's mode and owner, put back when they differ (the previous
+# file kept for roll_back). An owner that does not exist yet (Grafana's group before Grafana is
+# installed) is left for a later run, as a chown here refused is.
+put_attrs() {
+    local path="$1" mode="$2" owner="$3" was
+    was="$(stat -c '%a %U:%G' "$R$path")"
+    [[ "$was" != "$(printf '%o' "$((8#$mode))") $owner" ]] || return 0
+    if ! id -u "${owner%%:*}" >/dev/null 2>&1 || ! getent group "${owner#*:}" >/dev/null; then
+        return 0
+    fi
+    cp -p "$R$path" "$R$path.aids-previous"
+    chmod "$mode" "$R$path"
+    chown "$owner" "$R$path" 2>/dev/null || true
+    if [[ "$(stat -c '%a %U:%G' "$R$path")" == "$was" ]]; then
+        rm -f "$R$path.aids-previous"
+    else
+        changed "$path" || changed_files+=("$path")
+    fi
 }
 
 # Puts back the files this run changed (a validator refused them) and fails.

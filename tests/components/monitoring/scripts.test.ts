@@ -109,8 +109,8 @@ beforeAll(() => {
         const sb = makeGuestSandbox();
         const r = sb.run(monitoringScript(files, "0".repeat(40)));
         expect(r.status).not.toBe(0);
-        expect(r.output).toContain(
-            `ai-dualstack: the apt key at https://apt.grafana.com/gpg.key has fingerprint ${grafanaKey.fingerprint}, not the pinned ${"0".repeat(40)}`,
+        expect(r.output.trim().split("\n").at(-1)).toBe(
+            `ai-dualstack monitoring: Grafana ${server.versions.grafana} not installed from its apt repository https://apt.grafana.com: the apt key at https://apt.grafana.com/gpg.key has fingerprint ${grafanaKey.fingerprint}, not the pinned ${"0".repeat(40)}: check the vendor's announcement, then update lib/aptKeys.ts`,
         );
         expect(fs.existsSync(path.join(sb.root, "etc/apt/sources.list.d/grafana.list"))).toBe(false);
         expect(fs.existsSync(path.join(sb.root, "etc/apt/keyrings/grafana.gpg"))).toBe(false);
@@ -121,6 +121,50 @@ beforeAll(() => {
         expect(sb.read("/etc/apt/sources.list.d/grafana.list")).toBe(
             "deb [signed-by=/etc/apt/keyrings/grafana.gpg] https://apt.grafana.com stable main\n",
         );
+    });
+
+    test("Grafana's repository unreachable: the rest set up first, then one line naming it; a rerun changes nothing", () => {
+        const sb = makeGuestSandbox();
+        const unreachable = { AIDS_CURL_FAIL: "curl: (6) Could not resolve host: apt.grafana.com" };
+        const line = `ai-dualstack monitoring: Grafana ${server.versions.grafana} not installed from its apt repository https://apt.grafana.com: curl: (6) Could not resolve host: apt.grafana.com; could not fetch the apt key at https://apt.grafana.com/gpg.key`;
+        const r = sb.run(monitoringScript(files), unreachable);
+        expect(r.status).toBe(1);
+        expect(r.output.trim().split("\n").at(-1)).toBe(line);
+        // Before the repository was tried: Debian's packages, every file (Grafana's too), the validators,
+        // and the services whose files changed; after it, nothing of Grafana's.
+        for (const f of files) expect(sb.read(f.path)).toBe(`${f.content.replace(/\n+$/, "")}\n`);
+        const calls = sb.calls();
+        for (const unit of ["prometheus", "prometheus-alertmanager", "prometheus-node-exporter"])
+            expect(calls).toContain(`systemctl restart ${unit}`);
+        const tried = calls.findIndex((c) => c.startsWith("curl") && c.includes("https://apt.grafana.com/gpg.key"));
+        expect(tried).toBeGreaterThan(calls.lastIndexOf("systemctl restart prometheus"));
+        expect(calls.filter((c) => c.includes("grafana"))).toEqual([calls[tried]]);
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/sources.list.d/grafana.list"))).toBe(false);
+        expect(fs.existsSync(path.join(sb.root, "etc/apt/keyrings/grafana.gpg"))).toBe(false);
+
+        sb.clearLog();
+        const again = sb.run(monitoringScript(files), unreachable);
+        expect(again.status).toBe(1);
+        expect(again.output.trim().split("\n").at(-1)).toBe(line);
+        expect(
+            sb
+                .calls()
+                .filter((c) => !c.startsWith("curl") && !/^(systemctl (enable|is-active)|apt-mark showhold)/.test(c)),
+        ).toEqual([]);
+    });
+
+    test("a managed file whose mode drifted gets it back, and only its service restarts", () => {
+        const sb = makeGuestSandbox();
+        expect(sb.run(monitoringScript(files)).status).toBe(0);
+        const file = path.join(sb.root, PATHS.prometheusConfig);
+        fs.chmodSync(file, 0o600);
+        sb.clearLog();
+        const r = sb.run(monitoringScript(files));
+        expect(r.status).toBe(0);
+        expect(r.output).toContain("ready: 1 file(s) changed");
+        expect(fs.statSync(file).mode & 0o7777).toBe(0o644);
+        expect(fs.existsSync(`${file}.aids-previous`)).toBe(false);
+        expect(sb.calls().filter((c) => c.startsWith("systemctl restart"))).toEqual(["systemctl restart prometheus"]);
     });
 
     test("a rule file promtool refuses is rolled back, and nothing restarts", () => {
@@ -135,6 +179,8 @@ beforeAll(() => {
         const r = sb.run(monitoringScript(broken));
         expect(r.status).toBe(1);
         expect(r.output).toContain("refused: promtool check rules; the previous files are back in place");
+        // With what promtool said.
+        expect(r.output).toContain(`rule 1, "A": could not parse expression`);
         expect(sb.read(PATHS.rules)).toContain("TargetDown");
         expect(sb.calls().filter((c) => c.startsWith("systemctl restart"))).toEqual([]);
     });

@@ -11,8 +11,8 @@ export interface GuestSandbox {
     readonly root: string;
     readonly state: string;
     readonly log: string;
-    /** Runs a rendered script with bash, the stand-ins first on PATH; its status and output. */
-    run(script: string): { status: number; output: string };
+    /** Runs a rendered script with bash, the stand-ins first on PATH (and `env`); its status and output. */
+    run(script: string, env?: Readonly<Record<string, string>>): { status: number; output: string };
     /** The calls recorded since the last `clearLog`. */
     calls(): string[];
     clearLog(): void;
@@ -40,8 +40,10 @@ case "$1" in
   is-active) [[ -f "$AIDS_STATE/active-\${!#}" ]] ;;
   restart|start) touch "$AIDS_STATE/active-$2" ;;
 esac`,
-    // -o FILE gets AIDS_CURL_BODY (a test's apt key) when set, else a stub line.
+    // -o FILE gets AIDS_CURL_BODY (a test's apt key) when set, else a stub line; AIDS_CURL_FAIL: curl's
+    // error for a host that cannot be reached, exit 6 (curl's "could not resolve host").
     curl: `echo "curl $*" >>"$AIDS_LOG"
+if [[ -n "\${AIDS_CURL_FAIL:-}" ]]; then echo "$AIDS_CURL_FAIL" >&2; exit 6; fi
 while [[ $# -gt 0 ]]; do if [[ "$1" == "-o" ]]; then cp "\${AIDS_CURL_BODY:-/nonexistent}" "$2" 2>/dev/null || echo stub >"$2"; shift; fi; shift; done`,
     // What a command reads with --password-from-stdin goes to a file of its own: the log holds arguments only.
     runuser: `echo "runuser $*" >>"$AIDS_LOG"
@@ -82,7 +84,7 @@ export function makeGuestSandbox(): GuestSandbox {
         root,
         state,
         log,
-        run(script) {
+        run(script, env = {}) {
             const r = spawnSync("bash", ["-s"], {
                 input: script,
                 encoding: "utf8",
@@ -93,6 +95,7 @@ export function makeGuestSandbox(): GuestSandbox {
                     AIDS_STATE: state,
                     AIDS_LOG: log,
                     AIDS_REAL_PYTHON: realPython,
+                    ...env,
                 },
             });
             return { status: r.status ?? -1, output: `${r.stdout}${r.stderr}` };
