@@ -24,6 +24,7 @@ import {
     bootContainer,
     containerSetups,
     describeBooted,
+    expectNestingFor,
     GUEST_NET,
     lab,
     privatePlan,
@@ -418,4 +419,7 @@ describeBooted.each(SUITES)("The monitoring container, booted on %s beside Postg
         }
         expect(onSystem.get(PATHS.grafanaIni)).toContain("admin_password = ");
     });
+
+    test("nesting: prometheus asks for a mount namespace, so the monitoring role has nesting on", () =>
+        expectNestingFor(mon, "monitoring", ["prometheus.service"]));
 });
