@@ -103,6 +103,19 @@ const registryName: Record<Upstream["registry"], string> = {
     go: "the Go module proxy",
 };
 
+/**
+ * Why a fetch failed: fetch's own "fetch failed" carries the network error (ECONNREFUSED, ENOTFOUND) as
+ * its cause. Read by shape, not instanceof: fetch's errors come from another realm under jest.
+ */
+function reason(err: unknown): string {
+    const message = (e: unknown) =>
+        e !== null && typeof e === "object" && typeof (e as { message?: unknown }).message === "string"
+            ? (e as { message: string }).message
+            : undefined;
+    const cause = err !== null && typeof err === "object" ? (err as { cause?: unknown }).cause : undefined;
+    return message(cause) ?? message(err) ?? String(err);
+}
+
 /** The newest release of each pin's upstream, each upstream asked once; failures say why, per source. */
 export async function lookUp(pins: readonly Pin[], reg: Registries, timeoutMs = 8000): Promise<Map<string, Newest>> {
     const keys = new Map<string, Upstream>();
@@ -112,8 +125,7 @@ export async function lookUp(pins: readonly Pin[], reg: Registries, timeoutMs = 
             try {
                 return [key, { version: await newestRelease(up, reg, timeoutMs) }];
             } catch (err) {
-                const why = err instanceof Error ? (err.cause instanceof Error ? err.cause.message : err.message) : err;
-                return [key, { cannotCheck: `cannot check ${registryName[up.registry]}: ${String(why)}` }];
+                return [key, { cannotCheck: `cannot check ${registryName[up.registry]}: ${reason(err)}` }];
             }
         }),
     );
