@@ -79,7 +79,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     );
     // The services of the VM, each with its image and where it is reached.
     expect(out).toContain("    service ollama: ollama/ollama:0.11.4, http://10.10.10.10:11434");
-    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.7.2, http://10.10.10.10:3000");
+    expect(out).toContain("    service open-webui: ghcr.io/open-webui/open-webui:v0.12.4, http://10.10.10.10:3000");
     expect(out).toContain("    Ollama API for this machine: http://10.10.10.10:11434");
     expect(out).toMatch(
         /docker:index\/container:Container private-ai-workload-ollama {2}ollama ← ollama\/ollama:0\.11\.4 \| ports 10\.10\.10\.10:11434→11434 \| GPU all/,
