@@ -69,8 +69,12 @@ ln -sf /dev/null "$root/etc/systemd/system/console-getty.service"
 echo force-unsafe-io >"$root/etc/dpkg/dpkg.cfg.d/ai-dualstack-test-unsafe-io"
 cp /etc/resolv.conf "$root/etc/resolv.conf"
 chroot "$root" apt-get update -qq
+# The runner's libraries are named per suite (libicu72/libssl3 on bookworm, libicu76/libssl3t64 on trixie): the other
+# suite's names are skipped. The node's stand-in adds initramfs-tools, a kernel and perl (tests/systems/pveNode.ts).
 for pkg in postgresql redis-server prometheus prometheus-alertmanager prometheus-node-exporter crowdsec \
-    crowdsec-firewall-bouncer nftables sqlite3 curl gpg python3 python3-venv wireguard-tools wireguard-go; do
+    crowdsec-firewall-bouncer nftables sqlite3 curl gpg python3 python3-venv wireguard-tools wireguard-go \
+    iputils-ping docker.io git tar libkrb5-3 zlib1g libicu72 libicu76 libssl3 libssl3t64 \
+    kmod perl initramfs-tools zstd linux-image-cloud-amd64; do
     chroot "$root" apt-get install -y -qq --download-only --no-install-recommends "$pkg" >/dev/null 2>&1 ||
         echo "rootfs: $pkg is not in $suite (not pre-downloaded)" >&2
 done
