@@ -128,92 +128,84 @@ export interface DoctorDeps {
     readonly print: (line: string) => void;
 }
 
+interface Session {
+    readonly deps: DoctorDeps;
+    readonly bin: string;
+    /** Whether the CLI answered: secrets and outputs are read through it. */
+    readonly haveCli: boolean;
+    readonly report: (f: Finding) => void;
+}
+
+/** A stack's secret, decrypted by the CLI; undefined when it cannot be read. */
+async function secretOf(s: Session, stack: string, key: string): Promise<string | undefined> {
+    if (!s.haveCli) return undefined;
+    const r = await s.deps.run(s.bin, ["config", "get", `${NAMESPACE}:${key}`, "-s", stack], s.deps.env);
+    return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.replace(/\n$/, "") : undefined;
+}
+
+/** SSH and the token of one stack; its public PBS fingerprint when it is the public stack. */
+async function checkStack(s: Session, stack: string): Promise<{ publicFingerprint?: string; isPublic: boolean }> {
+    const file = readStackFile(stack, s.deps.root);
+    const parsed = file.ok ? parseSchema(file.raw) : file;
+    if (!parsed.ok) {
+        const first = parsed.issues[0];
+        s.report({
+            check: `config (${stack})`,
+            ok: false,
+            detail: `${first ? `${first.path}: ${first.message}` : "does not parse"}; \`npm run plan -- ${stack}\` lists every finding`,
+        });
+        return { isPublic: false };
+    }
+    const env = parsed.config.environment;
+    const model = resolveStack(parsed.config, stack, { private: PRIVATE_POLICY, public: PUBLIC_POLICY }[env], []);
+    const unreadable = (check: string, k: string, fix: string): Finding => ({
+        check,
+        ok: false,
+        detail: s.haveCli
+            ? `the ${stack} stack's ${k} cannot be read; ${fix}`
+            : `the ${stack} stack's ${k} cannot be read without the Pulumi CLI (above); install it first`,
+    });
+    const key = await secretOf(s, stack, "sshPrivateKey");
+    for (const node of model.nodes) {
+        const keyFix = `\`pulumi config set --secret -s ${stack} ${NAMESPACE}:sshPrivateKey < ~/.ssh/ai-dualstack-host\``;
+        if (key === undefined) s.report(unreadable(`ssh ${node.name} (${stack})`, "sshPrivateKey", keyFix));
+        else s.report(await checkSsh(s.deps.ssh(key), { node: node.name, ...node.ssh }));
+    }
+    const token = await secretOf(s, stack, "proxmoxApiToken");
+    const tokenFix = `\`pulumi config set --secret -s ${stack} ${NAMESPACE}:proxmoxApiToken\``;
+    if (token === undefined) s.report(unreadable(`API token (${stack})`, "proxmoxApiToken", tokenFix));
+    else {
+        const target = { stack, endpoint: model.proxmox.endpoint, token, scope: accessScope(model) };
+        s.report(await checkTokenPrivileges(s.deps.fetch(model.proxmox.insecure), target));
+    }
+    const fingerprint = parsed.config.backup?.pbs?.fingerprint;
+    return { isPublic: env === "public", ...(fingerprint ? { publicFingerprint: fingerprint } : {}) };
+}
+
 /** Every check for the stacks; the findings in the order printed. */
 export async function doctor(stacks: readonly string[], deps: DoctorDeps): Promise<Finding[]> {
     const bin = deps.env["AIDS_PULUMI_BIN"] || "pulumi";
-    const sdk = (
-        JSON.parse(fs.readFileSync(path.join(deps.root, "package.json"), "utf8")) as {
-            dependencies: Record<string, string>;
-        }
-    ).dependencies["@pulumi/pulumi"];
+    const pkg = JSON.parse(fs.readFileSync(path.join(deps.root, "package.json"), "utf8")) as {
+        dependencies: Record<string, string>;
+    };
     const findings: Finding[] = [];
     const report = (f: Finding) => {
         findings.push(f);
-        const mark = f.ok ? "ok  " : f.advisory ? "warn" : "FAIL";
-        deps.print(`${mark} ${f.check}: ${f.detail}`);
+        deps.print(`${f.ok ? "ok  " : f.advisory ? "warn" : "FAIL"} ${f.check}: ${f.detail}`);
     };
-    const cli = await checkPulumiCli(deps.run, bin, sdk ?? "3.248.0");
+    const cli = await checkPulumiCli(deps.run, bin, pkg.dependencies["@pulumi/pulumi"] ?? "");
     report(cli);
-    const haveCli = cli.ok;
-    if (haveCli) {
+    if (cli.ok) {
         (await checkBackend(deps.run, bin, deps.env)).forEach(report);
         (await checkPlugins(deps.run, bin, wantedPlugins(deps.root))).forEach(report);
     }
-    const policies = { private: PRIVATE_POLICY, public: PUBLIC_POLICY };
-    const secret = async (stack: string, key: string): Promise<string | undefined> => {
-        if (!haveCli) return undefined;
-        const r = await deps.run(bin, ["config", "get", `${NAMESPACE}:${key}`, "-s", stack], deps.env);
-        return r.code === 0 && r.stdout.trim() !== "" ? r.stdout.replace(/\n$/, "") : undefined;
-    };
-    let publicFingerprint: string | undefined;
-    let hasPublic = false;
+    const session: Session = { deps, bin, haveCli: cli.ok, report };
+    let pub: { publicFingerprint?: string; isPublic: boolean } | undefined;
     for (const stack of stacks) {
-        const file = readStackFile(stack, deps.root);
-        const parsed = file.ok ? parseSchema(file.raw) : file;
-        if (!parsed.ok) {
-            const first = parsed.issues[0];
-            report({
-                check: `config (${stack})`,
-                ok: false,
-                detail: `${first ? `${first.path}: ${first.message}` : "does not parse"}; \`npm run plan -- ${stack}\` lists every finding`,
-            });
-            continue;
-        }
-        const model = resolveStack(parsed.config, stack, policies[parsed.config.environment], []);
-        if (parsed.config.environment === "public") {
-            hasPublic = true;
-            publicFingerprint = parsed.config.backup?.pbs?.fingerprint;
-        }
-        const unreadable = (k: string, fix: string) =>
-            haveCli
-                ? `the ${stack} stack's ${k} cannot be read; ${fix}`
-                : `the ${stack} stack's ${k} cannot be read without the Pulumi CLI (above); install it first`;
-        const key = await secret(stack, "sshPrivateKey");
-        for (const node of model.nodes) {
-            const target = { node: node.name, ...node.ssh };
-            if (key === undefined) {
-                report({
-                    check: `ssh ${node.name} (${stack})`,
-                    ok: false,
-                    detail: unreadable(
-                        "sshPrivateKey",
-                        `\`pulumi config set --secret -s ${stack} ${NAMESPACE}:sshPrivateKey < ~/.ssh/ai-dualstack-host\``,
-                    ),
-                });
-            } else report(await checkSsh(deps.ssh(key), target));
-        }
-        const token = await secret(stack, "proxmoxApiToken");
-        if (token === undefined) {
-            report({
-                check: `API token (${stack})`,
-                ok: false,
-                detail: unreadable(
-                    "proxmoxApiToken",
-                    `\`pulumi config set --secret -s ${stack} ${NAMESPACE}:proxmoxApiToken\``,
-                ),
-            });
-        } else {
-            report(
-                await checkTokenPrivileges(deps.fetch(model.proxmox.insecure), {
-                    stack,
-                    endpoint: model.proxmox.endpoint,
-                    token,
-                    scope: accessScope(model),
-                }),
-            );
-        }
+        const result = await checkStack(session, stack);
+        if (result.isPublic) pub = result;
     }
-    if (hasPublic && haveCli) report(await checkStackOrder(deps.run, bin, deps.env, publicFingerprint));
+    if (pub && cli.ok) report(await checkStackOrder(deps.run, bin, deps.env, pub.publicFingerprint));
     return findings;
 }
 
