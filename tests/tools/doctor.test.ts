@@ -122,7 +122,10 @@ describe("ssh, from ssh's recorded answers", () => {
             target,
         );
         expect(refused.detail).toContain("add the public half of sshPrivateKey to root's ~/.ssh/authorized_keys");
-        const down = await checkSsh(ssh(answer("", 255, "ssh: connect to host 192.168.1.10 port 22: No route\n")), target);
+        const down = await checkSsh(
+            ssh(answer("", 255, "ssh: connect to host 192.168.1.10 port 22: No route\n")),
+            target,
+        );
         expect(down.detail).toContain("cannot reach root@192.168.1.10:22 over SSH");
         expect([changed, refused, down].every((f) => !f.ok && !f.advisory)).toBe(true);
     });
@@ -216,7 +219,9 @@ describe("the order between the stacks", () => {
     const FP = "aa:bb:cc";
     const outputs = (fp?: string) =>
         recorded({
-            "pulumi stack output --json -s private": answer(JSON.stringify(fp ? { backup: { server: { fingerprint: fp } } } : {})),
+            "pulumi stack output --json -s private": answer(
+                JSON.stringify(fp ? { backup: { server: { fingerprint: fp } } } : {}),
+            ),
         });
 
     test("the public stack pins the private PBS's fingerprint", async () => {
