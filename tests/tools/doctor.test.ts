@@ -252,3 +252,55 @@ test("doctor: without the CLI every stack's secrets fail with one cause, and the
         "FAIL ssh pve1 (private): the private stack's sshPrivateKey cannot be read without the Pulumi CLI (above); install it first",
     );
 });
+
+test("doctor: both shipped stacks with a recorded CLI, node and API; the public stack's placeholder fingerprint blocks", async () => {
+    const secrets: Record<string, string> = {};
+    for (const s of ["private", "public"]) {
+        secrets[`pulumi config get ai-dualstack:sshPrivateKey -s ${s}`] = `KEY-${s}\n`;
+        secrets[`pulumi config get ai-dualstack:proxmoxApiToken -s ${s}`] = `aids-${s}@pve!pulumi=${s}\n`;
+    }
+    const plugins = wantedPlugins(PROJECT_ROOT).map((p) => ({ name: p.name, kind: "resource", version: p.version }));
+    const run = recorded({
+        "pulumi version": answer("v3.248.0\n"),
+        "pulumi whoami --verbose": answer("User: ada\nBackend URL: file://~\n"),
+        "pulumi plugin ls --json": answer(JSON.stringify(plugins)),
+        "pulumi stack output --json -s private": answer(
+            JSON.stringify({ backup: { server: { fingerprint: "ab:cd" } } }),
+        ),
+        ...Object.fromEntries(Object.entries(secrets).map(([k, v]) => [k, answer(v)])),
+    });
+    const keysUsed: string[] = [];
+    const tokensUsed: string[] = [];
+    const lines: string[] = [];
+    const findings = await doctor(["private", "public"], {
+        run,
+        ssh: (key) => (t) => {
+            keysUsed.push(`${key} ${t.user}@${t.address}:${t.port} ${t.hostKey ?? "unpinned"}`);
+            return Promise.resolve(answer("aids-doctor-ok\n"));
+        },
+        fetch: () => (_url, headers) => {
+            tokensUsed.push(headers["Authorization"] ?? "");
+            return Promise.resolve({ status: 200, body: JSON.stringify({ data: {} }) });
+        },
+        env: { PULUMI_CONFIG_PASSPHRASE: "x" },
+        root: PROJECT_ROOT,
+        print: (l) => lines.push(l),
+    });
+    // Each stack's own key and token, never the other's; the secrets reach no printed line.
+    expect([...new Set(keysUsed.map((k) => k.split(" ")[0]))]).toEqual(["KEY-private", "KEY-public"]);
+    expect([...new Set(tokensUsed)]).toEqual([
+        "PVEAPIToken=aids-private@pve!pulumi=private",
+        "PVEAPIToken=aids-public@pve!pulumi=public",
+    ]);
+    expect(lines.join("\n")).not.toMatch(/KEY-|pulumi=p(rivate|ublic)\b/);
+    const byCheck = Object.fromEntries(findings.map((f) => [f.check, f.ok]));
+    expect(byCheck).toMatchObject({
+        "Pulumi CLI": true,
+        "backend login": true,
+        "secrets passphrase": true,
+        "plugin proxmoxve": true,
+        "API token (private)": false,
+        "stack order": false,
+    });
+    expect(findings.find((f) => f.check === "stack order")?.detail).toContain("is not the private PBS's (ab:cd)");
+});
