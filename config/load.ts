@@ -76,8 +76,11 @@ export type ParseResult =
 type SchemaResult =
     { ok: true; config: ParsedConfig & { environment: EnvironmentName } } | { ok: false; issues: ConfigIssue[] };
 
-/** The schema step alone, on every key but the secret ones: this stack's and its peers' files alike. */
-function parseSchema(raw: RawConfig): SchemaResult {
+/**
+ * The schema step alone, on every key but the secret ones: this stack's and its peers' files alike,
+ * and the doctor's view of a stack (tools/doctor.ts).
+ */
+export function parseSchema(raw: RawConfig): SchemaResult {
     const rest = Object.fromEntries(
         Object.entries(raw.values).filter(([key]) => !(SECRET_KEYS as readonly string[]).includes(key)),
     );

@@ -52,7 +52,8 @@ export class ThroughputGate extends pulumi.ComponentResource {
         super("ai-dualstack:gate:ThroughputGate", name, {}, opts);
         let previous: pulumi.Resource | undefined;
         for (const m of args.models) {
-            const { name: model, ...perModel } = m;
+            // sizeGB serves the plan's fit check only; the provider measures what Ollama reports.
+            const { name: model, sizeGB: _sizeGB, ...perModel } = m;
             const gate: ModelThroughput = new ModelThroughput(
                 `${name}-${modelSlug(model)}`,
                 {

@@ -2,7 +2,8 @@
 // and each model listed once (by the name Ollama resolves it to, and by its resource name).
 
 import { canonicalName, modelSlug } from "../../lib/modelRef";
-import { ParsedConfig } from "../schema";
+import { VRAM_HEADROOM_GIB, gbToGiB, knownModelSizeGB, largestFitting } from "../../lib/modelSizes";
+import { ModelGateConfig, ParsedConfig } from "../schema";
 import { Add } from "./issues";
 
 /** The throughput gate measures on the VM's GPU, one model at a time. */
@@ -23,11 +24,15 @@ export function checkModels(cfg: ParsedConfig, add: Add): void {
                 `the VM takes its address by DHCP, so the gate cannot know where Ollama listens; set it (such as "http://ai.lan:11434") or give the VM a static address`,
             );
         }
+        const gpuAt = `nodes.${vm.node}.gpus.${vm.gpu}`;
+        const gpu = cfg.nodes[vm.node]?.gpus[vm.gpu];
         const seen = new Map<string, number>();
         const slugs = new Map<string, number>();
         vm.models.forEach((m, i) => {
             const untagged = untaggedModel(m.name);
             if (untagged) add(`${at}[${i}].name`, untagged);
+            const tooBig = gpu ? modelTooBig(m, gpu.vramGiB, gpuAt) : undefined;
+            if (tooBig) add(`${at}[${i}]${m.sizeGB === undefined ? ".name" : ".sizeGB"}`, tooBig);
             const key = canonicalName(m.name);
             const first = seen.get(key);
             const sameSlug = slugs.get(modelSlug(m.name));
@@ -58,4 +63,24 @@ export function untaggedModel(name: string): string | undefined {
         ? `"${name.slice(0, sized.index)}:${sized[1] ?? ""}"`
         : `"${name}:<tag>" with one of its tags from the Ollama library, such as "mistral:7b"`;
     return `${name} has no tag, so Ollama reads it as ${name}:latest, which changes whenever a new version is published; pin a tag: ${suggestion}`;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+
+/**
+ * A model whose weights and the headroom beside them exceed the card's memory: Ollama would pull it
+ * whole (tens of GB) and then run it partly on the CPU, which the gate refuses after the download.
+ * Its size comes from the config (sizeGB) or the repository's table; unknown to both, it is not checked.
+ */
+export function modelTooBig(model: ModelGateConfig, vramGiB: number, gpuAt: string): string | undefined {
+    const sizeGB = model.sizeGB ?? knownModelSizeGB(model.name);
+    if (sizeGB === undefined) return undefined;
+    const needGiB = gbToGiB(sizeGB) + VRAM_HEADROOM_GIB;
+    if (needGiB <= vramGiB) return undefined;
+    const source = model.sizeGB === undefined ? "in the Ollama library (lib/modelSizes.ts)" : "as sizeGB states";
+    const smaller = largestFitting(model.name, vramGiB);
+    const fix = smaller
+        ? `gate a smaller tag, such as ${smaller} (${knownModelSizeGB(smaller)} GB), or put the model on a card with more memory`
+        : "gate a smaller model, or put it on a card with more memory";
+    return `${model.name} is ${sizeGB} GB ${source}, ${round1(gbToGiB(sizeGB))} GiB, and with ${VRAM_HEADROOM_GIB} GiB for the context needs ${round1(needGiB)} GiB; ${gpuAt} has ${vramGiB} GiB of memory, so Ollama would download it and then run it partly on the CPU; ${fix}`;
 }

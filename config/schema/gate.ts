@@ -18,6 +18,15 @@ export const ModelGateSchema = z.strictObject({
         .regex(/^(sha256:)?[0-9a-f]{12,64}$/, "must be the digest `ollama list` shows (12 to 64 hex digits)")
         .optional()
         .meta(d("Pin the model's manifest digest: another digest is pulled again, and a mismatch fails.")),
+    sizeGB: z
+        .number()
+        .positive("must be the model's download size in GB, more than 0")
+        .optional()
+        .meta(
+            d(
+                "The model's size in GB as the Ollama library lists it, for the check that it fits the GPU's memory before anything is pulled; needed only for a model the repository's table (lib/modelSizes.ts) does not know, and it wins over the table.",
+            ),
+        ),
     minTokensPerSecond: z
         .number()
         .positive("must be more than 0 tokens/s")
