@@ -6,12 +6,13 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import * as readline from "readline";
-import { isMap, isScalar, Scalar, parseDocument, Document, visit } from "yaml";
+import { Document, isMap, isScalar, parseDocument } from "yaml";
 import { NodeConfig } from "../config/schema/host";
 import { parseCli, runMain, UsageError } from "./cli";
 import { unifiedDiff } from "./init/diff";
 import { InitRefusal, Proposal, propose } from "./init/propose";
 import { HostFacts, parseReadout, READ_SCRIPT } from "./init/read";
+import { setInText } from "./init/yamlEdit";
 
 const USAGE = `Usage: npm run init -- --host <user>@<node> [--node <name>] [--identity <key>] [--yes]
 
@@ -90,43 +91,31 @@ export function sshArgs(o: InitOptions): string[] {
 /** Runs the read script on the node and parses what it printed. */
 export function readNode(o: InitOptions, sshBinary = "ssh"): Promise<HostFacts> {
     return new Promise((resolve, reject) => {
-        const child = execFile(sshBinary, sshArgs(o), { timeout: 120_000, maxBuffer: 64 << 20 }, (err, stdout, stderr) => {
-            if (err) {
-                const detail = (stderr || err.message).trim();
-                reject(new Error(`cannot read ${o.user}@${o.address}:${o.port} over SSH: ${detail}`));
-            } else resolve(parseReadout(stdout));
-        });
+        const child = execFile(
+            sshBinary,
+            sshArgs(o),
+            { timeout: 120_000, maxBuffer: 64 << 20 },
+            (err, stdout, stderr) => {
+                if (err) {
+                    const detail = (stderr || err.message).trim();
+                    reject(new Error(`cannot read ${o.user}@${o.address}:${o.port} over SSH: ${detail}`));
+                } else resolve(parseReadout(stdout));
+            },
+        );
         child.stdin?.end(READ_SCRIPT);
     });
 }
 
 const NODES = ["config", "nodes", "value"];
 
-/** Quotes new strings that read as ids or addresses ("10de:2b85", "0000:01:00.0"), as Pulumi.yaml does. */
-function quoteIds(node: unknown): unknown {
-    visit(node as Parameters<typeof visit>[0], {
-        Scalar(_key, s) {
-            if (typeof s.value === "string" && /^[0-9a-f]{4}:/.test(s.value)) s.type = Scalar.QUOTE_DOUBLE;
-        },
-    });
-    return node;
-}
-
-/** Applies a proposal to the document; the keys whose value did not change are left as they are (comments too). */
-export function applyProposal(doc: Document, node: string, p: Proposal): void {
-    const setIn = (keys: (string | number)[], value: unknown) => {
-        const current: unknown = doc.getIn(keys, true);
-        const json = isScalar(current) ? current.value : (current as { toJSON?: () => unknown } | undefined)?.toJSON?.();
-        if (JSON.stringify(json) === JSON.stringify(value)) return;
-        if (isScalar(current) && (typeof value !== "object" || value === null)) {
-            current.value = value;
-            return;
-        }
-        doc.setIn(keys, typeof value === "object" && value !== null ? quoteIds(doc.createNode(value)) : value);
-    };
-    if (!isMap(doc.getIn(NODES))) doc.setIn(NODES, doc.createNode({}));
-    for (const e of p.edits) setIn([...NODES, node, ...e.path], e.value);
-    if (p.majorVersion !== undefined) setIn(["config", "proxmox", "value", "majorVersion"], p.majorVersion);
+/** The (path, value) pairs of a proposal, as paths from the file's top. */
+export function proposalEdits(node: string, p: Proposal): { path: (string | number)[]; value: unknown }[] {
+    return [
+        ...p.edits.map((e) => ({ path: [...NODES, node, ...e.path], value: e.value })),
+        ...(p.majorVersion !== undefined
+            ? [{ path: ["config", "proxmox", "value", "majorVersion"], value: p.majorVersion }]
+            : []),
+    ];
 }
 
 /** The node key to fill in: --node, else the only node in the file. */
@@ -136,7 +125,9 @@ export function nodeName(doc: Document, requested: string | undefined): string {
     const keys = isMap(nodes) ? nodes.items.map((i) => String(isScalar(i.key) ? i.key.value : i.key)) : [];
     if (keys.length === 1) return keys[0] as string;
     throw new UsageError(
-        keys.length === 0 ? "Pulumi.yaml names no node: give --node <name>" : `name the node: --node ${keys.join(" or ")}`,
+        keys.length === 0
+            ? "Pulumi.yaml names no node: give --node <name>"
+            : `name the node: --node ${keys.join(" or ")}`,
     );
 }
 
@@ -150,11 +141,9 @@ export function proposeFile(
     if (doc.errors.length > 0) throw new Error(`Pulumi.yaml does not parse: ${doc.errors[0]?.message}`);
     const node = nodeName(doc, o.node);
     const current = (doc.getIn([...NODES, node]) as { toJSON?: () => unknown } | undefined)?.toJSON?.() as
-        | Partial<NodeConfig>
-        | undefined;
+        Partial<NodeConfig> | undefined;
     const p = propose(facts, current, { address: o.address, user: o.user, port: o.port });
-    applyProposal(doc, node, p);
-    return { node, before: text, after: doc.toString(), notes: p.notes };
+    return { node, before: text, after: setInText(text, proposalEdits(node, p)), notes: p.notes };
 }
 
 async function confirm(question: string): Promise<boolean> {

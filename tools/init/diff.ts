@@ -18,9 +18,9 @@ export function unifiedDiff(before: string, after: string, file: string, context
     let j = 0;
     while (i < a.length || j < b.length) {
         if (i < a.length && j < b.length && a[i] === b[j]) ops.push({ kind: " ", text: a[i++]!, ai: i, bi: ++j });
-        else if (j < b.length && (i === a.length || lcs[i]![j + 1]! >= lcs[i + 1]![j]!))
-            ops.push({ kind: "+", text: b[j++]!, ai: i, bi: j });
-        else ops.push({ kind: "-", text: a[i++]!, ai: i, bi: j });
+        else if (i < a.length && (j === b.length || lcs[i + 1]![j]! >= lcs[i]![j + 1]!))
+            ops.push({ kind: "-", text: a[i++]!, ai: i, bi: j });
+        else ops.push({ kind: "+", text: b[j++]!, ai: i, bi: j });
     }
     const changed = ops.map((o, k) => (o.kind !== " " ? k : -1)).filter((k) => k >= 0);
     if (changed.length === 0) return "";

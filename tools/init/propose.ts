@@ -61,9 +61,7 @@ export function checkIommu(facts: HostFacts): void {
             throw new InitRefusal(`GPU ${gpu.address} has no IOMMU group; it cannot be passed through.`);
         }
         const own = new Set([gpu.address, ...companionFunctions(facts, gpu).map((f) => f.address)]);
-        const others = facts.pci.filter(
-            (f) => f.iommuGroup === gpu.iommuGroup && !own.has(f.address) && !isBridge(f),
-        );
+        const others = facts.pci.filter((f) => f.iommuGroup === gpu.iommuGroup && !own.has(f.address) && !isBridge(f));
         if (others.length > 0) {
             const list = others.map((f) => `${f.address} [${f.vendorDeviceId}]${f.name ? ` ${f.name}` : ""}`);
             throw new InitRefusal(
@@ -132,7 +130,8 @@ export function propose(
     if (target.port !== undefined && target.port !== 22) set(["sshPort"], target.port);
 
     // CPU: vendor picks the IOMMU kernel argument; threads are every online CPU.
-    const vendor = facts.cpu.vendorId === "GenuineIntel" ? "intel" : facts.cpu.vendorId === "AuthenticAMD" ? "amd" : undefined;
+    const vendor =
+        facts.cpu.vendorId === "GenuineIntel" ? "intel" : facts.cpu.vendorId === "AuthenticAMD" ? "amd" : undefined;
     if (vendor) set(["cpu", "vendor"], vendor);
     else notes.push(`cpu.vendor: unknown vendor_id "${facts.cpu.vendorId ?? ""}" in /proc/cpuinfo; set it by hand`);
     // The models are for the record: one already written (perhaps in the user's words) stays.
@@ -214,7 +213,10 @@ export function propose(
             );
             continue;
         }
-        set(["mirrors", name, "disks"], free.splice(0, want).map((d) => byId(d.id)));
+        set(
+            ["mirrors", name, "disks"],
+            free.splice(0, want).map((d) => byId(d.id)),
+        );
     }
     for (const d of free) notes.push(`disk ${byId(d.id)} (${d.target}) is unpartitioned and in no mirror`);
 
@@ -229,10 +231,13 @@ export function propose(
     if (!mgmt) {
         const candidate = facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p)));
         if (candidate) set(["managementBridge"], candidate.name);
-        else notes.push(`managementBridge: "${managementBridge}" is not a bridge on the node (${bridgeNames.join(", ") || "none"})`);
+        else
+            notes.push(
+                `managementBridge: "${managementBridge}" is not a bridge on the node (${bridgeNames.join(", ") || "none"})`,
+            );
     }
-    const uplink = (mgmt ?? facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p))))?.ports.find(
-        (p) => facts.nics.includes(p),
+    const uplink = (mgmt ?? facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p))))?.ports.find((p) =>
+        facts.nics.includes(p),
     );
     for (const [name, b] of Object.entries(current?.bridges ?? {})) {
         if (b.uplink && !facts.nics.includes(b.uplink)) {

@@ -130,7 +130,7 @@ export function parseCpuList(list: string): number[] {
 export function formatCpuList(cpus: readonly number[]): string {
     const sorted = [...new Set(cpus)].sort((a, b) => a - b);
     const parts: string[] = [];
-    for (let i = 0; i < sorted.length; ) {
+    for (let i = 0; i < sorted.length;) {
         let j = i;
         while (j + 1 < sorted.length && sorted[j + 1] === (sorted[j] as number) + 1) j++;
         parts.push(i === j ? `${sorted[i]}` : `${sorted[i]}-${sorted[j]}`);
@@ -152,7 +152,7 @@ function sections(output: string): Map<string, string[]> {
             out.set(m[1] as string, current);
         } else current?.push(line);
     }
-    if (!out.has("end")) throw new Error("the read script's output ends early (no \"### end\" line)");
+    if (!out.has("end")) throw new Error('the read script\'s output ends early (no "### end" line)');
     return out;
 }
 
