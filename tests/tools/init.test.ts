@@ -6,7 +6,7 @@ import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
 import { DEBIAN_LXC_TEMPLATES } from "../../config/schema/fields";
-import { NodeConfig } from "../../config/schema/host";
+import { NodeConfig, NodeSchema } from "../../config/schema/host";
 import { parseArgs, proposeFile } from "../../tools/init";
 import { unifiedDiff } from "../../tools/init/diff";
 import { cpuTopology, InitRefusal, propose } from "../../tools/init/propose";
@@ -159,6 +159,16 @@ describe("the recorded node", () => {
             "+            uplink: enp6s0",
             "-            uplink: enp5s0",
             "+            uplink: enp6s0",
+        ]);
+        // The node as written passes the schema, with the node's values in it.
+        const written = NodeSchema.parse(
+            (parse(r.after) as { config: { nodes: { value: Record<string, unknown> } } }).config.nodes.value["pve1"],
+        );
+        expect(written.mirrors["tank-private"]?.disks?.[0]).toBe(
+            "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7HENJ0W500001",
+        );
+        expect(written.gpus["rtx5090"]?.functions).toEqual([
+            { pciAddress: "0000:01:00.1", vendorDeviceId: "10de:22e8", subsystemId: "1458:416f" },
         ]);
         // Every comment of the file survives.
         const comments = (t: string) => t.split("\n").filter((l) => l.trim().startsWith("#"));

@@ -125,6 +125,11 @@ export function propose(
     const notes: string[] = [];
     const set = (path: (string | number)[], value: unknown) => edits.push({ path, value });
 
+    if (!current) {
+        notes.push(
+            'the node is new in Pulumi.yaml: add its allocations, and its gpus, mirrors and bridges (see the notes below and README.md, "Config reference")',
+        );
+    }
     set(["address"], target.address);
     set(["sshUser"], target.user);
     if (target.port !== undefined && target.port !== 22) set(["sshPort"], target.port);

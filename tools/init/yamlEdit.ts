@@ -41,6 +41,12 @@ function column(text: string, offset: number): number {
     return offset - (text.lastIndexOf("\n", offset - 1) + 1);
 }
 
+/** A block collection's range runs on over the line breaks after it: the offset after its last text. */
+function textEnd(text: string, end: number): number {
+    while (end > 0 && /\s/.test(text[end - 1] as string)) end--;
+    return end;
+}
+
 function same(node: unknown, value: unknown): boolean {
     const json = isScalar(node) ? node.value : (node as { toJSON?: () => unknown } | undefined)?.toJSON?.();
     return JSON.stringify(json) === JSON.stringify(value);
@@ -68,7 +74,11 @@ function edit(text: string, node: Node, value: unknown, out: Splice[]): void {
         out.push({ start, end: valueEnd, text: render(s, 0) });
         return;
     }
-    out.push({ start, end: valueEnd, text: render(value, column(text, start), isCollection(node) && node.flow) });
+    out.push({
+        start,
+        end: textEnd(text, valueEnd),
+        text: render(value, column(text, start), isCollection(node) && node.flow),
+    });
 }
 
 /** Inserts `key: value` after the map's last entry, at its keys' indentation. */
@@ -78,7 +88,7 @@ function insertKey(text: string, map: YAMLMap, key: string, value: unknown, out:
     if (!last || !firstKey?.range || map.flow) throw new Error(`cannot insert ${key} into an empty or flow map`);
     const indent = column(text, firstKey.range[0]);
     const lastEnd = ((last.value ?? last.key) as Node).range?.[1] ?? firstKey.range[1];
-    const lineEnd = text.indexOf("\n", lastEnd);
+    const lineEnd = text.indexOf("\n", textEnd(text, lastEnd));
     const at = lineEnd === -1 ? text.length : lineEnd + 1;
     const line = " ".repeat(indent) + render({ [key]: value }, indent);
     out.push({ start: at, end: at, text: `${line}\n` });
