@@ -97,7 +97,8 @@ export function readNode(o: InitOptions, sshBinary = "ssh"): Promise<HostFacts> 
             { timeout: 120_000, maxBuffer: 64 << 20 },
             (err, stdout, stderr) => {
                 if (err) {
-                    const detail = (stderr || err.message).trim();
+                    // ssh's last line says what failed ("Host key verification failed.", "Permission denied ...").
+                    const detail = (stderr || err.message).trim().split("\n").pop() ?? "";
                     reject(new Error(`cannot read ${o.user}@${o.address}:${o.port} over SSH: ${detail}`));
                 } else resolve(parseReadout(stdout));
             },
