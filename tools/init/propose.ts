@@ -2,7 +2,7 @@
 // holds a device it must not take), then the keys of nodes.<node> to set, each with its value. Plain
 // functions over HostFacts; tools/init.ts applies the edits to the YAML document.
 
-import { DEBIAN_LXC_TEMPLATES, PveMajor } from "../../config/schema/fields";
+import { DEBIAN_LXC_TEMPLATES } from "../../config/schema/fields";
 import { NodeConfig } from "../../config/schema/host";
 import { formatCpuList, HostFacts, PciFunction } from "./read";
 
@@ -114,77 +114,63 @@ export function nvmeDisks(facts: HostFacts): { id: string; target: string; parti
         .sort((a, b) => a.id.localeCompare(b.id));
 }
 
-/** What init proposes for nodes.<node>, given the node's current config (which may be partial). */
-export function propose(
-    facts: HostFacts,
-    current: Partial<NodeConfig> | undefined,
-    target: { address: string; user: string; port?: number },
-): Proposal {
-    checkIommu(facts);
-    const edits: Edit[] = [];
-    const notes: string[] = [];
-    const set = (path: (string | number)[], value: unknown) => edits.push({ path, value });
+/** Where the parts of a proposal put their keys and their notes. */
+interface Out {
+    set(path: (string | number)[], value: unknown): void;
+    note(text: string): void;
+}
 
-    if (!current) {
-        notes.push(
-            'the node is new in Pulumi.yaml: add its allocations, and its gpus, mirrors and bridges (see the notes below and README.md, "Config reference")',
-        );
-    }
-    set(["address"], target.address);
-    set(["sshUser"], target.user);
-    if (target.port !== undefined && target.port !== 22) set(["sshPort"], target.port);
+type Current = Partial<NodeConfig> | undefined;
 
-    // CPU: vendor picks the IOMMU kernel argument; threads are every online CPU.
-    const vendor =
-        facts.cpu.vendorId === "GenuineIntel" ? "intel" : facts.cpu.vendorId === "AuthenticAMD" ? "amd" : undefined;
-    if (vendor) set(["cpu", "vendor"], vendor);
-    else notes.push(`cpu.vendor: unknown vendor_id "${facts.cpu.vendorId ?? ""}" in /proc/cpuinfo; set it by hand`);
+/** CPU: the vendor picks the IOMMU kernel argument; threads are every online CPU. */
+function proposeCpu(facts: HostFacts, current: Current, o: Out): void {
+    const id = facts.cpu.vendorId;
+    const vendor = id === "GenuineIntel" ? "intel" : id === "AuthenticAMD" ? "amd" : undefined;
+    if (vendor) o.set(["cpu", "vendor"], vendor);
+    else o.note(`cpu.vendor: unknown vendor_id "${id ?? ""}" in /proc/cpuinfo; set it by hand`);
     // The models are for the record: one already written (perhaps in the user's words) stays.
-    if (facts.cpu.model && !current?.cpu?.model) set(["cpu", "model"], facts.cpu.model.replace(/\s+/g, " ").trim());
-    if (facts.cpu.online.length > 0) set(["cpu", "threads"], facts.cpu.online.length);
+    if (facts.cpu.model && !current?.cpu?.model) o.set(["cpu", "model"], facts.cpu.model.replace(/\s+/g, " ").trim());
+    if (facts.cpu.online.length > 0) o.set(["cpu", "threads"], facts.cpu.online.length);
     const topology = cpuTopology(facts);
-    if (topology) set(["cpu", "topology"], topology);
+    if (topology) o.set(["cpu", "topology"], topology);
     else if (current?.cpu?.topology) {
-        notes.push("cpu.topology: the CPU is not hybrid (no /sys/devices/cpu_core and cpu_atom); remove the key");
+        o.note("cpu.topology: the CPU is not hybrid (no /sys/devices/cpu_core and cpu_atom); remove the key");
     }
+}
 
-    // MemTotal in GiB, rounded down, as memory.totalGiB documents it.
-    if (facts.memTotalKiB !== undefined) set(["memory", "totalGiB"], Math.floor(facts.memTotalKiB / 1048576));
-
-    // GPUs: each config entry is matched by address, then by vendor:device id; the node's facts
-    // replace the ids and the group. environment, vramGiB and memoryBandwidthGBs are left alone.
-    const gpus = nvidiaGpus(facts);
-    const entries = Object.entries(current?.gpus ?? {});
+/** Each config entry matched to a card on the node: by address, then by vendor:device id. */
+function matchGpus(gpus: PciFunction[], current: Current): [string, PciFunction][] {
     const taken = new Set<string>();
-    const matchOf = (name: string) => {
-        const cfg = current?.gpus?.[name];
-        return (
-            gpus.find((g) => !taken.has(g.address) && g.address === cfg?.pciAddress) ??
-            gpus.find((g) => !taken.has(g.address) && g.vendorDeviceId === cfg?.vendorDeviceId)
-        );
-    };
     const matched: [string, PciFunction][] = [];
-    for (const [name] of entries) {
-        const gpu = matchOf(name);
+    for (const [name, cfg] of Object.entries(current?.gpus ?? {})) {
+        const free = gpus.filter((g) => !taken.has(g.address));
+        const gpu =
+            free.find((g) => g.address === cfg.pciAddress) ?? free.find((g) => g.vendorDeviceId === cfg.vendorDeviceId);
         if (gpu) {
             taken.add(gpu.address);
             matched.push([name, gpu]);
         }
     }
-    for (const [name] of entries) {
-        if (!matched.some(([n]) => n === name)) {
-            notes.push(`gpus.${name}: no such card on the node; remove it or put the card in`);
-        }
+    return matched;
+}
+
+/** GPUs: the node's ids, group and functions replace the config's; environment, vramGiB and memoryBandwidthGBs stay. */
+function proposeGpus(facts: HostFacts, current: Current, o: Out): void {
+    const gpus = nvidiaGpus(facts);
+    const matched = matchGpus(gpus, current);
+    for (const name of Object.keys(current?.gpus ?? {})) {
+        if (!matched.some(([n]) => n === name))
+            o.note(`gpus.${name}: no such card on the node; remove it or put the card in`);
     }
     for (const [name, gpu] of matched) {
         const model = gpuModel(gpu);
-        if (model && !current?.gpus?.[name]?.model) set(["gpus", name, "model"], model);
-        set(["gpus", name, "pciAddress"], gpu.address);
-        set(["gpus", name, "vendorDeviceId"], gpu.vendorDeviceId);
-        if (gpu.subsystemId) set(["gpus", name, "subsystemId"], gpu.subsystemId);
-        else notes.push(`gpus.${name}: ${gpu.address} has no subsystem id in sysfs`);
-        set(["gpus", name, "iommuGroup"], gpu.iommuGroup);
-        set(
+        if (model && !current?.gpus?.[name]?.model) o.set(["gpus", name, "model"], model);
+        o.set(["gpus", name, "pciAddress"], gpu.address);
+        o.set(["gpus", name, "vendorDeviceId"], gpu.vendorDeviceId);
+        if (gpu.subsystemId) o.set(["gpus", name, "subsystemId"], gpu.subsystemId);
+        else o.note(`gpus.${name}: ${gpu.address} has no subsystem id in sysfs`);
+        o.set(["gpus", name, "iommuGroup"], gpu.iommuGroup);
+        o.set(
             ["gpus", name, "functions"],
             companionFunctions(facts, gpu).map((f) => ({
                 pciAddress: f.address,
@@ -193,66 +179,88 @@ export function propose(
             })),
         );
     }
-    for (const gpu of gpus.filter((g) => !taken.has(g.address))) {
-        notes.push(
+    for (const gpu of gpus.filter((g) => !matched.some(([, m]) => m.address === g.address))) {
+        o.note(
             `GPU ${gpu.address} [${gpu.vendorDeviceId}] subsystem ${gpu.subsystemId ?? "none"}, IOMMU group ${gpu.iommuGroup}${gpu.name ? ` (${gpu.name})` : ""} is in no gpus entry: add one (environment, vramGiB and memoryBandwidthGBs are yours to state)`,
         );
     }
+}
 
-    // Mirrors: a mirror whose disks are all on the node keeps them; another takes unpartitioned NVMe
-    // disks (a partitioned one holds something already, such as Proxmox itself).
+/**
+ * Mirrors: a mirror whose disks are all on the node keeps them; another takes unpartitioned NVMe
+ * disks (a partitioned one holds something already, such as Proxmox itself).
+ */
+function proposeMirrors(facts: HostFacts, current: Current, o: Out): void {
     const disks = nvmeDisks(facts);
     const byId = (id: string) => `/dev/disk/by-id/${id}`;
     const present = new Set(disks.map((d) => byId(d.id)));
-    const used = new Set<string>();
-    for (const m of Object.values(current?.mirrors ?? {})) {
-        if (m.disks && m.disks.every((d) => present.has(d))) m.disks.forEach((d) => used.add(d));
-    }
-    const free = disks.filter((d) => !d.partitioned && !used.has(byId(d.id)));
-    for (const [name, m] of Object.entries(current?.mirrors ?? {})) {
+    const mirrors = Object.entries(current?.mirrors ?? {});
+    const kept = new Set(mirrors.flatMap(([, m]) => (m.disks?.every((d) => present.has(d)) ? m.disks : [])));
+    const free = disks.filter((d) => !d.partitioned && !kept.has(byId(d.id)));
+    for (const [name, m] of mirrors) {
         if (!m.disks || m.disks.every((d) => present.has(d))) continue;
         const want = Math.max(2, m.disks.length);
         if (free.length < want) {
-            notes.push(
+            o.note(
                 `mirrors.${name}: its disks are not on the node and ${free.length} unpartitioned NVMe disk(s) are free; set disks by hand (ls /dev/disk/by-id/)`,
             );
             continue;
         }
-        set(
+        o.set(
             ["mirrors", name, "disks"],
             free.splice(0, want).map((d) => byId(d.id)),
         );
     }
-    for (const d of free) notes.push(`disk ${byId(d.id)} (${d.target}) is unpartitioned and in no mirror`);
+    for (const d of free) o.note(`disk ${byId(d.id)} (${d.target}) is unpartitioned and in no mirror`);
+}
 
-    // Proxmox VE's major, from `pveversion`. It is a project-wide key (proxmox.majorVersion).
-    const major = pveMajor(facts.pveversion);
-    if (major === undefined) notes.push(`pveversion: no pve-manager version found ("${facts.pveversion ?? ""}")`);
-
-    // Bridges: the management bridge must exist; a bridge's uplink must be a physical interface.
-    const bridgeNames = facts.bridges.map((b) => b.name);
+/** Bridges: the management bridge must exist; a bridge's uplink must be a physical interface. */
+function proposeBridges(facts: HostFacts, current: Current, o: Out): void {
     const managementBridge = current?.managementBridge ?? "vmbr0";
+    const withUplink = facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p)));
     const mgmt = facts.bridges.find((b) => b.name === managementBridge);
-    if (!mgmt) {
-        const candidate = facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p)));
-        if (candidate) set(["managementBridge"], candidate.name);
-        else
-            notes.push(
-                `managementBridge: "${managementBridge}" is not a bridge on the node (${bridgeNames.join(", ") || "none"})`,
-            );
+    if (!mgmt && withUplink) o.set(["managementBridge"], withUplink.name);
+    else if (!mgmt) {
+        const names = facts.bridges.map((b) => b.name).join(", ") || "none";
+        o.note(`managementBridge: "${managementBridge}" is not a bridge on the node (${names})`);
     }
-    const uplink = (mgmt ?? facts.bridges.find((b) => b.ports.some((p) => facts.nics.includes(p))))?.ports.find((p) =>
-        facts.nics.includes(p),
-    );
+    const uplink = (mgmt ?? withUplink)?.ports.find((p) => facts.nics.includes(p));
     for (const [name, b] of Object.entries(current?.bridges ?? {})) {
-        if (b.uplink && !facts.nics.includes(b.uplink)) {
-            if (uplink) set(["bridges", name, "uplink"], uplink);
-            else notes.push(`bridges.${name}.uplink: "${b.uplink}" is not an interface on the node`);
-        }
+        if (!b.uplink || facts.nics.includes(b.uplink)) continue;
+        if (uplink) o.set(["bridges", name, "uplink"], uplink);
+        else o.note(`bridges.${name}.uplink: "${b.uplink}" is not an interface on the node`);
     }
+}
 
+/** What init proposes for nodes.<node>, given the node's current config (which may be partial). */
+export function propose(
+    facts: HostFacts,
+    current: Current,
+    target: { address: string; user: string; port?: number },
+): Proposal {
+    checkIommu(facts);
+    const edits: Edit[] = [];
+    const notes: string[] = [];
+    const o: Out = { set: (path, value) => edits.push({ path, value }), note: (text) => notes.push(text) };
+    if (!current) {
+        o.note(
+            'the node is new in Pulumi.yaml: add its allocations, and its gpus, mirrors and bridges (see the notes below and README.md, "Config reference")',
+        );
+    }
+    o.set(["address"], target.address);
+    o.set(["sshUser"], target.user);
+    if (target.port !== undefined && target.port !== 22) o.set(["sshPort"], target.port);
+    proposeCpu(facts, current, o);
+    // MemTotal in GiB, rounded down, as memory.totalGiB documents it.
+    if (facts.memTotalKiB !== undefined) o.set(["memory", "totalGiB"], Math.floor(facts.memTotalKiB / 1048576));
+    proposeGpus(facts, current, o);
+    proposeMirrors(facts, current, o);
+    proposeBridges(facts, current, o);
+    // Proxmox VE's major, from `pveversion`: a project-wide key (proxmox.majorVersion).
+    const major = pveMajor(facts.pveversion);
+    if (major === undefined) o.note(`pveversion: no pve-manager version found ("${facts.pveversion ?? ""}")`);
     const template = templateNote(facts, major);
-    if (template) notes.push(template);
+    if (template) o.note(template);
     return { edits, notes, ...(major !== undefined ? { majorVersion: major } : {}) };
 }
 
@@ -264,7 +272,7 @@ export function templateNote(facts: HostFacts, major: number | undefined): strin
     const newest = listed[listed.length - 1];
     if (!newest) return `templates: the node's index lists no ${debian} template (run \`pveam update\` on the node)`;
     const entry = facts.templateIndex.find((e) => e.file === newest);
-    const builtIn = DEBIAN_LXC_TEMPLATES[major as PveMajor];
+    const builtIn = DEBIAN_LXC_TEMPLATES[major];
     if (builtIn.url.endsWith(`/${newest}`)) {
         return entry?.sha512 && entry.sha512 !== builtIn.sha512
             ? `templates: ${newest}'s sha512 in the node's index differs from the program's default; check the index`

@@ -156,16 +156,41 @@ function sections(output: string): Map<string, string[]> {
     return out;
 }
 
-/** Parses the read script's output (READ_SCRIPT) into host facts. */
-export function parseReadout(output: string): HostFacts {
-    const s = sections(output);
-    const lines = (name: string) => (s.get(name) ?? []).map((l) => l.trimEnd()).filter((l) => l !== "");
+/**
+ * The template index's entries (pve-manager PVE/APLInfo.pm reads /var/lib/pve-manager/apl-info/*:
+ * paragraphs of "Key: value" lines, a blank line between entries); the script keeps Location and sha512sum.
+ */
+function parseTemplateIndex(lines: readonly string[]): TemplateEntry[] {
+    const templateIndex: TemplateEntry[] = [];
+    let entry: { location?: string; sha512?: string } = {};
+    const flush = () => {
+        if (entry.location) {
+            const file = entry.location.split("/").pop() ?? "";
+            templateIndex.push({ file, location: entry.location, ...(entry.sha512 ? { sha512: entry.sha512 } : {}) });
+        }
+        entry = {};
+    };
+    for (const line of lines) {
+        if (line.trim() === "") {
+            flush();
+            continue;
+        }
+        const m = /^(\w+):\s*(.*)$/.exec(line);
+        if (m?.[1] === "Location") entry.location = m[2]?.trim();
+        if (m?.[1] === "sha512sum") entry.sha512 = m[2]?.trim();
+    }
+    flush();
+    return templateIndex;
+}
+
+/** One PCI function per line of the "pci" section, named from lspci's line where it has one. */
+function parsePci(lines: readonly string[], lspci: readonly string[]): PciFunction[] {
     const names = new Map<string, string>();
-    for (const line of lines("lspci")) {
+    for (const line of lspci) {
         const m = /^(\S+)\s+(.*)$/.exec(line);
         if (m) names.set(m[1] as string, m[2] as string);
     }
-    const pci: PciFunction[] = lines("pci").map((line) => {
+    return lines.map((line) => {
         const [address = "", vendor, device, subVendor, subDevice, cls, group] = line.split(/\s+/);
         const sub = subVendor && subVendor !== "-" && subDevice && subDevice !== "-";
         return {
@@ -177,6 +202,13 @@ export function parseReadout(output: string): HostFacts {
             ...(names.has(address) ? { name: names.get(address) } : {}),
         };
     });
+}
+
+/** Parses the read script's output (READ_SCRIPT) into host facts. */
+export function parseReadout(output: string): HostFacts {
+    const s = sections(output);
+    const lines = (name: string) => (s.get(name) ?? []).map((l) => l.trimEnd()).filter((l) => l !== "");
+    const pci = parsePci(lines("pci"), lines("lspci"));
     const disks = lines("disks").map((line) => {
         const [id = "", target = ""] = line.split(/\s+/);
         return { id, target };
@@ -197,25 +229,7 @@ export function parseReadout(output: string): HostFacts {
     }
     const mem = /^MemTotal:\s+(\d+)\s*kB/.exec(lines("meminfo")[0] ?? "");
     const pveversion = lines("pveversion")[0];
-    const templateIndex: TemplateEntry[] = [];
-    let entry: Partial<TemplateEntry> & { section?: string; pkg?: string; version?: string } = {};
-    const flush = () => {
-        if (entry.location) {
-            const file = entry.location.split("/").pop() ?? "";
-            templateIndex.push({ file, location: entry.location, ...(entry.sha512 ? { sha512: entry.sha512 } : {}) });
-        }
-        entry = {};
-    };
-    for (const line of s.get("aplinfo") ?? []) {
-        if (line.trim() === "") {
-            flush();
-            continue;
-        }
-        const m = /^(\w+):\s*(.*)$/.exec(line);
-        if (m?.[1] === "Location") entry.location = m[2]?.trim();
-        if (m?.[1] === "sha512sum") entry.sha512 = m[2]?.trim();
-    }
-    flush();
+    const templateIndex = parseTemplateIndex(s.get("aplinfo") ?? []);
     return {
         iommuGroups: Number(lines("iommu")[0] ?? 0),
         pci,

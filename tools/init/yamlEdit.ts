@@ -27,7 +27,7 @@ function quoteIds(node: Node): Node {
 /** A value as YAML text, block style, its lines after the first indented by `indent` spaces; no final newline. */
 function render(value: unknown, indent: number, flow = false): string {
     const doc = new Document();
-    const node = quoteIds(doc.createNode(value) as Node);
+    const node = quoteIds(doc.createNode(value));
     if (flow && isCollection(node)) node.flow = true;
     doc.contents = node;
     const text = doc.toString({ lineWidth: 0, flowCollectionPadding: false }).replace(/\n$/, "");
