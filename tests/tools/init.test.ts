@@ -10,7 +10,8 @@ import { NodeConfig, NodeSchema } from "../../config/schema/host";
 import { parseArgs, proposeFile } from "../../tools/init";
 import { unifiedDiff } from "../../tools/init/diff";
 import { cpuTopology, InitRefusal, propose } from "../../tools/init/propose";
-import { formatCpuList, HostFacts, parseCpuList, parseReadout } from "../../tools/init/read";
+import { formatCpuList, HostFacts, parseCpuList, parseReadout, READ_SCRIPT } from "../../tools/init/read";
+import { shellcheckScripts, validator } from "../helpers/sandbox";
 import { makeRecordedHost, RECORDED_MEMTOTAL_KB, RECORDED_PCI, RecordedPci } from "../helpers/initHost";
 
 const PULUMI_YAML = fs.readFileSync(path.join(__dirname, "../../Pulumi.yaml"), "utf8");
@@ -214,4 +215,12 @@ test("arguments", () => {
     expect(() => parseArgs(["--host", "10.0.0.5"])).toThrow(/<user>@<address>/);
     expect(() => parseArgs([])).toThrow(/--host root@<address>/);
     expect(parseArgs(["--help"])).toBe("help");
+});
+
+const shellcheck = validator("shellcheck");
+(shellcheck ? test : test.skip)("the read script passes shellcheck", () => {
+    shellcheckScripts(shellcheck as string, {
+        "init-read.sh": `#!/usr/bin/env bash
+${READ_SCRIPT}`,
+    });
 });

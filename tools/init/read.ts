@@ -9,7 +9,7 @@
 export const READ_SCRIPT = `set -u
 R="\${AIDS_ROOT:-}"
 echo "### iommu"
-ls "$R/sys/kernel/iommu_groups" 2>/dev/null | wc -l
+find "$R/sys/kernel/iommu_groups" -mindepth 1 -maxdepth 1 2>/dev/null | wc -l
 echo "### pci"
 for d in "$R"/sys/bus/pci/devices/*; do
   [ -e "$d/vendor" ] || continue
