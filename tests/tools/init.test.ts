@@ -219,8 +219,6 @@ test("arguments", () => {
 
 const shellcheck = validator("shellcheck");
 (shellcheck ? test : test.skip)("the read script passes shellcheck", () => {
-    shellcheckScripts(shellcheck as string, {
-        "init-read.sh": `#!/usr/bin/env bash
-${READ_SCRIPT}`,
-    });
+    const script = ["#!/usr/bin/env bash", READ_SCRIPT].join("\n");
+    shellcheckScripts(shellcheck as string, { "init-read.sh": script });
 });
