@@ -2,6 +2,7 @@
 // the text (comments, flow collections, quoting) stays byte for byte.
 
 import { parse } from "yaml";
+import { unifiedDiff } from "../../tools/init/diff";
 import { setInText } from "../../tools/init/yamlEdit";
 
 const FILE = `# top comment
@@ -95,4 +96,25 @@ test("a longer list is rewritten in its style; a missing key and a missing node 
             other: { keep: [1, 2] },
         },
     });
+});
+
+test("the diff: unified hunks with their line numbers, removals before additions", () => {
+    const before = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"].join("\n");
+    const after = ["a", "b", "c", "D", "e", "f", "g", "h", "i", "j", "k"].join("\n");
+    expect(unifiedDiff(before, after, "f.yaml", 1)).toBe(
+        [
+            "--- f.yaml",
+            "+++ f.yaml (proposed)",
+            "@@ -3,3 +3,3 @@",
+            " c",
+            "-d",
+            "+D",
+            " e",
+            "@@ -10,1 +10,2 @@",
+            " j",
+            "+k",
+            "",
+        ].join("\n"),
+    );
+    expect(unifiedDiff(before, before, "f.yaml")).toBe("");
 });
