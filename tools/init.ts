@@ -17,7 +17,7 @@ import { setInText } from "./init/yamlEdit";
 const USAGE = `Usage: npm run init -- --host <user>@<node> [--node <name>] [--identity <key>] [--yes]
 
 Reads the node over SSH (one read-only script; nothing on the node is written) and proposes
-Pulumi.yaml's host facts for it: address and sshUser; cpu vendor, model, threads and the P-core /
+Pulumi.yaml's host facts for it: address, sshUser and sshHostKey; cpu vendor, model, threads and the P-core /
 E-core topology; memory.totalGiB (MemTotal); each configured GPU's pciAddress, vendorDeviceId,
 subsystemId, iommuGroup and functions; the mirrors' NVMe disks; the bridges' uplink;
 proxmox.majorVersion (pveversion). It prints the diff, then writes only with --yes or a yes at
@@ -99,7 +99,10 @@ export function readNode(o: InitOptions, sshBinary = "ssh"): Promise<HostFacts> 
                 if (err) {
                     // ssh's last line says what failed ("Host key verification failed.", "Permission denied ...").
                     const detail = (stderr || err.message).trim().split("\n").pop() ?? "";
-                    reject(new Error(`cannot read ${o.user}@${o.address}:${o.port} over SSH: ${detail}`));
+                    const hint = /Host key verification failed/.test(detail)
+                        ? ` (log in once with \`ssh -p ${o.port} ${o.user}@${o.address}\` to check and accept the node's host key)`
+                        : "";
+                    reject(new Error(`cannot read ${o.user}@${o.address}:${o.port} over SSH: ${detail}${hint}`));
                 } else resolve(parseReadout(stdout));
             },
         );

@@ -43,6 +43,8 @@ function tree(root: string): Record<string, string> {
     beforeEach(async () => {
         host = makeRecordedHost();
         server = await startSshServer(sshd as string, { PATH: `${host.bin}:/usr/bin:/bin`, AIDS_ROOT: host.root });
+        // The node's own copy of its host key, as sshd serves it.
+        host.write("etc/ssh/ssh_host_ed25519_key.pub", `${server.hostKey} root@pve1\n`);
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-init-client-"));
         fs.writeFileSync(path.join(dir, "key"), server.privateKey, { mode: 0o600 });
         fs.writeFileSync(path.join(dir, "known_hosts"), `[${server.host}]:${server.port} ${server.hostKey}\n`);
@@ -89,6 +91,7 @@ function tree(root: string): Record<string, string> {
         expect(node.address).toBe("127.0.0.1");
         expect(node.sshUser).toBe(server.user);
         expect(node.sshPort).toBe(server.port);
+        expect(node.sshHostKey).toBe(server.hostKey);
         expect(node.cpu.threads).toBe(24);
         expect(node.cpu.topology).toEqual({
             performance: "0-7",
@@ -130,7 +133,9 @@ function tree(root: string): Record<string, string> {
             `[${server.host}]:${server.port} ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl\n`,
         );
         expect(await main(args("--yes"))).toBe(1);
-        expect(err.join("\n")).toMatch(/^init: cannot read \S+ over SSH: Host key verification failed\.$/);
+        expect(err.join("\n")).toMatch(
+            /^init: cannot read \S+ over SSH: Host key verification failed\. \(log in once with `ssh -p \d+ /,
+        );
         expect(fs.readFileSync(file, "utf8")).toBe(fs.readFileSync(PROJECT_YAML, "utf8"));
     });
 });

@@ -250,6 +250,8 @@ export function propose(
     o.set(["address"], target.address);
     o.set(["sshUser"], target.user);
     if (target.port !== undefined && target.port !== 22) o.set(["sshPort"], target.port);
+    // The key ssh just checked against the known_hosts: pinned, the host check and the provider use it.
+    if (facts.hostKey) o.set(["sshHostKey"], facts.hostKey);
     proposeCpu(facts, current, o);
     // MemTotal in GiB, rounded down, as memory.totalGiB documents it.
     if (facts.memTotalKiB !== undefined) o.set(["memory", "totalGiB"], Math.floor(facts.memTotalKiB / 1048576));

@@ -55,6 +55,8 @@ echo "### pveam"
 pveam available --section system 2>/dev/null || true
 echo "### aplinfo"
 cat "$R"/var/lib/pve-manager/apl-info/* 2>/dev/null | grep -E '^(Package|Version|Section|sha512sum|Location):|^$' || true
+echo "### hostkey"
+cat "$R/etc/ssh/ssh_host_ed25519_key.pub" 2>/dev/null || true
 echo "### end"
 `;
 
@@ -110,6 +112,8 @@ export interface HostFacts {
     templatesAvailable: string[];
     /** The template index's entries, with their checksums. */
     templateIndex: TemplateEntry[];
+    /** The node's ed25519 host key, "ssh-ed25519 AAAA..." (no comment). */
+    hostKey?: string;
 }
 
 /** "0-7,16-19" → [0..7, 16..19]; empty for an empty list. */
@@ -230,6 +234,7 @@ export function parseReadout(output: string): HostFacts {
     const mem = /^MemTotal:\s+(\d+)\s*kB/.exec(lines("meminfo")[0] ?? "");
     const pveversion = lines("pveversion")[0];
     const templateIndex = parseTemplateIndex(s.get("aplinfo") ?? []);
+    const hostKey = /^(ssh-ed25519 \S+)/.exec(lines("hostkey")[0] ?? "")?.[1];
     return {
         iommuGroups: Number(lines("iommu")[0] ?? 0),
         pci,
@@ -245,5 +250,6 @@ export function parseReadout(output: string): HostFacts {
         // `pveam available` prints "system          debian-13-standard_13.1-2_amd64.tar.zst".
         templatesAvailable: lines("pveam").map((l) => l.split(/\s+/).pop() ?? ""),
         templateIndex,
+        ...(hostKey ? { hostKey } : {}),
     };
 }
