@@ -182,6 +182,8 @@ export function makeRecordedHost(pci: RecordedPci[] = RECORDED_PCI): RecordedHos
         link(`../../../../kernel/iommu_groups/${dev.iommuGroup}`, `${dir}/iommu_group`);
     }
     for (const [id, target] of Object.entries(RECORDED_DISKS)) link(`../../${target}`, `dev/disk/by-id/${id}`);
+    // A 2 TB disk's sectors of 512 bytes (stand-in count: 2,000,398,934,016 bytes).
+    for (const dev of ["nvme0n1", "nvme1n1"]) write(`sys/class/block/${dev}/size`, "3907029168\n");
     write("proc/cpuinfo", "processor\t: 0\nvendor_id\t: GenuineIntel\nmodel name\t: Intel(R) Core(TM) Ultra 9 285K\n");
     write("sys/devices/system/cpu/online", "0-23\n");
     write("sys/devices/cpu_core/cpus", "0-7\n");

@@ -117,6 +117,10 @@ describe("the recorded node", () => {
             "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7HENJ0W500001",
             "/dev/disk/by-id/nvme-Samsung_SSD_990_PRO_2TB_S7HENJ0W500002",
         ]);
+        // 3907029168 sectors of 512 bytes are 1863.0 GiB.
+        expect(p.notes).toContain(
+            "mirrors.tank-private.sizeGiB: the smallest of its disks holds 1863 GiB; set sizeGiB a little below it (ZFS keeps some for itself)",
+        );
         // The mirror without disks (a dataset on rpool) is left alone.
         expect(p.edits.some((e) => e.path[1] === "tank-public")).toBe(false);
         expect(valueAt(p.edits, "memory", "totalGiB")).toBe(Math.floor(RECORDED_MEMTOTAL_KB / 1048576));

@@ -4,7 +4,7 @@
 
 import { DEBIAN_LXC_TEMPLATES } from "../../config/schema/fields";
 import { NodeConfig } from "../../config/schema/host";
-import { formatCpuList, HostFacts, PciFunction } from "./read";
+import { DiskLink, formatCpuList, HostFacts, PciFunction } from "./read";
 
 /** A node the init must not describe: the reason, and what to do about it. */
 export class InitRefusal extends Error {}
@@ -102,7 +102,7 @@ export function cpuTopology(facts: HostFacts): { performance: string; efficiency
 }
 
 /** Whole NVMe disks by their model_serial names: no partitions, no eui/nguid aliases. */
-export function nvmeDisks(facts: HostFacts): { id: string; target: string; partitioned: boolean }[] {
+export function nvmeDisks(facts: HostFacts): (DiskLink & { partitioned: boolean })[] {
     const whole = facts.disks.filter(
         (d) => d.id.startsWith("nvme-") && !/-part\d+$/.test(d.id) && !/^nvme-(eui|nvme)\./.test(d.id),
     );
@@ -206,12 +206,24 @@ function proposeMirrors(facts: HostFacts, current: Current, o: Out): void {
             );
             continue;
         }
+        const chosen = free.splice(0, want);
         o.set(
             ["mirrors", name, "disks"],
-            free.splice(0, want).map((d) => byId(d.id)),
+            chosen.map((d) => byId(d.id)),
         );
+        sizeNote(name, chosen, o);
     }
     for (const d of free) o.note(`disk ${byId(d.id)} (${d.target}) is unpartitioned and in no mirror`);
+}
+
+/** sizeGiB is the usable capacity, less ZFS's own overhead: init names the smallest disk, the user decides. */
+function sizeNote(name: string, chosen: { bytes?: number }[], o: Out): void {
+    const sizes = chosen.map((d) => d.bytes);
+    if (sizes.some((b) => b === undefined)) return;
+    const smallest = Math.floor(Math.min(...(sizes as number[])) / 2 ** 30);
+    o.note(
+        `mirrors.${name}.sizeGiB: the smallest of its disks holds ${smallest} GiB; set sizeGiB a little below it (ZFS keeps some for itself)`,
+    );
 }
 
 /** Bridges: the management bridge must exist; a bridge's uplink must be a physical interface. */

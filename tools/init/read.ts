@@ -24,7 +24,8 @@ lspci -nnD 2>/dev/null || true
 echo "### disks"
 for f in "$R"/dev/disk/by-id/*; do
   [ -e "$f" ] || [ -L "$f" ] || continue
-  printf '%s %s\\n' "$(basename "$f")" "$(basename "$(readlink "$f")")"
+  t=$(basename "$(readlink "$f")")
+  printf '%s %s %s\\n' "$(basename "$f")" "$t" "$(cat "$R/sys/class/block/$t/size" 2>/dev/null || echo -)"
 done
 echo "### cpuinfo"
 grep -m1 '^vendor_id' "$R/proc/cpuinfo" 2>/dev/null || true
@@ -78,6 +79,8 @@ export interface DiskLink {
     id: string;
     /** The kernel name it points at, such as "nvme0n1". */
     target: string;
+    /** Its size in bytes (sysfs's size counts 512-byte sectors); undefined where unknown. */
+    bytes?: number;
 }
 
 export interface TemplateEntry {
@@ -214,8 +217,8 @@ export function parseReadout(output: string): HostFacts {
     const lines = (name: string) => (s.get(name) ?? []).map((l) => l.trimEnd()).filter((l) => l !== "");
     const pci = parsePci(lines("pci"), lines("lspci"));
     const disks = lines("disks").map((line) => {
-        const [id = "", target = ""] = line.split(/\s+/);
-        return { id, target };
+        const [id = "", target = "", sectors] = line.split(/\s+/);
+        return { id, target, ...(sectors && /^\d+$/.test(sectors) ? { bytes: Number(sectors) * 512 } : {}) };
     });
     const cpu: HostFacts["cpu"] = { online: [], core: [], atom: [], l2: new Map() };
     for (const line of lines("cpuinfo")) {
