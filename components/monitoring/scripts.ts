@@ -117,6 +117,8 @@ export function renderNodeExporterScript(version: string): string {
     );
 }
 
+// ProtectSystem=strict leaves no writable /tmp, and pve_exporter needs one at start (Python's tempfile, or
+// it exits "No usable temporary directory"): a private one.
 const PVE_EXPORTER_UNIT = `[Unit]
 Description=prometheus-pve-exporter (ai-dualstack): Proxmox VE metrics with a read-only PVEAuditor token
 After=network-online.target pveproxy.service
@@ -128,6 +130,7 @@ Restart=on-failure
 NoNewPrivileges=yes
 ProtectSystem=strict
 ProtectHome=yes
+PrivateTmp=yes
 
 [Install]
 WantedBy=multi-user.target

@@ -65,6 +65,14 @@ export function crowdsecLocalConfig(listenIp: string, port: number = CROWDSEC_LA
     return stringify({ api: { server: { listen_uri: `${listenIp}:${port}` } } });
 }
 
+/**
+ * The local API's URL as the agent's own credentials name it (local_api_credentials.yaml's url, which
+ * Debian's postinst writes for 127.0.0.1): crowdsec-setup.sh points it where crowdsecLocalConfig moves the API.
+ */
+export function crowdsecLapiUrl(listenIp: string, port: number = CROWDSEC_LAPI_PORT): string {
+    return `http://${listenIp}:${port}`;
+}
+
 /** The node's nftables table that holds the bans (the bouncer fills its set) and the one rule using them. */
 export const BOUNCER_TABLE = "aids_crowdsec";
 /** The set the bouncer keeps the banned IPv4 addresses in (its blacklists_ipv4). */

@@ -27,6 +27,10 @@ export const VOLATILE: readonly { path: RegExp; why: string }[] = [
     { path: /^var\/lib\/prometheus\/node-exporter\//, why: "textfile metrics that timers rewrite" },
     { path: /^var\/lib\/alertmanager\//, why: "Alertmanager's silences and notification log" },
     { path: /^var\/lib\/crowdsec\/data\//, why: "CrowdSec's database of decisions and metrics" },
+    {
+        path: /^var\/lib\/ai-dualstack\/proxy-log-ship\.since$/,
+        why: "the node's running log shipper moves its window there every 10 s (proxy-log-ship.sh), no set-up writes it",
+    },
     { path: /^etc\/ld\.so\.cache$/, why: "rewritten by ldconfig triggers" },
     { path: /^root\/\.(bash_history|lesshst|cache\/)/, why: "the test's own SSH sessions" },
 ];

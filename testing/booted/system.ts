@@ -39,7 +39,12 @@ export interface BootOptions {
     prefix: number;
     gateway: string;
     hostname: string;
-    /** Extra systemd-nspawn arguments, e.g. a device bind (--bind=/dev/net/tun). */
+    /**
+     * The name of the system's network interface (nspawn's host0, renamed at boot): eth0 by default, as
+     * the stack names a container's (components/serviceLxc/serviceLxc.ts) and the scripts' rules match it.
+     */
+    interface?: string;
+    /** Extra systemd-nspawn arguments, e.g. a device bind. (/dev/net/tun is there already: nspawn makes it.) */
     nspawnArgs?: string[];
 }
 
@@ -130,8 +135,9 @@ function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
     });
 }
 
-/** The unit that gives host0 (nspawn's container end of the veth) the guest's address, before sshd starts. */
+/** The unit that names host0 (nspawn's container end of the veth) and gives it the guest's address, before sshd starts. */
 function networkUnit(opts: BootOptions): string {
+    const nic = opts.interface ?? "eth0";
     return [
         "[Unit]",
         "Description=ai-dualstack test network (the guest's address from the stack)",
@@ -140,8 +146,9 @@ function networkUnit(opts: BootOptions): string {
         "[Service]",
         "Type=oneshot",
         "RemainAfterExit=yes",
-        `ExecStart=/sbin/ip addr add ${opts.address}/${opts.prefix} dev host0`,
-        "ExecStart=/sbin/ip link set host0 up",
+        ...(nic === "host0" ? [] : [`ExecStart=/sbin/ip link set host0 name ${nic}`]),
+        `ExecStart=/sbin/ip addr add ${opts.address}/${opts.prefix} dev ${nic}`,
+        `ExecStart=/sbin/ip link set ${nic} up`,
         `ExecStart=/sbin/ip route add default via ${opts.gateway}`,
         "[Install]",
         "WantedBy=multi-user.target",

@@ -33,7 +33,11 @@ if changed /etc/systemd/system/; then systemctl daemon-reload; fi
 restart prometheus-node-exporter /etc/default/prometheus-node-exporter
 restart aidualstack-pve-exporter /etc/prometheus/pve.yml /etc/systemd/system/aidualstack-pve-exporter.service /opt/aidualstack/pve-exporter
 restart aidualstack-zpool-textfile.timer /etc/systemd/system/aidualstack-zpool-textfile.timer
-systemctl start aidualstack-zpool-textfile.service
+# The pool metrics at once when the job is new or changed; otherwise the timer keeps them (a start on
+# every run would run the job on every `up`).
+if changed /usr/local/lib/aidualstack/zpool-textfile.sh || changed /etc/systemd/system/aidualstack-zpool-textfile.service; then
+    systemctl start aidualstack-zpool-textfile.service
+fi
 
 # The node's firewall: one rule, found by its comment, re-made when the monitoring host moves.
 comment="ai-dualstack monitoring: node and pve exporters"

@@ -4,15 +4,20 @@
 # the local API on the container's address for the node's firewall bouncer, and that bouncer's key
 # (register_bouncer, from crowdsec-bouncer.sh, prepended).
 # Inputs (rendered above): AIDS_CS_MIN_VERSION, AIDS_CS_ITEMS (hub paths), AIDS_CS_ACQUIS, AIDS_CS_PROFILES,
-# AIDS_CS_LOCAL (config.yaml.local), AIDS_CS_BOUNCER, AIDS_CS_BOUNCER_KEY.
+# AIDS_CS_LOCAL (config.yaml.local), AIDS_CS_LAPI_URL (the local API's address in it), AIDS_CS_BOUNCER,
+# AIDS_CS_BOUNCER_KEY.
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack crowdsec: $*"; }
 
-# put FILE MODE CONTENT: writes the file when its content differs; returns 0 when it wrote.
+# put FILE MODE CONTENT: writes CONTENT (and one newline) when the file holds anything else; returns 0
+# when it wrote. Trailing newlines do not count on either side: `$(cat)` drops the file's, and a rendered
+# YAML or wg0.conf ends with one, which made every run rewrite the file and restart what reads it.
 put() {
-    if [[ "$(cat "$1" 2>/dev/null || true)" == "$3" ]]; then return 1; fi
-    (umask 027 && printf '%s\n' "$3" >"$1")
+    local want
+    want="$(printf '%s' "$3")"
+    if [[ "$(cat "$1" 2>/dev/null || true)" == "$want" ]]; then return 1; fi
+    (umask 027 && printf '%s\n' "$want" >"$1")
     chmod "$2" "$1"
 }
 
@@ -42,6 +47,15 @@ done
 put /etc/crowdsec/acquis.d/ai-dualstack-proxy.yaml 640 "$AIDS_CS_ACQUIS" && changed=1
 put /etc/crowdsec/profiles.yaml 640 "$AIDS_CS_PROFILES" && changed=1
 put /etc/crowdsec/config.yaml.local 640 "$AIDS_CS_LOCAL" && changed=1
+# The agent logs in to the local API with the credentials Debian's postinst wrote (`cscli machines add`),
+# whose url is the package's 127.0.0.1:8080. config.yaml.local moves the API to the container's address:
+# the url follows it, or the agent cannot log in and exits at every start.
+creds=/etc/crowdsec/local_api_credentials.yaml
+if ! grep -qxF "url: $AIDS_CS_LAPI_URL" "$creds"; then
+    sed -i "s|^url: .*|url: $AIDS_CS_LAPI_URL|" "$creds"
+    grep -qxF "url: $AIDS_CS_LAPI_URL" "$creds" || { log "no url line in $creds to point at $AIDS_CS_LAPI_URL"; exit 1; }
+    changed=1
+fi
 
 systemctl enable --quiet crowdsec
 if [[ $changed -eq 1 ]] || ! systemctl is-active --quiet crowdsec; then

@@ -10,9 +10,14 @@ set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack security (node): $*"; }
 
+# put FILE MODE CONTENT: writes CONTENT (and one newline) when the file holds anything else; returns 0
+# when it wrote. Trailing newlines do not count on either side: `$(cat)` drops the file's, and a rendered
+# YAML or wg0.conf ends with one, which made every run rewrite the file and restart what reads it.
 put() {
-    if [[ "$(cat "$1" 2>/dev/null || true)" == "$3" ]]; then return 1; fi
-    (umask 077 && printf '%s\n' "$3" >"$1")
+    local want
+    want="$(printf '%s' "$3")"
+    if [[ "$(cat "$1" 2>/dev/null || true)" == "$want" ]]; then return 1; fi
+    (umask 077 && printf '%s\n' "$want" >"$1")
     chmod "$2" "$1"
 }
 
@@ -27,11 +32,16 @@ mkdir -p /etc/crowdsec/bouncers
 changed=0
 # Written before the install: the package then neither registers itself nor overrides it.
 put "$conf.local" 600 "$AIDS_BOUNCER_LOCAL" && changed=1
-# The table must exist before the bouncer (set-only): each start of the bouncer loads it afresh.
+# The table must exist before the bouncer (set-only): each start of the bouncer loads it afresh. The
+# local API lives in the security container, which Proxmox starts after the node's own services
+# (pve-guests.service); a bouncer that finds it away exits, successfully ("stream api init failed"), and
+# the package's unit does not restart it: so it starts again every 10 s until the API answers.
 mkdir -p /etc/ai-dualstack /etc/systemd/system/crowdsec-firewall-bouncer.service.d
 put /etc/ai-dualstack/crowdsec-bouncer.nft 644 "$AIDS_BOUNCER_NFT" && changed=1
 put /etc/systemd/system/crowdsec-firewall-bouncer.service.d/ai-dualstack.conf 644 "[Service]
-ExecStartPre=/usr/sbin/nft -f /etc/ai-dualstack/crowdsec-bouncer.nft" && { changed=1; systemctl daemon-reload; }
+ExecStartPre=/usr/sbin/nft -f /etc/ai-dualstack/crowdsec-bouncer.nft
+Restart=always
+RestartSec=10" && { changed=1; systemctl daemon-reload; }
 # From the node's own suite (bookworm on Proxmox VE 8, trixie on 9), at least the floor, never held.
 pkg_floor crowdsec-firewall-bouncer "$AIDS_BOUNCER_MIN_VERSION" nftables && changed=1
 command -v nft >/dev/null || { apt-get install -y -qq --no-install-recommends nftables >/dev/null; changed=1; }

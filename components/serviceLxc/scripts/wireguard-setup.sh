@@ -16,10 +16,14 @@ if [[ ${#missing[@]} -gt 0 ]]; then
     apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-# put FILE MODE CONTENT: writes the file when its content differs; returns 0 when it wrote.
+# put FILE MODE CONTENT: writes CONTENT (and one newline) when the file holds anything else; returns 0
+# when it wrote. Trailing newlines do not count on either side: `$(cat)` drops the file's, and a rendered
+# YAML or wg0.conf ends with one, which made every run rewrite the file and restart what reads it.
 put() {
-    if [[ "$(cat "$1" 2>/dev/null || true)" == "$3" ]]; then return 1; fi
-    (umask 077 && printf '%s\n' "$3" >"$1")
+    local want
+    want="$(printf '%s' "$3")"
+    if [[ "$(cat "$1" 2>/dev/null || true)" == "$want" ]]; then return 1; fi
+    (umask 077 && printf '%s\n' "$want" >"$1")
     chmod "$2" "$1"
 }
 

@@ -233,10 +233,13 @@ test("the host: exporters pinned, the token in pve.yml, one firewall rule for th
         "pvesh create /nodes/pve1/firewall/rules --type in --action ACCEPT --enable 1 --proto tcp --dport 9100,9221 --source 10.10.10.24 --comment ai-dualstack monitoring: node and pve exporters",
     ]);
     expect(calls).toContain("systemctl restart aidualstack-pve-exporter");
+    expect(calls).toContain("systemctl start aidualstack-zpool-textfile.service");
     sb.clearLog();
     expect(sb.run(renderHostScript("pve1", server, token)).status).toBe(0);
     expect(
-        sb.calls().filter((c) => /^(pip install|pvesh (create|delete)|systemctl restart|apt-get install)/.test(c)),
+        sb
+            .calls()
+            .filter((c) => /^(pip install|pvesh (create|delete)|systemctl (restart|start)|apt-get install)/.test(c)),
     ).toEqual([]);
     sb.clearLog();
     expect(sb.run(renderHostScript("pve1", { ...server, containerAddress: "10.10.10.30" }, token)).status).toBe(0);

@@ -9,7 +9,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as os from "os";
 import * as path from "path";
-import { stringify } from "yaml";
+import { parse, stringify } from "yaml";
 import {
     BOUNCER_NAME,
     CROWDSEC_ITEMS,
@@ -249,4 +249,19 @@ const ready = crowdsec && cscli && logger && sqlite3;
             ),
         }),
     ).not.toThrow();
+});
+
+test("the agent's own credentials are pointed where config.yaml.local moves the local API", () => {
+    // Debian's postinst writes the agent's credentials for 127.0.0.1:8080; an agent whose url the API no
+    // longer listens on exits at every start (found by tests/systems/security.systems.test.ts).
+    const script = renderCrowdsecScript(cs, "10.10.10.22", BOUNCER_KEY);
+    const inputs = execFileSync(
+        "bash",
+        ["-c", `${script.split("\nset -euo")[0] ?? ""}\nprintf '%s\\n---\\n%s' "$AIDS_CS_LAPI_URL" "$AIDS_CS_LOCAL"`],
+        { encoding: "utf8" },
+    );
+    const [url, local] = inputs.split("\n---\n") as [string, string];
+    const listen = (parse(local) as { api: { server: { listen_uri: string } } }).api.server.listen_uri;
+    expect(listen).toBe("10.10.10.22:8080");
+    expect(url).toBe(`http://${listen}`);
 });
