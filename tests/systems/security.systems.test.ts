@@ -29,6 +29,7 @@ import {
     containerSetups,
     describeBooted,
     DoubleRun,
+    expectNestingFor,
     GUEST_NET,
     LAN,
     NODE,
@@ -265,4 +266,7 @@ describeBooted.each(SUITES)("the security container, booted on %s", (suite) => {
         expect(ban?.duration).toMatch(/^3h5\d?m/);
         expect(found.filter((d) => d.value === VISITOR)).toEqual([]);
     }, 90_000);
+
+    test("nesting: nftables.service asks for a mount namespace, so the security role has nesting on", () =>
+        expectNestingFor(sec, "security", ["nftables.service"]));
 });
