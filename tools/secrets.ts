@@ -127,6 +127,10 @@ export function realCli(projectDir: string): PulumiCli {
                 );
             }
             const why = (e.stderr ?? "").trim().split("\n").pop() ?? "";
+            const stack = args[args.indexOf("--stack") + 1] ?? "";
+            if (/no stack named/i.test(why)) {
+                throw new SecretsError(`the ${stack} stack is not in your backend yet: \`pulumi stack init ${stack}\``);
+            }
             // The CLI's own message names no value: config set reads it from stdin.
             throw new SecretsError(`pulumi ${args.slice(0, 3).join(" ")} failed: ${why}`);
         }
