@@ -1,6 +1,7 @@
 // `npm run secrets` against the real Pulumi CLI and a throwaway file backend: every value lands
 // encrypted in the stack file, the output names secrets and shows no value, the shared PBS password
-// is the same in both stacks, and a second run sets nothing.
+// is the same in both stacks, and a second run sets nothing. Each run of the tool starts the CLI
+// once per secret (about a second each), hence the long timeouts.
 
 import { execFileSync } from "child_process";
 import * as fs from "fs";
@@ -86,7 +87,7 @@ if (!pulumi) {
                 "-----BEGIN OPENSSH PRIVATE KEY-----\nZQ==\n-----END OPENSSH PRIVATE KEY-----\n",
             );
         }
-    });
+    }, 120_000);
 
     test("sets each secret encrypted, names it, shows no value; the shared PBS password matches; a second run sets nothing", () => {
         const first = secrets("private");
@@ -114,5 +115,5 @@ if (!pulumi) {
         const again = secrets("private");
         expect(again.out).not.toMatch(/^set /m);
         expect(fs.readFileSync(path.join(dir, "Pulumi.private.yaml"), "utf8")).toBe(before);
-    });
+    }, 300_000);
 });
