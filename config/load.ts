@@ -15,7 +15,7 @@ import { findPlaceholders } from "./rules/placeholders";
 import { ENVIRONMENTS, EnvironmentName, ParsedConfig, StackConfigSchema, ConfigKey } from "./schema";
 import { schemaIssues } from "./schemaIssues";
 import { NAMESPACE, SECRET_KEYS, StackSecrets, checkKeySecrets, checkServiceSecrets, stackSecrets } from "./secrets";
-import { secretNames } from "./secretUses";
+import { SecretUse, secretNames, secretUses } from "./secretUses";
 
 export { NAMESPACE, SERVICE_SECRET_EXAMPLE } from "./secrets";
 export type { StackSecrets } from "./secrets";
@@ -110,6 +110,16 @@ export function parseSchema(raw: RawConfig): SchemaResult {
 export function usedSecretNames(raw: RawConfig): string[] {
     const parsed = parseSchema(raw);
     return parsed.ok ? secretNames(parsed.config) : [];
+}
+
+/** Where a stack's config names each secret (config path and name), with the parsed config; or why it does not parse. */
+export function stackSecretUses(
+    raw: RawConfig,
+):
+    | { ok: true; config: ParsedConfig & { environment: EnvironmentName }; uses: SecretUse[] }
+    | { ok: false; issues: ConfigIssue[] } {
+    const parsed = parseSchema(raw);
+    return parsed.ok ? { ok: true, config: parsed.config, uses: secretUses(parsed.config) } : parsed;
 }
 
 /**

@@ -147,6 +147,15 @@ export function withFreshReference(doc: string): string {
     return `${doc.slice(0, start)}\n\n${renderConfigReference()}\n\n${doc.slice(end)}`;
 }
 
+/** Rewrites the file's generated section; says whether that changed it (an unchanged file is not written). */
+export function refreshReference(file: string): "updated" | "unchanged" {
+    const doc = fs.readFileSync(file, "utf8");
+    const fresh = withFreshReference(doc);
+    if (fresh === doc) return "unchanged";
+    fs.writeFileSync(file, fresh);
+    return "updated";
+}
+
 if (require.main === module) {
     if (process.argv.includes("--help") || process.argv.includes("-h")) {
         console.log(
@@ -159,6 +168,5 @@ if (require.main === module) {
         console.error(`${REFERENCE_NAME} has no ${BEGIN} ... ${END} markers`);
         process.exit(1);
     }
-    fs.writeFileSync(REFERENCE_FILE, withFreshReference(doc));
-    console.log(`${REFERENCE_NAME}: config reference updated`);
+    console.log(`${REFERENCE_NAME}: config reference ${refreshReference(REFERENCE_FILE)}`);
 }

@@ -184,7 +184,14 @@ export function parseArgs(argv: readonly string[]): GuardOptions | "help" {
 
 /** The preview document, or the reason there is none. */
 function readPreview(input: string): { steps?: Step[] } | string {
-    const text = fs.readFileSync(input === "-" ? 0 : input, "utf8");
+    let text: string;
+    try {
+        text = fs.readFileSync(input === "-" ? 0 : input, "utf8");
+    } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code ?? String(err);
+        const why = code === "ENOENT" ? "no such file" : `cannot be read (${code})`;
+        return `${input}: ${why}; write it first with \`pulumi preview --stack <stack> --json > ${input}\``;
+    }
     try {
         const doc = JSON.parse(text) as unknown;
         if (doc !== null && typeof doc === "object" && Array.isArray((doc as { steps?: unknown }).steps)) {

@@ -195,13 +195,15 @@ export async function drill(
 
 export function report(t: DrillTarget, result: { passed: boolean; times: StepTime[] }, dry: boolean): string {
     const total = result.times.reduce((s, x) => s + x.seconds, 0);
-    const lines = result.times.map(
-        (x) =>
-            `  ${x.ok ? "ok  " : "FAIL"} ${x.seconds.toFixed(1).padStart(7)} s  ${x.step}${x.detail ? `: ${x.detail}` : ""}`,
+    // A dry run ran no step: it lists them, with no "ok" and no time that it did not measure.
+    const lines = result.times.map((x) =>
+        dry
+            ? `  not run     ${x.step}`
+            : `  ${x.ok ? "ok  " : "FAIL"} ${x.seconds.toFixed(1).padStart(7)} s  ${x.step}${x.detail ? `: ${x.detail}` : ""}`,
     );
-    const verdict = dry ? "DRY RUN (nothing ran)" : result.passed ? "PASS" : "FAIL";
+    const verdict = dry ? "DRY RUN (nothing ran)" : `${result.passed ? "PASS" : "FAIL"} in ${total.toFixed(1)} s`;
     return [
-        `restore drill ${t.stack}/${t.guest} (${t.kind} ${t.vmid} → scratch ${t.scratchVmid} on ${t.bridge}): ${verdict} in ${total.toFixed(1)} s`,
+        `restore drill ${t.stack}/${t.guest} (${t.kind} ${t.vmid} → scratch ${t.scratchVmid} on ${t.bridge}): ${verdict}`,
         ...lines,
     ].join("\n");
 }

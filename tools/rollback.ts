@@ -167,9 +167,19 @@ export async function main(argv: readonly string[], defaultDir = path.resolve(__
         await redeploy(opts, target, checkRepository(opts.projectDir, target));
         return 0;
     } catch (err) {
-        console.error(`rollback: ${err instanceof Error ? err.message : String(err)}`);
+        console.error(`rollback: ${failureLine(err)}`);
         return 1;
     }
+}
+
+/** One line for a failure; a missing Pulumi CLI (the Automation API's `spawn pulumi ENOENT`) says how to get one. */
+export function failureLine(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    if (/\bENOENT\b/.test(message) && /\bpulumi\b/.test(message)) {
+        const bin = process.env["AIDS_PULUMI_BIN"] || "pulumi";
+        return `no Pulumi CLI (${bin} was not found); install it (https://www.pulumi.com/docs/install/) and put it on PATH, or set AIDS_PULUMI_BIN to its path`;
+    }
+    return message;
 }
 
 if (require.main === module) {

@@ -21,9 +21,9 @@ while [[ $# -gt 0 ]]; do
         *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
-[[ -n "$OUT" ]] || { echo "run.sh: --out DIR is required (on the device machine: --out \$OUT)" >&2; exit 2; }
+[[ -n "$OUT" ]] || { echo "run.sh: --out DIR is required (such as --out ./gpu-bench-out)" >&2; exit 2; }
 [[ -f "$STAGE/node.tar.xz" ]] || {
-    echo "run.sh: nothing staged in $STAGE: run bash bench/gpu/stage.sh here first, and carry dist/gpu-bench" >&2
+    echo "run.sh: nothing staged in $STAGE: run bash bench/gpu/stage.sh first (docs/gpu-bench.md), and bring dist/gpu-bench to this machine" >&2
     exit 2
 }
 mkdir -p "$OUT"

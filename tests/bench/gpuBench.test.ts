@@ -188,12 +188,14 @@ test("run.sh refuses to start without --out, or with nothing staged, saying what
             encoding: "utf8",
             env: { PATH: process.env["PATH"] ?? "" },
         });
-    expect(run().stderr).toContain("--out DIR is required (on the device machine: --out $OUT)");
+    expect(run().stderr).toContain("--out DIR is required (such as --out ./gpu-bench-out)");
     const empty = fs.mkdtempSync(path.join(os.tmpdir(), "stage-"));
     try {
         const r = run("--out", path.join(empty, "out"), "--stage", empty);
         expect(r.status).toBe(2);
-        expect(r.stderr).toContain("run bash bench/gpu/stage.sh here first, and carry dist/gpu-bench");
+        expect(r.stderr).toContain(
+            "run bash bench/gpu/stage.sh first (docs/gpu-bench.md), and bring dist/gpu-bench to this machine",
+        );
     } finally {
         fs.rmSync(empty, { recursive: true, force: true });
     }

@@ -1,6 +1,7 @@
 // docs/config-reference.md is the schema's, so it cannot drift from what the program accepts.
 
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 import {
     BEGIN,
@@ -8,6 +9,7 @@ import {
     REFERENCE_FILE,
     generatedSection,
     normalize,
+    refreshReference,
     renderConfigReference,
     withFreshReference,
 } from "../../tools/configDocs";
@@ -80,4 +82,15 @@ test("Pulumi.yaml documents every top-level key it declares", () => {
     ]) {
         expect(project).toMatch(new RegExp(`^  ${key}:\\n    type: \\w+\\n(    .*\\n)*?    description: `, "m"));
     }
+});
+
+test("npm run docs:config says updated only when the section changed, and leaves an unchanged file unwritten", () => {
+    const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "aids-docs-")), "ref.md");
+    fs.writeFileSync(file, `# Title\n\n${BEGIN}\nstale\n${END}\n`);
+    expect(refreshReference(file)).toBe("updated");
+    const written = fs.statSync(file).mtimeMs;
+    fs.utimesSync(file, new Date(0), new Date(0));
+    expect(refreshReference(file)).toBe("unchanged");
+    expect(fs.statSync(file).mtimeMs).toBe(0);
+    expect(written).toBeGreaterThan(0);
 });

@@ -4,7 +4,9 @@
 // src/PVE/QemuServer.pm); the rest waits for the next start, which the provider never makes for a
 // GPU VM (rebootAfterUpdate: false). So such a change is named, and does not block.
 
-import { describeRestart, findProtectedChanges, findRestarts } from "../../tools/replaceGuard";
+import * as os from "os";
+import * as path from "path";
+import { describeRestart, findProtectedChanges, findRestarts, main } from "../../tools/replaceGuard";
 
 const VM_URN =
     "urn:pulumi:private::ai-dualstack::ai-dualstack:compute:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai";
@@ -42,4 +44,19 @@ test("hotplugged changes (network, disk, tags) and VMs without a GPU need no not
     expect(findRestarts({ steps: [hotplug] })).toEqual([]);
     const plainVm = update({ "cpu.cores": { kind: "update" } }, { ...gpuVm, inputs: { hostpcis: [] } });
     expect(findRestarts({ steps: [plainVm] })).toEqual([]);
+});
+
+test("a preview file that is not there is one line with the command that writes it, not a stack trace", async () => {
+    const missing = path.join(os.tmpdir(), "aids-no-such-preview.json");
+    const error = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+        expect(await main([missing])).toBe(1);
+        expect(error.mock.calls).toEqual([
+            [
+                `replace-guard: ${missing}: no such file; write it first with \`pulumi preview --stack <stack> --json > ${missing}\``,
+            ],
+        ]);
+    } finally {
+        error.mockRestore();
+    }
 });

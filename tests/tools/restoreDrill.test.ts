@@ -70,6 +70,10 @@ describe.each(covered)("dry run of $stack/$guest", ({ stack, guest, kind }) => {
         ]);
         expect(out).toContain(`restore drill ${stack}/${guest}`);
         expect(out).toContain("DRY RUN (nothing ran)");
+        // No step ran: none is reported "ok", and no time is made up for it.
+        expect(out).not.toMatch(/^ {2}ok /m);
+        expect(out).not.toMatch(/ s {2}/);
+        expect(out).toMatch(/^ {2}not run {5}\S/m);
     });
 });
 

@@ -80,3 +80,22 @@ test("usage: a stack and exactly one of --list and --to; --help exits 0", async 
         error.mockRestore();
     }
 });
+
+test("without the Pulumi CLI, rollback prints one line that says how to get it", async () => {
+    const saved = { PATH: process.env["PATH"], AIDS_PULUMI_BIN: process.env["AIDS_PULUMI_BIN"] };
+    process.env["PATH"] = "/nonexistent";
+    delete process.env["AIDS_PULUMI_BIN"];
+    const error = jest.spyOn(console, "error").mockImplementation(() => undefined);
+    try {
+        expect(await main(["private", "--list"])).toBe(1);
+        expect(error.mock.calls).toEqual([
+            [
+                "rollback: no Pulumi CLI (pulumi was not found); install it (https://www.pulumi.com/docs/install/) and put it on PATH, or set AIDS_PULUMI_BIN to its path",
+            ],
+        ]);
+    } finally {
+        error.mockRestore();
+        process.env["PATH"] = saved.PATH;
+        if (saved.AIDS_PULUMI_BIN !== undefined) process.env["AIDS_PULUMI_BIN"] = saved.AIDS_PULUMI_BIN;
+    }
+});
