@@ -88,6 +88,34 @@ export function bootedSystemsUnavailable(): string | undefined {
 
 const RUN_DIR = "/var/tmp/ai-dualstack-booted";
 
+function alive(pid: number): boolean {
+    try {
+        process.kill(pid, 0);
+        return true;
+    } catch {
+        return false;
+    }
+}
+
+/** Stops and removes the systems of test processes that died (killed before their afterAll ran). */
+export function sweepSystems(): void {
+    if (!fs.existsSync(RUN_DIR)) return;
+    for (const machine of fs.readdirSync(RUN_DIR)) {
+        const dir = path.join(RUN_DIR, machine);
+        const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8") || "0");
+        const owner = fs.existsSync(path.join(dir, "owner")) ? read("owner") : 0;
+        if (owner > 0 && alive(owner)) continue;
+        const pid = fs.existsSync(path.join(dir, "nspawn.pid")) ? read("nspawn.pid") : 0;
+        if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
+        try {
+            execFileSync("umount", ["-l", path.join(dir, "root")], { stdio: "ignore" });
+        } catch {
+            // not mounted
+        }
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 function wait(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -260,12 +288,16 @@ export async function bootSystem(lab: Lab, opts: BootOptions): Promise<BootedSys
     let nspawn: ChildProcess | undefined;
     let fwd: { port: number; close(): void } | undefined;
     let consoleOut = "";
+    sweepSystems();
     try {
+        fs.mkdirSync(dir, { recursive: true });
+        fs.writeFileSync(path.join(dir, "owner"), String(process.pid));
         prepareRoot(dir, opts);
         const args = ["--register=no", "--keep-unit", "--quiet", `--machine=${machine}`, "--network-veth"];
         nspawn = spawn("systemd-nspawn", [...args, `--directory=${dir}/root`, ...(opts.nspawnArgs ?? []), "--boot"], {
             stdio: ["ignore", "pipe", "pipe"],
         });
+        fs.writeFileSync(path.join(dir, "nspawn.pid"), String(nspawn.pid ?? 0));
         nspawn.stdout?.on("data", (b: Buffer) => (consoleOut += b.toString()));
         nspawn.stderr?.on("data", (b: Buffer) => (consoleOut += b.toString()));
         await joinLab(lab, machine, nspawn, () => consoleOut);

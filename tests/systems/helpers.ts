@@ -7,7 +7,14 @@ import type { LxcRole } from "../../config/schema";
 import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
 import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
 import { changesSince, snapshot } from "../../testing/booted/state";
-import { bootedSystemsUnavailable, BootedSystem, bootSystem, RunResult, Suite } from "../../testing/booted/system";
+import {
+    bootedSystemsUnavailable,
+    BootedSystem,
+    bootSystem,
+    RunResult,
+    Suite,
+    sweepSystems,
+} from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
 import { committedPlan } from "../helpers/planCache";
 import { parsedConfig } from "../helpers/config";
@@ -36,6 +43,7 @@ export function privatePlan(): Promise<PlannedStack> {
 }
 
 export function lab(): Lab {
+    sweepSystems(); // a killed run's systems first, then its labs (startLab sweeps those)
     return startLab([GUEST_NET, LAN]);
 }
 
