@@ -12,7 +12,7 @@ import { RecordedResource } from "../../../testing/mockRuntime";
 import { PLACEHOLDER_SECRETS, serviceSecretPlaceholders } from "../../../testing/stackFiles";
 import { PlannedStack, planStack } from "../../../testing/planStack";
 import { one, ofType, promiseOf, runStack } from "../../helpers/pulumi";
-import { stackModel } from "../../helpers/config";
+import { parsedConfig, stackModel } from "../../helpers/config";
 import { renderCompose } from "../../../components/workload/composeFile";
 import { workloadSpec } from "../../../components/workload/spec";
 import { serviceEnvs } from "../../../components/workload/composeWorkload";
@@ -189,8 +189,11 @@ test("the workload waits for the VM: tune (start) → docker-ready → images, n
 test("the outputs list each VM's services and its Ollama endpoint", () => {
     const vm = priv.outputs?.vms["private-ai"];
     expect(vm?.ollamaEndpoint).toBe("http://10.10.10.10:11434");
+    // The image as Pulumi.private.yaml pins it (it moves with upgrades), and it is the Open WebUI one.
+    const pinned = parsedConfig("private").vms["private-ai"]?.services["open-webui"]?.image;
+    expect(pinned).toMatch(/^ghcr\.io\/open-webui\/open-webui:v\d+\.\d+\.\d+$/);
     expect(vm?.services["open-webui"]).toEqual({
-        image: "ghcr.io/open-webui/open-webui:v0.7.2",
+        image: pinned,
         urls: ["http://10.10.10.10:3000"],
     });
     expect(pub.outputs?.vms["public-ai"]?.ollamaEndpoint).toBe("http://10.20.20.10:8480");
