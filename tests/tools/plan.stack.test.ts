@@ -104,6 +104,43 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).not.toContain("BEGIN OPENSSH PRIVATE KEY");
 });
 
+test("repeated warnings print once with the count and paths; --summary leaves the tree out", async () => {
+    const { code, out } = await capture(["private", "--summary"]);
+    expect(code).toBe(0);
+    const notes = out.split("\n").filter((l) => l.startsWith("  note: "));
+    expect(notes).toContain(
+        "  note: <name> is not set; the plan uses a placeholder (set it with `pulumi config set --secret <name>` before `pulumi up`) (3 times; <name>: ai-dualstack:proxmoxApiToken, ai-dualstack:sshPrivateKey, ai-dualstack:serviceSecrets)",
+    );
+    const guests = [
+        "vms.private-ai.cloudInit",
+        ...["postgres", "redis", "security"].map((c) => `containers.private-${c}`),
+    ];
+    const peers = ["laptop", "phone"].map(
+        (p) => `ai-dualstack:containers.private-security.wireguard.peers.${p}.publicKey`,
+    );
+    const keys = [
+        ...guests.map((g) => `ai-dualstack:${g}.sshPublicKeys[0]`),
+        ...peers,
+        ...["cicd", "monitoring", "backup"].map((c) => `ai-dualstack:containers.private-${c}.sshPublicKeys[0]`),
+    ];
+    expect(notes).toContain(
+        `  note: warning: <name>: is the repository's example key, which opens nothing; put your own public key here (\`pulumi up\` refuses it) (9 times; <name>: ${keys.join(", ")})`,
+    );
+    // Each fact once: no two note lines alike, and the example key's text on one line only.
+    expect(new Set(notes).size).toBe(notes.length);
+    expect(notes.filter((l) => l.includes("is the repository's example key"))).toHaveLength(1);
+    expect(notes).toHaveLength(8);
+    // No tree: neither the stack's root nor any branch; the counts and outputs stay.
+    expect(out).not.toContain("pulumi:pulumi:Stack");
+    expect(out).not.toMatch(/[├└]─/);
+    expect(out).toMatch(/Resources by type \(94 to create\):\n\s+27 {2}command:remote:Command/);
+    expect(out).toContain("vm private-ai: VMID 110 on pve1, 10.10.10.10");
+    // The full plan prints the same notes, then the tree.
+    const full = await capture(["private"]);
+    expect(full.out.split("\n").filter((l) => l.startsWith("  note: "))).toEqual(notes);
+    expect(full.out).toContain("pulumi:pulumi:Stack ai-dualstack-private");
+});
+
 test("mermaid: one flowchart for both stacks, grouped host / storage / network / private / public", async () => {
     const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
     expect(code).toBe(0);
@@ -125,6 +162,10 @@ test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its fi
     const help = await capture(["--help"]);
     expect(help.code).toBe(0);
     expect(help.out).toContain("Usage: npm run plan -- <stack>");
+    expect(help.out).toContain(
+        "--summary          the notes and warnings, the count per resource type and the outputs",
+    );
+    expect((await capture(["private", "--summary", "--format", "mermaid"])).code).toBe(2);
 });
 
 test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0 on a good one", () => {
