@@ -180,37 +180,67 @@ export interface StackRun {
     resources: readonly RecordedResource[];
 }
 
-/** One flowchart for one or both stacks: subgraphs host, storage, network, private, public. */
-export function renderMermaid(runs: readonly StackRun[]): string[] {
-    const lines = ["flowchart TB"];
-    const ids = new Map<string, string>();
-    const grouped = new Map<DiagramGroup, string[]>();
-    const edges: string[] = [];
-    // Firewall options/rules, snippets, images, volumes and the Docker plumbing would drown the
-    // picture; the tree lists them. A guest's ipfilter set is its own address, part of the guest.
-    const hiddenClasses: readonly ResourceClass[] = [
-        proxmoxve.firewall.OptionsLegacy,
-        proxmoxve.firewall.RulesLegacy,
-        proxmoxve.FileLegacy,
-        proxmoxve.download.File,
-        docker.RemoteImage,
-        docker.Volume,
-        docker.Network,
-        docker.Provider,
-    ];
-    const hidden = (r: RecordedResource, byUrn: Map<string, RecordedResource>) =>
-        hiddenClasses.some((cls) => isA(r, cls)) ||
+// Firewall options/rules, snippets, images, volumes and the Docker plumbing would drown the
+// picture; the tree lists them. A guest's ipfilter set is its own address, part of the guest.
+const HIDDEN_CLASSES: readonly ResourceClass[] = [
+    proxmoxve.firewall.OptionsLegacy,
+    proxmoxve.firewall.RulesLegacy,
+    proxmoxve.FileLegacy,
+    proxmoxve.download.File,
+    docker.RemoteImage,
+    docker.Volume,
+    docker.Network,
+    docker.Provider,
+];
+
+function leftOut(r: RecordedResource, byUrn: Map<string, RecordedResource>): boolean {
+    return (
+        HIDDEN_CLASSES.some((cls) => isA(r, cls)) ||
         (isA(r, proxmoxve.firewall.IpsetLegacy) &&
             (r.inputs["vmId"] !== undefined || r.inputs["containerId"] !== undefined)) ||
         // A start or wait command is how `up` orders things, not something a user draws.
         (isA(r, command.remote.Command) &&
             commandRole(r.name) === "command" &&
             !within(r, byUrn, SETUP_LABELS) &&
-            !within(r, byUrn, [[EnvironmentBackups, true]]));
+            !within(r, byUrn, [[EnvironmentBackups, true]]))
+    );
+}
+
+/** The flowchart's edges; one through a resource left out goes on to what that one depends on. */
+function edgesOf(
+    resources: readonly RecordedResource[],
+    byUrn: Map<string, RecordedResource>,
+    idOf: (urn: string) => string | undefined,
+): string[] {
+    const targets = (urn: string, seen: Set<string>): string[] => {
+        if (seen.has(urn)) return [];
+        seen.add(urn);
+        const id = idOf(urn);
+        if (id) return [id];
+        return (byUrn.get(urn)?.dependencies ?? []).flatMap((d) => targets(d, seen));
+    };
+    const edges: string[] = [];
+    for (const r of resources) {
+        const from = idOf(r.urn);
+        if (!from) continue;
+        const seen = new Set([r.urn]);
+        for (const to of new Set(r.dependencies.flatMap((d) => targets(d, seen)))) {
+            if (to !== from) edges.push(`  ${from} --> ${to}`);
+        }
+    }
+    return edges;
+}
+
+/** One flowchart for one or both stacks: subgraphs host, storage, network, private, public. */
+export function renderMermaid(runs: readonly StackRun[]): string[] {
+    const lines = ["flowchart TB"];
+    const ids = new Map<string, string>();
+    const grouped = new Map<DiagramGroup, string[]>();
+    const edges: string[] = [];
     runs.forEach((run, runIdx) => {
         const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
         for (const r of run.resources) {
-            if (!r.custom || hidden(r, byUrn)) continue;
+            if (!r.custom || leftOut(r, byUrn)) continue;
             const group = groupOf(r, byUrn, run.environment);
             if (!group) continue;
             const id = `n${runIdx}_${ids.size}`;
@@ -219,22 +249,7 @@ export function renderMermaid(runs: readonly StackRun[]): string[] {
             list.push(`    ${id}["${mermaidLabel(r, byUrn).replace(/"/g, "'")}"]`);
             grouped.set(group, list);
         }
-        // An edge through a resource left out of the picture goes on to what that one depends on.
-        const targets = (urn: string, seen: Set<string>): string[] => {
-            if (seen.has(urn)) return [];
-            seen.add(urn);
-            const id = ids.get(`${runIdx}:${urn}`);
-            if (id) return [id];
-            return (byUrn.get(urn)?.dependencies ?? []).flatMap((d) => targets(d, seen));
-        };
-        for (const r of run.resources) {
-            const from = ids.get(`${runIdx}:${r.urn}`);
-            if (!from) continue;
-            const seen = new Set([r.urn]);
-            for (const to of new Set(r.dependencies.flatMap((d) => targets(d, seen)))) {
-                if (to !== from) edges.push(`  ${from} --> ${to}`);
-            }
-        }
+        edges.push(...edgesOf(run.resources, byUrn, (urn) => ids.get(`${runIdx}:${urn}`)));
     });
     const titles: Record<DiagramGroup, string> = {
         host: "Host: IOMMU, vfio, hugepages",

@@ -100,7 +100,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain(
         "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
     );
-    expect(out).toContain("note: ai-dualstack:proxmoxApiToken is not set; the plan uses a placeholder");
+    expect(out).toContain("note: <name> is not set; the plan uses a placeholder");
     expect(out).not.toContain("BEGIN OPENSSH PRIVATE KEY");
 });
 
@@ -151,6 +151,58 @@ test("mermaid: one flowchart for both stacks, grouped host / storage / network /
     expect(out).toContain('["VM 110 private-ai<br/>GPU private-rtx5090"]');
     expect(out).toContain('["VM 210 public-ai<br/>GPU public-rtx3060"]');
     expect(lines.filter((l) => / --> /.test(l)).length).toBeGreaterThan(10);
+});
+
+test("mermaid draws what a user would: the VMs' services, monitoring and backup; IP sets as what they stand for", async () => {
+    const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
+    expect(code).toBe(0);
+    const lines = out.split("\n");
+    const body = (group: string) => {
+        const start = lines.findIndex((l) => l.startsWith(`  subgraph ${group}[`));
+        expect(start).toBeGreaterThan(0);
+        return lines.slice(start + 1, lines.indexOf("  end", start));
+    };
+    const idOf = (group: string, label: string) => {
+        const line = body(group).find((l) => l.includes(`["${label}`));
+        expect(line).toBeDefined();
+        return /^ {4}(\w+)\[/.exec(line ?? "")?.[1] ?? "";
+    };
+    // Every service each VM's workload runs, in its environment's box, with the pinned image.
+    const privateVm = idOf("private", "VM 110 private-ai");
+    for (const [stack, names] of [
+        ["private", ["ollama", "qdrant", "open-webui", "documents", "rag-ingest", "jupyter", "node-exporter"]],
+        ["public", ["ollama", "chromadb", "chat", "proxy", "node-exporter"]],
+    ] as const) {
+        for (const name of names) expect(body(stack).some((l) => l.includes(`["service ${name}<br/>`))).toBe(true);
+    }
+    expect(body("private")).toContain(
+        `    ${idOf("private", "service ollama")}["service ollama<br/>ollama/ollama:${privateTag("ollama/ollama")}"]`,
+    );
+    // A service hangs off its VM through the Docker check and the start (the image pull between is left out).
+    const dockerReady = idOf("private", "Docker ready private-ai-workload-docker-ready");
+    expect(lines).toContain(`  ${idOf("private", "service ollama")} --> ${dockerReady}`);
+    const tune = idOf("private", "pin and start private-ai-tune");
+    expect(lines).toContain(`  ${dockerReady} --> ${tune}`);
+    expect(lines).toContain(`  ${tune} --> ${privateVm}`);
+    // Monitoring and backup: the server set-ups on their containers, the PBS storage, the jobs and timers.
+    const monitoring = idOf("private", "monitoring: Prometheus, Alertmanager, Grafana<br/>on 10.10.10.24");
+    expect(lines).toContain(`  ${monitoring} --> ${idOf("private", "LXC 124 private-monitoring")}`);
+    const pbs = idOf("private", "Proxmox Backup Server<br/>on 10.10.10.25");
+    expect(lines).toContain(`  ${pbs} --> ${idOf("private", "LXC 125 private-backup")}`);
+    expect(lines).toContain(
+        `  ${idOf("private", "backup job aids-private<br/>*-*-* 02:30 → pbs-private")} --> ${idOf("private", "backup storage pbs-private<br/>PBS 10.10.10.25 datastore private")}`,
+    );
+    expect(body("public").some((l) => l.includes('["backup job aids-public<br/>'))).toBe(true);
+    expect(body("public").some((l) => l.includes('["backup storage pbs-public<br/>PBS 10.10.10.25'))).toBe(true);
+    expect(body("private").some((l) => l.includes('["aids-pg-dump timer ('))).toBe(true);
+    // No IP set by its internal name; the internet set drawn as the internet, once per environment.
+    expect(out).not.toMatch(/ipset|IpsetLegacy|aids-(priv|pub)-inet|ipfilter/i);
+    expect(body("network").filter((l) => l.includes('["the internet<br/>public IPv4 ('))).toHaveLength(2);
+    expect(lines).toContain(
+        `  ${idOf("network", "firewall group aids-private")} --> ${body("network")
+            .map((l) => /^ {4}(n0_\w+)\["the internet/.exec(l)?.[1])
+            .find(Boolean)}`,
+    );
 });
 
 test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its file; --help exits 0", async () => {
