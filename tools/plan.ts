@@ -22,8 +22,9 @@ Pulumi.yaml and Pulumi.<stack>.yaml: no Proxmox host, no Pulumi CLI, nothing cha
 
 Options:
   --format tree      the resource tree and counts (default)
-  --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public;
-                     name both stacks to draw them in one picture
+  --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public,
+                     with each VM's services, monitoring and backup; name both stacks to draw
+                     them in one picture
   --summary          the notes and warnings, the count per resource type and the outputs,
                      without the tree
   --project-dir DIR  where Pulumi.yaml and the stack files are (default: this repository)
