@@ -9,19 +9,24 @@ import { AssumedHosts, PlannedStack, planStack } from "../testing/planStack";
 import { StackFileError } from "../testing/stackFiles";
 import { countByType, renderMermaid, renderTree, StackRun } from "./planRender";
 import { renderMonitoring } from "./planMonitoring";
+import { groupNotes } from "./planNotes";
 import { formatArg, parseCli, requireStacks, runMain, stackArg, UsageError } from "./cli";
 
-const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--project-dir DIR]
+const USAGE = `Usage: npm run plan -- <stack> [<stack>] [--format tree|mermaid] [--summary] [--project-dir DIR]
 
 Prints the offline plan of a stack (private or public): the resource tree with the inputs that
 matter (VMID, cores and pinning, memory and hugepages, GPU mapping, bridge, storage), a count per
-resource type and the stack outputs. It runs the program in Pulumi's mock runtime against
+resource type and the stack outputs. A warning that repeats for several config paths prints once,
+with the count and the paths. It runs the program in Pulumi's mock runtime against
 Pulumi.yaml and Pulumi.<stack>.yaml: no Proxmox host, no Pulumi CLI, nothing changes.
 
 Options:
   --format tree      the resource tree and counts (default)
-  --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public;
-                     name both stacks to draw them in one picture
+  --format mermaid   a Mermaid flowchart grouped host / storage / network / private / public,
+                     with each VM's services, monitoring and backup; name both stacks to draw
+                     them in one picture
+  --summary          the notes and warnings, the count per resource type and the outputs,
+                     without the tree
   --project-dir DIR  where Pulumi.yaml and the stack files are (default: this repository)
   --reboot-pending   plan as if every host waited for its reboot (the first \`up\` on a fresh
                      host): the VMs stay stopped, their workloads and gates wait; by default
@@ -34,11 +39,14 @@ file, line and column: an unknown stack, an unreadable file, a YAML error, a pla
 
 Examples:
   npm run plan -- private
+  npm run plan -- private --summary
   npm run plan -- private public --format mermaid > docs/plan.mmd`;
 
 export interface PlanOptions {
     stacks: string[];
     format: "tree" | "mermaid";
+    /** Leave the tree out (tree format only). */
+    summary: boolean;
     hosts: AssumedHosts;
     projectDir?: string;
 }
@@ -47,10 +55,15 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
     const stacks: string[] = [];
     let format: PlanOptions["format"] = "tree";
     let projectDir: string | undefined;
+    let summary = false;
     let hosts: AssumedHosts = "ready";
     for (let i = 0; i < argv.length; i++) {
         const arg = argv[i] as string;
         if (arg === "-h" || arg === "--help") return "help";
+        if (arg === "--summary") {
+            summary = true;
+            continue;
+        }
         if (arg === "--reboot-pending") {
             hosts = "reboot-pending";
             continue;
@@ -68,7 +81,8 @@ export function parseArgs(argv: readonly string[]): PlanOptions | "help" {
             stackArg(arg, stacks);
         }
     }
-    return { stacks: requireStacks(stacks), format, hosts, ...(projectDir ? { projectDir } : {}) };
+    if (summary && format === "mermaid") throw new UsageError("--summary is for the tree format, not mermaid");
+    return { stacks: requireStacks(stacks), format, summary, hosts, ...(projectDir ? { projectDir } : {}) };
 }
 
 function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
@@ -117,15 +131,15 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
     return lines;
 }
 
-export function renderPlan(planned: PlannedStack): string[] {
+/** The plan as printed: header, grouped notes, the tree (unless `summary`), counts and outputs. */
+export function renderPlan(planned: PlannedStack, opts: { summary?: boolean } = {}): string[] {
     const counts = countByType(planned.resources);
     const total = counts.reduce((sum, [, n]) => sum + n, 0);
     return [
         `ai-dualstack offline plan: stack "${planned.stack}" (Pulumi mock runtime: no Proxmox host contacted, nothing changed)`,
-        ...planned.notes.map((n) => `  note: ${n}`),
+        ...groupNotes(planned.notes).map((n) => `  note: ${n}`),
         "",
-        ...renderTree(planned.resources),
-        "",
+        ...(opts.summary ? [] : [...renderTree(planned.resources), ""]),
         `Resources by type (${total} to create):`,
         ...counts.map(([type, n]) => `  ${String(n).padStart(3)}  ${type}`),
         "",
@@ -153,7 +167,7 @@ export async function main(argv: readonly string[]): Promise<number> {
             throw err;
         }
         if (opts.format === "tree") {
-            console.log(renderPlan(planned).join("\n"));
+            console.log(renderPlan(planned, { summary: opts.summary }).join("\n"));
         }
         runs.push({
             stack,

@@ -5,13 +5,17 @@ import * as command from "@pulumi/command";
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as pulumi from "@pulumi/pulumi";
+import { BackupServer } from "../components/backup/backupServer";
+import { EnvironmentBackups } from "../components/backup/environmentBackups";
 import { ThroughputGate } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
+import { MonitoringServerSetup } from "../components/monitoring/monitoring";
 import { Network } from "../components/network/network";
 import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
 import { GuestImages } from "../components/storage/guestImages";
 import { StorageMirror } from "../components/storage/storageMirror";
+import { ComposeWorkload } from "../components/workload/composeWorkload";
 import { ModelThroughput } from "../providers/ollama/modelThroughput";
 import { RecordedResource } from "../testing/mockRuntime";
 import { arr, obj, str, summarize } from "./planSummaries";
@@ -64,6 +68,10 @@ const GROUP_OF_COMPONENT: readonly [ResourceClass, DiagramGroup | "env"][] = [
     [GpuPassthroughVm, "env"],
     [ServiceLxc, "env"],
     [ThroughputGate, "env"],
+    [ComposeWorkload, "env"],
+    [MonitoringServerSetup, "env"],
+    [BackupServer, "env"],
+    [EnvironmentBackups, "env"],
 ];
 
 /** The diagram group of a resource: that of its outermost ai-dualstack component. */
@@ -91,9 +99,48 @@ function commandRole(name: string): string {
     return roles.find(([suffix]) => name.endsWith(suffix))?.[1] ?? "command";
 }
 
+/** What the set-up inside a component installs, as a user would name the box. */
+const SETUP_LABELS: readonly [ResourceClass, string][] = [
+    [MonitoringServerSetup, "monitoring: Prometheus, Alertmanager, Grafana"],
+    [BackupServer, "Proxmox Backup Server"],
+];
+
+/** The component a resource belongs to (its nearest ai-dualstack ancestor) matched against `classes`. */
+function within<T>(
+    r: RecordedResource,
+    byUrn: Map<string, RecordedResource>,
+    table: readonly [ResourceClass, T][],
+): T | undefined {
+    for (
+        let cur = r.parent ? byUrn.get(r.parent) : undefined;
+        cur;
+        cur = cur.parent ? byUrn.get(cur.parent) : undefined
+    ) {
+        const at = cur;
+        const hit = table.find(([cls]) => isA(at, cls));
+        if (hit) return hit[1];
+    }
+    return undefined;
+}
+
+/** What an IP set stands for: the internet (both halves of IPv4, private ranges excepted) or its addresses. */
+function ipsetMeaning(i: Record<string, unknown>): string {
+    const cidrs = arr(i["cidrs"]).map(obj);
+    const plain = cidrs.filter((c) => !c["nomatch"]).map((c) => str(c["name"]));
+    const except = cidrs.filter((c) => c["nomatch"]).length;
+    if (plain.includes("0.0.0.0/1") && plain.includes("128.0.0.0/1"))
+        return `the internet<br/>public IPv4 (${except} private and reserved ranges excepted)`;
+    return `addresses ${plain.join(", ")}${except > 0 ? ` (${except} excepted)` : ""}`;
+}
+
 /** The short label of a node in the flowchart, by class. */
-function mermaidLabel(r: RecordedResource): string {
+function mermaidLabel(r: RecordedResource, byUrn: Map<string, RecordedResource>): string {
     const i = r.inputs;
+    const setup = isA(r, command.remote.Command) ? within(r, byUrn, SETUP_LABELS) : undefined;
+    if (setup) return `${setup}<br/>on ${str(obj(i["connection"])["host"])}`;
+    // A backup timer: its own description names the timer and when it runs.
+    if (isA(r, command.remote.Command) && within(r, byUrn, [[EnvironmentBackups, true]]) && r.description)
+        return (r.description.split(": ")[0] ?? r.description).replace(/"/g, "'");
     const LABELS: readonly [ResourceClass, () => string][] = [
         [
             proxmoxve.VmLegacy,
@@ -109,7 +156,16 @@ function mermaidLabel(r: RecordedResource): string {
         [proxmoxve.network.linux.Bridge, () => `bridge ${str(i["name"])}`],
         [proxmoxve.network.linux.Vlan, () => `VLAN ${str(i["name"])}`],
         [command.remote.Command, () => `${commandRole(r.name)} ${r.name}`],
-        [docker.Container, () => `container ${str(i["name"])}<br/>${str(i["image"])}`],
+        [docker.Container, () => `service ${str(i["name"])}<br/>${str(i["image"])}`],
+        [proxmoxve.firewall.IpsetLegacy, () => ipsetMeaning(i)],
+        [
+            proxmoxve.storage.Pbs,
+            () => `backup storage ${str(i["resourceId"])}<br/>PBS ${str(i["server"])} datastore ${str(i["datastore"])}`,
+        ],
+        [
+            proxmoxve.backup.Job,
+            () => `backup job ${str(i["resourceId"])}<br/>${str(i["schedule"])} → ${str(i["storage"])}`,
+        ],
         [proxmoxve.cluster.firewall.security.GroupLegacy, () => `firewall group ${str(i["name"])}`],
         [proxmoxve.Provider, () => `Proxmox API ${r.name}`],
         [ModelThroughput, () => `throughput gate<br/>${str(i["model"])} ≥ ${str(i["minTokensPerSecond"])} tok/s`],
@@ -124,41 +180,76 @@ export interface StackRun {
     resources: readonly RecordedResource[];
 }
 
+// Firewall options/rules, snippets, images, volumes and the Docker plumbing would drown the
+// picture; the tree lists them. A guest's ipfilter set is its own address, part of the guest.
+const HIDDEN_CLASSES: readonly ResourceClass[] = [
+    proxmoxve.firewall.OptionsLegacy,
+    proxmoxve.firewall.RulesLegacy,
+    proxmoxve.FileLegacy,
+    proxmoxve.download.File,
+    docker.RemoteImage,
+    docker.Volume,
+    docker.Network,
+    docker.Provider,
+];
+
+function leftOut(r: RecordedResource, byUrn: Map<string, RecordedResource>): boolean {
+    return (
+        HIDDEN_CLASSES.some((cls) => isA(r, cls)) ||
+        (isA(r, proxmoxve.firewall.IpsetLegacy) &&
+            (r.inputs["vmId"] !== undefined || r.inputs["containerId"] !== undefined)) ||
+        // A start or wait command is how `up` orders things, not something a user draws.
+        (isA(r, command.remote.Command) &&
+            commandRole(r.name) === "command" &&
+            !within(r, byUrn, SETUP_LABELS) &&
+            !within(r, byUrn, [[EnvironmentBackups, true]]))
+    );
+}
+
+/** The flowchart's edges; one through a resource left out goes on to what that one depends on. */
+function edgesOf(
+    resources: readonly RecordedResource[],
+    byUrn: Map<string, RecordedResource>,
+    idOf: (urn: string) => string | undefined,
+): string[] {
+    const targets = (urn: string, seen: Set<string>): string[] => {
+        if (seen.has(urn)) return [];
+        seen.add(urn);
+        const id = idOf(urn);
+        if (id) return [id];
+        return (byUrn.get(urn)?.dependencies ?? []).flatMap((d) => targets(d, seen));
+    };
+    const edges: string[] = [];
+    for (const r of resources) {
+        const from = idOf(r.urn);
+        if (!from) continue;
+        const seen = new Set([r.urn]);
+        for (const to of new Set(r.dependencies.flatMap((d) => targets(d, seen)))) {
+            if (to !== from) edges.push(`  ${from} --> ${to}`);
+        }
+    }
+    return edges;
+}
+
 /** One flowchart for one or both stacks: subgraphs host, storage, network, private, public. */
 export function renderMermaid(runs: readonly StackRun[]): string[] {
     const lines = ["flowchart TB"];
     const ids = new Map<string, string>();
     const grouped = new Map<DiagramGroup, string[]>();
     const edges: string[] = [];
-    // Firewall options/rules, snippets and images would drown the picture; the tree lists them.
-    const hidden: readonly ResourceClass[] = [
-        proxmoxve.firewall.OptionsLegacy,
-        proxmoxve.firewall.RulesLegacy,
-        proxmoxve.FileLegacy,
-        proxmoxve.download.File,
-        docker.RemoteImage,
-        docker.Volume,
-    ];
     runs.forEach((run, runIdx) => {
         const byUrn = new Map(run.resources.map((r) => [r.urn, r]));
         for (const r of run.resources) {
-            if (!r.custom || hidden.some((cls) => isA(r, cls))) continue;
+            if (!r.custom || leftOut(r, byUrn)) continue;
             const group = groupOf(r, byUrn, run.environment);
             if (!group) continue;
             const id = `n${runIdx}_${ids.size}`;
             ids.set(`${runIdx}:${r.urn}`, id);
             const list = grouped.get(group) ?? [];
-            list.push(`    ${id}["${mermaidLabel(r).replace(/"/g, "'")}"]`);
+            list.push(`    ${id}["${mermaidLabel(r, byUrn).replace(/"/g, "'")}"]`);
             grouped.set(group, list);
         }
-        for (const r of run.resources) {
-            const from = ids.get(`${runIdx}:${r.urn}`);
-            if (!from) continue;
-            for (const dep of new Set(r.dependencies)) {
-                const to = ids.get(`${runIdx}:${dep}`);
-                if (to && to !== from) edges.push(`  ${from} --> ${to}`);
-            }
-        }
+        edges.push(...edgesOf(run.resources, byUrn, (urn) => ids.get(`${runIdx}:${urn}`)));
     });
     const titles: Record<DiagramGroup, string> = {
         host: "Host: IOMMU, vfio, hugepages",

@@ -100,8 +100,45 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain(
         "vm private-ai: VMID 110 on pve1, 10.10.10.10, GPU rtx5090 (NVIDIA GeForce RTX 5090, 32 GiB, mapping private-rtx5090)",
     );
-    expect(out).toContain("note: ai-dualstack:proxmoxApiToken is not set; the plan uses a placeholder");
+    expect(out).toContain("note: <name> is not set; the plan uses a placeholder");
     expect(out).not.toContain("BEGIN OPENSSH PRIVATE KEY");
+});
+
+test("repeated warnings print once with the count and paths; --summary leaves the tree out", async () => {
+    const { code, out } = await capture(["private", "--summary"]);
+    expect(code).toBe(0);
+    const notes = out.split("\n").filter((l) => l.startsWith("  note: "));
+    expect(notes).toContain(
+        "  note: <name> is not set; the plan uses a placeholder (set it with `pulumi config set --secret <name>` before `pulumi up`) (3 times; <name>: ai-dualstack:proxmoxApiToken, ai-dualstack:sshPrivateKey, ai-dualstack:serviceSecrets)",
+    );
+    const guests = [
+        "vms.private-ai.cloudInit",
+        ...["postgres", "redis", "security"].map((c) => `containers.private-${c}`),
+    ];
+    const peers = ["laptop", "phone"].map(
+        (p) => `ai-dualstack:containers.private-security.wireguard.peers.${p}.publicKey`,
+    );
+    const keys = [
+        ...guests.map((g) => `ai-dualstack:${g}.sshPublicKeys[0]`),
+        ...peers,
+        ...["cicd", "monitoring", "backup"].map((c) => `ai-dualstack:containers.private-${c}.sshPublicKeys[0]`),
+    ];
+    expect(notes).toContain(
+        `  note: warning: <name>: is the repository's example key, which opens nothing; put your own public key here (\`pulumi up\` refuses it) (9 times; <name>: ${keys.join(", ")})`,
+    );
+    // Each fact once: no two note lines alike, and the example key's text on one line only.
+    expect(new Set(notes).size).toBe(notes.length);
+    expect(notes.filter((l) => l.includes("is the repository's example key"))).toHaveLength(1);
+    expect(notes).toHaveLength(8);
+    // No tree: neither the stack's root nor any branch; the counts and outputs stay.
+    expect(out).not.toContain("pulumi:pulumi:Stack");
+    expect(out).not.toMatch(/[├└]─/);
+    expect(out).toMatch(/Resources by type \(94 to create\):\n\s+27 {2}command:remote:Command/);
+    expect(out).toContain("vm private-ai: VMID 110 on pve1, 10.10.10.10");
+    // The full plan prints the same notes, then the tree.
+    const full = await capture(["private"]);
+    expect(full.out.split("\n").filter((l) => l.startsWith("  note: "))).toEqual(notes);
+    expect(full.out).toContain("pulumi:pulumi:Stack ai-dualstack-private");
 });
 
 test("mermaid: one flowchart for both stacks, grouped host / storage / network / private / public", async () => {
@@ -116,6 +153,58 @@ test("mermaid: one flowchart for both stacks, grouped host / storage / network /
     expect(lines.filter((l) => / --> /.test(l)).length).toBeGreaterThan(10);
 });
 
+test("mermaid draws what a user would: the VMs' services, monitoring and backup; IP sets as what they stand for", async () => {
+    const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
+    expect(code).toBe(0);
+    const lines = out.split("\n");
+    const body = (group: string) => {
+        const start = lines.findIndex((l) => l.startsWith(`  subgraph ${group}[`));
+        expect(start).toBeGreaterThan(0);
+        return lines.slice(start + 1, lines.indexOf("  end", start));
+    };
+    const idOf = (group: string, label: string) => {
+        const line = body(group).find((l) => l.includes(`["${label}`));
+        expect(line).toBeDefined();
+        return /^ {4}(\w+)\[/.exec(line ?? "")?.[1] ?? "";
+    };
+    // Every service each VM's workload runs, in its environment's box, with the pinned image.
+    const privateVm = idOf("private", "VM 110 private-ai");
+    for (const [stack, names] of [
+        ["private", ["ollama", "qdrant", "open-webui", "documents", "rag-ingest", "jupyter", "node-exporter"]],
+        ["public", ["ollama", "chromadb", "chat", "proxy", "node-exporter"]],
+    ] as const) {
+        for (const name of names) expect(body(stack).some((l) => l.includes(`["service ${name}<br/>`))).toBe(true);
+    }
+    expect(body("private")).toContain(
+        `    ${idOf("private", "service ollama")}["service ollama<br/>ollama/ollama:${privateTag("ollama/ollama")}"]`,
+    );
+    // A service hangs off its VM through the Docker check and the start (the image pull between is left out).
+    const dockerReady = idOf("private", "Docker ready private-ai-workload-docker-ready");
+    expect(lines).toContain(`  ${idOf("private", "service ollama")} --> ${dockerReady}`);
+    const tune = idOf("private", "pin and start private-ai-tune");
+    expect(lines).toContain(`  ${dockerReady} --> ${tune}`);
+    expect(lines).toContain(`  ${tune} --> ${privateVm}`);
+    // Monitoring and backup: the server set-ups on their containers, the PBS storage, the jobs and timers.
+    const monitoring = idOf("private", "monitoring: Prometheus, Alertmanager, Grafana<br/>on 10.10.10.24");
+    expect(lines).toContain(`  ${monitoring} --> ${idOf("private", "LXC 124 private-monitoring")}`);
+    const pbs = idOf("private", "Proxmox Backup Server<br/>on 10.10.10.25");
+    expect(lines).toContain(`  ${pbs} --> ${idOf("private", "LXC 125 private-backup")}`);
+    expect(lines).toContain(
+        `  ${idOf("private", "backup job aids-private<br/>*-*-* 02:30 → pbs-private")} --> ${idOf("private", "backup storage pbs-private<br/>PBS 10.10.10.25 datastore private")}`,
+    );
+    expect(body("public").some((l) => l.includes('["backup job aids-public<br/>'))).toBe(true);
+    expect(body("public").some((l) => l.includes('["backup storage pbs-public<br/>PBS 10.10.10.25'))).toBe(true);
+    expect(body("private").some((l) => l.includes('["aids-pg-dump timer ('))).toBe(true);
+    // No IP set by its internal name; the internet set drawn as the internet, once per environment.
+    expect(out).not.toMatch(/ipset|IpsetLegacy|aids-(priv|pub)-inet|ipfilter/i);
+    expect(body("network").filter((l) => l.includes('["the internet<br/>public IPv4 ('))).toHaveLength(2);
+    expect(lines).toContain(
+        `  ${idOf("network", "firewall group aids-private")} --> ${body("network")
+            .map((l) => /^ {4}(n0_\w+)\["the internet/.exec(l)?.[1])
+            .find(Boolean)}`,
+    );
+});
+
 test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its file; --help exits 0", async () => {
     expect(() => parseArgs([])).toThrow("name a stack");
     expect((await capture(["private", "--format", "dot"])).code).toBe(2);
@@ -125,6 +214,10 @@ test("usage errors exit 2 with the usage; an unknown stack exits 1 naming its fi
     const help = await capture(["--help"]);
     expect(help.code).toBe(0);
     expect(help.out).toContain("Usage: npm run plan -- <stack>");
+    expect(help.out).toContain(
+        "--summary          the notes and warnings, the count per resource type and the outputs",
+    );
+    expect((await capture(["private", "--summary", "--format", "mermaid"])).code).toBe(2);
 });
 
 test("end to end: `npm run plan` exits 1 on a bad config, naming the path, and 0 on a good one", () => {
