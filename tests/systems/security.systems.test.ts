@@ -245,16 +245,32 @@ describeBooted.each(SUITES)("the security container, booted on %s", (suite) => {
         const nodeSetup = setupNamed(plan, NODE.address as string, "private-security-security-node");
         const args = /^AIDS_SHIP_ARGS='(\d+) (\S+) (\S+) (\d+)'$/m.exec(nodeSetup.stdin);
         expect(args?.[3]).toBe(SECURITY);
-        // What proxy-log-ship.sh does with each batch of the proxy's lines, from the node's address.
-        node().exec("bash", [
-            "-c",
-            `logger --rfc3164 -n ${args?.[3] ?? ""} -P ${args?.[4] ?? ""} -d -t traefik <${ATTACK_LOG}`,
-        ]);
+        const [dest, port] = [args?.[3] ?? "", args?.[4] ?? ""];
+        // CrowdSec's syslog listener may still be starting after the set-up, and syslog over UDP drops what
+        // arrives before it listens (on a node, the shipper's next batches would come later): wait for the socket.
+        for (const deadline = Date.now() + 60_000; ;) {
+            if ((await sec.ssh(`ss -Hulnp 'sport = :${port}'`)).stdout.includes("crowdsec")) break;
+            if (Date.now() > deadline) throw new Error(`CrowdSec does not listen on ${dest}:${port}/udp after 60 s`);
+            await new Promise((resolve) => setTimeout(resolve, 500));
+        }
+        // What proxy-log-ship.sh does with each batch of the proxy's lines, from the node's address; sent again
+        // (at most twice, 15 s apart) if a datagram was lost, as the lines of a scanner that keeps scanning would be.
+        const send = () =>
+            node().exec("bash", ["-c", `logger --rfc3164 -n ${dest} -P ${port} -d -t traefik <${ATTACK_LOG}`]);
+        send();
+        let sent = 1;
         let found: Decision[] = [];
-        for (const deadline = Date.now() + 30_000; !found.some((d) => d.value === SCANNER);) {
+        const start = Date.now();
+        for (const deadline = start + 60_000; !found.some((d) => d.value === SCANNER);) {
             if (Date.now() > deadline) {
                 const metrics = await sec.ssh("cscli metrics; journalctl -u crowdsec --no-pager | tail -20");
-                throw new Error(`no ban for ${SCANNER} after 30 s:\n${metrics.stdout}${metrics.stderr}`);
+                throw new Error(
+                    `no ban for ${SCANNER} after 60 s (${sent} sends):\n${metrics.stdout}${metrics.stderr}`,
+                );
+            }
+            if (sent < 3 && Date.now() > start + sent * 15_000) {
+                send();
+                sent++;
             }
             await new Promise((resolve) => setTimeout(resolve, 500));
             found = await decisions(sec);
@@ -265,7 +281,7 @@ describeBooted.each(SUITES)("the security container, booted on %s", (suite) => {
         expect(security.crowdsec?.banDuration).toBe("4h");
         expect(ban?.duration).toMatch(/^3h5\d?m/);
         expect(found.filter((d) => d.value === VISITOR)).toEqual([]);
-    }, 90_000);
+    }, 150_000);
 
     test("nesting: nftables.service asks for a mount namespace, so the security role has nesting on", () =>
         expectNestingFor(sec, "security", ["nftables.service"]));
