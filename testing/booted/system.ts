@@ -103,7 +103,10 @@ export function sweepSystems(): void {
     for (const machine of fs.readdirSync(RUN_DIR)) {
         const dir = path.join(RUN_DIR, machine);
         const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8") || "0");
+        // A system another test process is still creating has no owner file yet (it is renamed into place whole):
+        // left alone unless it is older than any boot takes.
         const owner = fs.existsSync(path.join(dir, "owner")) ? read("owner") : 0;
+        if (owner === 0 && Date.now() - fs.statSync(dir).mtimeMs < 10 * 60_000) continue;
         if (owner > 0 && alive(owner)) continue;
         const pid = fs.existsSync(path.join(dir, "nspawn.pid")) ? read("nspawn.pid") : 0;
         if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
@@ -291,7 +294,8 @@ export async function bootSystem(lab: Lab, opts: BootOptions): Promise<BootedSys
     sweepSystems();
     try {
         fs.mkdirSync(dir, { recursive: true });
-        fs.writeFileSync(path.join(dir, "owner"), String(process.pid));
+        fs.writeFileSync(path.join(dir, "owner.tmp"), String(process.pid));
+        fs.renameSync(path.join(dir, "owner.tmp"), path.join(dir, "owner"));
         prepareRoot(dir, opts);
         const args = ["--register=no", "--keep-unit", "--quiet", `--machine=${machine}`, "--network-veth"];
         nspawn = spawn("systemd-nspawn", [...args, `--directory=${dir}/root`, ...(opts.nspawnArgs ?? []), "--boot"], {
