@@ -48,7 +48,8 @@ function quiet(cmd: string, args: string[]): void {
     }
 }
 
-function alive(pid: number): boolean {
+/** Whether a process with this pid still runs (a test run that owns a lab or a booted system). */
+export function alive(pid: number): boolean {
     try {
         process.kill(pid, 0);
         return true;

@@ -16,7 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../lib/paths";
-import { Lab } from "./lab";
+import { alive, Lab } from "./lab";
 
 export type Suite = "trixie" | "bookworm";
 export const SUITES: readonly Suite[] = ["trixie", "bookworm"];
@@ -87,15 +87,6 @@ export function bootedSystemsUnavailable(): string | undefined {
 }
 
 const RUN_DIR = "/var/tmp/ai-dualstack-booted";
-
-function alive(pid: number): boolean {
-    try {
-        process.kill(pid, 0);
-        return true;
-    } catch {
-        return false;
-    }
-}
 
 /** Stops and removes the systems of test processes that died (killed before their afterAll ran). */
 export function sweepSystems(): void {
