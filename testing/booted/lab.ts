@@ -58,8 +58,44 @@ export function alive(pid: number): boolean {
     }
 }
 
+/**
+ * Runs `fn` holding the labs' lock (a directory: mkdir is atomic), so that a sweep and a claim never interleave.
+ * Without it, two processes sweeping the same dead lab could have the second delete the namespace that a third
+ * had claimed and built under the freed id in between (seen as a veth that vanished from its lab in a
+ * clean-clone CI run with other test runs beside it). A holder killed inside leaves the lock behind: it is
+ * broken once older than any sweep takes.
+ */
+function locked<T>(fn: () => T): T {
+    fs.mkdirSync(STATE_DIR, { recursive: true });
+    const lock = path.join(STATE_DIR, "lock");
+    for (const deadline = Date.now() + 60_000; ;) {
+        try {
+            fs.mkdirSync(lock);
+            break;
+        } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
+            try {
+                if (Date.now() - fs.statSync(lock).mtimeMs > 30_000) fs.rmdirSync(lock);
+            } catch {
+                // released meanwhile
+            }
+            if (Date.now() > deadline) throw new Error(`the labs' lock ${lock} has been held for over 60 s`);
+            Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 50);
+        }
+    }
+    try {
+        return fn();
+    } finally {
+        fs.rmdirSync(lock);
+    }
+}
+
 /** Removes what labs of dead test processes left: their namespaces, host veths and nft tables. */
 export function sweepLabs(): void {
+    locked(sweepDeadLabs);
+}
+
+function sweepDeadLabs(): void {
     if (!fs.existsSync(STATE_DIR)) return;
     for (const file of fs.readdirSync(STATE_DIR)) {
         const m = /^(aidslab\d+)\.pid$/.exec(file);
@@ -149,8 +185,10 @@ function build(name: string, id: number, networks: LabNetwork[]): void {
 }
 
 export function startLab(networks: LabNetwork[]): Lab {
-    sweepLabs();
-    const id = claimId();
+    const id = locked(() => {
+        sweepDeadLabs();
+        return claimId();
+    });
     const name = `aidslab${id}`;
     try {
         build(name, id, networks);

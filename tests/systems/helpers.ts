@@ -64,6 +64,48 @@ export function bootContainer(
     });
 }
 
+/** One booted container per describe block, with the plan and the lab it lives in; read its fields inside tests. */
+export interface BootedContainer {
+    readonly plan: PlannedStack;
+    readonly lab: Lab;
+    readonly system: BootedSystem;
+}
+
+/**
+ * Boots `container` on `suite` in the calling describe block's beforeAll and stops it, then its lab, in its
+ * afterAll (also when a test fails). Reading a field before beforeAll has run throws, naming it.
+ */
+export function bootedContainerFor(suite: Suite, container: string): BootedContainer {
+    const state: Partial<BootedContainer> = {};
+    beforeAll(async () => {
+        const plan = await privatePlan();
+        const l = lab();
+        Object.assign(state, { plan, lab: l });
+        Object.assign(state, { system: await bootContainer(l, suite, container) });
+    }, 180_000);
+    afterAll(async () => {
+        await state.system?.stop();
+        state.lab?.stop();
+    }, 60_000);
+    const read = <K extends keyof BootedContainer>(key: K): BootedContainer[K] => {
+        const value = state[key];
+        if (value === undefined)
+            throw new Error(`${container} on ${suite}: no ${key} yet (its beforeAll failed or has not run)`);
+        return value;
+    };
+    return {
+        get plan() {
+            return read("plan");
+        },
+        get lab() {
+            return read("lab");
+        },
+        get system() {
+            return read("system");
+        },
+    };
+}
+
 export interface DoubleRun {
     /** Each set-up's first run, by name: exit code and output. */
     first: Map<string, RunResult>;

@@ -1,18 +1,14 @@
 // Redis's service container, booted: the set-ups `up` sends to 10.10.10.21 run twice on Debian 13 and 12;
 // then, from the AI VM's address, a command without AUTH is refused and AUTH with the secret works.
 
-import { Lab } from "../../testing/booted/lab";
-import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
-import type { PlannedStack } from "../../testing/planStack";
+import { SUITE_LABEL, SUITES } from "../../testing/booted/system";
 import { parsedConfig } from "../helpers/config";
 import {
     addressOf,
-    bootContainer,
+    bootedContainerFor,
     containerSetups,
     describeBooted,
     GUEST_NET,
-    lab,
-    privatePlan,
     runTwice,
     expectNestingFor,
 } from "./helpers";
@@ -30,29 +26,18 @@ function redisSay(exec: (this: void, cmd: string, args: string[]) => string, com
 }
 
 describeBooted.each(SUITES)("Redis's container, booted on %s", (suite) => {
-    let l: Lab;
-    let system: BootedSystem;
-    let plan: PlannedStack;
-    beforeAll(async () => {
-        plan = await privatePlan();
-        l = lab();
-        system = await bootContainer(l, suite, "private-redis");
-    }, 180_000);
-    afterAll(async () => {
-        await system?.stop();
-        l?.stop();
-    }, 60_000);
+    const ct = bootedContainerFor(suite, "private-redis");
 
     test(`${SUITE_LABEL[suite]}: every set-up up sends runs, and a second run changes nothing`, async () => {
-        const setups = containerSetups(plan, "private-redis");
+        const setups = containerSetups(ct.plan, "private-redis");
         expect(setups.map((s) => s.name)).toEqual(["private-redis-data-setup", "private-redis-node-exporter-setup"]);
-        const { changes } = await runTwice(system, setups);
+        const { changes } = await runTwice(ct.system, setups);
         expect(changes).toEqual([]);
     }, 600_000);
 
     test("from the AI VM's address: no command without AUTH, and AUTH with the secret works", () => {
         expect(redis?.allowFrom).toEqual(["10.10.10.10/32"]);
-        const client = l.addHost("10.10.10.10", GUEST_NET.prefix, GUEST_NET.gateway);
+        const client = ct.lab.addHost("10.10.10.10", GUEST_NET.prefix, GUEST_NET.gateway);
         expect(redisSay(client.exec, ["PING"])).toMatch(/^-NOAUTH Authentication required/);
         expect(redisSay(client.exec, ["AUTH wrong"])).toMatch(/^-(WRONGPASS|ERR invalid password)/);
         expect(redisSay(client.exec, [`AUTH ${PLACEHOLDER}`, "PING", "CONFIG GET maxmemory"])).toBe(
@@ -61,5 +46,5 @@ describeBooted.each(SUITES)("Redis's container, booted on %s", (suite) => {
     }, 60_000);
 
     test("nesting: its services ask for mount namespaces, so the redis role has nesting on", () =>
-        expectNestingFor(system, "redis", ["redis-server.service"]));
+        expectNestingFor(ct.system, "redis", ["redis-server.service"]));
 });
