@@ -13,6 +13,8 @@ export interface Guest {
     cores: number;
     memoryGiB: number;
     hugepages: boolean;
+    /** A GPU guest of kind "container": no QEMU overhead. */
+    lxc?: boolean;
     disk: { storage: string; sizeGiB: number };
     network: VmConfig["network"];
     firewall: VmConfig["firewall"];
@@ -28,6 +30,7 @@ export function guestsOf(cfg: ParsedConfig): Guest[] {
         memoryGiB: vm.memoryGiB,
         // A container's RAM is the host's page cache and anonymous memory: never hugepage-backed.
         hugepages: vm.hugepages && guestKind(cfg, vm) === "vm",
+        ...(guestKind(cfg, vm) === "container" ? { lxc: true } : {}),
         disk: vm.disk,
         network: vm.network,
         firewall: vm.firewall,

@@ -27,6 +27,8 @@ describe("public-gpu-container-shares-kernel", () => {
     });
 
     test("a private GPU container and a public service container are not", async () => {
-        expect(await violations(publicGpuContainerSharesKernel, [gpuContainer("private"), rec(T.lxc, "p", lxcInputs())])).toEqual([]);
+        expect(
+            await violations(publicGpuContainerSharesKernel, [gpuContainer("private"), rec(T.lxc, "p", lxcInputs())]),
+        ).toEqual([]);
     });
 });

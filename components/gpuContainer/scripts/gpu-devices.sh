@@ -27,7 +27,7 @@ loaded="$(sed -n 's/^NVRM version:.* \([0-9][0-9.]*\)  .*$/\1/p' "$R/proc/driver
 
 # The card's own node: its minor as the driver numbered it (the VMs' cards are on vfio-pci, so
 # /dev/nvidia0 is not always this card).
-minor="$(sed -n 's/^Device Minor: *\([0-9]*\)$/\1/p' "$R/proc/driver/nvidia/gpus/${AIDS_GPU_ADDRESS}/information" 2>/dev/null)"
+minor="$(sed -n 's/^Device Minor:[[:space:]]*\([0-9]*\)[[:space:]]*$/\1/p' "$R/proc/driver/nvidia/gpus/${AIDS_GPU_ADDRESS}/information" 2>/dev/null)"
 [[ -n "$minor" ]] || fail "no Device Minor for ${AIDS_GPU_ADDRESS} in /proc/driver/nvidia/gpus; is the nvidia module loaded?"
 # nvidia-uvm's nodes exist only once something created them (nvidia-modprobe, from the driver).
 if [[ ! -e "$R/dev/nvidia-uvm" ]] && command -v nvidia-modprobe >/dev/null; then
