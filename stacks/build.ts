@@ -192,10 +192,7 @@ export function buildContainers(w: GuestWiring): Containers {
     return { outputs, ready, dataSetups, starts };
 }
 
-/**
- * The GPU guests: VMs, each started by its tune step once its host is ready, and containers, each
- * given its card's device nodes and set up once its host is ready.
- */
+/** The GPU guests: VMs started by their tune step, containers given their card and set up, once the host is ready. */
 export function buildGpuVms(w: GuestWiring): Record<string, GpuGuest> {
     const { stack } = w;
     const vms: Record<string, GpuGuest> = {};

@@ -132,7 +132,7 @@ export class GpuContainer extends pulumi.ComponentResource implements GpuGuest {
 
     constructor(name: string, args: GpuContainerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("ai-dualstack:gpuContainer:GpuContainer", name, {}, opts);
-        const { guest, environment: env } = args;
+        const { guest } = args;
         const gpu = guest.gpu;
         const driverVersion = guest.container?.driverVersion;
         if (!gpu || driverVersion === undefined) {
@@ -154,8 +154,18 @@ export class GpuContainer extends pulumi.ComponentResource implements GpuGuest {
             guestFirewallArgs({ containerId: this.vmId }, { ...guest, address: guest.network.address?.ip }, args),
             { parent: this },
         );
+        this.start = this.startCommand(name, args, driverVersion);
+        this.setup = this.setupCommand(name, args, driverVersion);
+        this.ready = this.setup ?? this.start;
+        this.registerOutputs({ vmId: this.vmId, address: this.address, gpu: this.gpu });
+    }
+
+    /** On the node, as root: the card's device nodes, the pinning and the start, after the firewall. */
+    private startCommand(name: string, args: GpuContainerArgs, driverVersion: string): command.remote.Command {
+        const { guest } = args;
+        const gpu = { name: this.gpu?.name ?? "", pciAddress: this.gpu?.pciAddress ?? "" };
         const devices = "/dev/nvidia<minor> nvidiactl nvidia-uvm nvidia-uvm-tools nvidia-caps/*";
-        this.start = describe(
+        return describe(
             args.host.ready
                 ? `CT ${guest.vmid}: device passthrough of ${gpu.name} (${gpu.pciAddress}: ${devices}, pct set as root), pinned to ${formatCpuset(guest.cpus)}, started once its firewall is in place`
                 : `CT ${guest.vmid}: waits for the node's reboot (${gpu.name} moves to the host's nvidia driver); nothing passed through or started`,
@@ -177,26 +187,32 @@ export class GpuContainer extends pulumi.ComponentResource implements GpuGuest {
                 { parent: this, dependsOn: [this.container, this.firewall] },
             ),
         );
+    }
+
+    /** In the container, as root, once it runs: absent while the node waits for its reboot. */
+    private setupCommand(
+        name: string,
+        args: GpuContainerArgs,
+        driverVersion: string,
+    ): command.remote.Command | undefined {
+        const { guest } = args;
         const address = guest.network.address?.ip;
-        if (args.host.ready && address !== undefined) {
-            this.setup = scriptCommand(
-                `${name}-setup`,
-                `installs NVIDIA's ${driverVersion} userspace without its kernel module, the container toolkit (no-cgroups, for an unprivileged LXC), Docker and user ${guest.cloudInit.user}`,
-                {
-                    connection: rootSsh(address, args.sshPrivateKey),
-                    stdin: renderSetupScript({
-                        driverVersion,
-                        user: guest.cloudInit.user,
-                        sshPublicKeys: guest.cloudInit.sshPublicKeys,
-                        timezone: guest.cloudInit.timezone,
-                    }),
-                    secret: false,
-                },
-                { parent: this, dependsOn: [this.start] },
-            );
-        }
-        this.ready = this.setup ?? this.start;
-        this.registerOutputs({ vmId: this.vmId, address: this.address, gpu: this.gpu });
+        if (!args.host.ready || address === undefined) return undefined;
+        return scriptCommand(
+            `${name}-setup`,
+            `installs NVIDIA's ${driverVersion} userspace without its kernel module, the container toolkit (no-cgroups, for an unprivileged LXC), Docker and user ${guest.cloudInit.user}`,
+            {
+                connection: rootSsh(address, args.sshPrivateKey),
+                stdin: renderSetupScript({
+                    driverVersion,
+                    user: guest.cloudInit.user,
+                    sshPublicKeys: guest.cloudInit.sshPublicKeys,
+                    timezone: guest.cloudInit.timezone,
+                }),
+                secret: false,
+            },
+            { parent: this, dependsOn: [this.start] },
+        );
     }
 
     /** Unprivileged, nesting on (Docker), created stopped; the devices come from the start command. */
