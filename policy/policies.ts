@@ -10,4 +10,10 @@ import { safetyPolicies } from "./safety";
 
 export const PACK_NAME = "ai-dualstack";
 
-export const policies: Policies = [...isolationPolicies, ...gpuPolicies, ...gpuContainerPolicies, ...safetyPolicies, ...hygienePolicies];
+export const policies: Policies = [
+    ...isolationPolicies,
+    ...gpuPolicies,
+    ...gpuContainerPolicies,
+    ...safetyPolicies,
+    ...hygienePolicies,
+];

@@ -123,7 +123,10 @@ export function checkGpuPlacement(cfg: ParsedConfig, add: Add): void {
         }
         const seen = holders.get(vm.gpu);
         if (seen)
-            add(at, `${vm.gpu} (${gpu.pciAddress}) already goes to ${seen}; a GPU belongs to one guest, VM or container`);
+            add(
+                at,
+                `${vm.gpu} (${gpu.pciAddress}) already goes to ${seen}; a GPU belongs to one guest, VM or container`,
+            );
         holders.set(vm.gpu, `${guestKind(cfg, vm) === "vm" ? "VM" : "container"} "${vmName}"`);
     }
 }

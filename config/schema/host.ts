@@ -270,7 +270,7 @@ export const NodeSchema = z.strictObject({
                 )
                 .meta(
                     d(
-                        'The exact driver version, such as "550.163.01": the bootstrap pins the node\'s packages to it, and every GPU container on the node gets the same version\'s userspace (the kernel module and its userspace must match). Its branch (the first number) must support each card with guest: container.',
+                        "The exact driver version, such as \"550.163.01\": the bootstrap pins the node's packages to it, and every GPU container on the node gets the same version's userspace (the kernel module and its userspace must match). Its branch (the first number) must support each card with guest: container.",
                     ),
                 ),
         })
