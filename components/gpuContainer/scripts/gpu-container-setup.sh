@@ -56,14 +56,15 @@ if [[ -z "$installed" ]]; then
     installed="$(cat /var/lib/ai-dualstack/nvidia-userspace 2>/dev/null || true)"
 fi
 if [[ "$installed" != "$AIDS_DRIVER_VERSION" ]]; then
-    run="$(mktemp -d)/NVIDIA-Linux-x86_64-${AIDS_DRIVER_VERSION}.run"
+    work="$(mktemp -d)"
+    run="${work}/NVIDIA-Linux-x86_64-${AIDS_DRIVER_VERSION}.run"
     log "downloading NVIDIA's ${AIDS_DRIVER_VERSION} userspace from ${AIDS_DRIVER_URL}"
     curl -fsSL --retry 2 --connect-timeout 20 -o "$run" "$AIDS_DRIVER_URL" ||
-        fail "cannot download the NVIDIA driver ${AIDS_DRIVER_VERSION} from ${AIDS_DRIVER_URL}: is ${AIDS_DRIVER_URL%%/XFree86*} reachable from the container (the public firewall lets out web traffic to the internet)? Nothing was installed"
+        { rm -rf "$work"; fail "cannot download the NVIDIA driver ${AIDS_DRIVER_VERSION} from ${AIDS_DRIVER_URL}: is ${AIDS_DRIVER_URL%%/XFree86*} reachable from the container (the public firewall lets out web traffic to the internet)? Nothing was installed"; }
     # --no-kernel-module: the host's module drives the card; the container cannot load one.
     sh "$run" --silent --no-kernel-module --no-questions --ui=none --no-nouveau-check --no-x-check ||
-        fail "NVIDIA's installer ${AIDS_DRIVER_VERSION} failed; /var/log/nvidia-installer.log says why"
-    rm -rf "$(dirname "$run")"
+        { rm -rf "$work"; fail "NVIDIA's installer ${AIDS_DRIVER_VERSION} failed; /var/log/nvidia-installer.log says why"; }
+    rm -rf "$work"
     install -d /var/lib/ai-dualstack
     echo "$AIDS_DRIVER_VERSION" >/var/lib/ai-dualstack/nvidia-userspace
     log "NVIDIA userspace ${AIDS_DRIVER_VERSION} installed (no kernel module)"
