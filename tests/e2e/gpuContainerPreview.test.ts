@@ -63,7 +63,9 @@ function overrides(): Record<string, unknown> {
         );
         const planned = count(offline.resources.filter((r) => r.custom).map((r) => r.type));
         expect(count(creates.map((s) => s.type))).toEqual(planned);
-        expect(creates.find((s) => s.urn.endsWith(`::${CONTAINER}::public-ai`))).toBeDefined();
+        expect(
+            creates.find((s) => s.urn.endsWith(`::ai-dualstack:gpuContainer:GpuContainer$${CONTAINER}::public-ai`)),
+        ).toBeDefined();
         expect(planned["proxmoxve:index/vmLegacy:VmLegacy"]).toBeUndefined();
         expect(planned["proxmoxve:hardware/mapping/pci:Pci"]).toBeUndefined();
 
