@@ -167,4 +167,12 @@ test("the plan warns that the public GPU guest shares the host's kernel", () => 
         "warning: ai-dualstack:vms.public-ai.kind: the internet-facing GPU guest is a container, which shares the Proxmox host's kernel: an escape from it (a kernel or NVIDIA driver bug reachable from inside) lands on the host, next to the private environment; a VM (kind: vm, the default) keeps it inside the VM (docs/security.md)",
     );
     expect(priv.notes.filter((n) => n.includes("shares the Proxmox host's kernel"))).toEqual([]);
+    // It boots Proxmox's template (checksummed), so the VM's cloud image is no placeholder to fix.
+    expect(pub.notes.filter((n) => n.includes("vms.public-ai.image"))).toEqual([]);
+});
+
+test("backups and monitoring take the container as they took the VM", () => {
+    const job = ofType(pub.resources, proxmoxve.backup.Job)[0];
+    expect(job?.inputs["vmids"]).toEqual(["210", "220"]);
+    expect(pub.outputs?.vms["public-ai"]).toMatchObject({ address: "10.20.20.10" });
 });
