@@ -176,3 +176,28 @@ test("backups and monitoring take the container as they took the VM", () => {
     expect(job?.inputs["vmids"]).toEqual(["210", "220"]);
     expect(pub.outputs?.vms["public-ai"]).toMatchObject({ address: "10.20.20.10" });
 });
+
+test("before the reboot that moves the card, the container is created but neither given the card nor set up", async () => {
+    const waiting = await planStack("public", { overrides: publicAsContainer(), hosts: "reboot-pending" });
+    const start = ofType(waiting.resources, command.remote.Command).find((r) => r.name === "public-ai-start");
+    expect(String(start?.inputs["stdin"])).toContain("AIDS_READY='0'");
+    const names = waiting.resources.map((r) => r.name);
+    expect(names).toContain("public-ai");
+    expect(names.filter((n) => /^public-ai-(setup|workload|gate|probe)/.test(n))).toEqual([]);
+});
+
+test("the private environment may use either kind: the 5090 as a container under a 570 driver, without a warning", async () => {
+    const nodes = structuredClone(publicAsContainer()["nodes"]) as Record<string, Record<string, unknown>>;
+    const pve1 = nodes["pve1"] as { gpus: Record<string, Record<string, unknown>>; nvidiaDriver: unknown };
+    (pve1.gpus["rtx5090"] as Record<string, unknown>)["guest"] = "container";
+    pve1.nvidiaDriver = { version: "570.195.03" };
+    const allocations = (pve1 as unknown as { allocations: Record<string, Record<string, unknown>> }).allocations;
+    (allocations["private"] as Record<string, unknown>)["hugepagesGiB"] = 0;
+    const plan = await planStack("private", { overrides: { nodes } });
+    expect(one(plan.resources, proxmoxve.ContainerLegacy, "private-ai").inputs).toMatchObject({
+        unprivileged: true,
+        features: { nesting: true },
+        tags: ["ai-dualstack", "gpu", "lxc", "private"],
+    });
+    expect(plan.notes.filter((n) => n.includes("kind"))).toEqual([]);
+});
