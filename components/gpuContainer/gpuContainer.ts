@@ -60,6 +60,12 @@ const SETUP = loadScript(__dirname, "gpu-container-setup.sh");
 const START = loadScript(`${__dirname}/../serviceLxc`, "lxc-start.sh");
 const COMMENT = "Rendered by ai-dualstack (components/gpuContainer/gpuContainer.ts). Do not edit.";
 const TOOLKIT_KEYRING = "/usr/share/keyrings/nvidia-container-toolkit-keyring.gpg";
+/** The toolkit's repository, added only with NVIDIA's pinned key (lib/aptKeys.ts); apt fills in $(ARCH). */
+const TOOLKIT_REPO = pinnedKeyCommand(NVIDIA_TOOLKIT_KEY, {
+    keyring: TOOLKIT_KEYRING,
+    list: "/etc/apt/sources.list.d/nvidia-container-toolkit.list",
+    line: `deb [signed-by=${TOOLKIT_KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /`,
+});
 
 /** NVIDIA's self-extracting driver of one version (the Unix driver archive's download path). */
 export function nvidiaDriverUrl(version: string): string {
@@ -108,11 +114,7 @@ export function renderSetupScript(args: {
             AIDS_USER: args.user,
             AIDS_SSH_KEYS: args.sshPublicKeys.join("\n"),
             AIDS_TIMEZONE: args.timezone,
-            AIDS_TOOLKIT_KEY_COMMAND: pinnedKeyCommand(NVIDIA_TOOLKIT_KEY, {
-                keyring: TOOLKIT_KEYRING,
-                list: "/etc/apt/sources.list.d/nvidia-container-toolkit.list",
-                line: `deb [signed-by=${TOOLKIT_KEYRING}] https://nvidia.github.io/libnvidia-container/stable/deb/$(ARCH) /`,
-            }),
+            AIDS_TOOLKIT_REPO_B64: Buffer.from(TOOLKIT_REPO, "utf8").toString("base64"),
         },
         SETUP,
     );

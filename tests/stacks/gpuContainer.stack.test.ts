@@ -7,7 +7,7 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { ModelThroughput } from "../../providers/ollama/modelThroughput";
 import { CONTAINER_DRIVER_VERSION, publicAsContainer } from "../../testing/gpuContainerStack";
 import { planStack } from "../../testing/planStack";
-import { makeSandbox } from "../helpers/sandbox";
+import { makeSandbox, shellcheckScripts, validator } from "../helpers/sandbox";
 import { one, ofType } from "../helpers/pulumi";
 
 let pub: Awaited<ReturnType<typeof planStack>>;
@@ -200,4 +200,14 @@ test("the private environment may use either kind: the 5090 as a container under
         tags: ["ai-dualstack", "gpu", "lxc", "private"],
     });
     expect(plan.notes.filter((n) => n.includes("kind"))).toEqual([]);
+});
+
+const shellcheck = validator("shellcheck");
+(shellcheck ? test : test.skip)("shellcheck finds nothing in the container's scripts as planned", () => {
+    expect(() =>
+        shellcheckScripts(shellcheck as string, {
+            "start.sh": stdinOf("public-ai-start"),
+            "setup.sh": stdinOf("public-ai-setup"),
+        }),
+    ).not.toThrow();
 });

@@ -3,8 +3,8 @@
 # module (the host's module drives the card), and the NVIDIA container toolkit set up for an
 # unprivileged LXC. Ends by asking nvidia-smi for the card, the first step that needs the real card.
 # Inputs (rendered above): AIDS_DRIVER_VERSION, AIDS_DRIVER_URL (NVIDIA's .run of that version),
-# AIDS_USER, AIDS_SSH_KEYS (one per line), AIDS_TIMEZONE, AIDS_TOOLKIT_KEY_COMMAND (the pinned key
-# and the toolkit's sources line, lib/aptKeys.ts).
+# AIDS_USER, AIDS_SSH_KEYS (one per line), AIDS_TIMEZONE, AIDS_TOOLKIT_REPO_B64 (a POSIX sh command,
+# base64: the toolkit's sources line, written only with NVIDIA's pinned key, lib/aptKeys.ts).
 set -euo pipefail
 export DEBIAN_FRONTEND=noninteractive
 log() { echo "ai-dualstack gpu-container: $*"; }
@@ -72,7 +72,8 @@ fi
 
 # --- the container toolkit, set up for an unprivileged LXC -------------------------------------
 if ! command -v nvidia-ctk >/dev/null; then
-    eval "$AIDS_TOOLKIT_KEY_COMMAND"
+    sh -c "$(printf '%s' "$AIDS_TOOLKIT_REPO_B64" | base64 -d)" ||
+        fail "the NVIDIA container toolkit's repository was not added (above); nothing else changed"
     apt-get update -qq
     apt-get install -y -qq --no-install-recommends nvidia-container-toolkit >/dev/null
     log "installed the NVIDIA container toolkit"

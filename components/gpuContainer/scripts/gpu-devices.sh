@@ -42,10 +42,10 @@ for cap in "$R"/dev/nvidia-caps/nvidia-cap*; do
     [[ -e "$cap" ]] && devices+=("${cap#"$R"}")
 done
 
-want=()
-for i in "${!devices[@]}"; do want+=("dev${i}: ${devices[$i]}"); done
-current="$(pct config "$AIDS_VMID" --current 2>/dev/null | grep -E '^dev[0-9]+: ' || true)"
-if [[ "$current" != "$(printf '%s\n' "${want[@]}")" ]]; then
+dev_want=()
+for i in "${!devices[@]}"; do dev_want+=("dev${i}: ${devices[$i]}"); done
+dev_current="$(pct config "$AIDS_VMID" --current 2>/dev/null | grep -E '^dev[0-9]+: ' || true)"
+if [[ "$dev_current" != "$(printf '%s\n' "${dev_want[@]}")" ]]; then
     args=()
     for i in "${!devices[@]}"; do args+=("--dev${i}" "${devices[$i]}"); done
     # Entries beyond the wanted ones go (a card that lost its capability nodes).
@@ -54,7 +54,7 @@ if [[ "$current" != "$(printf '%s\n' "${want[@]}")" ]]; then
         n="${key%:}"
         n="${n#dev}"
         [[ -n "$n" ]] && ((n >= ${#devices[@]})) && stale+=("dev${n}")
-    done <<<"$current"
+    done <<<"$dev_current"
     if [[ ${#stale[@]} -gt 0 ]]; then args+=(--delete "$(
         IFS=,
         echo "${stale[*]}"
