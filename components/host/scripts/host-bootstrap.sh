@@ -110,8 +110,12 @@ done
 if ensure_file "$R/etc/modprobe.d/ai-dualstack-blacklist.conf" "$blacklist"; then initramfs_stale=1; fi
 
 # --- the host's NVIDIA driver, for the cards that go to containers -----------------------------
-# Debian's non-free packages of exactly the configured version (a pin on both source packages),
-# the open kernel modules built by DKMS against Proxmox's kernel headers. The containers install
+# Debian's packages of exactly the configured version (a pin on both source packages), the open
+# kernel modules built by DKMS against Proxmox's kernel headers. Where they are (Debian 13, read with
+# apt-cache in December 2026): nvidia-open-kernel-dkms 550.163.01-2 in contrib (source
+# nvidia-open-gpu-kernel-modules), nvidia-smi in non-free and firmware-nvidia-gsp in non-free-firmware
+# (source nvidia-graphics-drivers), nvidia-modprobe and nvidia-persistenced in contrib (their own
+# sources, unpinned). Proxmox's installer enables main, contrib and non-free-firmware; non-free is added here. The containers install
 # the same version's userspace, so the version is held, never upgraded in passing. With no card for
 # a container, whatever a former run installed stays (removing a driver is for a person).
 nvidia_sources="$R/etc/apt/sources.list.d/ai-dualstack-nvidia.sources"
@@ -131,6 +135,8 @@ Pin-Priority: 1001" || true
     if [[ "$installed" != "${AIDS_NVIDIA_VERSION}-"* ]] && command -v apt-get >/dev/null; then
         log "installing the NVIDIA driver ${AIDS_NVIDIA_VERSION} (was: ${installed:-none})"
         DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt-cache policy nvidia-open-kernel-dkms firmware-nvidia-gsp | grep -q "Candidate: ${AIDS_NVIDIA_VERSION}-" ||
+            fail "Debian ${AIDS_DEBIAN_SUITE} offers no nvidia-open-kernel-dkms ${AIDS_NVIDIA_VERSION} (\`apt-cache policy nvidia-open-kernel-dkms\`): it is in contrib, its firmware in non-free-firmware; enable both in the node's Debian sources, or set nodes.<node>.nvidiaDriver.version to the version offered"
         DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
             proxmox-default-headers nvidia-open-kernel-dkms nvidia-smi nvidia-modprobe nvidia-persistenced
         installed="$(dpkg-query -W -f='${Version}' nvidia-open-kernel-dkms 2>/dev/null || true)"

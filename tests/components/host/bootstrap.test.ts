@@ -419,8 +419,9 @@ describe("a mixed node: the 5090 on vfio-pci, the 3060 on the host's driver (rea
             "Suites: trixie trixie-updates\nComponents: non-free\n",
         );
         expect(sb.read("etc/apt/preferences.d/ai-dualstack-nvidia")).toContain("Pin: version 550.163.01-*\n");
-        expect(sb.calls().filter((c) => c.startsWith("apt-get") || c.startsWith("update-initramfs"))).toEqual([
+        expect(sb.calls().filter((c) => c.startsWith("apt") || c.startsWith("update-initramfs"))).toEqual([
             "apt-get update -qq",
+            "apt-cache policy nvidia-open-kernel-dkms firmware-nvidia-gsp",
             "apt-get install -y -qq --no-install-recommends proxmox-default-headers nvidia-open-kernel-dkms nvidia-smi nvidia-modprobe nvidia-persistenced",
             "update-initramfs -u -k all",
         ]);
@@ -446,14 +447,16 @@ describe("a mixed node: the 5090 on vfio-pci, the 3060 on the host's driver (rea
         expect(sb.calls().filter((c) => !c.startsWith("pvesh get") && !c.startsWith("dpkg-query -W"))).toEqual([]);
     });
 
-    test("a package manager that offers another version is refused, naming both", () => {
+    test("a package manager that offers another version is refused before anything is installed", () => {
         const sb = makeSandbox(cards("nouveau", "nouveau"));
         sb.write("apt-offers", "535.247.01-1\n");
         const run = sb.run(renderBootstrapScript(mixedPublic));
         expect(run.status).toBe(1);
         expect(run.stderr).toBe(
-            "ai-dualstack[public]: ERROR: the package manager installed nvidia-open-kernel-dkms 535.247.01-1, not 550.163.01 (nodes.<node>.nvidiaDriver.version); `apt-cache policy nvidia-open-kernel-dkms` lists the versions Debian trixie offers\n",
+            "ai-dualstack[public]: ERROR: Debian trixie offers no nvidia-open-kernel-dkms 550.163.01 (`apt-cache policy nvidia-open-kernel-dkms`): it is in contrib, its firmware in non-free-firmware; enable both in the node's Debian sources, or set nodes.<node>.nvidiaDriver.version to the version offered\n",
         );
+        // Nothing was installed.
+        expect(sb.calls().filter((c) => c.startsWith("apt-get install"))).toEqual([]);
     });
 
     test("the check names the binding that changes at the reboot, and is ready once the 3060 is on nvidia", () => {
