@@ -277,7 +277,7 @@ export const NodeSchema = z.strictObject({
         .optional()
         .meta(
             d(
-                "The host's NVIDIA driver, for the cards with guest: container: installed by the bootstrap through the node's package manager (Debian's non-free archive, the open kernel modules built by DKMS), loaded after vfio-pci so that the VMs' cards stay on vfio-pci. Leave it out when every card goes to a VM.",
+                "The host's NVIDIA driver, for the cards with guest: container: installed by the bootstrap through the node's package manager (Debian's own packages from contrib, non-free and non-free-firmware: the open kernel modules built by DKMS; Debian 13 has 550.163.01), loaded after vfio-pci so that the VMs' cards stay on vfio-pci. Leave it out when every card goes to a VM.",
             ),
         ),
     mirrors: z
