@@ -81,7 +81,7 @@ fi
 # An unprivileged container may not write the device cgroup: Proxmox grants the devices (devN),
 # so libnvidia-container must leave the cgroups alone.
 config=/etc/nvidia-container-runtime/config.toml
-if ! grep -qx 'no-cgroups = true' "$config" 2>/dev/null; then
+if ! grep -Eq '^[[:space:]]*no-cgroups[[:space:]]*=[[:space:]]*true' "$config" 2>/dev/null; then
     nvidia-ctk config --set nvidia-container-cli.no-cgroups=true --in-place
     log "nvidia-container-cli: no-cgroups"
 fi
