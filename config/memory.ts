@@ -14,6 +14,8 @@ export interface MemoryGuest {
     readonly name: string;
     readonly memoryGiB: number;
     readonly hugepages: boolean;
+    /** A GPU guest of kind "container" (under vms): no QEMU process, so no overhead. */
+    readonly lxc?: boolean;
 }
 
 /** What the environment's guests may take on the node. */
@@ -52,7 +54,7 @@ export function memoryMisfits(share: MemoryShare, guests: readonly MemoryGuest[]
     let hugeFull = false;
     let plainFull = false;
     for (const guest of guests) {
-        const qemu = guest.kind === "vms" ? share.vmOverheadGiB : 0;
+        const qemu = guest.kind === "vms" && guest.lxc !== true ? share.vmOverheadGiB : 0;
         if (guest.hugepages && !hugeFull && huge + guest.memoryGiB > share.hugepagesGiB) {
             hugeFull = true;
             out.push({ pool: "hugepages", guest, before: huge });
@@ -119,7 +121,13 @@ export function nodeMemoryFit(
         }),
         guests: guests
             .filter((g) => g.node === nodeName)
-            .map((g) => ({ kind: g.kind, name: g.name, memoryGiB: g.memoryGiB, hugepages: g.hugepages })),
+            .map((g) => ({
+                kind: g.kind,
+                name: g.name,
+                memoryGiB: g.memoryGiB,
+                hugepages: g.hugepages,
+                ...(g.lxc ? { lxc: true } : {}),
+            })),
     };
 }
 

@@ -47,6 +47,11 @@ export interface EnvironmentPolicy {
     readonly ipfilter: boolean;
     /** Whether a service may mount the VM's Docker socket (root over every container of the VM). */
     readonly dockerSocket: "allowed" | "refused";
+    /**
+     * Said in every plan and preview of a GPU guest of kind "container" (it shares the host's kernel);
+     * undefined: the environment may use either kind without a word.
+     */
+    readonly gpuContainerWarning?: string;
     /** The cluster IP sets the baseline's rules name. */
     readonly ipsets: readonly FirewallIpset[];
     /**

@@ -3,10 +3,17 @@
 
 import type { Policies } from "@pulumi/policy";
 import { gpuPolicies } from "./gpu";
+import { gpuContainerPolicies } from "./gpuContainer";
 import { hygienePolicies } from "./hygiene";
 import { isolationPolicies } from "./isolation";
 import { safetyPolicies } from "./safety";
 
 export const PACK_NAME = "ai-dualstack";
 
-export const policies: Policies = [...isolationPolicies, ...gpuPolicies, ...safetyPolicies, ...hygienePolicies];
+export const policies: Policies = [
+    ...isolationPolicies,
+    ...gpuPolicies,
+    ...gpuContainerPolicies,
+    ...safetyPolicies,
+    ...hygienePolicies,
+];

@@ -5,7 +5,7 @@
 import { LoadedStack } from "../config/load";
 import { BackupServer, datastoreMountPoints } from "../components/backup/backupServer";
 import { EnvironmentBackups, GuestTarget } from "../components/backup/environmentBackups";
-import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
+import { GpuGuest } from "../components/gpuVm/gpuPassthroughVm";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 import type { Containers, Hosts } from "./wiring";
 import { BackupOutput } from "./outputs";
@@ -30,7 +30,7 @@ export function backupMountPoints(
 function targets(
     stack: LoadedStack,
     containers: Containers,
-    vms: Record<string, GpuPassthroughVm>,
+    vms: Record<string, GpuGuest>,
     workloads: Record<string, ComposeWorkload>,
 ): Record<string, GuestTarget> {
     const b = stack.backup;
@@ -50,7 +50,7 @@ export function buildBackups(
     stack: LoadedStack,
     hosts: Hosts,
     containers: Containers,
-    vms: Record<string, GpuPassthroughVm>,
+    vms: Record<string, GpuGuest>,
     workloads: Record<string, ComposeWorkload>,
 ): BackupOutput | undefined {
     const b = stack.backup;

@@ -6,7 +6,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
 import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
-import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
+import { GpuContainer } from "../components/gpuContainer/gpuContainer";
+import { GpuGuest, GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
 import { bootstrapPlan } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
@@ -103,9 +104,11 @@ export interface GuestWiring {
 export function buildImages(stack: LoadedStack, { hosts }: Hosts): Record<string, GuestImages> {
     const images: Record<string, GuestImages> = {};
     for (const node of stack.nodes) {
-        const vms = stack.vms.filter((v) => v.node === node.name);
+        const guests = stack.vms.filter((v) => v.node === node.name);
+        const vms = guests.filter((v) => v.kind === "vm");
+        const gpuLxcs = guests.flatMap((v) => (v.container ? [v.container.template] : []));
         const lxcs = stack.containers.filter((c) => c.node === node.name);
-        if (vms.length + lxcs.length === 0) continue;
+        if (guests.length + lxcs.length === 0) continue;
         const host = pick(hosts, node.name, "host");
         images[node.name] = new GuestImages(
             `${stack.environment}-${node.name}-images`,
@@ -114,7 +117,7 @@ export function buildImages(stack: LoadedStack, { hosts }: Hosts): Record<string
                 nodeName: node.name,
                 datastore: stack.proxmox.filesDatastore,
                 vmImages: vms.map((v) => v.image),
-                templates: lxcs.map((c) => c.template),
+                templates: [...lxcs.map((c) => c.template), ...gpuLxcs],
                 // The bootstrap enables the import and vztmpl content types these need.
                 dependsOn: [host.bootstrap],
             },
@@ -189,32 +192,47 @@ export function buildContainers(w: GuestWiring): Containers {
     return { outputs, ready, dataSetups, starts };
 }
 
-/** The GPU VMs, each started by its tune step once its host is ready. */
-export function buildGpuVms(w: GuestWiring): Record<string, GpuPassthroughVm> {
+/** The GPU guests: VMs started by their tune step, containers given their card and set up, once the host is ready. */
+export function buildGpuVms(w: GuestWiring): Record<string, GpuGuest> {
     const { stack } = w;
-    const vms: Record<string, GpuPassthroughVm> = {};
+    const vms: Record<string, GpuGuest> = {};
     for (const vm of stack.vms) {
         const host = pick(w.hosts.hosts, vm.node, "host");
-        vms[vm.name] = new GpuPassthroughVm(
-            vm.name,
-            {
-                environment: stack.environment,
-                vm,
-                storageId: pick(w.hosts.storage, `${vm.node}/${vm.disk.storage}`, "storage"),
-                poolId: w.hosts.poolId,
-                filesDatastore: stack.proxmox.filesDatastore,
-                imageFileId: pick(w.images, vm.node, "image set").vmImage(vm.image.url),
-                bridge: bridgeOf(w.network, vm.node, vm.network.bridge),
-                gateway: stack.network.gateway,
-                dns: stack.network.dns,
-                securityGroup: securityGroupOf(w.network),
-                firewallPolicy: stack.policy,
-                host: { connection: host.connection, ready: host.ready },
-                // The bootstrap enables snippets on the datastore.
-                dependsOn: [host.bootstrap],
-            },
-            { provider: host.provider },
-        );
+        const wiring = {
+            environment: stack.environment,
+            storageId: pick(w.hosts.storage, `${vm.node}/${vm.disk.storage}`, "storage"),
+            poolId: w.hosts.poolId,
+            bridge: bridgeOf(w.network, vm.node, vm.network.bridge),
+            gateway: stack.network.gateway,
+            dns: stack.network.dns,
+            securityGroup: securityGroupOf(w.network),
+            firewallPolicy: stack.policy,
+            host: { connection: host.connection, ready: host.ready },
+            // The bootstrap enables snippets and templates on the datastore, and installs the driver.
+            dependsOn: [host.bootstrap],
+        };
+        const images = pick(w.images, vm.node, "image set");
+        vms[vm.name] = vm.container
+            ? new GpuContainer(
+                  vm.name,
+                  {
+                      ...wiring,
+                      guest: vm,
+                      templateFileId: images.template(vm.container.template.url),
+                      sshPrivateKey: stack.secrets.guestSshPrivateKey,
+                  },
+                  { provider: host.provider },
+              )
+            : new GpuPassthroughVm(
+                  vm.name,
+                  {
+                      ...wiring,
+                      vm,
+                      filesDatastore: stack.proxmox.filesDatastore,
+                      imageFileId: images.vmImage(vm.image.url),
+                  },
+                  { provider: host.provider },
+              );
     }
     return vms;
 }
@@ -230,7 +248,7 @@ export function waitingFor(vm: VmModel, statuses: HostStatuses): string | undefi
 export function buildWorkloads(
     stack: LoadedStack,
     statuses: HostStatuses,
-    vms: Record<string, GpuPassthroughVm>,
+    vms: Record<string, GpuGuest>,
     dataSetups: readonly pulumi.Resource[],
 ): Record<string, ComposeWorkload> {
     const workloads: Record<string, ComposeWorkload> = {};
@@ -250,9 +268,11 @@ export function buildWorkloads(
             sshPrivateKey: stack.secrets.guestSshPrivateKey,
             ...(stack.dockerSshKeyFile !== undefined ? { dockerSshKeyFile: stack.dockerSshKeyFile } : {}),
             gpu: built.gpu !== undefined,
+            cloudInit: vm.kind === "vm",
             secretEnvironment: secretEnvironment(stack, vm),
-            // Docker answers once the tune step has started the VM and first boot is done.
-            dependsOn: [built.tune, ...dataSetups],
+            // Docker answers once the tune step has started the VM and first boot is done, or once
+            // the container's set-up ran.
+            dependsOn: [built.ready, ...dataSetups],
         });
     }
     return workloads;
@@ -270,7 +290,7 @@ function gateEndpoint(vm: VmModel, workload: ComposeWorkload | undefined): pulum
 export function buildGates(
     stack: LoadedStack,
     statuses: HostStatuses,
-    vms: Record<string, GpuPassthroughVm>,
+    vms: Record<string, GpuGuest>,
     workloads: Record<string, ComposeWorkload>,
 ): Record<string, ThroughputGate> {
     const gates: Record<string, ThroughputGate> = {};
@@ -287,7 +307,7 @@ export function buildGates(
             models: vm.models,
             settings: vm.gate,
             // The whole workload: Ollama, and on public the proxy whose route the endpoint is.
-            dependsOn: [built.tune, ...(workload ? [workload] : [])],
+            dependsOn: [built.ready, ...(workload ? [workload] : [])],
         });
     }
     return gates;

@@ -49,9 +49,19 @@ export function checkPlaceholders(stack: LoadedStack, deploying: boolean): void 
         void pulumi.log.warn(`${NAMESPACE}:${p.path}: ${p.message} (\`pulumi up\` refuses it)`);
 }
 
+/** A GPU container where the environment's policy advises a VM: a warning in every plan and preview. */
+export function warnGpuContainers(stack: LoadedStack): void {
+    const warning = stack.policy.gpuContainerWarning;
+    if (warning === undefined) return;
+    for (const vm of stack.vms.filter((v) => v.kind === "container")) {
+        void pulumi.log.warn(`${NAMESPACE}:vms.${vm.name}.kind: ${warning}`);
+    }
+}
+
 /** The whole program: load and check the config, check the hosts, build. index.ts runs it. */
 export async function runProgram(options: ProgramOptions = {}): Promise<EnvironmentOutputs> {
     const stack = loadStackConfig(POLICIES, readRawConfig(), options.projectDir);
     checkPlaceholders(stack, !options.offline && !pulumi.runtime.isDryRun());
+    warnGpuContainers(stack);
     return buildEnvironment(stack, await (options.checkHosts ?? checkHosts)(stack));
 }

@@ -4,7 +4,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { EnvironmentName, LxcRole } from "../config/schema";
 import { VmModel } from "../config/resolve";
 import { ModelFigures, ThroughputGate } from "../components/gate/throughputGate";
-import { GpuPassthroughVm, GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
+import { GpuGuest, GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
 
 export interface VmOutput {
@@ -90,7 +90,7 @@ export interface BackupOutput {
 export function vmOutput(
     vm: VmModel,
     waiting: string | undefined,
-    built: GpuPassthroughVm,
+    built: GpuGuest,
     workload: ComposeWorkload | undefined,
     gate: ThroughputGate | undefined,
 ): VmOutput {

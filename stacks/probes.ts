@@ -5,7 +5,7 @@
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
 import { ThroughputGate } from "../components/gate/throughputGate";
-import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
+import { GpuGuest } from "../components/gpuVm/gpuPassthroughVm";
 import { GateRequirement } from "../components/probe/spec";
 import { ThroughputProbe } from "../components/probe/throughputProbe";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
@@ -26,7 +26,7 @@ function gated(gate: ThroughputGate): pulumi.Output<Record<string, GateRequireme
 /** One probe per VM whose gate runs this `up` with the probe on (vms.<vm>.throughputGate.probe). */
 export function buildProbes(
     stack: LoadedStack,
-    vms: Record<string, GpuPassthroughVm>,
+    vms: Record<string, GpuGuest>,
     workloads: Record<string, ComposeWorkload>,
     gates: Record<string, ThroughputGate>,
 ): Record<string, ThroughputProbe> {

@@ -38,6 +38,9 @@ export const PUBLIC_POLICY: EnvironmentPolicy = {
     ipsets: [PUBLIC_INTERNET_IPSET],
     // A compromised internet-facing service must not take over the VM's Docker.
     dockerSocket: "refused",
+    // The VM stays the default: an escape from an internet-facing container lands on the host.
+    gpuContainerWarning:
+        "the internet-facing GPU guest is a container, which shares the Proxmox host's kernel: an escape from it (a kernel or NVIDIA driver bug reachable from inside) lands on the host, next to the private environment; a VM (kind: vm, the default) keeps it inside the VM (docs/security.md)",
     baselineRules(network) {
         const dns = network.dns.length > 0 ? network.dns.join(",") : network.gateway;
         // In: administration only; each guest opens what it publishes or serves, to whom (config/resolve/firewall.ts).

@@ -63,6 +63,18 @@ export interface GpuSummary {
     mapping: string;
 }
 
+/**
+ * What the stack wires to after a GPU guest, VM or container: its id, its address, its card, and the
+ * step after which its Docker answers.
+ */
+export interface GpuGuest {
+    readonly vmId: pulumi.Output<number>;
+    readonly address: pulumi.Output<string | undefined>;
+    readonly gpu?: GpuSummary;
+    /** The VM's tune step (its start) or the container's set-up. */
+    readonly ready: pulumi.Resource;
+}
+
 /** Sorted: Proxmox stores tags sorted, so unsorted tags would show a diff on every preview. */
 export function vmTags(env: EnvironmentName, hasGpu: boolean): string[] {
     return ["ai-dualstack", env, ...(hasGpu ? ["gpu"] : [])].sort();
@@ -119,10 +131,12 @@ function hardware(vm: GpuVmSpec, args: GpuPassthroughVmArgs, mapping?: proxmoxve
     } satisfies Partial<proxmoxve.VmLegacyArgs>;
 }
 
-export class GpuPassthroughVm extends pulumi.ComponentResource {
+export class GpuPassthroughVm extends pulumi.ComponentResource implements GpuGuest {
     public readonly vm: proxmoxve.VmLegacy;
     /** Root-only settings (affinity, hugepages) and the start, over SSH. */
     public readonly tune: command.remote.Command;
+    /** The tune step: the VM runs after it. */
+    public readonly ready: pulumi.Resource;
     public readonly mapping?: proxmoxve.hardware.mapping.Pci;
     public readonly userData: proxmoxve.FileLegacy;
     public readonly firewall: GuestFirewall;
@@ -178,6 +192,7 @@ export class GpuPassthroughVm extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [this.vm, this.firewall] },
             ),
         );
+        this.ready = this.tune;
         this.registerOutputs({ vmId: this.vmId, address: this.address, gpu: this.gpu });
     }
 

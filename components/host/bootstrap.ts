@@ -5,6 +5,7 @@
 import { NodeModel } from "../../config/resolve";
 import { EnvironmentName, ProxmoxConfig } from "../../config/schema";
 import { arcMaxGiB } from "../../config/sizing";
+import { cardSupport } from "../../lib/nvidiaDrivers";
 import { loadScript, renderScript } from "../../lib/scripts";
 
 export interface GpuCheck {
@@ -15,19 +16,44 @@ export interface GpuCheck {
     iommuGroup: number;
 }
 
+/** A card the host's NVIDIA driver drives (guest: container), with the oldest branch that drives it. */
+export interface HostDriverCard {
+    address: string;
+    name: string;
+    model: string;
+    minBranch: number;
+}
+
+/** The host's NVIDIA driver, host-wide: present when a card of the node goes to a container. */
+export interface HostDriverPlan {
+    /** The exact version (nodes.<node>.nvidiaDriver.version); the packages are pinned to it. */
+    version: string;
+    /** The Debian suite of the node (proxmox.majorVersion): its non-free archive holds the packages. */
+    suite: "bookworm" | "trixie";
+    /** Every card on the node that it drives, whichever environment owns it. */
+    cards: HostDriverCard[];
+}
+
 export interface BootstrapPlan {
     environment: EnvironmentName;
     /** Host-wide: computed from the shared config, so both stacks write the same. */
     kernelArgs: string[];
     /** Host-wide: drivers blacklisted so the host never grabs a passed-through card. */
     blacklist: string[];
+    /** Host-wide: drivers that load only after vfio-pci (softdep), so it claims the VMs' cards first. */
+    softdeps: string[];
     /**
-     * Host-wide: the vendor:device ids of every GPU on the node, whichever environment owns it, so
-     * that one reboot binds both stacks' cards to vfio-pci.
+     * Host-wide: the vendor:device ids of every GPU on the node that goes to a VM, whichever
+     * environment owns it, so that one reboot binds both stacks' cards to vfio-pci; a container's
+     * card stays on the host's driver, and so do its functions.
      */
     vfioIds: string[];
-    /** This environment's cards: identity, IOMMU group and vfio-pci binding, checked before it is ready. */
+    /** This environment's VM cards: identity, IOMMU group and vfio-pci binding, checked before it is ready. */
     gpuChecks: GpuCheck[];
+    /** This environment's container cards: bound to the host's nvidia driver, checked before it is ready. */
+    hostDriverChecks: HostDriverCard[];
+    /** The host's NVIDIA driver, when a card of the node goes to a container. */
+    hostDriver?: HostDriverPlan;
     /** Every card's functions, whose identity is checked before their ids are written anywhere. */
     gpuIdentities: GpuCheck[];
     zfsArcMaxBytes?: number;
@@ -85,15 +111,45 @@ function functionsOf(gpus: NodeModel["gpus"]): GpuCheck[] {
     ]);
 }
 
+/** The drivers the host keeps loaded for its own cards: NVIDIA's (its framebuffer stub and nouveau stay off). */
+const HOST_DRIVEN = new Set(["nvidia", "nvidia_drm", "nvidia_modeset"]);
+
+/** The node's cards that the host's driver drives, with what each needs of it (lib/nvidiaDrivers.ts). */
+function hostDriverCards(gpus: NodeModel["gpus"]): HostDriverCard[] {
+    return gpus
+        .filter((g) => g.guest === "container")
+        .map((g) => ({
+            address: g.pciAddress,
+            name: g.name,
+            model: g.model,
+            // The config rules refused a card the table does not know.
+            minBranch: cardSupport(g.vendorDeviceId)?.minBranch ?? 0,
+        }));
+}
+
 export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
     const all = functionsOf(node.allGpus);
+    const toVms = node.allGpus.filter((g) => g.guest === "vm");
     const vendors = [...new Set(node.allGpus.map((g) => g.vendorDeviceId.slice(0, 4)))].sort();
+    const drivers = vendors.flatMap((v) => DRIVERS_BY_VENDOR[v] ?? []);
+    const hostCards = hostDriverCards(node.allGpus);
+    const hostDriver =
+        hostCards.length > 0 && node.nvidiaDriver
+            ? {
+                  version: node.nvidiaDriver.version,
+                  suite: proxmox.majorVersion === 9 ? ("trixie" as const) : ("bookworm" as const),
+                  cards: hostCards,
+              }
+            : undefined;
     return {
         environment,
         kernelArgs: kernelArgs(node),
-        blacklist: vendors.flatMap((v) => DRIVERS_BY_VENDOR[v] ?? []),
-        vfioIds: [...new Set(all.map((f) => f.vendorDeviceId))].sort(),
-        gpuChecks: functionsOf(node.gpus),
+        blacklist: hostDriver ? drivers.filter((d) => !HOST_DRIVEN.has(d)) : drivers,
+        softdeps: drivers,
+        vfioIds: [...new Set(functionsOf(toVms).map((f) => f.vendorDeviceId))].sort(),
+        gpuChecks: functionsOf(node.gpus.filter((g) => g.guest === "vm")),
+        hostDriverChecks: hostDriverCards(node.gpus),
+        ...(hostDriver ? { hostDriver } : {}),
         gpuIdentities: all,
         zfsArcMaxBytes:
             node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
@@ -125,6 +181,9 @@ export function renderBootstrapScript(plan: BootstrapPlan, mode: "apply" | "remo
         AIDS_KERNEL_ARGS: plan.kernelArgs.join(" "),
         AIDS_VFIO_IDS: plan.vfioIds.join(","),
         AIDS_BLACKLIST: plan.blacklist.join(" "),
+        AIDS_SOFTDEPS: plan.softdeps.join(" "),
+        AIDS_NVIDIA_VERSION: plan.hostDriver?.version ?? "",
+        AIDS_DEBIAN_SUITE: plan.hostDriver?.suite ?? "",
         AIDS_ZFS_ARC_MAX: plan.zfsArcMaxBytes === undefined ? "" : String(plan.zfsArcMaxBytes),
         AIDS_DATASTORE: plan.datastore,
         AIDS_DC_FIREWALL: plan.datacenterFirewall ? "1" : "0",
@@ -141,6 +200,9 @@ export function renderCheckScript(plan: BootstrapPlan): string {
         AIDS_GPU_IDENTITIES: plan.gpuIdentities
             .map((c) => `${c.address}=${c.vendorDeviceId}/${c.subsystemId}@${c.iommuGroup}`)
             .join(" "),
+        AIDS_HOST_DRIVER_CARDS: plan.hostDriverChecks.map((c) => `${c.address}=${c.name}@${c.minBranch}`).join(" "),
+        AIDS_NVIDIA_VERSION: plan.hostDriver?.version ?? "",
+        AIDS_NVIDIA_CARDS: (plan.hostDriver?.cards ?? []).map((c) => `${c.name}@${c.minBranch}`).join(" "),
         AIDS_ARC_MAX_MIB: String(plan.arcMaxMiB),
         AIDS_ARC_SET: plan.zfsArcMaxBytes === undefined ? "0" : "1",
         AIDS_MIN_PVE: MIN_PVE_RELEASE,
@@ -169,15 +231,22 @@ export function parseRebootStatus(stdout: string): RebootStatus {
 
 /** The plan's summary line: what the bootstrap writes. */
 export function describeBootstrap(plan: BootstrapPlan): string {
+    const host = plan.hostDriver;
     return [
         `kernel: ${plan.kernelArgs.join(" ")}`,
         `vfio-pci ids: ${plan.vfioIds.join(",") || "none"}`,
         `blacklist: ${plan.blacklist.join(" ") || "none"}`,
+        ...(host
+            ? [
+                  `host nvidia driver ${host.version} (Debian ${host.suite} non-free, after vfio-pci) for ${host.cards.map((c) => `${c.name} ${c.address}`).join(", ")}`,
+              ]
+            : []),
     ].join(" | ");
 }
 
 /** The plan's summary line of the read-only check. */
 export function describeCheck(plan: BootstrapPlan): string {
     const cards = plan.gpuChecks.map((c) => `${c.address}=${c.vendorDeviceId}@${c.iommuGroup}`).join(" ");
-    return `read-only host check on every up: kernel args live, cards ${cards || "none"}, vfio-pci bound`;
+    const host = plan.hostDriverChecks.map((c) => `${c.name} ${c.address}`).join(", ");
+    return `read-only host check on every up: kernel args live, cards ${cards || "none"}, vfio-pci bound${host ? `; ${host} on the host's nvidia ${plan.hostDriver?.version ?? ""}` : ""}`;
 }

@@ -23,6 +23,8 @@ export interface ComposeWorkloadArgs {
     readonly dockerSshKeyFile?: string;
     /** Whether the VM has a GPU the containers may reserve (checked before they start). */
     readonly gpu: boolean;
+    /** The guest boots through cloud-init (a VM; the default), which the readiness check waits for. */
+    readonly cloudInit?: boolean;
     /** Each service's secretEnvironment, filled (variable → value, held secret), by service; none: no entry. */
     readonly secretEnvironment: Readonly<Record<string, SecretEnvironment>>;
     /** What must be done before the VM's Docker answers: the VM's start (GpuPassthroughVm.tune). */
@@ -78,7 +80,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
                         dialErrorLimit: 60,
                     },
                     create: "bash -s",
-                    stdin: renderDockerReadyScript(args.gpu),
+                    stdin: renderDockerReadyScript(args.gpu, args.cloudInit ?? true),
                     logging: "stdoutAndStderr",
                 },
                 { parent: this, dependsOn: args.dependsOn },

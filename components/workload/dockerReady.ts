@@ -20,11 +20,12 @@ export function dockerSshOpts(keyFile?: string): string[] {
  * cloud-init added the user to the docker group, so Docker is asked through sudo (the user has
  * passwordless sudo); the docker provider's own sessions come later and have the group.
  */
-export function renderDockerReadyScript(gpu: boolean): string {
+export function renderDockerReadyScript(gpu: boolean, cloudInit = true): string {
     const lines = [
         "set -euo pipefail",
-        // Exit 2 means done with recoverable warnings; only a hang or a hard error stops here.
-        "timeout 1800 cloud-init status --wait >/dev/null || [ $? -eq 2 ]",
+        // Exit 2 means done with recoverable warnings; only a hang or a hard error stops here. A GPU
+        // container has no cloud-init: its set-up ran to the end before this.
+        ...(cloudInit ? ["timeout 1800 cloud-init status --wait >/dev/null || [ $? -eq 2 ]"] : []),
         "sudo -n docker info --format 'ai-dualstack: docker {{.ServerVersion}}'",
         'id -nG "$USER" | grep -qw docker || getent group docker | grep -qw "$USER" || { echo "ai-dualstack: $USER is not in the docker group" >&2; exit 1; }',
         ...(gpu

@@ -25,6 +25,8 @@ export interface NodeModel {
     readonly ssh: { readonly address: string; readonly port: number; readonly user: string; readonly hostKey?: string };
     readonly cpuVendor: "intel" | "amd";
     readonly memory: NodeConfig["memory"];
+    /** The host's NVIDIA driver (nodes.<node>.nvidiaDriver), host-wide: for the cards with guest: container. */
+    readonly nvidiaDriver?: NonNullable<NodeConfig["nvidiaDriver"]>;
     /** Hugepages both environments reserve on the node, in GiB (a host-wide kernel argument). */
     readonly hugepagesGiB: number;
     /** Every GPU on the node, whichever environment owns it (the host-wide driver blacklist). */
@@ -61,6 +63,7 @@ export function resolveNode(
         },
         cpuVendor: node.cpu.vendor,
         memory: node.memory,
+        ...(node.nvidiaDriver ? { nvidiaDriver: node.nvidiaDriver } : {}),
         hugepagesGiB: (node.allocations.private?.hugepagesGiB ?? 0) + (node.allocations.public?.hugepagesGiB ?? 0),
         allGpus,
         gpus: allGpus.filter((g) => g.environment === env),

@@ -6,10 +6,13 @@ import * as path from "path";
 import { parseCpuset } from "../../lib/cpuset";
 import { PROJECT_ROOT } from "../../lib/paths";
 import { EnvironmentPolicy } from "../policy";
+import { guestKind } from "../rules/gpuGuests";
 import { probed } from "../rules/probe";
 import {
     EnvironmentConfig,
     GateSettings,
+    GpuGuestKind,
+    ImageSource,
     gateSettings,
     InboundRule,
     ModelGateConfig,
@@ -19,6 +22,7 @@ import {
     ThroughputProbeConfig,
     VmConfig,
 } from "../schema";
+import { lxcTemplate } from "./container";
 import { vmInbound } from "./firewall";
 import { GuestNetworkModel, resolveNetwork } from "./network";
 import { GpuModel } from "./node";
@@ -28,8 +32,20 @@ export interface ServiceModel extends ServiceConfig {
     readonly fileContents: Readonly<Record<string, string>>;
 }
 
+/** What a GPU container takes beyond a VM's fields: its template and the host's driver. */
+export interface GpuContainerModel {
+    /** The Debian standard template of proxmox.majorVersion (the service containers' default). */
+    readonly template: ImageSource;
+    /** The host's NVIDIA driver version (nodes.<node>.nvidiaDriver.version): the userspace inside matches it. */
+    readonly driverVersion: string;
+}
+
 export interface VmModel {
     readonly name: string;
+    /** A VM (the card by PCI mapping) or a container (the card's device nodes from the host's driver). */
+    readonly kind: GpuGuestKind;
+    /** With kind "container": its template and the host's driver version. */
+    readonly container?: GpuContainerModel;
     readonly vmid: number;
     readonly node: string;
     readonly description?: string;
@@ -66,8 +82,19 @@ export function resolveVm(
     const gpuConfig = vm.gpu === undefined ? undefined : node.gpus[vm.gpu];
     const gpu = gpuConfig && vm.gpu !== undefined ? { ...gpuConfig, name: vm.gpu, node: vm.node } : undefined;
     const gated = gpu !== undefined && vm.models.length > 0 && vm.throughputGate.enabled;
+    const kind = guestKind(cfg, vm);
+    // The rules (rules/gpuGuests.ts) refused a GPU container on a node without a driver.
+    const container =
+        kind === "container"
+            ? {
+                  template: lxcTemplate(undefined, cfg.proxmox.majorVersion),
+                  driverVersion: node.nvidiaDriver?.version ?? "",
+              }
+            : undefined;
     return {
         name,
+        kind,
+        ...(container ? { container } : {}),
         vmid: vm.vmid,
         node: vm.node,
         ...(vm.description !== undefined ? { description: vm.description } : {}),
@@ -75,7 +102,7 @@ export function resolveVm(
         cores: vm.cores,
         cpus: parseCpuset(vm.cpuset),
         memoryGiB: vm.memoryGiB,
-        ...(vm.hugepages ? { hugepages: node.memory.hugepageSize } : {}),
+        ...(vm.hugepages && kind === "vm" ? { hugepages: node.memory.hugepageSize } : {}),
         disk: vm.disk,
         network: resolveNetwork(vm.network),
         image: vm.image,

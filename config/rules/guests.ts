@@ -1,6 +1,7 @@
 // The GPU VMs and service containers seen alike, for the rules that apply to every guest.
 
 import { lxcSizing } from "../sizing";
+import { guestKind } from "./gpuGuests";
 import { LxcConfig, ParsedConfig, VmConfig } from "../schema";
 
 export interface Guest {
@@ -12,6 +13,8 @@ export interface Guest {
     cores: number;
     memoryGiB: number;
     hugepages: boolean;
+    /** A GPU guest of kind "container": no QEMU overhead. */
+    lxc?: boolean;
     disk: { storage: string; sizeGiB: number };
     network: VmConfig["network"];
     firewall: VmConfig["firewall"];
@@ -25,7 +28,9 @@ export function guestsOf(cfg: ParsedConfig): Guest[] {
         node: vm.node,
         cores: vm.cores,
         memoryGiB: vm.memoryGiB,
-        hugepages: vm.hugepages,
+        // A container's RAM is the host's page cache and anonymous memory: never hugepage-backed.
+        hugepages: vm.hugepages && guestKind(cfg, vm) === "vm",
+        ...(guestKind(cfg, vm) === "container" ? { lxc: true } : {}),
         disk: vm.disk,
         network: vm.network,
         firewall: vm.firewall,

@@ -6,6 +6,7 @@ import { EnvironmentName, ParsedConfig } from "../schema";
 import { checkBackups } from "./backup";
 import { checkModels } from "./gate";
 import { guestsOf } from "./guests";
+import { checkGpuDrivers, checkGpuGuests } from "./gpuGuests";
 import { checkHardware } from "./hardware";
 import {
     checkDataIsolation,
@@ -43,6 +44,7 @@ export function checkConfig(
         checkRanges(cfg, add);
         checkEnvironmentsApart(cfg, policies, add);
         checkHardware(cfg, add);
+        checkGpuDrivers(cfg, add);
         checkTopology(cfg, add);
         // This stack's guests, seen from its environment.
         const guests = guestsOf(cfg);
@@ -53,6 +55,7 @@ export function checkConfig(
         }
         checkGpuPlacement(cfg, add);
         checkGpuIsolation(cfg, env, add);
+        checkGpuGuests(cfg, add);
         checkModels(cfg, add);
         checkProbes(cfg, add);
         checkCapacity(cfg, env, guests, add);

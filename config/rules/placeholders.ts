@@ -5,6 +5,7 @@
 
 import { ParsedConfig } from "../schema";
 import { Add, ConfigIssue, collect } from "./issues";
+import { guestKind } from "./gpuGuests";
 
 /** The marker in the shipped example public keys. */
 export const PLACEHOLDER_KEY_MARK = "ReplaceWithYourOwnPublicKey";
@@ -75,7 +76,8 @@ export function findPlaceholders(cfg: ParsedConfig): ConfigIssue[] {
  */
 function unverifiedDownloads(cfg: ParsedConfig, add: (path: string, message: string) => void): void {
     for (const [vmName, vm] of Object.entries(cfg.vms)) {
-        if (!vm.image.sha256 && !vm.image.sha512) {
+        // A GPU container boots Proxmox's own template, with its checksum; it downloads no cloud image.
+        if (guestKind(cfg, vm) === "vm" && !vm.image.sha256 && !vm.image.sha512) {
             add(
                 `vms.${vmName}.image.sha256`,
                 "missing: the cloud image becomes the VM's system disk, so its download must be verified; use a dated release (such as https://cloud-images.ubuntu.com/releases/noble/release-<date>/ubuntu-24.04-server-cloudimg-amd64.img) and copy its line from that folder's SHA256SUMS",

@@ -7,6 +7,7 @@ import { memoryMisfits, plainMisfitWhat } from "../memory";
 import { sharedCpus } from "../sizing";
 import { containsIp, ipToNumber, parseCidr } from "../../lib/ipv4";
 import { ENVIRONMENTS, EnvironmentName, NodeConfig, ParsedConfig } from "../schema";
+import { guestKind } from "./gpuGuests";
 import { Guest } from "./guests";
 import { Add, list } from "./issues";
 
@@ -122,8 +123,11 @@ export function checkGpuPlacement(cfg: ParsedConfig, add: Add): void {
         }
         const seen = holders.get(vm.gpu);
         if (seen)
-            add(at, `${vm.gpu} (${gpu.pciAddress}) is already passed through to vm "${seen}"; a GPU goes to one VM`);
-        holders.set(vm.gpu, vmName);
+            add(
+                at,
+                `${vm.gpu} (${gpu.pciAddress}) already goes to ${seen}; a GPU belongs to one guest, VM or container`,
+            );
+        holders.set(vm.gpu, `${guestKind(cfg, vm) === "vm" ? "VM" : "container"} "${vmName}"`);
     }
 }
 

@@ -7,6 +7,10 @@ import { CPUSET_PATTERN } from "../../lib/cpuset";
 export const ENVIRONMENTS = ["private", "public"] as const;
 export type EnvironmentName = (typeof ENVIRONMENTS)[number];
 
+/** The kinds of guest a GPU can go to: a VM (vfio-pci) or a container (the host's driver). */
+export const GPU_GUEST_KINDS = ["vm", "container"] as const;
+export type GpuGuestKind = (typeof GPU_GUEST_KINDS)[number];
+
 export const LXC_ROLES = ["postgresql", "redis", "security", "cicd", "monitoring", "backup"] as const;
 export type LxcRole = (typeof LXC_ROLES)[number];
 

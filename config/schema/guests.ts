@@ -4,6 +4,7 @@ import { z } from "zod";
 import {
     DEBIAN_LXC_TEMPLATES,
     DEFAULT_VM_IMAGE_URL,
+    GPU_GUEST_KINDS,
     PveMajor,
     LXC_ROLES,
     cpuset,
@@ -36,6 +37,14 @@ export const VmSchema = z.strictObject({
         .string()
         .optional()
         .meta(d("A GPU (nodes.<node>.gpus key) owned by this environment; leave out for a VM without one.")),
+    kind: z
+        .enum(GPU_GUEST_KINDS, { message: 'must be "vm" or "container"' })
+        .optional()
+        .meta(
+            d(
+                "The guest's kind; left out, its GPU's nodes.<node>.gpus.<gpu>.guest (a VM without a GPU is a VM). \"vm\": a VM with the card by PCI mapping (the default, and the advice for the public environment). \"container\": an unprivileged LXC (Debian, the default template of proxmox.majorVersion) with the card's device nodes from the host's NVIDIA driver, nesting on for Docker, the same driver version's userspace and the NVIDIA container toolkit inside; the same models, services, gate, probe, monitoring and backups. A container ignores hugepages, image and cloudInit.nvidiaDriverBranch (the host's driver counts) and makes cloudInit.user with cloudInit.sshPublicKeys itself. It shares the host's kernel: docs/security.md says what an escape reaches.",
+            ),
+        ),
     models: z
         .array(ModelGateSchema)
         .default([])

@@ -12,6 +12,7 @@ import {
     hostAddress,
     ipv4,
     label,
+    GPU_GUEST_KINDS,
     pciAddress,
     vendorDeviceId,
     vmid,
@@ -125,6 +126,14 @@ export const GpuSchema = z.strictObject({
         )
         .default([])
         .meta(d("The card's other functions (HDMI audio, USB-C); they go with it to the VM and to vfio-pci.")),
+    guest: z
+        .enum(GPU_GUEST_KINDS, { message: 'must be "vm" or "container"' })
+        .default("vm")
+        .meta(
+            d(
+                'Which kind of guest takes the card. "vm" (the default): vfio-pci claims it at boot and a VM gets the whole card by PCI mapping; the VM\'s own kernel drives it. "container": the host\'s NVIDIA driver (nodes.<node>.nvidiaDriver) drives it and an unprivileged LXC gets its device nodes; lighter and without vfio resets, but the guest shares the host\'s kernel (docs/deploying.md, "A VM or a container"). Host-wide: both stacks write the vfio ids and the driver from it, and a change is one reboot.',
+            ),
+        ),
 });
 
 export const MirrorSchema = z.strictObject({
@@ -251,6 +260,26 @@ export const NodeSchema = z.strictObject({
         .record(label, GpuSchema)
         .default({})
         .meta(d("GPUs to pass through, keyed by name (unique in the cluster); each owned by one environment.")),
+    nvidiaDriver: z
+        .strictObject({
+            version: z
+                .string()
+                .regex(
+                    /^\d{3}\.\d{1,3}(\.\d{1,3})?$/,
+                    'must be a full NVIDIA driver version such as "550.163.01" (`apt-cache policy nvidia-kernel-dkms` on the node)',
+                )
+                .meta(
+                    d(
+                        "The exact driver version, such as \"550.163.01\": the bootstrap pins the node's packages to it, and every GPU container on the node gets the same version's userspace (the kernel module and its userspace must match). Its branch (the first number) must support each card with guest: container.",
+                    ),
+                ),
+        })
+        .optional()
+        .meta(
+            d(
+                "The host's NVIDIA driver, for the cards with guest: container: installed by the bootstrap through the node's package manager (Debian's own packages from contrib, non-free and non-free-firmware: the open kernel modules built by DKMS; Debian 13 has 550.163.01), loaded after vfio-pci so that the VMs' cards stay on vfio-pci. Leave it out when every card goes to a VM.",
+            ),
+        ),
     mirrors: z
         .record(
             z.string().regex(/^[a-z][a-z0-9_-]*$/, "storage ids are lowercase letters, digits, '-', '_'"),

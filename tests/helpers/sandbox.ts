@@ -40,7 +40,12 @@ const TOOLS: Record<string, string> = {
     // pvesh answers the reads the script makes from files in the sandbox (pvesh/<path>.json).
     pvesh: `if [ "$1" = get ]; then f="$AIDS_ROOT/pvesh$2.json"; [ -f "$f" ] || exit 2; cat "$f"; fi`,
     qm: `if [ "$1" = status ]; then cat "$AIDS_ROOT/qm-status" 2>/dev/null || echo "status: stopped"; fi`,
-    pct: `if [ "$1" = status ]; then cat "$AIDS_ROOT/pct-status" 2>/dev/null || echo "status: stopped"; fi`,
+    pct: `if [ "$1" = status ]; then cat "$AIDS_ROOT/pct-status" 2>/dev/null || echo "status: stopped"; fi
+if [ "$1" = config ]; then cat "$AIDS_ROOT/pct-config" 2>/dev/null; fi`,
+    // apt and dpkg for the host's NVIDIA driver: an install "installs" the version apt-offers names.
+    "apt-get": `if [ "$1" = install ]; then cat "$AIDS_ROOT/apt-offers" >"$AIDS_ROOT/dpkg-installed" 2>/dev/null; fi`,
+    "dpkg-query": `cat "$AIDS_ROOT/dpkg-installed" 2>/dev/null || exit 1`,
+    "apt-cache": `if [ "$1" = policy ]; then echo "  Candidate: $(cat "$AIDS_ROOT/apt-offers" 2>/dev/null || echo '(none)')"; fi`,
     // zfs and zpool answer from files in the sandbox: the datasets that exist, zpool status -LP.
     zfs: `if [ "$1" = list ]; then grep -qx "\${!#}" "$AIDS_ROOT/zfs-datasets" 2>/dev/null; fi`,
     zpool: `if [ "$1" = status ]; then cat "$AIDS_ROOT/zpool-status" 2>/dev/null; fi`,

@@ -7,7 +7,11 @@
 #   AIDS_MODE          apply | remove (remove drops this environment's fragment only)
 #   AIDS_KERNEL_ARGS   host-wide kernel arguments, identical from either stack
 #   AIDS_VFIO_IDS      every GPU's vendor:device ids on the node (both environments), comma-separated
-#   AIDS_BLACKLIST     host GPU drivers to keep off the passed-through cards, space-separated
+#   AIDS_BLACKLIST     host GPU drivers never loaded, space-separated
+#   AIDS_SOFTDEPS      host GPU drivers that load only after vfio-pci, so that it claims the VMs' cards
+#                      first (the blacklisted ones, and the NVIDIA driver kept for a container's card)
+#   AIDS_NVIDIA_VERSION the host's NVIDIA driver version for the containers' cards, or empty for none
+#   AIDS_DEBIAN_SUITE  the node's Debian suite (bookworm, trixie), whose non-free archive has the driver
 #   AIDS_ZFS_ARC_MAX   bytes, or empty to leave the ARC alone
 #   AIDS_DATASTORE     datastore that must hold snippets, imports and templates
 #   AIDS_DC_FIREWALL   1 to make sure the datacenter firewall is on
@@ -66,7 +70,7 @@ write_vfio_union() {
     local content="# Managed by ai-dualstack: union of /etc/ai-dualstack/vfio.d/*.ids
 options vfio-pci ids=${union} disable_vga=1"
     local driver
-    for driver in $AIDS_BLACKLIST snd_hda_intel; do
+    for driver in $AIDS_SOFTDEPS snd_hda_intel; do
         content+=$'\n'"softdep ${driver} pre: vfio-pci"
     done
     if ensure_file "$conf" "$content"; then initramfs_stale=1; fi
@@ -95,11 +99,53 @@ vfio
 vfio_iommu_type1
 vfio_pci"; then initramfs_stale=1; fi
 
-blacklist="# Managed by ai-dualstack: the host never drives the passed-through GPUs"
+if [[ -n "$AIDS_NVIDIA_VERSION" ]]; then
+    blacklist="# Managed by ai-dualstack: the host drives its containers' GPUs with nvidia only (after vfio-pci claims the VMs' cards)"
+else
+    blacklist="# Managed by ai-dualstack: the host never drives the passed-through GPUs"
+fi
 for driver in $AIDS_BLACKLIST; do
     blacklist+=$'\n'"blacklist ${driver}"
 done
 if ensure_file "$R/etc/modprobe.d/ai-dualstack-blacklist.conf" "$blacklist"; then initramfs_stale=1; fi
+
+# --- the host's NVIDIA driver, for the cards that go to containers -----------------------------
+# Debian's packages of exactly the configured version (a pin on both source packages), the open
+# kernel modules built by DKMS against Proxmox's kernel headers. Where they are (Debian 13, read with
+# apt-cache in December 2026): nvidia-open-kernel-dkms 550.163.01-2 in contrib (source
+# nvidia-open-gpu-kernel-modules), nvidia-smi in non-free and firmware-nvidia-gsp in non-free-firmware
+# (source nvidia-graphics-drivers), nvidia-modprobe and nvidia-persistenced in contrib (their own
+# sources, unpinned). Proxmox's installer enables main, contrib and non-free-firmware; non-free is added here. The containers install
+# the same version's userspace, so the version is held, never upgraded in passing. With no card for
+# a container, whatever a former run installed stays (removing a driver is for a person).
+nvidia_sources="$R/etc/apt/sources.list.d/ai-dualstack-nvidia.sources"
+nvidia_pin="$R/etc/apt/preferences.d/ai-dualstack-nvidia"
+if [[ -n "$AIDS_NVIDIA_VERSION" ]]; then
+    ensure_file "$nvidia_sources" "# Managed by ai-dualstack: Debian's non-free archive, for the host's NVIDIA driver
+Types: deb
+URIs: http://deb.debian.org/debian
+Suites: ${AIDS_DEBIAN_SUITE} ${AIDS_DEBIAN_SUITE}-updates
+Components: non-free
+Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg" || true
+    ensure_file "$nvidia_pin" "# Managed by ai-dualstack: the host's NVIDIA driver stays at nodes.<node>.nvidiaDriver.version
+Package: src:nvidia-graphics-drivers src:nvidia-open-gpu-kernel-modules
+Pin: version ${AIDS_NVIDIA_VERSION}-*
+Pin-Priority: 1001" || true
+    installed="$(dpkg-query -W -f='${Version}' nvidia-open-kernel-dkms 2>/dev/null || true)"
+    if [[ "$installed" != "${AIDS_NVIDIA_VERSION}-"* ]] && command -v apt-get >/dev/null; then
+        log "installing the NVIDIA driver ${AIDS_NVIDIA_VERSION} (was: ${installed:-none})"
+        DEBIAN_FRONTEND=noninteractive apt-get update -qq
+        apt-cache policy nvidia-open-kernel-dkms firmware-nvidia-gsp | grep -q "Candidate: ${AIDS_NVIDIA_VERSION}-" ||
+            fail "Debian ${AIDS_DEBIAN_SUITE} offers no nvidia-open-kernel-dkms ${AIDS_NVIDIA_VERSION} (\`apt-cache policy nvidia-open-kernel-dkms\`): it is in contrib, its firmware in non-free-firmware; enable both in the node's Debian sources, or set nodes.<node>.nvidiaDriver.version to the version offered"
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+            proxmox-default-headers nvidia-open-kernel-dkms nvidia-smi nvidia-modprobe nvidia-persistenced
+        installed="$(dpkg-query -W -f='${Version}' nvidia-open-kernel-dkms 2>/dev/null || true)"
+        [[ "$installed" == "${AIDS_NVIDIA_VERSION}-"* ]] ||
+            fail "the package manager installed nvidia-open-kernel-dkms ${installed:-nothing}, not ${AIDS_NVIDIA_VERSION} (nodes.<node>.nvidiaDriver.version); \`apt-cache policy nvidia-open-kernel-dkms\` lists the versions Debian ${AIDS_DEBIAN_SUITE} offers"
+        # The module is built now and loads at the reboot, after vfio-pci (the softdeps above).
+        initramfs_stale=1
+    fi
+fi
 
 if [[ -n "$AIDS_ZFS_ARC_MAX" ]]; then
     # After the installer's /etc/modprobe.d/zfs.conf, so that this cap is the one that holds.

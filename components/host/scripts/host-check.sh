@@ -15,6 +15,10 @@
 #                      (both environments: the bootstrap writes all their ids for vfio-pci, and
 #                      Proxmox checks each mapping at VM start, so each is checked before anything
 #                      is written)
+#   AIDS_HOST_DRIVER_CARDS this environment's cards for containers, "address=name@minBranch": they
+#                      must be on the host's nvidia driver, of a branch that drives them
+#   AIDS_NVIDIA_VERSION the host driver version the config names (empty: no card for a container)
+#   AIDS_NVIDIA_CARDS  every card on the node for a container, "name@minBranch" (host-wide)
 #   AIDS_ARC_MAX_MIB   the ZFS ARC maximum the config's memory budget counts, in MiB
 #   AIDS_ARC_SET       1 when the bootstrap writes that cap (memory.zfsArcMaxGiB), else 0
 #   AIDS_MIN_PVE       oldest Proxmox VE release this project supports (major.minor)
@@ -198,6 +202,32 @@ for check in $AIDS_GPU_CHECKS; do
     driver="none"
     if [[ -e "$dev/driver" ]]; then driver="$(basename "$(readlink "$dev/driver")")"; fi
     [[ "$driver" == "vfio-pci" ]] || reasons+=("${address} is bound to ${driver}, not vfio-pci")
+done
+
+# The cards the host's NVIDIA driver drives, for containers: bound to nvidia once the reboot loaded
+# it after vfio-pci, by the configured version. A driver that does not know a card is refused when
+# no reboot would change it (it is the configured one and it runs); otherwise the reboot is the fix.
+if [[ -n "$AIDS_NVIDIA_VERSION" ]]; then
+    loaded="$(sed -n 's/^NVRM version:.* \([0-9][0-9.]*\)  .*$/\1/p' "$R/proc/driver/nvidia/version" 2>/dev/null | head -n 1 || true)"
+    for entry in $AIDS_NVIDIA_CARDS; do
+        name="${entry%@*}"
+        min="${entry#*@}"
+        if [[ -n "$loaded" && "$loaded" == "$AIDS_NVIDIA_VERSION" ]] && ((${loaded%%.*} < min)); then
+            fail "the host's NVIDIA driver ${loaded} (branch ${loaded%%.*}) does not drive ${name} (branch ${min} or newer); install a newer driver and set nodes.<node>.nvidiaDriver.version to it, or give the card to a VM (guest: vm)"
+        fi
+    done
+    if [[ -n "$AIDS_HOST_DRIVER_CARDS" && "$loaded" != "$AIDS_NVIDIA_VERSION" ]]; then
+        reasons+=("the host's NVIDIA driver is ${loaded:-not loaded}, the config says ${AIDS_NVIDIA_VERSION}")
+    fi
+fi
+for entry in $AIDS_HOST_DRIVER_CARDS; do
+    address="${entry%%=*}"
+    name="${entry#*=}"
+    name="${name%@*}"
+    dev="$R/sys/bus/pci/devices/${address}"
+    driver="none"
+    if [[ -e "$dev/driver" ]]; then driver="$(basename "$(readlink "$dev/driver")")"; fi
+    [[ "$driver" == "nvidia" ]] || reasons+=("${address} (${name}) is bound to ${driver}, not nvidia (the host's driver, for its container)")
 done
 
 if [[ ${#reasons[@]} -gt 0 ]]; then

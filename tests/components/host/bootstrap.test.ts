@@ -374,3 +374,143 @@ const shellcheck = validator("shellcheck");
         }),
     ).not.toThrow();
 });
+
+// A mixed node (issue 24): the RTX 5090 to the private VM on vfio-pci, the RTX 3060 to the public
+// container on the host's NVIDIA driver.
+describe("a mixed node: the 5090 on vfio-pci, the 3060 on the host's driver (real bash)", () => {
+    const mixedConfig: NodeConfig = {
+        ...nodeConfig,
+        nvidiaDriver: { version: "550.163.01" },
+        gpus: {
+            ...nodeConfig.gpus,
+            rtx3060: { ...(nodeConfig.gpus["rtx3060"] as NodeConfig["gpus"][string]), guest: "container" },
+        },
+    };
+    const mixedPrivate = bootstrapPlan(resolveNode("pve1", mixedConfig, "private"), "private", cfg.proxmox);
+    const mixedPublic = bootstrapPlan(resolveNode("pve1", mixedConfig, "public"), "public", cfg.proxmox);
+    const cards = (fiveDriver: string | null, threeDriver: string | null): PciDevice[] =>
+        mixedPrivate.gpuIdentities.map((c) => ({
+            ...c,
+            driver: c.address.startsWith("0000:01") ? fiveDriver : threeDriver,
+        }));
+
+    test("both stacks write the same: the 5090's ids only, nvidia after vfio-pci, the driver pinned", () => {
+        expect(mixedPublic.vfioIds).toEqual(["10de:22e8", "10de:2b85"]);
+        expect(mixedPrivate.vfioIds).toEqual(mixedPublic.vfioIds);
+        expect(mixedPublic.hostDriverChecks.map((c) => c.name)).toEqual(["rtx3060"]);
+        expect(mixedPrivate.hostDriverChecks).toEqual([]);
+        expect(mixedPublic.gpuChecks).toEqual([]);
+
+        const sb = makeSandbox(cards("nouveau", "nouveau"));
+        sb.write("apt-offers", "550.163.01-2\n");
+        const first = sb.run(renderBootstrapScript(mixedPublic));
+        expect(first.stderr).toBe("");
+        expect(first.status).toBe(0);
+        const vfio = sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf");
+        expect(vfio).toContain("options vfio-pci ids=10de:22e8,10de:2b85 disable_vga=1\n");
+        expect(vfio).toContain("softdep nvidia pre: vfio-pci\n");
+        expect(vfio).toContain("softdep nvidia_drm pre: vfio-pci\n");
+        const blacklist = sb.read("etc/modprobe.d/ai-dualstack-blacklist.conf");
+        expect(blacklist.split("\n").filter((l) => l.startsWith("blacklist"))).toEqual([
+            "blacklist nouveau",
+            "blacklist nvidiafb",
+        ]);
+        expect(sb.read("etc/apt/sources.list.d/ai-dualstack-nvidia.sources")).toContain(
+            "Suites: trixie trixie-updates\nComponents: non-free\n",
+        );
+        expect(sb.read("etc/apt/preferences.d/ai-dualstack-nvidia")).toContain("Pin: version 550.163.01-*\n");
+        expect(sb.calls().filter((c) => c.startsWith("apt") || c.startsWith("update-initramfs"))).toEqual([
+            "apt-get update -qq",
+            "apt-cache policy nvidia-open-kernel-dkms firmware-nvidia-gsp",
+            "apt-get install -y -qq --no-install-recommends proxmox-default-headers nvidia-open-kernel-dkms nvidia-smi nvidia-modprobe nvidia-persistenced",
+            "update-initramfs -u -k all",
+        ]);
+        // The private stack writes its own fragment, of the same ids: the union stays as it is.
+        sb.clearCalls();
+        expect(sb.run(renderBootstrapScript(mixedPrivate)).stdout).toContain(
+            "wrote /etc/ai-dualstack/vfio.d/private.ids",
+        );
+        expect(sb.read("etc/modprobe.d/zz-ai-dualstack-vfio.conf")).toBe(vfio);
+
+        // A second run of either changes nothing.
+        sb.clearCalls();
+        sb.write("pvesh/storage/local.json", '{"content":"iso,vztmpl,backup,snippets,import"}');
+        sb.write("pvesh/cluster/firewall/ipset.json", '[{"name":"management"}]');
+        sb.write("pvesh/cluster/firewall/ipset/management.json", '[{"cidr":"10.8.0.0/24"}]');
+        sb.write("pvesh/cluster/firewall/options.json", '{"enable":1}');
+        for (const plan of [mixedPrivate, mixedPublic]) {
+            const again = sb.run(renderBootstrapScript(plan));
+            expect(again.status).toBe(0);
+            expect(again.stdout).not.toMatch(/wrote|installing/);
+        }
+        // Only reads: the installed version, the Proxmox settings.
+        expect(sb.calls().filter((c) => !c.startsWith("pvesh get") && !c.startsWith("dpkg-query -W"))).toEqual([]);
+    });
+
+    test("a package manager that offers another version is refused before anything is installed", () => {
+        const sb = makeSandbox(cards("nouveau", "nouveau"));
+        sb.write("apt-offers", "535.247.01-1\n");
+        const run = sb.run(renderBootstrapScript(mixedPublic));
+        expect(run.status).toBe(1);
+        expect(run.stderr).toBe(
+            "ai-dualstack[public]: ERROR: Debian trixie offers no nvidia-open-kernel-dkms 550.163.01 (`apt-cache policy nvidia-open-kernel-dkms`): it is in contrib, its firmware in non-free-firmware; enable both in the node's Debian sources, or set nodes.<node>.nvidiaDriver.version to the version offered\n",
+        );
+        // Nothing was installed.
+        expect(sb.calls().filter((c) => c.startsWith("apt-get install"))).toEqual([]);
+    });
+
+    test("the check names the binding that changes at the reboot, and is ready once the 3060 is on nvidia", () => {
+        const sb = makeSandbox(cards("vfio-pci", "vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        sb.write("zfs-datasets", "rpool\nrpool/aids-public\n");
+        const before = sb.run(renderCheckScript(mixedPublic));
+        expect(before.stderr).toBe("");
+        expect(before.status).toBe(0);
+        expect(parseRebootStatus(before.stdout).reasons).toEqual([
+            "the host's NVIDIA driver is not loaded, the config says 550.163.01",
+            "0000:02:00.0 (rtx3060) is bound to vfio-pci, not nvidia (the host's driver, for its container)",
+        ]);
+        sb.bind("0000:02:00.0", "nvidia");
+        sb.write(
+            "proc/driver/nvidia/version",
+            "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.163.01  Release Build  (dvs-builder@U16)  Tue\n",
+        );
+        const after = sb.run(renderCheckScript(mixedPublic));
+        expect(after.status).toBe(0);
+        expect(parseRebootStatus(after.stdout).required).toBe(false);
+        // The private stack still sees its 5090 on vfio-pci.
+        expect(parseRebootStatus(sb.run(renderCheckScript(mixedPrivate)).stdout).required).toBe(false);
+    });
+
+    test("the check refuses a running driver that does not drive the card", () => {
+        const blackwell: NodeConfig = {
+            ...mixedConfig,
+            nvidiaDriver: { version: "550.163.01" },
+            gpus: {
+                ...nodeConfig.gpus,
+                rtx5090: { ...(nodeConfig.gpus["rtx5090"] as NodeConfig["gpus"][string]), guest: "container" },
+            },
+        };
+        const plan = bootstrapPlan(resolveNode("pve1", blackwell, "private"), "private", cfg.proxmox);
+        const sb = makeSandbox(cards("nvidia", "vfio-pci"));
+        sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+        sb.write(
+            "proc/driver/nvidia/version",
+            "NVRM version: NVIDIA UNIX Open Kernel Module for x86_64  550.163.01  Release Build  (dvs-builder@U16)  Tue\n",
+        );
+        const run = sb.run(renderCheckScript(plan));
+        expect(run.status).toBe(1);
+        expect(run.stderr).toBe(
+            "ai-dualstack[private]: ERROR: the host's NVIDIA driver 550.163.01 (branch 550) does not drive rtx5090 (branch 570 or newer); install a newer driver and set nodes.<node>.nvidiaDriver.version to it, or give the card to a VM (guest: vm)\n",
+        );
+    });
+
+    (shellcheck ? test : test.skip)("shellcheck finds nothing in the mixed node's scripts", () => {
+        expect(() =>
+            shellcheckScripts(shellcheck as string, {
+                "apply.sh": renderBootstrapScript(mixedPublic),
+                "check.sh": renderCheckScript(mixedPublic),
+            }),
+        ).not.toThrow();
+    });
+});
