@@ -7,7 +7,7 @@ import { LoadedStack } from "../config/load";
 import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
-import { bootstrapPlan } from "../components/host/bootstrap";
+import { bootstrapPlan, runnerSources } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
@@ -48,7 +48,7 @@ export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
             api: { endpoint: stack.proxmox.endpoint, insecure: stack.proxmox.insecure },
             apiToken: stack.secrets.proxmoxApiToken,
             sshPrivateKey: stack.secrets.sshPrivateKey,
-            bootstrap: bootstrapPlan(node, env, stack.proxmox),
+            bootstrap: bootstrapPlan(node, env, stack.proxmox, runnerSources(stack.containers)),
             status: pick(statuses, node.name, "host status"),
         });
         hosts[node.name] = host;
