@@ -7,10 +7,11 @@ import { LoadedStack } from "../config/load";
 import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
-import { bootstrapPlan, runnerSources } from "../components/host/bootstrap";
+import { bootstrapPlan, renderCheckScript, runnerSources } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
+import { PreviewAccess } from "../components/host/previewAccess";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
 import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
@@ -73,6 +74,32 @@ export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess
     return new ProxmoxAccess(
         `${stack.environment}-access`,
         { scope: accessScope(stack) },
+        { provider: pick(hosts, first.name, "host").provider },
+    );
+}
+
+/**
+ * With proxmox.previewAccess: the read-only identity of previews and drift checks, its key admitted on each
+ * node to the environment's host check alone (the check as this run renders it).
+ */
+export function buildPreviewAccess(stack: LoadedStack, { hosts }: Hosts): PreviewAccess | undefined {
+    const first = stack.nodes[0];
+    if (!stack.proxmox.previewAccess || !first) return undefined;
+    return new PreviewAccess(
+        `${stack.environment}-preview`,
+        {
+            environment: stack.environment,
+            nodes: stack.nodes.map((node) => {
+                const host = pick(hosts, node.name, "host");
+                const plan = bootstrapPlan(node, stack.environment, stack.proxmox, runnerSources(stack.containers));
+                return {
+                    name: node.name,
+                    connection: host.connection,
+                    checkScript: renderCheckScript(plan),
+                    dependsOn: [host.bootstrap],
+                };
+            }),
+        },
         { provider: pick(hosts, first.name, "host").provider },
     );
 }
@@ -304,6 +331,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const gates = buildGates(stack, statuses, vms, workloads);
     buildProbes(stack, vms, workloads, gates);
     const access = buildAccess(stack, hosts);
+    const preview = buildPreviewAccess(stack, hosts);
     const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
     const backup = buildBackups(stack, hosts, containers, vms, workloads);
     return {
@@ -324,6 +352,15 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
         ),
         ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
+        ...(preview
+            ? {
+                  preview: {
+                      tokenId: preview.tokenId,
+                      apiToken: preview.apiToken,
+                      sshPrivateKey: preview.sshPrivateKey,
+                  },
+              }
+            : {}),
         ...(backup ? { backup } : {}),
     };
 }

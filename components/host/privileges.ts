@@ -38,6 +38,8 @@ export interface AccessScope {
     readonly bridges: readonly string[];
     /** It creates the monitoring identity (monitoring.hostExporters). */
     readonly monitoringIdentity: boolean;
+    /** It creates the read-only preview identity (proxmox.previewAccess, components/host/previewAccess.ts). */
+    readonly previewIdentity?: boolean;
 }
 
 /** The Proxmox pool that holds an environment's guests; its VM privileges are granted there. */
@@ -128,21 +130,34 @@ function storageGrants(s: AccessScope): Grant[] {
     return grants.map((g) => ({ ...g, paths: g.paths.map((x) => (x.startsWith("/") ? x : `/storage/${x}`)) }));
 }
 
-/** The user, token and ACL of the monitoring identity (pve-access-control API2/User.pm, API2/ACL.pm). */
+/** Whether the stack creates a read-only identity of its own: the monitoring one, the preview one, or both. */
+function readOnlyIdentities(s: AccessScope): boolean {
+    return s.monitoringIdentity || s.previewIdentity === true;
+}
+
+/** The users, tokens and ACLs of the read-only identities (pve-access-control API2/User.pm, API2/ACL.pm). */
 function monitoringGrants(): Grant[] {
     return [
         {
             scope: "Realm",
             paths: ["/access/realm/pve"],
             propagate: false,
-            privileges: [p("Realm.AllocateUser", "create the monitoring user in the pve realm (User.pm create_user)")],
+            privileges: [
+                p(
+                    "Realm.AllocateUser",
+                    "create the monitoring and preview users in the pve realm (User.pm create_user)",
+                ),
+            ],
         },
         {
             scope: "Users",
             paths: ["/access/groups"],
             propagate: false,
             privileges: [
-                p("User.Modify", "create the monitoring user (in no group) and its token (User.pm userid-group)"),
+                p(
+                    "User.Modify",
+                    "create the monitoring and preview users (in no group) and their tokens (User.pm userid-group)",
+                ),
             ],
         },
     ];
@@ -157,11 +172,11 @@ function rootGrant(s: AccessScope): Grant {
             "the cluster firewall's groups, IP sets and options (pve-firewall), the vzdump job (pve-manager API2/Backup.pm), ZFS pool creation (pve-storage API2/Disks/ZFS.pm), download-url",
         ),
     ];
-    if (s.monitoringIdentity) {
+    if (readOnlyIdentities(s)) {
         privileges.push(
             p(
                 "Permissions.Modify",
-                "the monitoring token's PVEAuditor ACL on / (pve-access-control API2/ACL.pm update_acl: perm-modify accepts nothing else on /); it could grant any role, as root SSH already can",
+                "the monitoring and preview tokens' PVEAuditor ACLs on / (pve-access-control API2/ACL.pm update_acl: perm-modify accepts nothing else on /); it could grant any role, as root SSH already can",
             ),
         );
     }
@@ -207,7 +222,7 @@ export function accessGrants(s: AccessScope): Grant[] {
             propagate: true,
             privileges: [p("SDN.Use", "attach the guests' NICs to the environment's bridges")],
         },
-        ...(s.monitoringIdentity ? monitoringGrants() : []),
+        ...(readOnlyIdentities(s) ? monitoringGrants() : []),
     ];
     return grants.filter((g) => g.paths.length > 0);
 }
@@ -244,6 +259,7 @@ export const DOCUMENTED_SCOPE: AccessScope = {
     mappings: ["<environment>-<gpu>"],
     bridges: ["<bridge>"],
     monitoringIdentity: true,
+    previewIdentity: true,
 };
 
 /** docs/security.md's table rows: path, privilege, reason (unpadded; prettier pads them). */

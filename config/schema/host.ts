@@ -54,6 +54,10 @@ export const ProxmoxSchema = z
                     'Who makes the API identity. "external": you created the user and token (docs/deploying.md, step 1). "managed": each stack creates its role of only the privileges it uses, a user aids-<env>@pve and a privilege-separated token, whose secret is the stack output access.apiToken (the first run needs an admin token).',
                 ),
             ),
+        previewAccess: flag(
+            true,
+            "Create the stack's read-only identity for previews and drift checks: a user aids-<env>-preview@pve whose privilege-separated token holds PVEAuditor on /, and an SSH key that root's authorized_keys on each node restricts to the read-only host check (restrict,command=). Both are the secret stack output preview; docs/cicd-runner.md says where they go.",
+        ),
         managementSources: z
             .array(cidr)
             .default([])
