@@ -13,7 +13,8 @@ const USAGE = `Usage: npm run ci-report -- gate <stack> <outputs.json>
 gate   prints the throughput gate's figures of each model (model, GPU, measured and required tokens/s) as
        a Markdown table, from \`pulumi stack output --stack <stack> --json\`.
 drift  reads \`pulumi preview --stack <stack> --refresh --expect-no-changes --json\`, names each resource
-       the refreshed state says drifted, writes <dir>/<stack>.prom with
+       the refreshed state says drifted (an update of only the credentials the run was given, a provider's
+       apiToken/ssh or a command's connection, is not drift), writes <dir>/<stack>.prom with
        aidualstack_drift_resources{stack="<stack>"} (the count; 0 when clean), and appends the list to
        --summary (the job summary) when given.
 
@@ -54,6 +55,33 @@ interface Step {
     op?: string;
     urn?: string;
     diffReasons?: string[] | null;
+    detailedDiff?: Record<string, unknown> | null;
+}
+
+/**
+ * Inputs that hold the credentials a run was given, by resource type: the drift check runs with the read-only
+ * token and key where the deploy recorded its own, so an update of these alone is the swap, not drift. A changed
+ * node address would also hide here, but it comes only with a change of the program, which the deploy applies.
+ */
+const CREDENTIAL_INPUTS: Readonly<Record<string, readonly string[]>> = {
+    "pulumi:providers:proxmoxve": ["apiToken", "ssh"],
+    "command:remote:Command": ["connection"],
+};
+
+/** The top-level inputs a step changes: detailedDiff's paths cut at the first "." or "[", else diffReasons. */
+function changedInputs(s: Step): string[] {
+    const paths = Object.keys(s.detailedDiff ?? {});
+    const names = (paths.length > 0 ? paths : (s.diffReasons ?? [])).map((k) => k.split(/[.[]/)[0] as string);
+    return [...new Set(names.filter((k) => k !== "__meta"))];
+}
+
+/** Whether an update changes nothing but the credentials of its type (CREDENTIAL_INPUTS). */
+function credentialSwapOnly(s: Step, type: string): boolean {
+    const allowed = CREDENTIAL_INPUTS[type];
+    const changed = changedInputs(s);
+    return (
+        s.op === "update" && allowed !== undefined && changed.length > 0 && changed.every((k) => allowed.includes(k))
+    );
 }
 
 /** Steps that change nothing: everything else is drift in a refreshing preview of what was deployed. */
@@ -72,11 +100,13 @@ export function driftedResources(preview: { steps?: Step[] }): Drifted[] {
     for (const s of preview.steps ?? []) {
         if (!s.urn || UNCHANGED.has(s.op ?? "same") || seen.has(s.urn)) continue;
         const parts = s.urn.split("::");
+        const type = (parts[parts.length - 2] ?? "").split("$").pop() ?? "";
+        if (credentialSwapOnly(s, type)) continue;
         seen.set(s.urn, {
             name: parts[parts.length - 1] ?? s.urn,
-            type: (parts[parts.length - 2] ?? "").split("$").pop() ?? "",
+            type,
             op: s.op ?? "",
-            properties: (s.diffReasons ?? []).filter((r) => r !== "__meta"),
+            properties: changedInputs(s),
         });
     }
     return [...seen.values()];

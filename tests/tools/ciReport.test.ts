@@ -34,6 +34,36 @@ test("the gate's table: one row per model, measured against required, failing be
     );
 });
 
+test("the read-only run's own credentials are no drift: a provider's apiToken/ssh, a command's connection", () => {
+    const provider = "urn:pulumi:private::ai-dualstack::pulumi:providers:proxmoxve::private-pve1-provider";
+    const cmd =
+        "urn:pulumi:private::ai-dualstack::ai-dualstack:host:ProxmoxHost$command:remote:Command::private-pve1-bootstrap";
+    expect(
+        driftedResources({
+            steps: [
+                { op: "update", urn: provider, diffReasons: ["apiToken", "ssh"] },
+                { op: "update", urn: cmd, detailedDiff: { "connection.privateKey": {} } },
+            ],
+        }),
+    ).toEqual([]);
+    // Beside anything else, or on another type, it is drift.
+    expect(
+        driftedResources({
+            steps: [
+                { op: "update", urn: provider, diffReasons: ["apiToken", "endpoint"] },
+                { op: "update", urn: cmd, detailedDiff: { connection: {}, stdin: {} } },
+                { op: "update", urn: URN, diffReasons: ["connection"] },
+                { op: "replace", urn: `${cmd}2`, diffReasons: ["connection"] },
+            ],
+        }).map((d) => `${d.name} ${d.properties.join(",")}`),
+    ).toEqual([
+        "private-pve1-provider apiToken,endpoint",
+        "private-pve1-bootstrap connection,stdin",
+        "private-ai connection",
+        "private-pve1-bootstrap2 connection",
+    ]);
+});
+
 test("drift: every step but same/read/refresh, once per resource, with its type and properties", () => {
     const preview = {
         steps: [
