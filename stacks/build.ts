@@ -89,6 +89,8 @@ export function buildPreviewAccess(stack: LoadedStack, { hosts }: Hosts): Previe
         `${stack.environment}-preview`,
         {
             environment: stack.environment,
+            // Only where the deploy identity already holds what creating users and ACLs on "/" takes.
+            createToken: accessScope(stack).monitoringIdentity,
             nodes: stack.nodes.map((node) => {
                 const host = pick(hosts, node.name, "host");
                 const plan = bootstrapPlan(node, stack.environment, stack.proxmox, runnerSources(stack.containers));
@@ -356,7 +358,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
             ? {
                   preview: {
                       tokenId: preview.tokenId,
-                      apiToken: preview.apiToken,
+                      ...(preview.apiToken ? { apiToken: preview.apiToken } : {}),
                       sshPrivateKey: preview.sshPrivateKey,
                   },
               }

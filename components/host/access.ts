@@ -33,7 +33,6 @@ export function accessScope(stack: StackModel): AccessScope {
         mappings: stack.nodes.flatMap((n) => n.gpus.map((g) => pciMappingName(stack.environment, g.name))).sort(),
         bridges: [...new Set(guests.map((g) => g.network.bridge))].sort(),
         monitoringIdentity: stack.monitoring?.server?.hostExporters === true,
-        previewIdentity: stack.proxmox.previewAccess,
     };
 }
 

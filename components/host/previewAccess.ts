@@ -74,8 +74,28 @@ export function splitKeyPair(stdout: string): { privateKey: string; publicKey: s
     return { privateKey: `${stdout.slice(0, at + end.length)}\n`, publicKey: pub[1] };
 }
 
+/**
+ * The pveum commands that make a preview token by hand, for a stack that does not create it (see
+ * PreviewAccessArgs.createToken); run as root on the node.
+ */
+export function previewPveumCommands(env: EnvironmentName): string[] {
+    const n = previewNames(env);
+    return [
+        `pveum user add ${n.user} --comment "ai-dualstack ${env}: previews and drift checks, read-only"`,
+        `pveum user token add ${n.user} ${n.token} --privsep 1   # prints the token secret once`,
+        `pveum acl modify / --users ${n.user} --tokens '${n.tokenId}' --roles ${PREVIEW_ROLE} --propagate 1`,
+    ];
+}
+
 export interface PreviewAccessArgs {
     readonly environment: EnvironmentName;
+    /**
+     * Create the user, token and ACL (a user in the pve realm, an ACL on "/"): only in a stack whose deploy
+     * identity may (the one that creates the monitoring identity). Granting that to the other stack's token
+     * would let it reach this one: User.Modify mints tokens for any user in no group, Permissions.Modify on "/"
+     * grants any role. Without it only the key is made, and previewPveumCommands make the token by hand.
+     */
+    readonly createToken: boolean;
     /** Each node the stack touches: root SSH, the environment's rendered host check, what must exist first. */
     readonly nodes: readonly {
         readonly name: string;
@@ -87,8 +107,8 @@ export interface PreviewAccessArgs {
 
 export class PreviewAccess extends pulumi.ComponentResource {
     public readonly tokenId: string;
-    /** `aids-<env>-preview@pve!preview=<uuid>`: the preview's proxmoxApiToken. A secret. */
-    public readonly apiToken: pulumi.Output<string>;
+    /** `aids-<env>-preview@pve!preview=<uuid>`: the preview's proxmoxApiToken, when this stack made it. A secret. */
+    public readonly apiToken: pulumi.Output<string> | undefined;
     /** The restricted key (OpenSSH): the preview's sshPrivateKey. A secret. */
     public readonly sshPrivateKey: pulumi.Output<string>;
     public readonly publicKey: pulumi.Output<string>;
@@ -100,32 +120,7 @@ export class PreviewAccess extends pulumi.ComponentResource {
         const names = previewNames(env);
         const child = { parent: this };
         this.tokenId = names.tokenId;
-        const user = new proxmoxve.UserLegacy(
-            `${name}-user`,
-            { userId: names.user, enabled: true, comment: `ai-dualstack ${env}: previews and drift checks, read-only` },
-            child,
-        );
-        const token = new proxmoxve.user.TokenLegacy(
-            `${name}-token`,
-            {
-                userId: names.user,
-                tokenName: names.token,
-                privilegesSeparation: true,
-                comment: `ai-dualstack ${env}: the preview's proxmoxApiToken (${PREVIEW_ROLE})`,
-            },
-            { ...child, dependsOn: [user], additionalSecretOutputs: ["value"] },
-        );
-        for (const [who, target] of [
-            ["user", { userId: names.user }],
-            ["token", { tokenId: names.tokenId }],
-        ] as const) {
-            new proxmoxve.AclLegacy(
-                `${name}-acl-${who}`,
-                { path: "/", propagate: true, roleId: PREVIEW_ROLE, ...target },
-                { ...child, dependsOn: [user, token] },
-            );
-        }
-        this.apiToken = pulumi.secret(token.value.apply((v) => (v.includes("=") ? v : `${names.tokenId}=${v}`)));
+        this.apiToken = args.createToken ? this.identity(name, env) : undefined;
 
         // Made once on the machine running `up` (ssh-keygen, as the host check needs ssh); kept in the state.
         const key = new command.local.Command(
@@ -152,6 +147,38 @@ export class PreviewAccess extends pulumi.ComponentResource {
                 { parent: this, dependsOn: node.dependsOn },
             ),
         );
-        this.registerOutputs({ tokenId: this.tokenId, apiToken: this.apiToken, publicKey: this.publicKey });
+        this.registerOutputs({ tokenId: this.tokenId, publicKey: this.publicKey });
+    }
+
+    /** The user and its privilege-separated token, PVEAuditor on "/" for both; the token's secret. */
+    private identity(name: string, env: EnvironmentName): pulumi.Output<string> {
+        const names = previewNames(env);
+        const child = { parent: this };
+        const user = new proxmoxve.UserLegacy(
+            `${name}-user`,
+            { userId: names.user, enabled: true, comment: `ai-dualstack ${env}: previews and drift checks, read-only` },
+            child,
+        );
+        const token = new proxmoxve.user.TokenLegacy(
+            `${name}-token`,
+            {
+                userId: names.user,
+                tokenName: names.token,
+                privilegesSeparation: true,
+                comment: `ai-dualstack ${env}: the preview's proxmoxApiToken (${PREVIEW_ROLE})`,
+            },
+            { ...child, dependsOn: [user], additionalSecretOutputs: ["value"] },
+        );
+        for (const [who, target] of [
+            ["user", { userId: names.user }],
+            ["token", { tokenId: names.tokenId }],
+        ] as const) {
+            new proxmoxve.AclLegacy(
+                `${name}-acl-${who}`,
+                { path: "/", propagate: true, roleId: PREVIEW_ROLE, ...target },
+                { ...child, dependsOn: [user, token] },
+            );
+        }
+        return pulumi.secret(token.value.apply((v) => (v.includes("=") ? v : `${names.tokenId}=${v}`)));
     }
 }

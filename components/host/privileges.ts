@@ -38,8 +38,6 @@ export interface AccessScope {
     readonly bridges: readonly string[];
     /** It creates the monitoring identity (monitoring.hostExporters). */
     readonly monitoringIdentity: boolean;
-    /** It creates the read-only preview identity (proxmox.previewAccess, components/host/previewAccess.ts). */
-    readonly previewIdentity?: boolean;
 }
 
 /** The Proxmox pool that holds an environment's guests; its VM privileges are granted there. */
@@ -130,12 +128,7 @@ function storageGrants(s: AccessScope): Grant[] {
     return grants.map((g) => ({ ...g, paths: g.paths.map((x) => (x.startsWith("/") ? x : `/storage/${x}`)) }));
 }
 
-/** Whether the stack creates a read-only identity of its own: the monitoring one, the preview one, or both. */
-function readOnlyIdentities(s: AccessScope): boolean {
-    return s.monitoringIdentity || s.previewIdentity === true;
-}
-
-/** The users, tokens and ACLs of the read-only identities (pve-access-control API2/User.pm, API2/ACL.pm). */
+/** The user, token and ACL of the monitoring identity (pve-access-control API2/User.pm, API2/ACL.pm). */
 function monitoringGrants(): Grant[] {
     return [
         {
@@ -172,7 +165,7 @@ function rootGrant(s: AccessScope): Grant {
             "the cluster firewall's groups, IP sets and options (pve-firewall), the vzdump job (pve-manager API2/Backup.pm), ZFS pool creation (pve-storage API2/Disks/ZFS.pm), download-url",
         ),
     ];
-    if (readOnlyIdentities(s)) {
+    if (s.monitoringIdentity) {
         privileges.push(
             p(
                 "Permissions.Modify",
@@ -222,7 +215,7 @@ export function accessGrants(s: AccessScope): Grant[] {
             propagate: true,
             privileges: [p("SDN.Use", "attach the guests' NICs to the environment's bridges")],
         },
-        ...(readOnlyIdentities(s) ? monitoringGrants() : []),
+        ...(s.monitoringIdentity ? monitoringGrants() : []),
     ];
     return grants.filter((g) => g.paths.length > 0);
 }
@@ -259,7 +252,6 @@ export const DOCUMENTED_SCOPE: AccessScope = {
     mappings: ["<environment>-<gpu>"],
     bridges: ["<bridge>"],
     monitoringIdentity: true,
-    previewIdentity: true,
 };
 
 /** docs/security.md's table rows: path, privilege, reason (unpadded; prettier pads them). */

@@ -56,7 +56,7 @@ export const ProxmoxSchema = z
             ),
         previewAccess: flag(
             true,
-            "Create the stack's read-only identity for previews and drift checks: a user aids-<env>-preview@pve whose privilege-separated token holds PVEAuditor on /, and an SSH key that root's authorized_keys on each node restricts to the read-only host check (restrict,command=). Both are the secret stack output preview; docs/cicd-runner.md says where they go.",
+            "Create each stack's read-only credentials for previews and drift checks: an SSH key that root's authorized_keys on each node restricts to the read-only host check (restrict,command=), and a user aids-<env>-preview@pve whose privilege-separated token holds PVEAuditor on / (made by the stack that creates the monitoring identity; the other stack's by hand, docs/cicd-runner.md). Both are the secret stack output preview.",
         ),
         managementSources: z
             .array(cidr)

@@ -13,6 +13,7 @@ import { bootstrapPlan, renderCheckScript, runnerSources } from "../../../compon
 import {
     previewCheckPath,
     previewNames,
+    previewPveumCommands,
     renderPreviewKeyScript,
     splitKeyPair,
 } from "../../../components/host/previewAccess";
@@ -24,20 +25,20 @@ import { shellcheckScripts, validator } from "../../helpers/sandbox";
 const PUB = "ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIPreviewKeyForTests";
 
 describe("in the plan", () => {
-    test.each(["private", "public"] as const)("%s: a PVEAuditor user and token on /, nothing more", async (env) => {
-        const plan = await committedPlan(env);
-        const names = previewNames(env);
-        expect(one(plan.resources, proxmoxve.UserLegacy, `${env}-preview-user`).inputs).toMatchObject({
-            userId: `aids-${env}-preview@pve`,
+    test("private (it creates the monitoring identity, so its deploy identity may): a PVEAuditor user and token on /, nothing more", async () => {
+        const plan = await committedPlan("private");
+        const names = previewNames("private");
+        expect(one(plan.resources, proxmoxve.UserLegacy, "private-preview-user").inputs).toMatchObject({
+            userId: "aids-private-preview@pve",
             enabled: true,
         });
-        expect(one(plan.resources, proxmoxve.user.TokenLegacy, `${env}-preview-token`).inputs).toMatchObject({
+        expect(one(plan.resources, proxmoxve.user.TokenLegacy, "private-preview-token").inputs).toMatchObject({
             userId: names.user,
             tokenName: "preview",
             privilegesSeparation: true,
         });
         const acls = ofType(plan.resources, proxmoxve.AclLegacy)
-            .filter((a) => a.name.startsWith(`${env}-preview-`))
+            .filter((a) => a.name.startsWith("private-preview-"))
             .map((a) => a.inputs);
         expect(acls).toEqual([
             { path: "/", propagate: true, roleId: "PVEAuditor", userId: names.user },
@@ -45,7 +46,24 @@ describe("in the plan", () => {
         ]);
         // No role of its own: PVEAuditor is Proxmox's, and it can change nothing.
         expect(ofType(plan.resources, proxmoxve.RoleLegacy).filter((r) => r.name.includes("preview"))).toEqual([]);
-        expect(plan.outputs?.preview?.tokenId).toBe(`aids-${env}-preview@pve!preview`);
+        expect(plan.outputs?.preview?.tokenId).toBe("aids-private-preview@pve!preview");
+        expect(plan.outputs?.preview?.apiToken).toBe(
+            "aids-private-preview@pve!preview=00000000-0000-0000-0000-000000000000",
+        );
+    });
+
+    test("public: only the key; its deploy identity may create no user or ACL on / (that would reach private), so the token is made by hand", async () => {
+        const plan = await committedPlan("public");
+        const made = [...ofType(plan.resources, proxmoxve.UserLegacy), ...ofType(plan.resources, proxmoxve.AclLegacy)];
+        expect(made.filter((r) => r.name.startsWith("public-preview-"))).toEqual([]);
+        expect(one(plan.resources, command.local.Command, "public-preview-key").inputs["logging"]).toBe("none");
+        expect(one(plan.resources, command.remote.Command, "public-preview-pve1-key")).toBeDefined();
+        expect(plan.outputs?.preview?.apiToken).toBeUndefined();
+        expect(previewPveumCommands("public")).toEqual([
+            'pveum user add aids-public-preview@pve --comment "ai-dualstack public: previews and drift checks, read-only"',
+            "pveum user token add aids-public-preview@pve preview --privsep 1   # prints the token secret once",
+            "pveum acl modify / --users aids-public-preview@pve --tokens 'aids-public-preview@pve!preview' --roles PVEAuditor --propagate 1",
+        ]);
     });
 
     test("the key: ssh-keygen once, its output never logged; on the node, the environment's check and the key admitted to it", async () => {
