@@ -7,11 +7,10 @@ import { LoadedStack } from "../config/load";
 import { NodeModel, VmModel } from "../config/resolve";
 import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
 import { GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
-import { bootstrapPlan, renderCheckScript, runnerSources } from "../components/host/bootstrap";
+import { bootstrapPlan, runnerSources } from "../components/host/bootstrap";
 import { HostStatus } from "../components/host/check";
 import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
-import { PreviewAccess } from "../components/host/previewAccess";
 import { Network } from "../components/network/network";
 import { DataSetup } from "../components/serviceLxc/dataSetup";
 import { ServiceLxc } from "../components/serviceLxc/serviceLxc";
@@ -22,6 +21,7 @@ import { workloadSpec } from "../components/workload/spec";
 import { buildMonitoring } from "./monitoring";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
+import { buildPreviewAccess } from "./preview";
 import { backupMountPoints, buildBackups } from "./backups";
 import { dataPasswords, secretEnvironment } from "./secrets";
 import { LxcOutput, EnvironmentOutputs, vmOutput } from "./outputs";
@@ -74,34 +74,6 @@ export function buildAccess(stack: LoadedStack, { hosts }: Hosts): ProxmoxAccess
     return new ProxmoxAccess(
         `${stack.environment}-access`,
         { scope: accessScope(stack) },
-        { provider: pick(hosts, first.name, "host").provider },
-    );
-}
-
-/**
- * With proxmox.previewAccess: the read-only identity of previews and drift checks, its key admitted on each
- * node to the environment's host check alone (the check as this run renders it).
- */
-export function buildPreviewAccess(stack: LoadedStack, { hosts }: Hosts): PreviewAccess | undefined {
-    const first = stack.nodes[0];
-    if (!stack.proxmox.previewAccess || !first) return undefined;
-    return new PreviewAccess(
-        `${stack.environment}-preview`,
-        {
-            environment: stack.environment,
-            // Only where the deploy identity already holds what creating users and ACLs on "/" takes.
-            createToken: accessScope(stack).monitoringIdentity,
-            nodes: stack.nodes.map((node) => {
-                const host = pick(hosts, node.name, "host");
-                const plan = bootstrapPlan(node, stack.environment, stack.proxmox, runnerSources(stack.containers));
-                return {
-                    name: node.name,
-                    connection: host.connection,
-                    checkScript: renderCheckScript(plan),
-                    dependsOn: [host.bootstrap],
-                };
-            }),
-        },
         { provider: pick(hosts, first.name, "host").provider },
     );
 }

@@ -198,14 +198,14 @@ export function main(argv: readonly string[]): Promise<number> {
         return Promise.resolve(1);
     }
     if (opts.kind === "gate") {
-        process.stdout.write(gateSummary(opts.stack, doc as Parameters<typeof gateSummary>[1]));
+        process.stdout.write(gateSummary(opts.stack, doc));
         return Promise.resolve(0);
     }
     if (!Array.isArray((doc as { steps?: unknown }).steps)) {
         console.error(`ci-report: ${opts.input} holds no preview (the refreshing preview failed before it planned)`);
         return Promise.resolve(1);
     }
-    const drifted = driftedResources(doc as { steps: Step[] });
+    const drifted = driftedResources(doc);
     writeAtomic(path.join(opts.metricsDir as string, `${opts.stack}.prom`), driftMetric(opts.stack, drifted.length));
     const lines = drifted.map((d) => describeDrift(opts.stack, d));
     for (const l of lines) console.log(l);
