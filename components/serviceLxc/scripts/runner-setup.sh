@@ -20,7 +20,8 @@ changed=0
 
 # The runner's .NET libraries carry the suite's soname in their package names: Debian 12's template
 # (Proxmox VE 8.4) has libicu72 and libssl3, Debian 13's (Proxmox VE 9) libicu76 and libssl3t64
-# (the trixie and bookworm Packages indexes of Debian's archive).
+# (the trixie and bookworm Packages indexes of Debian's archive). The jobs' program runs the host check
+# with the system `ssh` (components/host/check.ts), and ssh-keygen makes the preview key: openssh-client.
 # shellcheck source=/dev/null
 suite="$(. "${AIDS_OS_RELEASE:-/etc/os-release}" && echo "${VERSION_CODENAME:-}")"
 case "$suite" in
@@ -31,7 +32,7 @@ trixie) dotnet_libs=(libicu76 libssl3t64) ;;
     exit 1
     ;;
 esac
-pkgs=(git curl ca-certificates tar procps libkrb5-3 zlib1g "${dotnet_libs[@]}")
+pkgs=(git curl ca-certificates tar procps openssh-client libkrb5-3 zlib1g "${dotnet_libs[@]}")
 missing=()
 for p in "${pkgs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [[ ${#missing[@]} -gt 0 ]]; then

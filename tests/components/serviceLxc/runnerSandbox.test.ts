@@ -260,7 +260,7 @@ test.each([
         expect(result.stderr).toBe("");
         expect(result.status).toBe(0);
         expect(calls(env)).toContain(
-            `apt-get install -y -qq --no-install-recommends git curl ca-certificates tar procps libkrb5-3 zlib1g ${libs}`,
+            `apt-get install -y -qq --no-install-recommends git curl ca-certificates tar procps openssh-client libkrb5-3 zlib1g ${libs}`,
         );
     },
 );
