@@ -148,7 +148,7 @@ test("installs the checked release, the token for root alone, the loop and its s
     );
     expect(first.stdout).toContain(`ready: aids-runner.service active, runner ${RUNNER_VERSION}`);
 
-    fs.rmSync(env["CALLS"] as string);
+    fs.rmSync(env["CALLS"]);
     const second = setup(env, sha);
     expect(second.status).toBe(0);
     expect(calls(env)).toEqual(["systemctl is-active --quiet aids-runner.service"]);
@@ -157,7 +157,7 @@ test("installs the checked release, the token for root alone, the loop and its s
 test("the loop: one job's configuration minted with the token on curl's stdin, handed over in the environment, and every job starts empty", () => {
     const { dir, root, env, sha } = sandbox();
     expect(setup(env, sha).status).toBe(0);
-    fs.rmSync(env["CALLS"] as string);
+    fs.rmSync(env["CALLS"]);
     fs.mkdirSync(path.join(root, "var/lib/ai-dualstack/drift"), { recursive: true });
 
     for (let i = 0; i < 2; i++) {
@@ -234,7 +234,7 @@ test("an earlier persistent runner: its service stopped and removed, the runner 
     fs.writeFileSync(path.join(old, ".service"), "actions.runner.octo-ai-dualstack.private-cicd.service\n");
     fs.writeFileSync(path.join(old, ".runner"), "{}");
     fs.writeFileSync(path.join(old, ".credentials"), "{}");
-    fs.writeFileSync(path.join(env["SANDBOX"] as string, "groups"), "runner docker\n");
+    fs.writeFileSync(path.join(env["SANDBOX"], "groups"), "runner docker\n");
     const r = setup(env, sha);
     expect(r.stderr).toBe("");
     expect(r.status).toBe(0);
