@@ -4,12 +4,10 @@
 
 import * as pulumi from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
-import { NodeModel, VmModel } from "../config/resolve";
-import { ThroughputGate, defaultEndpoint } from "../components/gate/throughputGate";
+import { NodeModel } from "../config/resolve";
 import { GpuContainer } from "../components/gpuContainer/gpuContainer";
 import { GpuGuest, GpuPassthroughVm } from "../components/gpuVm/gpuPassthroughVm";
-import { bootstrapPlan } from "../components/host/bootstrap";
-import { HostStatus } from "../components/host/check";
+import { bootstrapPlan, runnerSources } from "../components/host/bootstrap";
 import { ProxmoxAccess, accessScope, environmentPool } from "../components/host/access";
 import { ProxmoxHost } from "../components/host/proxmoxHost";
 import { Network } from "../components/network/network";
@@ -22,20 +20,13 @@ import { workloadSpec } from "../components/workload/spec";
 import { buildMonitoring } from "./monitoring";
 import { buildRoleSetup } from "./roleSetups";
 import { buildProbes } from "./probes";
+import { buildPreviewAccess } from "./preview";
 import { backupMountPoints, buildBackups } from "./backups";
 import { dataPasswords, secretEnvironment } from "./secrets";
 import { LxcOutput, EnvironmentOutputs, vmOutput } from "./outputs";
-import { Containers, Hosts } from "./wiring";
-
-/** A lookup that fails loudly: the resolve step guarantees every key the wiring asks for. */
-function pick<T>(items: Readonly<Record<string, T>>, key: string, what: string): T {
-    const item = items[key];
-    if (item === undefined) throw new Error(`internal: no ${what} "${key}" was built`);
-    return item;
-}
-
-/** What the host check found on each node the environment touches. */
-export type HostStatuses = Readonly<Record<string, HostStatus>>;
+import { buildGates } from "./gates";
+import { Containers, HostStatuses, Hosts, pick, waitingFor } from "./wiring";
+export type { HostStatuses } from "./wiring";
 
 /** Per node: the Proxmox provider, the host bootstrap, and the environment's mirrors. */
 export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
@@ -49,7 +40,7 @@ export function buildHosts(stack: LoadedStack, statuses: HostStatuses): Hosts {
             api: { endpoint: stack.proxmox.endpoint, insecure: stack.proxmox.insecure },
             apiToken: stack.secrets.proxmoxApiToken,
             sshPrivateKey: stack.secrets.sshPrivateKey,
-            bootstrap: bootstrapPlan(node, env, stack.proxmox),
+            bootstrap: bootstrapPlan(node, env, stack.proxmox, runnerSources(stack.containers)),
             status: pick(statuses, node.name, "host status"),
         });
         hosts[node.name] = host;
@@ -237,13 +228,6 @@ export function buildGpuVms(w: GuestWiring): Record<string, GpuGuest> {
     return vms;
 }
 
-/** Why a VM waits this `up` out: its host's pending reboot; undefined when the host is ready. */
-export function waitingFor(vm: VmModel, statuses: HostStatuses): string | undefined {
-    const status = statuses[vm.node];
-    if (!status?.required) return undefined;
-    return `the reboot of ${vm.node} (${status.reasons.join("; ") || "host settings not live"}); run \`pulumi up\` again after it`;
-}
-
 /** Each VM's containers, once the tune step has started it and the data layer is set up. */
 export function buildWorkloads(
     stack: LoadedStack,
@@ -278,41 +262,6 @@ export function buildWorkloads(
     return workloads;
 }
 
-/** Where the gate reaches a VM's Ollama: the config's endpoint, else the workload's, else Ollama's port. */
-function gateEndpoint(vm: VmModel, workload: ComposeWorkload | undefined): pulumi.Input<string> {
-    return vm.gate?.endpoint ?? workload?.ollamaEndpoint ?? defaultEndpoint(vm.network.address?.ip ?? "");
-}
-
-/**
- * Once a VM and its Ollama run, the gate times its models on its GPU; other GPUs' gates run
- * alongside, since nothing ties one gate to another.
- */
-export function buildGates(
-    stack: LoadedStack,
-    statuses: HostStatuses,
-    vms: Record<string, GpuGuest>,
-    workloads: Record<string, ComposeWorkload>,
-): Record<string, ThroughputGate> {
-    const gates: Record<string, ThroughputGate> = {};
-    for (const vm of stack.vms.filter((v) => waitingFor(v, statuses) === undefined)) {
-        const built = pick(vms, vm.name, "VM");
-        if (!vm.gate || !built.gpu) continue;
-        const workload = workloads[vm.name];
-        const { name, model, vramGiB, memoryBandwidthGBs } = built.gpu;
-        gates[vm.name] = new ThroughputGate(`${vm.name}-gate`, {
-            vmName: vm.name,
-            gpu: { name, model, vramGiB, memoryBandwidthGBs },
-            endpoint: gateEndpoint(vm, workload),
-            ...(workload?.ollama ? { server: workload.ollama.id } : {}),
-            models: vm.models,
-            settings: vm.gate,
-            // The whole workload: Ollama, and on public the proxy whose route the endpoint is.
-            dependsOn: [built.ready, ...(workload ? [workload] : [])],
-        });
-    }
-    return gates;
-}
-
 /** The whole environment, and its outputs. */
 export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): EnvironmentOutputs {
     const hosts = buildHosts(stack, statuses);
@@ -324,6 +273,7 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
     const gates = buildGates(stack, statuses, vms, workloads);
     buildProbes(stack, vms, workloads, gates);
     const access = buildAccess(stack, hosts);
+    const preview = buildPreviewAccess(stack, hosts);
     const monitoring = buildMonitoring(stack, hosts, containers.starts, containers.dataSetups);
     const backup = buildBackups(stack, hosts, containers, vms, workloads);
     return {
@@ -344,6 +294,15 @@ export function buildEnvironment(stack: LoadedStack, statuses: HostStatuses): En
         ),
         ...(monitoring ? { monitoring } : {}),
         ...(access ? { access: { tokenId: access.tokenId, apiToken: access.apiToken } } : {}),
+        ...(preview
+            ? {
+                  preview: {
+                      tokenId: preview.tokenId,
+                      ...(preview.apiToken ? { apiToken: preview.apiToken } : {}),
+                      sshPrivateKey: preview.sshPrivateKey,
+                  },
+              }
+            : {}),
         ...(backup ? { backup } : {}),
     };
 }

@@ -1,6 +1,6 @@
 // The program: the environments' policies, the host check, and the builder for the loaded stack.
 
-import { bootstrapPlan, renderCheckScript } from "../components/host/bootstrap";
+import { bootstrapPlan, renderCheckScript, runnerSources } from "../components/host/bootstrap";
 import { checkHost } from "../components/host/check";
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, LoadedStack, NAMESPACE, loadStackConfig, readRawConfig } from "../config/load";
@@ -18,7 +18,8 @@ export type { HostStatuses } from "./build";
 export async function checkHosts(stack: LoadedStack): Promise<HostStatuses> {
     const entries = await Promise.all(
         stack.nodes.map(async (node) => {
-            const script = renderCheckScript(bootstrapPlan(node, stack.environment, stack.proxmox));
+            const plan = bootstrapPlan(node, stack.environment, stack.proxmox, runnerSources(stack.containers));
+            const script = renderCheckScript(plan);
             const privateKey = stack.secrets.sshPrivateKeyForCheck();
             const memory = node.memoryFit;
             const target = { node: node.name, ssh: node.ssh, privateKey, script, ...(memory ? { memory } : {}) };

@@ -70,6 +70,13 @@ export interface EnvironmentOutputs {
     monitoring?: MonitoringOutput;
     /** With proxmox.apiAccess "managed": the token this stack created, to set as proxmoxApiToken. */
     access?: { tokenId: string; apiToken: pulumi.Output<string> };
+    /**
+     * With proxmox.previewAccess: the read-only credentials for the GitHub environments preview-<env> and
+     * drift-<env> (PREVIEW_PROXMOX_API_TOKEN, PREVIEW_SSH_PRIVATE_KEY; docs/cicd-runner.md). Secrets. apiToken
+     * only where the stack made the token (the one that creates the monitoring identity); elsewhere it is made
+     * by hand (previewPveumCommands).
+     */
+    preview?: { tokenId: string; apiToken?: pulumi.Output<string>; sshPrivateKey: pulumi.Output<string> };
     /** The environment's backups (stacks/backups.ts). */
     backup?: BackupOutput;
 }

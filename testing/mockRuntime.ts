@@ -73,6 +73,7 @@ export const KNOWN_CLASSES: readonly ResourceClass[] = [
     proxmoxve.storage.Pbs,
     proxmoxve.backup.Job,
     command.remote.Command,
+    command.local.Command,
     docker.Provider,
     docker.RemoteImage,
     docker.Container,
@@ -93,6 +94,14 @@ function computedState(
 ): Record<string, unknown> {
     const field = (v: unknown): string => (typeof v === "string" || typeof v === "number" ? String(v) : "?");
     if (resource instanceof command.remote.Command) return { stdout: "", stderr: "" };
+    // The preview key's ssh-keygen (components/host/previewAccess.ts): a stand-in pair in the same shape.
+    if (resource instanceof command.local.Command) {
+        const comment = /-C (\S+)/.exec(field(inputs["create"]))?.[1] ?? "key";
+        return {
+            stdout: `-----BEGIN OPENSSH PRIVATE KEY-----\nstand-in\n-----END OPENSSH PRIVATE KEY-----\nssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIMockPreviewKey ${comment}\n`,
+            stderr: "",
+        };
+    }
     if (resource instanceof proxmoxve.download.File) {
         return { id: `${field(inputs["datastoreId"])}:${field(inputs["contentType"])}/${field(inputs["fileName"])}` };
     }

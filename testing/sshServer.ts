@@ -15,6 +15,8 @@ export interface SshServer {
     user: string;
     /** The client's private key (OpenSSH format) that the server accepts. */
     privateKey: string;
+    /** The server's authorized_keys file (the client's key is its first line); a test may add restricted keys. */
+    authorizedKeys: string;
     /** The server's host key as `ssh-keyscan` prints it, without the host name. */
     hostKey: string;
     /** The server's own log, for failure messages. */
@@ -82,6 +84,7 @@ export async function startSshServer(sshd: string, env: Record<string, string> =
         port,
         user: os.userInfo().username,
         privateKey: fs.readFileSync(path.join(dir, "client"), "utf8"),
+        authorizedKeys: path.join(dir, "authorized_keys"),
         hostKey: `${type ?? ""} ${key ?? ""}`,
         log,
         async stop() {

@@ -20,7 +20,7 @@ derived from it). The PBS password that two stacks share is copied from the othe
 holds one. It prints the name of each secret it set, never a value, and leaves values already set
 alone.
 
-A GitHub runner registration token, which only GitHub issues, and the values that are yours (the
+The runner's GitHub token, which only GitHub issues, and the values that are yours (the
 alert webhook URL, SMTP credentials, the off-site PBS password) are asked for on a terminal, with
 where to get them; without a terminal it prints the command that sets each.
 
@@ -151,10 +151,8 @@ function setCommand(stack: string, name: string): string {
 /** Where the user gets a value only they (or GitHub) can give. */
 export function askHint(step: SecretStep): string {
     if (step.form === "runnerToken") {
-        const page = step.repository
-            ? runnerTokenPage(step.repository)
-            : "your repository's Settings → Actions → Runners → New self-hosted runner";
-        return `a GitHub runner registration token (valid one hour): copy it from ${page}`;
+        const repo = step.repository ?? "your repository";
+        return `a fine-grained GitHub token for ${repo} alone, with the permission Administration: read and write (the runner mints its just-in-time registrations with it): create it at ${runnerTokenPage(repo)}`;
     }
     return "a value of your own (see its field in docs/config-reference.md)";
 }

@@ -126,7 +126,10 @@ export function planSecrets(
     });
 }
 
-/** Where GitHub issues a runner registration token for a repository. */
-export function runnerTokenPage(repository: string): string {
-    return `https://github.com/${repository}/settings/actions/runners/new`;
+/**
+ * Where GitHub issues the runner's token: a fine-grained personal access token, limited there to the one
+ * repository; the same page whatever the repository.
+ */
+export function runnerTokenPage(_repository: string): string {
+    return "https://github.com/settings/personal-access-tokens/new";
 }

@@ -59,7 +59,10 @@ export interface BootstrapPlan {
     zfsArcMaxBytes?: number;
     datastore: string;
     datacenterFirewall: boolean;
-    /** Networks that keep GUI/SSH access to the node once the datacenter firewall is on. */
+    /**
+     * Networks that keep GUI/SSH access to the node once the datacenter firewall is on: proxmox.managementSources,
+     * then the environment's CI/CD runners (runnerSources).
+     */
     managementSources: string[];
     /** proxmox.majorVersion: the node's `pveversion` must have this major. */
     pveMajor: number;
@@ -127,7 +130,24 @@ function hostDriverCards(gpus: NodeModel["gpus"]): HostDriverCard[] {
         }));
 }
 
-export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, proxmox: ProxmoxConfig): BootstrapPlan {
+/**
+ * The CI/CD runners' addresses (containers with role cicd on this node's environment), each a /32 for the
+ * management IP set: pve-firewall admits the node's 22 and 8006 only from that set and the cluster's
+ * local_network (pve-firewall src/PVE/Firewall.pm, the management rules), and a runner on a guest bridge is
+ * in neither, so without it the preview's host check and API calls are dropped.
+ */
+export function runnerSources(
+    containers: readonly { readonly role: string; readonly network: { readonly address?: { readonly ip: string } } }[],
+): string[] {
+    return containers.flatMap((c) => (c.role === "cicd" && c.network.address ? [`${c.network.address.ip}/32`] : []));
+}
+
+export function bootstrapPlan(
+    node: NodeModel,
+    environment: EnvironmentName,
+    proxmox: ProxmoxConfig,
+    runners: readonly string[] = [],
+): BootstrapPlan {
     const all = functionsOf(node.allGpus);
     const toVms = node.allGpus.filter((g) => g.guest === "vm");
     const vendors = [...new Set(node.allGpus.map((g) => g.vendorDeviceId.slice(0, 4)))].sort();
@@ -155,7 +175,7 @@ export function bootstrapPlan(node: NodeModel, environment: EnvironmentName, pro
             node.memory.zfsArcMaxGiB === undefined ? undefined : Math.round(node.memory.zfsArcMaxGiB * 1024 ** 3),
         datastore: proxmox.filesDatastore,
         datacenterFirewall: proxmox.enableDatacenterFirewall,
-        managementSources: [...proxmox.managementSources],
+        managementSources: [...new Set([...proxmox.managementSources, ...runners])],
         pveMajor: proxmox.majorVersion,
         arcMaxMiB: Math.floor(arcMaxGiB(node.memory) * 1024),
         zfsExisting: node.mirrors.filter((m) => !m.disks).map((m) => m.pool),

@@ -135,14 +135,22 @@ function monitoringGrants(): Grant[] {
             scope: "Realm",
             paths: ["/access/realm/pve"],
             propagate: false,
-            privileges: [p("Realm.AllocateUser", "create the monitoring user in the pve realm (User.pm create_user)")],
+            privileges: [
+                p(
+                    "Realm.AllocateUser",
+                    "create the monitoring and preview users in the pve realm (User.pm create_user)",
+                ),
+            ],
         },
         {
             scope: "Users",
             paths: ["/access/groups"],
             propagate: false,
             privileges: [
-                p("User.Modify", "create the monitoring user (in no group) and its token (User.pm userid-group)"),
+                p(
+                    "User.Modify",
+                    "create the monitoring and preview users (in no group) and their tokens (User.pm userid-group)",
+                ),
             ],
         },
     ];
@@ -161,7 +169,7 @@ function rootGrant(s: AccessScope): Grant {
         privileges.push(
             p(
                 "Permissions.Modify",
-                "the monitoring token's PVEAuditor ACL on / (pve-access-control API2/ACL.pm update_acl: perm-modify accepts nothing else on /); it could grant any role, as root SSH already can",
+                "the monitoring and preview tokens' PVEAuditor ACLs on / (pve-access-control API2/ACL.pm update_acl: perm-modify accepts nothing else on /); it could grant any role, as root SSH already can",
             ),
         );
     }

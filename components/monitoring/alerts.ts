@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 
 export interface AlertRule {
     readonly alert: string;
-    readonly group: "targets" | "throughput" | "gpu" | "storage" | "host" | "backups";
+    readonly group: "targets" | "throughput" | "gpu" | "storage" | "host" | "backups" | "cicd";
     readonly expr: string;
     /** How long the condition must hold; "0s" fires on the first evaluation. */
     readonly for: string;
@@ -172,6 +172,18 @@ export const ALERT_RULES: readonly AlertRule[] = [
         summary: "backup {{ $labels.backup }} ({{ $labels.kind }}) has not succeeded for over 26 h",
         runbook:
             "Is the job's timer running on {{ $labels.guest }} (`systemctl list-timers`)? Run the job by hand and check the target storage has room.",
+    },
+    {
+        // Written by the nightly drift workflow (tools/ciReport.ts), published by the runner's loop into the
+        // cicd container's node-exporter textfiles (components/serviceLxc/scripts/runner-loop.sh).
+        alert: "StackDrifted",
+        group: "cicd",
+        expr: "aidualstack_drift_resources > 0",
+        for: "0s",
+        severity: "warning",
+        summary: "{{ $value }} resources of stack {{ $labels.stack }} differ from the program (nightly drift check)",
+        runbook:
+            "The drift workflow's last run names them in its job summary; `pulumi preview --refresh --stack {{ $labels.stack }} --diff` shows each change. Undo the change made by hand, or put it in the program and deploy.",
     },
 ];
 

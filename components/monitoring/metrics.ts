@@ -57,6 +57,9 @@ export const POOL_METRICS = [
     "aidualstack_zfs_pool_last_scrub_timestamp_seconds",
 ] as const;
 
+/** The nightly drift check's textfile in the cicd container (tools/ciReport.ts, published by runner-loop.sh). */
+export const DRIFT_METRICS = ["aidualstack_drift_resources"] as const;
+
 /** utkuozdemir/nvidia_gpu_exporter (names from nvidia-smi's query fields). */
 export const GPU_EXPORTER_METRICS = [
     "nvidia_smi_utilization_gpu_ratio",
@@ -86,6 +89,7 @@ export const METRICS_BY_JOB: Readonly<Record<ExporterJob, readonly string[]>> = 
         ...XID_METRICS,
         ...BACKUP_METRICS,
         ...POOL_METRICS,
+        ...DRIFT_METRICS,
     ],
     cadvisor: CADVISOR_METRICS,
     gpu: GPU_EXPORTER_METRICS,

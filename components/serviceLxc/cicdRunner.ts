@@ -1,7 +1,8 @@
-// The CI/CD container's set-up: a GitHub Actions runner (pinned release, sha256-checked) with Docker
-// inside (nesting), registered to the repository with a token from serviceSecrets and the labels the
-// pull-request workflow's preview job asks for. Its firewall (config/resolve/roleFirewall.ts) lets it reach
-// the Proxmox API and the internet's web servers, and nothing else of the environment.
+// The CI/CD container's set-up: a GitHub Actions runner (pinned release, sha256-checked) that registers just in
+// time for one job at a time (runner-loop.sh), each job in a runner unpacked afresh with an empty work folder,
+// with the labels the workflows' LAN jobs ask for. The repository's GitHub token, which mints each registration,
+// is root's alone in the container; the jobs run as `runner`. Its firewall (config/resolve/roleFirewall.ts) lets
+// it reach the Proxmox API and the internet's web servers, and nothing else of the environment.
 
 import * as pulumi from "@pulumi/pulumi";
 import { withFormerTypes } from "../formerTypes";
@@ -9,14 +10,23 @@ import { LxcModel } from "../../config/resolve";
 import { loadScript, renderScript } from "../../lib/scripts";
 import { rootSsh, ScriptSetup } from "../remoteScript";
 
-/** The runner release installed first; GitHub's runners update themselves from there. */
-export const RUNNER_VERSION = "2.320.0";
-/** sha256 of actions-runner-linux-x64-2.320.0.tar.gz, as the release page lists it. */
-export const RUNNER_SHA256 = "93ac1b7ce743ee85b5d386f5c1787385ef07b3d7c728ff66ce0d3813d5f46900";
+/**
+ * The runner release every job's runner is unpacked from: the newest (tag v2.336.0 of actions/runner); GitHub
+ * refuses to register runners older than 2.329.0.
+ */
+export const RUNNER_VERSION = "2.336.0";
+/**
+ * sha256 of actions-runner-linux-x64-2.336.0.tar.gz: the asset digest GitHub's Releases API gives, as several
+ * public projects pinning this release record it (not read from the release page itself here).
+ */
+export const RUNNER_SHA256 = "04cf0be1aff4c3ec3554466c39124ca250e3effd8873bb7e8d68535aa9505d5d";
+/** The oldest runner GitHub still registers. */
+export const MIN_RUNNER_VERSION = "2.329.0";
 /** Labels every self-hosted runner carries; the config's labels come on top. */
 export const DEFAULT_RUNNER_LABELS: readonly string[] = ["self-hosted", "linux", "x64"];
 
 const RUNNER = loadScript(__dirname, "runner-setup.sh");
+const LOOP = loadScript(__dirname, "runner-loop.sh");
 
 type Runner = NonNullable<LxcModel["runner"]>;
 
@@ -31,10 +41,12 @@ export function renderRunnerScript(runner: Runner, runnerName: string, token: st
         {
             AIDS_RUNNER_VERSION: RUNNER_VERSION,
             AIDS_RUNNER_SHA256: RUNNER_SHA256,
-            AIDS_RUNNER_URL: `https://github.com/${runner.repository}`,
+            AIDS_RUNNER_REPO: runner.repository,
             AIDS_RUNNER_NAME: runnerName,
             AIDS_RUNNER_LABELS: runner.labels.join(","),
             AIDS_RUNNER_TOKEN: token,
+            // Base64: the loop's own quotes stay out of the header's quoting.
+            AIDS_RUNNER_LOOP_B64: Buffer.from(`#!/usr/bin/env bash\n${LOOP}`, "utf8").toString("base64"),
         },
         RUNNER,
     );
@@ -42,14 +54,14 @@ export function renderRunnerScript(runner: Runner, runnerName: string, token: st
 
 export function describeRunner(runner: Runner, outbound: LxcModel["outbound"]): string {
     const out = outbound?.rules.map((r) => `${r.dport ?? "any"}/${r.proto ?? "any"} to ${r.dest ?? "any"}`) ?? [];
-    return `GitHub Actions runner ${RUNNER_VERSION} (sha256-checked) for ${runner.repository}, labels ${runnerLabels(runner).join(",")}, with Docker (nesting); outbound ${outbound?.outputPolicy ?? "ACCEPT"} except ${out.join(", ")}`;
+    return `GitHub Actions runner ${RUNNER_VERSION} (sha256-checked) for ${runner.repository}, just in time for one job at a time, each with an empty work folder, labels ${runnerLabels(runner).join(",")}; outbound ${outbound?.outputPolicy ?? "ACCEPT"} except ${out.join(", ")}`;
 }
 
 export interface RunnerSetupArgs {
     readonly lxc: Pick<LxcModel, "name" | "runner" | "outbound">;
     readonly address: string;
     readonly sshPrivateKey: pulumi.Input<string>;
-    /** The repository's runner registration token (runner.tokenSecret), held secret. */
+    /** The repository's GitHub token that mints just-in-time runner configurations (runner.tokenSecret), held secret. */
     readonly registrationToken: pulumi.Output<string>;
     readonly dependsOn: pulumi.Input<pulumi.Resource>[];
 }
@@ -63,7 +75,7 @@ export class RunnerSetup extends ScriptSetup {
             name,
             {
                 description: describeRunner(runner, args.lxc.outbound),
-                planLine: `installs Docker and the GitHub Actions runner ${RUNNER_VERSION}, registers it with ${runner.repository} (script held secret: it carries the registration token)`,
+                planLine: `installs the GitHub Actions runner ${RUNNER_VERSION}, registered just in time for one job at a time with ${runner.repository} (script held secret: it carries the repository's GitHub token)`,
                 connection: rootSsh(args.address, args.sshPrivateKey),
                 stdin: args.registrationToken.apply((t) => renderRunnerScript(runner, args.lxc.name, t)),
                 dependsOn: args.dependsOn,

@@ -55,6 +55,10 @@ export const ProxmoxSchema = z
                     'Who makes the API identity. "external": you created the user and token (docs/deploying.md, step 1). "managed": each stack creates its role of only the privileges it uses, a user aids-<env>@pve and a privilege-separated token, whose secret is the stack output access.apiToken (the first run needs an admin token).',
                 ),
             ),
+        previewAccess: flag(
+            true,
+            "Create each stack's read-only credentials for previews and drift checks: an SSH key that root's authorized_keys on each node restricts to the read-only host check (restrict,command=), and a user aids-<env>-preview@pve whose privilege-separated token holds PVEAuditor on / (made by the stack that creates the monitoring identity; the other stack's by hand, docs/cicd-runner.md). Both are the secret stack output preview.",
+        ),
         managementSources: z
             .array(cidr)
             .default([])

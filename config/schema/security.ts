@@ -94,20 +94,20 @@ export const RunnerSchema = z
             .regex(/^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/, 'must be "owner/name" of a GitHub repository')
             .meta(d("The GitHub repository whose workflows the runner takes jobs from.")),
         tokenSecret: secretName(
-            "a registration token (repository Settings → Actions → Runners → New; valid one hour, used once)",
+            "a GitHub token that may create just-in-time runner configurations for the repository: a fine-grained personal access token for that repository alone with the permission Administration: read and write (the container keeps it readable by root only; the jobs run as another user)",
         ),
         labels: z
             .array(z.string().regex(/^[A-Za-z0-9_.-]+$/, "must be a runner label"))
             .default(["ai-dualstack"])
             .meta(
                 d(
-                    "Labels besides self-hosted, linux and x64; the pull-request workflow's preview job asks for ai-dualstack.",
+                    "Labels besides self-hosted, linux and x64; the workflows' LAN jobs (preview, deploy, drift) ask for ai-dualstack.",
                 ),
             ),
     })
     .meta(
         d(
-            "role cicd: a GitHub Actions runner (pinned release, sha256-checked) with Docker, which runs the pull-request workflow's `pulumi preview` inside the LAN; it reaches the Proxmox API and the internet, nothing else of the environment.",
+            "role cicd: a GitHub Actions runner (pinned release, sha256-checked), registered just in time for one job at a time with an empty work folder, which runs the workflows' previews, deploys and drift checks inside the LAN; it reaches the Proxmox API, the node's SSH and the internet, nothing else of the environment.",
         ),
     );
 

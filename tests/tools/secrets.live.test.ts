@@ -93,7 +93,7 @@ if (!pulumi) {
         const first = secrets("private");
         // The runner token and the alert webhook URL are the user's: named, with the page and the command.
         expect(first.code).toBe(1);
-        expect(first.out).toContain("https://github.com/your-github-user/ai-dualstack/settings/actions/runners/new");
+        expect(first.out).toContain("https://github.com/settings/personal-access-tokens/new");
         expect(first.out).toMatch(/still missing in the private stack: alertWebhookUrl, runnerRegistrationToken$/m);
 
         const file = fs.readFileSync(path.join(dir, "Pulumi.private.yaml"), "utf8");

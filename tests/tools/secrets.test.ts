@@ -103,8 +103,8 @@ test("the plan keeps what is set, generates the rest, asks for the runner token 
     expect(rotated[0]?.action).toBe("generate");
 });
 
-test("the runner token's page is the repository's new-runner page", () => {
-    expect(runnerTokenPage("me/lab")).toBe("https://github.com/me/lab/settings/actions/runners/new");
+test("the runner token's page is GitHub's new fine-grained token page", () => {
+    expect(runnerTokenPage("me/lab")).toBe("https://github.com/settings/personal-access-tokens/new");
 });
 
 test("arguments: one stack, repeated --rotate, --help", () => {
@@ -144,7 +144,7 @@ test("a run over the repository's private stack sets each generated secret, prin
     // The shared PBS password went into the public stack too, with the same value.
     expect(values.get("public/pbsPublicPassword")).toBe(values.get("private/pbsPublicPassword"));
     for (const value of values.values()) expect(out).not.toContain(value);
-    expect(out).toContain("https://github.com/your-github-user/ai-dualstack/settings/actions/runners/new");
+    expect(out).toContain("https://github.com/settings/personal-access-tokens/new");
     expect(out).toMatch(/still missing in the private stack: .*runnerRegistrationToken/);
     expect(values.has("private/runnerRegistrationToken")).toBe(false);
 });

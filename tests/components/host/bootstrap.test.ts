@@ -9,11 +9,12 @@ import {
     parseRebootStatus,
     renderBootstrapScript,
     renderCheckScript,
+    runnerSources,
 } from "../../../components/host/bootstrap";
 import { NodeModel, resolveNode } from "../../../config/resolve";
 import { NodeConfig } from "../../../config/schema";
 import { inlineScript } from "../../../lib/scripts";
-import { parsedConfig } from "../../helpers/config";
+import { parsedConfig, stackModel } from "../../helpers/config";
 import { makeSandbox, PciDevice, Sandbox, shellcheckScripts, validator } from "../../helpers/sandbox";
 
 const cfg = parsedConfig("private");
@@ -303,6 +304,53 @@ describe("the host check on a fake Proxmox root (real bash)", () => {
             if (saved === undefined) delete process.env["SSH_CLIENT"];
             else process.env["SSH_CLIENT"] = saved;
         }
+    });
+
+    describe("the CI/CD runner (10.10.10.23) reaches the node's 22 and 8006 through the management IP set", () => {
+        // pve-firewall admits the node's 22/8006 from the management IP set and local_network only
+        // (src/PVE/Firewall.pm); the runner sits on a guest bridge, in neither.
+        const runners = runnerSources(stackModel("private").containers);
+        const withRunner = bootstrapPlan(node, "private", cfg.proxmox, runners);
+
+        test("the private stack's runner is its cicd container's address; the public stack has none", () => {
+            expect(runners).toEqual(["10.10.10.23/32"]);
+            expect(runnerSources(stackModel("public").containers)).toEqual([]);
+            expect(withRunner.managementSources).toEqual(["10.8.0.0/24", "10.10.10.23/32"]);
+            expect(privatePlan.managementSources).toEqual(["10.8.0.0/24"]);
+        });
+
+        test("the bootstrap adds it to the management IP set before the firewall goes on, once", () => {
+            const sb = makeSandbox(devices("vfio-pci"));
+            expect(sb.run(renderBootstrapScript(withRunner)).status).toBe(0);
+            const calls = sb.calls();
+            const added = calls.indexOf(
+                "pvesh create /cluster/firewall/ipset/management --cidr 10.10.10.23/32 --comment ai-dualstack",
+            );
+            expect(added).toBeGreaterThan(-1);
+            expect(added).toBeLessThan(calls.indexOf("pvesh set /cluster/firewall/options --enable 1"));
+            sb.clearCalls();
+            sb.write("pvesh/cluster/firewall/ipset.json", '[{"name":"management"}]');
+            sb.write(
+                "pvesh/cluster/firewall/ipset/management.json",
+                '[{"cidr":"10.8.0.0/24"},{"cidr":"10.10.10.23/32"}]',
+            );
+            expect(sb.run(renderBootstrapScript(withRunner)).status).toBe(0);
+            expect(sb.calls().filter((c) => c.includes("ipset/management --cidr"))).toEqual([]);
+        });
+
+        test("the host check, run from the runner, is not refused as a client the firewall would lock out", () => {
+            const sb = makeSandbox(devices("vfio-pci"));
+            sb.setCmdline(`root=/dev/mapper/pve-root ${ARGS}`);
+            const saved = process.env["SSH_CLIENT"];
+            try {
+                process.env["SSH_CLIENT"] = "10.10.10.23 40000 22";
+                expect(sb.run(renderCheckScript(privatePlan)).status).toBe(1);
+                expect(sb.run(renderCheckScript(withRunner)).status).toBe(0);
+            } finally {
+                if (saved === undefined) delete process.env["SSH_CLIENT"];
+                else process.env["SSH_CLIENT"] = saved;
+            }
+        });
     });
 
     describe("storage: a new mirror never takes another pool's disks; a registered dataset exists", () => {

@@ -231,6 +231,23 @@ export const RULE_CASES: readonly RuleCase[] = [
             { at: 1620 },
         ],
     },
+    {
+        alert: "StackDrifted",
+        intervalMinutes: 60,
+        // One night clean, one with two drifted resources, then clean again after the fix.
+        series: { 'aidualstack_drift_resources{stack="private",guest="private-cicd"}': "0x24 2x24 0x24" },
+        checks: [
+            { at: 1200 },
+            {
+                at: 1800,
+                fires: {
+                    labels: { stack: "private", guest: "private-cicd" },
+                    summary: "2 resources of stack private differ from the program (nightly drift check)",
+                },
+            },
+            { at: 3300 },
+        ],
+    },
 ];
 
 /** The rule's runbook with `{{ $labels.x }}` filled in from the alert's labels. */
