@@ -2,11 +2,15 @@
 // tools/policy.ts runs them offline. Importing this file starts nothing.
 
 import type { Policies } from "@pulumi/policy";
+import { couldNotCheckPolicy } from "./coverage";
 import { gpuPolicies } from "./gpu";
 import { hygienePolicies } from "./hygiene";
 import { isolationPolicies } from "./isolation";
 import { safetyPolicies } from "./safety";
+import { isCovered } from "./util";
 
 export const PACK_NAME = "ai-dualstack";
 
-export const policies: Policies = [...isolationPolicies, ...gpuPolicies, ...safetyPolicies, ...hygienePolicies];
+const rules: Policies = [...isolationPolicies, ...gpuPolicies, ...safetyPolicies, ...hygienePolicies];
+
+export const policies: Policies = [...rules, couldNotCheckPolicy(rules.filter(isCovered))];

@@ -1,3 +1,4 @@
+import { couldNotCheckPolicy } from "../../policy/coverage";
 import {
     backupsScheduled,
     guestFirewallDefaultDrop,
@@ -76,6 +77,19 @@ describe("safety", () => {
         });
         expect(await violations(publicPublishesWebOnly, [...miniStack(), ollama])).toEqual([
             "public-publishes-web-only: ollama publishes port 11434 on a public network",
+        ]);
+    });
+
+    test("a container on a network the stack does not declare is reported as unchecked", async () => {
+        const ollama = rec(T.container, "ollama", {
+            ...containerInputs(),
+            networksAdvanced: [{ name: "elsewhere" }],
+            ports: [{ external: 11434, internal: 11434 }],
+        });
+        const stack = [...miniStack(), ollama];
+        expect(await violations(publicPublishesWebOnly, stack)).toEqual([]);
+        expect(await violations(couldNotCheckPolicy([publicPublishesWebOnly]), stack)).toEqual([
+            "policy-could-not-check: public-publishes-web-only could not check ollama joins elsewhere, which this stack does not declare",
         ]);
     });
 
