@@ -89,6 +89,15 @@ export const publicPublishesWebOnly = coveredStackPolicy(
         for (const r of resources) {
             const c = absentNulls(r.asType(docker.Container));
             if (!c) continue;
+            if (Object.keys(r.props).length === 0) {
+                // A stack policy reads planned values, and a preview plans none for a provider it cannot configure
+                // yet: the program's docker provider dials a VM whose address is unknown until the VM exists.
+                couldNotCheck(
+                    `${r.name}: the preview planned no values for it (its provider is configured at up)`,
+                    r.urn,
+                );
+                continue;
+            }
             const joined = (c.networksAdvanced ?? []).map((n) => n.name);
             const foreign = joined.filter((n) => !networks.has(n));
             if (foreign.length > 0) {

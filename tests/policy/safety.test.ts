@@ -93,6 +93,14 @@ describe("safety", () => {
         ]);
     });
 
+    test("a container the preview planned no values for (its provider unconfigured) is reported as unchecked", async () => {
+        const planned = miniStack().map((r) => (r.type === T.container ? rec(T.container, r.name, {}) : r));
+        expect(await violations(publicPublishesWebOnly, planned)).toEqual([]);
+        expect(await violations(couldNotCheckPolicy([publicPublishesWebOnly]), planned)).toEqual([
+            "policy-could-not-check: public-publishes-web-only could not check public-ai-workload-proxy: the preview planned no values for it (its provider is configured at up)",
+        ]);
+    });
+
     test("a private container may publish other ports", async () => {
         const net = rec(T.network, "net", {
             name: "public-ai-net",
