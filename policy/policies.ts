@@ -8,9 +8,16 @@ import { hygienePolicies } from "./hygiene";
 import { isolationPolicies } from "./isolation";
 import { safetyPolicies } from "./safety";
 import { isCovered } from "./util";
+import { workflowPolicies } from "./workflows";
 
 export const PACK_NAME = "ai-dualstack";
 
-const rules: Policies = [...isolationPolicies, ...gpuPolicies, ...safetyPolicies, ...hygienePolicies];
+const rules: Policies = [
+    ...isolationPolicies,
+    ...gpuPolicies,
+    ...safetyPolicies,
+    ...hygienePolicies,
+    ...workflowPolicies,
+];
 
 export const policies: Policies = [...rules, couldNotCheckPolicy(rules.filter(isCovered))];

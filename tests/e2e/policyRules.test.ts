@@ -310,13 +310,20 @@ function key(rule: string, urn: string | undefined, message: string): string {
     return `${rule} ${name}: ${message.trim()}`;
 }
 
+/**
+ * The mandatory rules that judge no resource: workflow-credentials-in-environment reads .github/workflows, which no
+ * program change reaches; the engine and the offline run call the same function on the same files, and
+ * tests/policy/workflows.test.ts breaks it.
+ */
+const NOT_FROM_RESOURCES = new Set(["workflow-credentials-in-environment"]);
+
 const RULES = new Set(BREACHES.map((b) => b.rule));
 const expected = BREACHES.flatMap((b) => b.findings.map(([name, message]) => `${b.rule} ${name}: ${message}`)).sort();
 
 (toolchain ? describe : describe.skip)("every mandatory rule, broken once, under the real engine and offline", () => {
     test("the breaches cover every mandatory rule of the pack", () => {
         const mandatory = policies.filter((p) => p.enforcementLevel === "mandatory").map((p) => p.name);
-        expect(mandatory.filter((name) => !RULES.has(name))).toEqual([]);
+        expect(mandatory.filter((name) => !RULES.has(name) && !NOT_FROM_RESOURCES.has(name))).toEqual([]);
     });
 
     test("the engine and the offline run report each rule's finding, the same, and no other mandatory one", async () => {
