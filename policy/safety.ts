@@ -32,7 +32,12 @@ export const lxcUnprivileged = resourcePolicy(
     "Every LXC container runs unprivileged.",
     "Set unprivileged: true; a privileged container's root is the host's root.",
     validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
-        if (lxc.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
+        // The provider's unprivileged defaults to false (its ContainerLegacy docs): left out, the container is privileged.
+        if (lxc.unprivileged !== true) {
+            reportViolation(
+                `container is privileged (unprivileged: ${String(lxc.unprivileged ?? "unset, the provider's default false")})`,
+            );
+        }
     }),
 );
 
@@ -42,7 +47,14 @@ export const guestFirewallDefaultDrop = resourcePolicy(
     "Set enabled: true and inputPolicy: DROP in the guest's firewall options.",
     validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
         if (o.vmId === undefined && o.containerId === undefined) return; // not a guest's options
-        if (o.enabled === false) reportViolation("the guest firewall is disabled");
+        // The provider's enabled defaults to false (its OptionsLegacy docs): left out, the firewall is off.
+        if (o.enabled !== true) {
+            reportViolation(
+                o.enabled === false
+                    ? "the guest firewall is disabled"
+                    : "the guest firewall is disabled (enabled unset: the provider's default false)",
+            );
+        }
         if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP")
             reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
     }),

@@ -46,10 +46,17 @@ describe("safety", () => {
         expect(await violations(lxcUnprivileged, [lxc])).toEqual([
             "lxc-unprivileged: container is privileged (unprivileged: false)",
         ]);
+        // The provider's default is false: a container that leaves it out is privileged.
+        const { unprivileged: _, ...unset } = lxcInputs();
+        expect(await violations(lxcUnprivileged, [rec(T.lxc, "public-postgres", unset, true)])).toEqual([
+            "lxc-unprivileged: container is privileged (unprivileged: unset, the provider's default false)",
+        ]);
     });
 
     test.each([
         [{ enabled: false }, "the guest firewall is disabled"],
+        // The provider's default is false: options that leave it out switch the firewall off.
+        [{ enabled: undefined }, "the guest firewall is disabled (enabled unset: the provider's default false)"],
         [{ inputPolicy: "ACCEPT" }, "inputPolicy is ACCEPT, not DROP"],
     ])("guest firewall options %j", async (patch, message) => {
         const o = rec(T.options, "o", { ...optionsInputs(), ...patch });
