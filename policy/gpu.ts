@@ -31,8 +31,11 @@ export const gpuVmMachine = resourcePolicy(
     validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         const hostpcis = vm.hostpcis ?? [];
         if (hostpcis.length === 0) return;
-        if (vm.machine !== undefined && vm.machine !== "q35") reportViolation(`machine is ${vm.machine}, not q35`);
-        if (vm.bios !== undefined && vm.bios !== "ovmf") reportViolation(`bios is ${vm.bios}, not ovmf`);
+        // The provider's defaults (its VmLegacy docs) are machine pc and bios seabios: left out, neither is right.
+        if (vm.machine !== "q35")
+            reportViolation(`machine is ${vm.machine ?? "unset (the provider's default pc)"}, not q35`);
+        if (vm.bios !== "ovmf")
+            reportViolation(`bios is ${vm.bios ?? "unset (the provider's default seabios)"}, not ovmf`);
         for (const [i, h] of hostpcis.entries()) {
             if (h.pcie === false || (h.pcie === undefined && h.device !== undefined)) {
                 reportViolation(`hostpcis[${i}] is not passed as PCIe (pcie: true)`);

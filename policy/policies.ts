@@ -4,7 +4,7 @@
 import type { Policies } from "@pulumi/policy";
 import { couldNotCheckPolicy } from "./coverage";
 import { gpuPolicies } from "./gpu";
-import { hygienePolicies } from "./hygiene";
+import { cloudInitCoverage, hygienePolicies } from "./hygiene";
 import { isolationPolicies } from "./isolation";
 import { safetyPolicies } from "./safety";
 import { isCovered } from "./util";
@@ -20,4 +20,4 @@ const rules: Policies = [
     ...workflowPolicies,
 ];
 
-export const policies: Policies = [...rules, couldNotCheckPolicy(rules.filter(isCovered))];
+export const policies: Policies = [...rules, couldNotCheckPolicy(rules.filter(isCovered), [cloudInitCoverage])];

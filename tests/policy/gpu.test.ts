@@ -23,6 +23,9 @@ describe("gpu", () => {
     test.each([
         [{ machine: "pc" }, "machine is pc, not q35"],
         [{ bios: "seabios" }, "bios is seabios, not ovmf"],
+        // Left out, the provider's defaults apply: pc and seabios.
+        [{ machine: undefined }, "machine is unset (the provider's default pc), not q35"],
+        [{ bios: undefined }, "bios is unset (the provider's default seabios), not ovmf"],
         [
             { hostpcis: [{ device: "hostpci0", mapping: "m", pcie: false }] },
             "hostpcis[0] is not passed as PCIe (pcie: true)",
