@@ -3,7 +3,7 @@
 
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { PolicyResource, validateResourceOfType } from "@pulumi/policy";
-import { hostOf, resourcePolicy, stackPolicy } from "./util";
+import { absentNulls, coveredStackPolicy, hostOf, resourcePolicy } from "./util";
 
 /**
  * The gate's type token. ModelThroughput is a dynamic resource: it has no SDK class (and no
@@ -31,8 +31,11 @@ export const gpuVmMachine = resourcePolicy(
     validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
         const hostpcis = vm.hostpcis ?? [];
         if (hostpcis.length === 0) return;
-        if (vm.machine !== undefined && vm.machine !== "q35") reportViolation(`machine is ${vm.machine}, not q35`);
-        if (vm.bios !== undefined && vm.bios !== "ovmf") reportViolation(`bios is ${vm.bios}, not ovmf`);
+        // The provider's defaults (its VmLegacy docs) are machine pc and bios seabios: left out, neither is right.
+        if (vm.machine !== "q35")
+            reportViolation(`machine is ${vm.machine ?? "unset (the provider's default pc)"}, not q35`);
+        if (vm.bios !== "ovmf")
+            reportViolation(`bios is ${vm.bios ?? "unset (the provider's default seabios)"}, not ovmf`);
         for (const [i, h] of hostpcis.entries()) {
             if (h.pcie === false || (h.pcie === undefined && h.device !== undefined)) {
                 reportViolation(`hostpcis[${i}] is not passed as PCIe (pcie: true)`);
@@ -43,13 +46,15 @@ export const gpuVmMachine = resourcePolicy(
 
 export const gpuVmNoProviderRestart = resourcePolicy(
     "gpu-vm-no-provider-restart",
-    "A VM with a passed-through device is never restarted by the provider (rebootAfterUpdate: false).",
-    "Set rebootAfterUpdate: false on the VM; a change Proxmox applies only at the next start waits for a restart by hand (docs/deploying.md).",
-    // The provider's rebootAfterUpdate defaults to true (its VmLegacy docs): any update that needs
-    // the VM offline restarts it, and a card that fails its reset (the RTX 5090's known FLR
-    // problem) can then hang until the host is power-cycled.
+    "A VM with a passed-through device is never restarted by the provider: not after it is created (reboot), nor to apply an update (rebootAfterUpdate: false).",
+    "Leave reboot unset (or false) and set rebootAfterUpdate: false on the VM; a change Proxmox applies only at the next start waits for a restart by hand (docs/deploying.md).",
+    // The provider's rebootAfterUpdate defaults to true and its reboot (after creation) to false (its VmLegacy
+    // docs): either restarts the VM, and a card that fails its reset (the RTX 5090's known FLR problem) can then
+    // hang until the host is power-cycled.
     validateResourceOfType(proxmoxve.VmLegacy, (vm, _args, reportViolation) => {
-        if ((vm.hostpcis ?? []).length > 0 && vm.rebootAfterUpdate !== false) {
+        if ((vm.hostpcis ?? []).length === 0) return;
+        if (vm.reboot === true) reportViolation("reboot is true: the provider restarts the VM after creating it");
+        if (vm.rebootAfterUpdate !== false) {
             reportViolation(`rebootAfterUpdate is ${String(vm.rebootAfterUpdate ?? "unset (true)")}, not false`);
         }
     }),
@@ -58,24 +63,27 @@ export const gpuVmNoProviderRestart = resourcePolicy(
 /** The VMs that pass through a device, with the mappings they use. */
 function gpuVms(resources: PolicyResource[]) {
     return resources.flatMap((r) => {
-        const vm = r.asType(proxmoxve.VmLegacy);
+        const vm = absentNulls(r.asType(proxmoxve.VmLegacy));
         const hostpcis = vm?.hostpcis ?? [];
         return vm && hostpcis.length > 0 ? [{ resource: r, vm, mappings: hostpcis.map((h) => h.mapping) }] : [];
     });
 }
 
-export const mappingOneVm = stackPolicy(
+export const mappingOneVm = coveredStackPolicy(
     "pci-mapping-one-vm",
     "Every PCI mapping is used by exactly one VM, and every mapping a VM uses is declared.",
     "Give each GPU to exactly one VM and declare every mapping a VM uses.",
-    (args, reportViolation) => {
-        const vms = gpuVms(args.resources);
-        const mappings = args.resources.flatMap((r) => {
-            const m = r.asType(proxmoxve.hardware.mapping.Pci);
+    (resources, reportViolation, couldNotCheck) => {
+        const vms = gpuVms(resources);
+        const mappings = resources.flatMap((r) => {
+            const m = absentNulls(r.asType(proxmoxve.hardware.mapping.Pci));
             return m ? [{ resource: r, name: m.name }] : [];
         });
         for (const m of mappings) {
-            if (m.name === undefined) continue;
+            if (m.name === undefined) {
+                couldNotCheck(`${m.resource.name} has no name, so no VM can be matched to it`, m.resource.urn);
+                continue;
+            }
             const users = vms.filter((v) => v.mappings.includes(m.name)).map((v) => v.resource.name);
             if (users.length !== 1) {
                 reportViolation(
@@ -97,25 +105,35 @@ export const mappingOneVm = stackPolicy(
     },
 );
 
-export const gpuVmGated = stackPolicy(
+export const gpuVmGated = coveredStackPolicy(
     "gpu-vm-has-throughput-gate",
     "Every GPU VM has a ModelThroughput gate whose endpoint is one of the VM's addresses.",
     "Give the VM a model with a throughput gate in the stack config (docs/throughput-gate.md).",
-    (args, reportViolation) => {
-        const hosts = args.resources
-            .filter((r) => r.type === MODEL_THROUGHPUT_TYPE)
-            .map((r) => {
-                const endpoint = r.props["endpoint"] as unknown;
-                return typeof endpoint === "string"
-                    ? URL.canParse(endpoint)
-                        ? new URL(endpoint).hostname
-                        : undefined
-                    : undefined;
-            });
-        if (hosts.includes(undefined)) return; // an endpoint unknown in preview could be any VM's
-        for (const v of gpuVms(args.resources)) {
+    (resources, reportViolation, couldNotCheck) => {
+        const gates = resources.filter((r) => r.type === MODEL_THROUGHPUT_TYPE);
+        const hosts = gates.map((r) => {
+            const endpoint = absentNulls(r.props)["endpoint"] as unknown;
+            return typeof endpoint === "string"
+                ? URL.canParse(endpoint)
+                    ? new URL(endpoint).hostname
+                    : undefined
+                : undefined;
+        });
+        const unread = gates.filter((_, i) => hosts[i] === undefined);
+        if (unread.length > 0) {
+            // A gate whose endpoint is not a URL could be any VM's.
+            for (const g of unread) couldNotCheck(`${g.name}: its endpoint is not a URL`, g.urn);
+            return;
+        }
+        for (const v of gpuVms(resources)) {
             const addresses = (v.vm.initialization?.ipConfigs ?? []).map((c) => hostOf(c.ipv4?.address));
-            if (addresses.length === 0 || addresses.includes(undefined)) continue;
+            if (addresses.length === 0 || addresses.includes(undefined)) {
+                couldNotCheck(
+                    `${v.resource.name} has no static IPv4 address to match a gate's endpoint`,
+                    v.resource.urn,
+                );
+                continue;
+            }
             if (!addresses.some((a) => hosts.includes(a))) {
                 reportViolation(
                     `${v.resource.name} (${addresses.join(", ")}) has no ModelThroughput gate`,

@@ -4,7 +4,8 @@
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { UnknownValueError, validateResourceOfType } from "@pulumi/policy";
-import { resourcePolicy } from "./util";
+import type { ResourceCoverage } from "./coverage";
+import { absentNulls, resourcePolicy } from "./util";
 
 /** Why an image reference is not pinned, or undefined when it is (a version tag or a digest). */
 export function unpinnedReason(image: string): string | undefined {
@@ -64,6 +65,16 @@ export const cloudInitNoPasswordSsh = resourcePolicy(
             reportViolation(`${file.sourceRaw?.fileName ?? "user data"} does not set ssh_pwauth: false`);
     }),
 );
+
+/** A snippet uploaded from a file (sourceFile) may be cloud-init user data too, but the pack cannot read it. */
+export const cloudInitCoverage: ResourceCoverage = {
+    name: "cloud-init-no-password-ssh",
+    unchecked: (r) => {
+        const file = absentNulls(r.asType(proxmoxve.FileLegacy));
+        if (!file || file.sourceRaw?.data !== undefined || file.sourceFile === undefined) return undefined;
+        return `${r.name}: a file uploaded from ${file.sourceFile.path ?? "a path"} (sourceFile), which the pack cannot read`;
+    },
+};
 
 /** Key material: a PEM private key, or a Proxmox API token value (user@realm!id=uuid). */
 export const KEY_MATERIAL = [

@@ -4,7 +4,7 @@
 import * as docker from "@pulumi/docker";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { validateResourceOfType } from "@pulumi/policy";
-import { ENVIRONMENTS, resourcePolicy, stackPolicy } from "./util";
+import { absentNulls, coveredStackPolicy, ENVIRONMENTS, resourcePolicy, stackPolicy } from "./util";
 
 /** The container tags whose guests hold data that a replace would lose. */
 export const STATEFUL_TAGS = ["postgresql", "backup"];
@@ -32,7 +32,12 @@ export const lxcUnprivileged = resourcePolicy(
     "Every LXC container runs unprivileged.",
     "Set unprivileged: true; a privileged container's root is the host's root.",
     validateResourceOfType(proxmoxve.ContainerLegacy, (lxc, _args, reportViolation) => {
-        if (lxc.unprivileged === false) reportViolation("container is privileged (unprivileged: false)");
+        // The provider's unprivileged defaults to false (its ContainerLegacy docs): left out, the container is privileged.
+        if (lxc.unprivileged !== true) {
+            reportViolation(
+                `container is privileged (unprivileged: ${String(lxc.unprivileged ?? "unset, the provider's default false")})`,
+            );
+        }
     }),
 );
 
@@ -42,7 +47,14 @@ export const guestFirewallDefaultDrop = resourcePolicy(
     "Set enabled: true and inputPolicy: DROP in the guest's firewall options.",
     validateResourceOfType(proxmoxve.firewall.OptionsLegacy, (o, _args, reportViolation) => {
         if (o.vmId === undefined && o.containerId === undefined) return; // not a guest's options
-        if (o.enabled === false) reportViolation("the guest firewall is disabled");
+        // The provider's enabled defaults to false (its OptionsLegacy docs): left out, the firewall is off.
+        if (o.enabled !== true) {
+            reportViolation(
+                o.enabled === false
+                    ? "the guest firewall is disabled"
+                    : "the guest firewall is disabled (enabled unset: the provider's default false)",
+            );
+        }
         if (o.inputPolicy !== undefined && o.inputPolicy !== "DROP")
             reportViolation(`inputPolicy is ${o.inputPolicy}, not DROP`);
     }),
@@ -73,22 +85,40 @@ export const guestNicFirewall = resourcePolicy(
  */
 export const PUBLIC_PORTS = [80, 443, 8480];
 
-export const publicPublishesWebOnly = stackPolicy(
+export const publicPublishesWebOnly = coveredStackPolicy(
     "public-publishes-web-only",
     "A container on a public docker network publishes only ports 80 and 443, and the proxy's trusted entrypoint 8480.",
     "Reach the service through the proxy; remove the service's ports in the stack config.",
-    (args, reportViolation) => {
+    (resources, reportViolation, couldNotCheck) => {
         // A docker network carries the label ai-dualstack.environment; a container is public when it joins one.
-        const publicNets = new Set(
-            args.resources.flatMap((r) => {
-                const n = r.asType(docker.Network);
+        const networks = new Map(
+            resources.flatMap((r) => {
+                const n = absentNulls(r.asType(docker.Network));
                 const env = n?.labels?.find((l) => l.label === "ai-dualstack.environment")?.value;
-                return n?.name !== undefined && env === "public" ? [n.name] : [];
+                return n?.name !== undefined ? [[n.name, env] as const] : [];
             }),
         );
-        for (const r of args.resources) {
-            const c = r.asType(docker.Container);
-            if (!c || !(c.networksAdvanced ?? []).some((n) => publicNets.has(n.name))) continue;
+        for (const r of resources) {
+            const c = absentNulls(r.asType(docker.Container));
+            if (!c) continue;
+            if (Object.keys(r.props).length === 0) {
+                // A stack policy reads planned values, and a preview plans none for a provider it cannot configure
+                // yet: the program's docker provider dials a VM whose address is unknown until the VM exists.
+                couldNotCheck(
+                    `${r.name}: the preview planned no values for it (its provider is configured at up)`,
+                    r.urn,
+                );
+                continue;
+            }
+            const joined = (c.networksAdvanced ?? []).map((n) => n.name);
+            const foreign = joined.filter((n) => !networks.has(n));
+            if (foreign.length > 0) {
+                couldNotCheck(
+                    `${c.name ?? r.name} joins ${foreign.join(", ")}, which this stack does not declare`,
+                    r.urn,
+                );
+            }
+            if (!joined.some((n) => networks.get(n) === "public")) continue;
             for (const p of c.ports ?? []) {
                 const external = p.external ?? p.internal;
                 if (external !== undefined && !PUBLIC_PORTS.includes(external)) {
@@ -108,10 +138,10 @@ export const backupsScheduled = stackPolicy(
     "Add the guest to backup.guests in Pulumi.<stack>.yaml, or set backup: false with a backupReason and waive this rule (docs/backup.md, docs/policy.md).",
     (args, reportViolation) => {
         const covered = new Set(
-            args.resources.flatMap((r) => (r.asType(proxmoxve.backup.Job)?.vmids ?? []).map(String)),
+            args.resources.flatMap((r) => (absentNulls(r.asType(proxmoxve.backup.Job))?.vmids ?? []).map(String)),
         );
         const uncovered = args.resources.flatMap((r) => {
-            const guest = r.asType(proxmoxve.ContainerLegacy) ?? r.asType(proxmoxve.VmLegacy);
+            const guest = absentNulls(r.asType(proxmoxve.ContainerLegacy) ?? r.asType(proxmoxve.VmLegacy));
             const tags = guest?.tags ?? [];
             const stateful =
                 tags.some((t) => BACKED_UP_TAGS.includes(t)) &&

@@ -1,7 +1,7 @@
 // Helpers the policy areas share: how a policy is stated, which environment a resource belongs to,
 // port lists, and the values a preview leaves unknown (undefined), which every policy skips rather than fails.
 
-import type { EnforcementLevel, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { EnforcementLevel, PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 
 /**
  * How a policy is stated: a kebab-case name, one sentence, how to fix a violation, its check, and
@@ -71,4 +71,54 @@ export function isWideSource(source: string | undefined): boolean {
 /** The address of a CIDR ("10.10.10.10/24" → "10.10.10.10"). */
 export function hostOf(cidr: string | undefined): string | undefined {
     return cidr?.split("/")[0];
+}
+
+/**
+ * `value` with every null read as absent (undefined), lazily, so that values unknown in a preview still throw only
+ * when read. A stack policy under the engine sees each resource's planned outputs, where the provider fills each
+ * field the program left out with null (a container's firewall options carry `vmId: null`); offline, and in a
+ * resource policy (the inputs), a field left out is absent. Every stack policy reads resources through this.
+ */
+export function absentNulls<T>(value: T): T {
+    if (value === null || typeof value !== "object") return value;
+    return new Proxy(value, {
+        get(target, key, receiver) {
+            const v: unknown = Reflect.get(target, key, receiver);
+            return v === null ? undefined : absentNulls(v);
+        },
+    });
+}
+
+/** Reports that a rule could not check a resource (and why): policy-could-not-check says so, as an advisory. */
+export type CouldNotCheck = (message: string, urn?: string) => void;
+
+/** A stack rule's check, which also says what it could not check. */
+export type CoveredCheck = (
+    resources: PolicyResource[],
+    reportViolation: (message: string, urn?: string) => void,
+    couldNotCheck: CouldNotCheck,
+) => void;
+
+/** A mandatory stack policy, with the check that also says what it could not check. */
+export type CoveredStackPolicy = StackValidationPolicy & { readonly covered: CoveredCheck };
+
+/**
+ * A mandatory stack policy whose check says what it could not check: the policy reports the violations, and
+ * policy-could-not-check (an advisory, policy/coverage.ts) what it could not check, so that nothing passes silently.
+ */
+export function coveredStackPolicy(
+    name: string,
+    description: string,
+    remediationSteps: string,
+    check: CoveredCheck,
+): CoveredStackPolicy {
+    const policy = stackPolicy(name, description, remediationSteps, (args, reportViolation) =>
+        check(args.resources, reportViolation, () => undefined),
+    );
+    return { ...policy, covered: check };
+}
+
+/** Whether `policy` is a stack policy that says what it could not check. */
+export function isCovered(policy: object): policy is CoveredStackPolicy {
+    return "covered" in policy && typeof policy.covered === "function";
 }

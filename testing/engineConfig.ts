@@ -6,18 +6,19 @@ import * as path from "path";
 import { PROJECT_DIR, readStackConfig } from "./stackFiles";
 
 /**
- * The stack file's config without the VMs' services, with the Proxmox API and (unless `gates` is false: the policy
- * pack wants each gate on its VM's address) each throughput gate at `url(scheme)`.
+ * The stack file's config without the VMs' services (unless `services` is true: the docker stand-in of
+ * testing/dockerStandIn.ts plans them), with the Proxmox API and (unless `gates` is false: the policy pack wants each
+ * gate on its VM's address) each throughput gate at `url(scheme)`.
  */
 export function previewOverrides(
     stack: string,
     url: (scheme: string) => string,
-    opts: { gates?: boolean } = {},
+    opts: { gates?: boolean; services?: boolean } = {},
 ): Record<string, unknown> {
     const { config } = readStackConfig(stack);
     const vms = JSON.parse(config["ai-dualstack:vms"] as string) as Record<string, Record<string, unknown>>;
     for (const vm of Object.values(vms)) {
-        delete vm["services"];
+        if (opts.services !== true) delete vm["services"];
         if (opts.gates === false) continue;
         vm["throughputGate"] = { ...(vm["throughputGate"] as object), endpoint: url("http").replace(/\/$/, "") };
     }

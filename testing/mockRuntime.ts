@@ -238,6 +238,8 @@ export async function runOffline<T>(opts: {
     secretKeys?: string[];
     preview?: boolean;
     program: () => T | Promise<T>;
+    /** A stack transformation applied to every resource before it is recorded, as a program change would be. */
+    transform?: pulumi.ResourceTransformation;
 }): Promise<OfflineRun<T>> {
     pulumi.runtime.setAllConfig(opts.config, opts.secretKeys ?? []);
     const registrations = new Map<string, Registration>();
@@ -253,6 +255,7 @@ export async function runOffline<T>(opts: {
     const capture = captureWarnings();
     try {
         await pulumi.runtime.runInPulumiStack(async () => {
+            if (opts.transform) pulumi.runtime.registerStackTransformation(opts.transform);
             pulumi.runtime.registerStackTransformation((args) => {
                 checkKnown(args);
                 registrations.set(`${args.type}::${args.name}`, {

@@ -2,7 +2,7 @@
 // offline plan prints, and what the tests and the bench assert and time. No host is contacted: the
 // host check is answered by a stand-in (every node ready, or every node waiting for a reboot).
 
-import type { Unwrap } from "@pulumi/pulumi";
+import type { ResourceTransformation, Unwrap } from "@pulumi/pulumi";
 import { LoadedStack } from "../config/load";
 import { runProgram } from "../stacks";
 import type { EnvironmentOutputs } from "../stacks/outputs";
@@ -29,7 +29,7 @@ export function assumeHosts(state: AssumedHosts) {
 /** Runs index.ts's program for one stack under the mock runtime. */
 export async function planStack(
     stack: string,
-    opts: StackFileOptions & { hosts?: AssumedHosts } = {},
+    opts: StackFileOptions & { hosts?: AssumedHosts; transform?: ResourceTransformation } = {},
 ): Promise<PlannedStack> {
     const files = readStackConfig(stack, opts);
     const hosts = opts.hosts ?? "ready";
@@ -37,6 +37,7 @@ export async function planStack(
         stack,
         config: files.config,
         secretKeys: files.secretKeys,
+        ...(opts.transform ? { transform: opts.transform } : {}),
         program: () =>
             runProgram({
                 checkHosts: assumeHosts(hosts),

@@ -88,11 +88,53 @@ export function configJson(config: ConfigMap): string {
     return JSON.stringify(out);
 }
 
+/** What a porcelain status code says happened to a path. */
+function statusWord(code: string): string {
+    if (code === "??") return "untracked";
+    const c = code.replace(" ", "")[0];
+    const words: Record<string, string> = {
+        M: "modified",
+        A: "added",
+        D: "deleted",
+        R: "renamed",
+        C: "copied",
+        T: "type changed",
+        U: "unmerged",
+    };
+    return (c && words[c]) ?? code.trim();
+}
+
+/**
+ * The paths that make `dir`'s tree dirty, each with what happened to it ("Pulumi.dev.yaml (modified)"). Files git
+ * ignores are not among them (`git status` leaves them out): a build folder or a local note does not change what a
+ * rollback deploys.
+ */
+export function dirtyPaths(dir: string): string[] {
+    const out = git(dir, ["status", "--porcelain=v1", "-z", "--untracked-files=all"]);
+    const fields = out.split("\0");
+    const paths: string[] = [];
+    for (let i = 0; i < fields.length; i++) {
+        const entry = fields[i] as string;
+        if (entry.length < 4) continue;
+        const code = entry.slice(0, 2);
+        paths.push(`${entry.slice(3)} (${statusWord(code)})`);
+        if (code.includes("R") || code.includes("C")) i++; // the source path follows a rename or copy
+    }
+    return paths;
+}
+
+/** At most `max` items, and how many more there are. */
+function listed(items: readonly string[], max = 10): string {
+    const more = items.length - max;
+    return items.slice(0, max).join(", ") + (more > 0 ? `, and ${more} more` : "");
+}
+
 /** Refuses what a rollback cannot reproduce: no commit, a commit missing here, a dirty tree. */
-function checkRepository(dir: string, target: HistoryEntry): string {
-    if (git(dir, ["status", "--porcelain"]).trim() !== "") {
+export function checkRepository(dir: string, target: HistoryEntry): string {
+    const dirty = dirtyPaths(dir);
+    if (dirty.length > 0) {
         throw new TargetError(
-            `${dir} has uncommitted changes; commit or stash them first, so the rollback is reproducible`,
+            `${dir} has uncommitted changes; commit or stash them first, so the rollback is reproducible: ${listed(dirty)}`,
         );
     }
     const commit = target.commit;

@@ -66,12 +66,13 @@ export const ALERT_RULES: readonly AlertRule[] = [
     {
         alert: "ThroughputProbeStale",
         group: "throughput",
-        expr: `time() - aidualstack_model_probe_last_run_timestamp_seconds > ${PROBE_STALE_SECONDS}`,
+        // The last success, not the last run: a probe that runs every hour and fails every time is stale too.
+        expr: `time() - aidualstack_model_probe_last_success_timestamp_seconds > ${PROBE_STALE_SECONDS}`,
         for: "0s",
         severity: "warning",
-        summary: "the throughput probe of {{ $labels.model }} on {{ $labels.vm }} has not run for over 2 h",
+        summary: "the throughput probe has not measured {{ $labels.model }} on {{ $labels.vm }} for over 2 h",
         runbook:
-            "`systemctl list-timers aidualstack-throughput-probe.timer` in the VM; start it, and check node-exporter's textfile directory is mounted.",
+            "`journalctl -u aidualstack-throughput-probe` in the VM says why the runs fail; `systemctl list-timers aidualstack-throughput-probe.timer` whether it runs; check node-exporter's textfile directory is mounted.",
     },
     {
         alert: "GpuTemperatureHigh",

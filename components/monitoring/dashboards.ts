@@ -121,6 +121,11 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
                 "s",
                 q("time() - aidualstack_model_probe_last_run_timestamp_seconds", "{{model}}"),
             ),
+            stat(
+                "Since the last measurement",
+                "s",
+                q("time() - aidualstack_model_probe_last_success_timestamp_seconds", "{{model}}"),
+            ),
         ],
     },
     {

@@ -35,6 +35,7 @@ export const PROBE_METRICS = [
     "aidualstack_model_in_vram",
     "aidualstack_model_roofline_efficiency",
     "aidualstack_model_probe_last_run_timestamp_seconds",
+    "aidualstack_model_probe_last_success_timestamp_seconds",
     "aidualstack_model_probe_success",
 ] as const;
 

@@ -6,11 +6,10 @@ import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import * as net from "net";
 import { runProgram } from "../../stacks";
 import { assumeHosts } from "../../testing/planStack";
-import { EngineError, EngineRun, EngineStack, failureOf } from "../../testing/engine";
+import { EngineError, EngineRun, EngineStack } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
 import { planStack } from "../../testing/planStack";
 import * as path from "path";
-import * as pulumi from "@pulumi/pulumi";
 import { policies } from "../../policy/policies";
 import { engineConfig, previewOverrides } from "../../testing/engineConfig";
 import { runPolicies } from "../../testing/policyRun";
@@ -198,43 +197,5 @@ const TOKEN = "e2e@pve!preview=11111111-2222-3333-4444-555555555555";
     },
 );
 
-(toolchain ? describe : describe.skip)(
-    "the policy pack under the real engine, against a change no config rule sees",
-    () => {
-        test("a program that gives the GPU VM machine i440fx is blocked by gpu-vm-machine, before anything is created", async () => {
-            const listener = await probe();
-            const engine = await EngineStack.create({
-                toolchain: toolchain!,
-                stackName: "i440fx",
-                program: () => {
-                    // What a code change could do with the config untouched: the config rules never see it.
-                    pulumi.runtime.registerStackTransformation((args) =>
-                        args.type === "proxmoxve:index/vmLegacy:VmLegacy"
-                            ? { props: { ...args.props, machine: "pc" }, opts: args.opts }
-                            : undefined,
-                    );
-                    return runProgram({ checkHosts: assumeHosts("ready") });
-                },
-            });
-            try {
-                const overrides = previewOverrides("private", listener.url, { gates: false });
-                const { plain, secrets } = engineConfig("private", overrides);
-                await engine.setConfig(plain, secrets);
-                const { run } = await failureOf(engine.preview({ policyPacks: [POLICY_PACK] }));
-                expect(run.policyViolations.filter((v) => v.enforcementLevel === "mandatory")).toEqual([
-                    {
-                        policyName: "gpu-vm-machine",
-                        enforcementLevel: "mandatory",
-                        message:
-                            "A VM with a passed-through device uses machine q35, OVMF firmware and PCIe passthrough.\nmachine is pc, not q35\n",
-                        urn: "urn:pulumi:i440fx::ai-dualstack::ai-dualstack:gpuVm:GpuPassthroughVm$proxmoxve:index/vmLegacy:VmLegacy::private-ai",
-                    },
-                ]);
-                expect(listener.connections()).toBe(0);
-            } finally {
-                listener.close();
-                await engine.dispose();
-            }
-        });
-    },
-);
+// Each mandatory rule broken by a program change no config rule sees, under the engine and offline alike:
+// tests/e2e/policyRules.test.ts.

@@ -1,4 +1,5 @@
 import { gpuByMapping, gpuVmGated, gpuVmMachine, gpuVmNoProviderRestart, mappingOneVm } from "../../policy/gpu";
+import { couldNotCheckPolicy } from "../../policy/coverage";
 import { miniStack, rec, T, violations, vmInputs } from "./fixtures";
 
 const vmWith = (patch: Record<string, unknown>) => [rec(T.vm, "public-ai", { ...vmInputs(), ...patch }, true)];
@@ -22,6 +23,9 @@ describe("gpu", () => {
     test.each([
         [{ machine: "pc" }, "machine is pc, not q35"],
         [{ bios: "seabios" }, "bios is seabios, not ovmf"],
+        // Left out, the provider's defaults apply: pc and seabios.
+        [{ machine: undefined }, "machine is unset (the provider's default pc), not q35"],
+        [{ bios: undefined }, "bios is unset (the provider's default seabios), not ovmf"],
         [
             { hostpcis: [{ device: "hostpci0", mapping: "m", pcie: false }] },
             "hostpcis[0] is not passed as PCIe (pcie: true)",
@@ -40,6 +44,16 @@ describe("gpu", () => {
             `gpu-vm-no-provider-restart: ${message}`,
         ]);
         expect(await violations(gpuVmNoProviderRestart, vmWith({ ...patch, hostpcis: [] }))).toEqual([]);
+    });
+
+    // The provider's VmLegacy.reboot (after creation) defaults to false: set, it restarts the GPU VM right after
+    // creating it, with the card's reset, before anything was proven.
+    test("a GPU VM the provider restarts after creating it", async () => {
+        expect(await violations(gpuVmNoProviderRestart, vmWith({ reboot: true }))).toEqual([
+            "gpu-vm-no-provider-restart: reboot is true: the provider restarts the VM after creating it",
+        ]);
+        expect(await violations(gpuVmNoProviderRestart, vmWith({ reboot: false }))).toEqual([]);
+        expect(await violations(gpuVmNoProviderRestart, vmWith({ reboot: true, hostpcis: [] }))).toEqual([]);
     });
 
     test("a VM without a GPU may use any machine", async () => {
@@ -78,6 +92,29 @@ describe("gpu", () => {
         );
         expect(await violations(gpuVmGated, stack)).toEqual([
             "gpu-vm-has-throughput-gate: public-ai (10.20.20.10) has no ModelThroughput gate",
+        ]);
+    });
+
+    test("what the gate and mapping rules cannot match is reported as unchecked, not passed", async () => {
+        const stack = miniStack().map((r) =>
+            r.type === T.gate
+                ? rec(T.gate, r.name, { endpoint: "10.20.20.10:8480" })
+                : r.type === T.pci
+                  ? rec(T.pci, r.name, { maps: [] })
+                  : r,
+        );
+        const covered = couldNotCheckPolicy([gpuVmGated, mappingOneVm]);
+        expect(await violations(gpuVmGated, stack)).toEqual([]);
+        expect(await violations(covered, stack)).toEqual([
+            "policy-could-not-check: gpu-vm-has-throughput-gate could not check public-ai-gate: its endpoint is not a URL",
+            "policy-could-not-check: pci-mapping-one-vm could not check public-ai-gpu has no name, so no VM can be matched to it",
+        ]);
+        const dhcp = miniStack().map((r) =>
+            r.type === T.vm ? rec(T.vm, r.name, { ...vmInputs(), initialization: { ipConfigs: [{}] } }, true) : r,
+        );
+        expect(await violations(gpuVmGated, dhcp)).toEqual([]);
+        expect(await violations(covered, dhcp)).toEqual([
+            "policy-could-not-check: gpu-vm-has-throughput-gate could not check public-ai has no static IPv4 address to match a gate's endpoint",
         ]);
     });
 });

@@ -1,4 +1,6 @@
+import { couldNotCheckPolicy } from "../../policy/coverage";
 import {
+    cloudInitCoverage,
     cloudInitNoPasswordSsh,
     containerHealthcheck,
     containerMemoryLimit,
@@ -65,6 +67,17 @@ describe("hygiene", () => {
             ]),
         ).toEqual(["cloud-init-no-password-ssh: ud.yaml does not set ssh_pwauth: false"]);
         expect(await violations(cloudInitNoPasswordSsh, [file("#!/bin/sh\necho not cloud-config\n")])).toEqual([]);
+    });
+
+    test("a snippet uploaded from a file is reported as unchecked, not passed", async () => {
+        const fromFile = rec(T.file, "ud", { contentType: "snippets", sourceFile: { path: "/tmp/user-data.yaml" } });
+        const covered = couldNotCheckPolicy([], [cloudInitCoverage]);
+        expect(await violations(cloudInitNoPasswordSsh, [fromFile])).toEqual([]);
+        expect(await violations(covered, [fromFile])).toEqual([
+            "policy-could-not-check: cloud-init-no-password-ssh could not check ud: a file uploaded from /tmp/user-data.yaml (sourceFile), which the pack cannot read",
+        ]);
+        const raw = rec(T.file, "ud", { contentType: "snippets", sourceRaw: { fileName: "ud.yaml", data: USER_DATA } });
+        expect(await violations(covered, [raw])).toEqual([]);
     });
 
     test("key material in a credential input passes; anywhere else it fails", async () => {

@@ -1,9 +1,26 @@
-import { guestOnOwnBridge, noWideManagementPorts, publicOutboundDrop } from "../../policy/isolation";
+import { couldNotCheckPolicy } from "../../policy/coverage";
+import {
+    guestOnOwnBridge,
+    noGuestOnManagementVlan,
+    noWideManagementPorts,
+    publicLxcOutboundDrop,
+    publicVmOutboundDrop,
+} from "../../policy/isolation";
 import { lxcInputs, miniStack, optionsInputs, rec, T, violations, vmInputs } from "./fixtures";
+
+/** What the given rules could not check, as policy-could-not-check reports it. */
+const couldNotCheck = (...rules: Parameters<typeof couldNotCheckPolicy>[0]) => couldNotCheckPolicy(rules);
 
 describe("isolation", () => {
     test("the miniature public stack passes every isolation policy", async () => {
-        for (const p of [guestOnOwnBridge, publicOutboundDrop, noWideManagementPorts]) {
+        for (const p of [
+            guestOnOwnBridge,
+            publicVmOutboundDrop,
+            publicLxcOutboundDrop,
+            noWideManagementPorts,
+            noGuestOnManagementVlan,
+            couldNotCheck(guestOnOwnBridge, publicVmOutboundDrop, publicLxcOutboundDrop),
+        ]) {
             expect(await violations(p, miniStack())).toEqual([]);
         }
     });
@@ -34,12 +51,50 @@ describe("isolation", () => {
         expect(await violations(guestOnOwnBridge, stack)).toEqual([]);
     });
 
-    test("a public guest's firewall accepting outbound traffic", async () => {
-        const stack = miniStack().map((r) =>
-            r.type === T.options ? rec(T.options, r.name, { ...optionsInputs(), outputPolicy: "ACCEPT" }) : r,
-        );
-        expect(await violations(publicOutboundDrop, stack)).toEqual([
-            "public-guest-outbound-drop: public-postgres-firewall-options: outputPolicy is ACCEPT on public guest public-postgres",
+    /** The miniature stack with the VM's firewall options added, and the container's changed by `lxc`. */
+    const withOptions = (vm: Record<string, unknown>, lxc: Record<string, unknown> = {}) => [
+        ...miniStack().map((r) => (r.type === T.options ? rec(T.options, r.name, { ...optionsInputs(), ...lxc }) : r)),
+        rec(T.options, "public-ai-firewall-options", {
+            enabled: true,
+            inputPolicy: "DROP",
+            nodeName: "pve1",
+            outputPolicy: "DROP",
+            vmId: 210,
+            ...vm,
+        }),
+    ];
+
+    test("a public container's firewall accepting outbound traffic is public-lxc-outbound-drop's, not the VM rule's", async () => {
+        const stack = withOptions({}, { outputPolicy: "ACCEPT" });
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([
+            "public-lxc-outbound-drop: public-postgres-firewall-options: outputPolicy is ACCEPT on public container public-postgres",
+        ]);
+        expect(await violations(publicVmOutboundDrop, stack)).toEqual([]);
+    });
+
+    test("a public VM's firewall accepting outbound traffic is public-vm-outbound-drop's", async () => {
+        const stack = withOptions({ outputPolicy: "ACCEPT" });
+        expect(await violations(publicVmOutboundDrop, stack)).toEqual([
+            "public-vm-outbound-drop: public-ai-firewall-options: outputPolicy is ACCEPT on public VM public-ai",
+        ]);
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([]);
+    });
+
+    test("as the engine hands a stack policy the options (vmId: null beside containerId), the container is still checked", async () => {
+        const stack = withOptions({ containerId: null }, { outputPolicy: "ACCEPT", vmId: null });
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([
+            "public-lxc-outbound-drop: public-postgres-firewall-options: outputPolicy is ACCEPT on public container public-postgres",
+        ]);
+        expect(await violations(publicVmOutboundDrop, stack)).toEqual([]);
+    });
+
+    test("options without an output policy take Proxmox's default, ACCEPT", async () => {
+        const stack = withOptions({ outputPolicy: null }, { outputPolicy: undefined });
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([
+            "public-lxc-outbound-drop: public-postgres-firewall-options: outputPolicy is unset (Proxmox's default ACCEPT) on public container public-postgres",
+        ]);
+        expect(await violations(publicVmOutboundDrop, stack)).toEqual([
+            "public-vm-outbound-drop: public-ai-firewall-options: outputPolicy is unset (Proxmox's default ACCEPT) on public VM public-ai",
         ]);
     });
 
@@ -48,7 +103,52 @@ describe("isolation", () => {
             rec(T.lxc, "private-postgres", { ...lxcInputs(), tags: ["ai-dualstack", "private"], vmId: 120 }),
             rec(T.options, "o", { ...optionsInputs(), containerId: 120, outputPolicy: "ACCEPT" }),
         ];
-        expect(await violations(publicOutboundDrop, stack)).toEqual([]);
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([]);
+        expect(await violations(couldNotCheck(publicLxcOutboundDrop), stack)).toEqual([]);
+    });
+
+    test("options naming a guest the stack lacks pass no rule silently: policy-could-not-check says so", async () => {
+        const stack = withOptions({ vmId: 299, outputPolicy: "ACCEPT" }, { containerId: 298, outputPolicy: "ACCEPT" });
+        expect(await violations(publicVmOutboundDrop, stack)).toEqual([]);
+        expect(await violations(publicLxcOutboundDrop, stack)).toEqual([]);
+        expect(await violations(couldNotCheck(publicVmOutboundDrop, publicLxcOutboundDrop), stack)).toEqual([
+            "policy-could-not-check: public-vm-outbound-drop could not check public-ai-firewall-options: no VM 299 on node pve1 in this stack",
+            "policy-could-not-check: public-lxc-outbound-drop could not check public-postgres-firewall-options: no container 298 on node pve1 in this stack",
+        ]);
+    });
+
+    test("a guest without tags is reported as unchecked, by the bridge rule and the outbound rule", async () => {
+        const stack = miniStack().map((r) =>
+            r.type === T.lxc ? rec(T.lxc, r.name, { ...lxcInputs(), tags: undefined }) : r,
+        );
+        expect(await violations(guestOnOwnBridge, stack)).toEqual([]);
+        expect(await violations(couldNotCheck(guestOnOwnBridge, publicLxcOutboundDrop), stack)).toEqual([
+            "policy-could-not-check: guest-on-own-environment-bridge could not check public-postgres has no tags, so no environment",
+            "policy-could-not-check: public-lxc-outbound-drop could not check public-postgres-firewall-options: container public-postgres names no environment in its tags",
+        ]);
+    });
+
+    test.each([
+        [
+            "a VM NIC with a VLAN tag",
+            rec(T.vm, "public-ai", { ...vmInputs(), networkDevices: [{ bridge: "vmbr2", firewall: true, vlanId: 1 }] }),
+            "networkDevices[0] tags VLAN 1",
+        ],
+        [
+            "a container NIC with a VLAN tag",
+            rec(T.lxc, "public-postgres", {
+                ...lxcInputs(),
+                networkInterfaces: [{ bridge: "vmbr2", firewall: true, name: "eth0", vlanId: 30 }],
+            }),
+            "networkInterfaces[0] tags VLAN 30",
+        ],
+        [
+            "a VLAN-aware bridge",
+            rec(T.bridge, "vmbr2", { comment: "public: DMZ", name: "vmbr2", nodeName: "pve1", vlanAware: true }),
+            "bridge vmbr2 is VLAN-aware",
+        ],
+    ])("no guest on a management VLAN: %s", async (_what, r, message) => {
+        expect(await violations(noGuestOnManagementVlan, [r])).toEqual([`no-guest-on-management-vlan: ${message}`]);
     });
 
     const rule = { action: "ACCEPT", dport: "22", enabled: true, proto: "tcp", source: "192.168.1.0/24", type: "in" };

@@ -1,3 +1,4 @@
+import { couldNotCheckPolicy } from "../../policy/coverage";
 import {
     backupsScheduled,
     guestFirewallDefaultDrop,
@@ -45,10 +46,17 @@ describe("safety", () => {
         expect(await violations(lxcUnprivileged, [lxc])).toEqual([
             "lxc-unprivileged: container is privileged (unprivileged: false)",
         ]);
+        // The provider's default is false: a container that leaves it out is privileged.
+        const { unprivileged: _, ...unset } = lxcInputs();
+        expect(await violations(lxcUnprivileged, [rec(T.lxc, "public-postgres", unset, true)])).toEqual([
+            "lxc-unprivileged: container is privileged (unprivileged: unset, the provider's default false)",
+        ]);
     });
 
     test.each([
         [{ enabled: false }, "the guest firewall is disabled"],
+        // The provider's default is false: options that leave it out switch the firewall off.
+        [{ enabled: undefined }, "the guest firewall is disabled (enabled unset: the provider's default false)"],
         [{ inputPolicy: "ACCEPT" }, "inputPolicy is ACCEPT, not DROP"],
     ])("guest firewall options %j", async (patch, message) => {
         const o = rec(T.options, "o", { ...optionsInputs(), ...patch });
@@ -76,6 +84,27 @@ describe("safety", () => {
         });
         expect(await violations(publicPublishesWebOnly, [...miniStack(), ollama])).toEqual([
             "public-publishes-web-only: ollama publishes port 11434 on a public network",
+        ]);
+    });
+
+    test("a container on a network the stack does not declare is reported as unchecked", async () => {
+        const ollama = rec(T.container, "ollama", {
+            ...containerInputs(),
+            networksAdvanced: [{ name: "elsewhere" }],
+            ports: [{ external: 11434, internal: 11434 }],
+        });
+        const stack = [...miniStack(), ollama];
+        expect(await violations(publicPublishesWebOnly, stack)).toEqual([]);
+        expect(await violations(couldNotCheckPolicy([publicPublishesWebOnly]), stack)).toEqual([
+            "policy-could-not-check: public-publishes-web-only could not check ollama joins elsewhere, which this stack does not declare",
+        ]);
+    });
+
+    test("a container the preview planned no values for (its provider unconfigured) is reported as unchecked", async () => {
+        const planned = miniStack().map((r) => (r.type === T.container ? rec(T.container, r.name, {}) : r));
+        expect(await violations(publicPublishesWebOnly, planned)).toEqual([]);
+        expect(await violations(couldNotCheckPolicy([publicPublishesWebOnly]), planned)).toEqual([
+            "policy-could-not-check: public-publishes-web-only could not check public-ai-workload-proxy: the preview planned no values for it (its provider is configured at up)",
         ]);
     });
 

@@ -1,6 +1,8 @@
 // Both real stacks, run in the mock runtime, through the whole pack; and the offline adapter itself.
 
 import * as docker from "@pulumi/docker";
+import * as fs from "fs";
+import * as path from "path";
 import * as proxmoxve from "@muhlba91/pulumi-proxmoxve";
 import { policies } from "../../policy/policies";
 import type { RecordedResource } from "../../testing/mockRuntime";
@@ -90,5 +92,14 @@ describe("the offline adapter", () => {
             expect(p.remediationSteps).toBeTruthy();
         }
         expect(new Set(policies.map((p) => p.name)).size).toBe(policies.length);
+    });
+
+    test("every policy is in docs/policy.md's table, with its level; no row names a policy the pack lacks", () => {
+        const doc = fs.readFileSync(path.join(__dirname, "..", "..", "docs", "policy.md"), "utf8");
+        const rows = doc
+            .split("\n")
+            .map((l) => /^\| `([a-z0-9-]+)` +\| [a-z]+ +\| (mandatory|advisory) +\|/.exec(l))
+            .flatMap((m) => (m ? [`${m[1]} ${m[2]}`] : []));
+        expect(rows.sort()).toEqual(policies.map((p) => `${p.name} ${p.enforcementLevel}`).sort());
     });
 });

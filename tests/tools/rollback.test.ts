@@ -2,7 +2,11 @@
 // and the config it restores. The round trip under the real engine is in tests/e2e.
 
 import type { UpdateSummary } from "@pulumi/pulumi/automation";
-import { configJson, main, parseArgs } from "../../tools/rollback";
+import { execFileSync } from "child_process";
+import * as fs from "fs";
+import * as os from "os";
+import * as path from "path";
+import { checkRepository, configJson, dirtyPaths, main, parseArgs } from "../../tools/rollback";
 import { historyEntries, renderHistory, resolveTarget } from "../../tools/rollbackTarget";
 
 function update(minute: number, result: UpdateSummary["result"], head?: string): UpdateSummary {
@@ -98,4 +102,61 @@ test("without the Pulumi CLI, rollback prints one line that says how to get it",
         process.env["PATH"] = saved.PATH;
         if (saved.AIDS_PULUMI_BIN !== undefined) process.env["AIDS_PULUMI_BIN"] = saved.AIDS_PULUMI_BIN;
     }
+});
+
+describe("the dirty-tree check, on a real git repository", () => {
+    let repo: string;
+    const sh = (...args: string[]) =>
+        execFileSync("git", ["-C", repo, "-c", "user.name=t", "-c", "user.email=t@t", ...args], { encoding: "utf8" });
+    // Each file's own name as its content: git would take a deleted and an added file of equal content for a rename.
+    const write = (file: string, text = `${file}\n`) => {
+        fs.mkdirSync(path.dirname(path.join(repo, file)), { recursive: true });
+        fs.writeFileSync(path.join(repo, file), text);
+    };
+
+    beforeEach(() => {
+        repo = fs.mkdtempSync(path.join(os.tmpdir(), "aids-rollback-git-"));
+        sh("init", "-q");
+        write(".gitignore", "build/\n*.log\n");
+        for (const f of ["Pulumi.dev.yaml", "index.ts", "old.ts", "gone.ts"]) write(f);
+        sh("add", "-A");
+        sh("commit", "-qm", "first");
+    });
+
+    afterEach(() => fs.rmSync(repo, { recursive: true, force: true }));
+
+    const target = () => ({ ...historyEntries(history)[0]!, commit: sh("rev-parse", "HEAD").trim() });
+
+    test("a clean tree, and files git ignores, pass", () => {
+        write("build/out.js");
+        write("deploy.log");
+        expect(dirtyPaths(repo)).toEqual([]);
+        expect(checkRepository(repo, target())).toBe(target().commit);
+    });
+
+    test("each dirty path is named, with what happened to it", () => {
+        write("Pulumi.dev.yaml", "changed\n");
+        write("notes/todo.txt");
+        write("staged.ts");
+        sh("add", "staged.ts");
+        sh("rm", "-q", "gone.ts");
+        sh("mv", "old.ts", "new.ts");
+        write("build/out.js");
+        expect(dirtyPaths(repo).sort()).toEqual([
+            "Pulumi.dev.yaml (modified)",
+            "gone.ts (deleted)",
+            "new.ts (renamed)",
+            "notes/todo.txt (untracked)",
+            "staged.ts (added)",
+        ]);
+        expect(() => checkRepository(repo, target())).toThrow(
+            `${repo} has uncommitted changes; commit or stash them first, so the rollback is reproducible: ` +
+                dirtyPaths(repo).join(", "),
+        );
+    });
+
+    test("a long list is cut after ten paths, saying how many more", () => {
+        for (let i = 0; i < 12; i++) write(`extra/f${String(i).padStart(2, "0")}.ts`);
+        expect(() => checkRepository(repo, target())).toThrow(/: extra\/f00\.ts \(untracked\), .*, and 2 more$/);
+    });
 });

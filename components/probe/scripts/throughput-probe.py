@@ -35,6 +35,8 @@ METRICS = [
      "Measured rate over the card's roofline ceiling for the model, as the gate recorded it, 0..1."),
     ("aidualstack_model_probe_last_run_timestamp_seconds",
      "Unix time at which the probe last finished with this model."),
+    ("aidualstack_model_probe_last_success_timestamp_seconds",
+     "Unix time at which the probe last measured this model (0: never); a failing run keeps the previous one."),
     ("aidualstack_model_probe_success", "1 when the probe measured the model, 0 when it could not (the log says why)."),
 ]
 
@@ -197,6 +199,41 @@ def label_value(value):
     return str(value).replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
 
 
+def labels_of(spec, model):
+    return (f'model="{label_value(model)}",gpu="{label_value(spec["gpu"]["name"])}",'
+            f'vm="{label_value(spec["vm"])}"')
+
+
+LAST_SUCCESS = "aidualstack_model_probe_last_success_timestamp_seconds"
+
+
+def previous_successes(path):
+    """Each model's last success (by its labels) in the textfile a run before this one wrote; {} when none."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            lines = f.read().splitlines()
+    except FileNotFoundError:
+        return {}
+    found = {}
+    for line in lines:
+        if line.startswith(LAST_SUCCESS + "{") and "} " in line:
+            labels, _, value = line[len(LAST_SUCCESS) + 1:].rpartition("} ")
+            try:
+                found[labels] = float(value)
+            except ValueError:
+                continue
+    return found
+
+
+def stamp_success(spec, results, previous):
+    """This run's time for each model it measured; the previous success (0: never) for each it could not."""
+    for r in results:
+        m = r["metrics"]
+        ok = m["aidualstack_model_probe_success"] == 1
+        m[LAST_SUCCESS] = m["aidualstack_model_probe_last_run_timestamp_seconds"] if ok else \
+            previous.get(labels_of(spec, r["model"]), 0.0)
+
+
 def render(spec, results):
     """The textfile: every metric's HELP and TYPE once, then one sample per model that has it."""
     lines = []
@@ -206,9 +243,7 @@ def render(spec, results):
             continue
         lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge"]
         for r, value in samples:
-            labels = (f'model="{label_value(r["model"])}",gpu="{label_value(spec["gpu"]["name"])}",'
-                      f'vm="{label_value(spec["vm"])}"')
-            lines.append(f"{name}{{{labels}}} {float(value)!r}")
+            lines.append(f"{name}{{{labels_of(spec, r['model'])}}} {float(value)!r}")
     return "\n".join(lines) + "\n"
 
 
@@ -273,7 +308,10 @@ def main(argv=None):
             "aidualstack_model_min_tokens_per_second": m["requiredTokensPerSecond"],
             "aidualstack_model_probe_success": 0,
             "aidualstack_model_probe_last_run_timestamp_seconds": time.time()}} for m in spec["models"]]
-    write_atomically(args.textfile or spec["textfile"], render(spec, results))
+    textfile = args.textfile or spec["textfile"]
+    # The stale alert reads the last success, which a run that fails must not move.
+    stamp_success(spec, results, previous_successes(textfile))
+    write_atomically(textfile, render(spec, results))
     if args.report:
         write_atomically(args.report, json.dumps({"endpoint": spec["endpoint"], "results": results}, indent=2) + "\n")
     return 0 if all(r["metrics"]["aidualstack_model_probe_success"] == 1 for r in results) else 1

@@ -63,15 +63,23 @@ withPromtool("promtool's unit tests fire and clear every alert", () => {
 });
 
 test("every alert has a case that fires it and a later check that finds it cleared", () => {
-    for (const rule of ALERT_RULES) {
-        const c = RULE_CASES.find((x) => x.alert === rule.alert);
-        expect(c).toBeDefined();
-        const fired = (c?.checks ?? []).filter((k) => k.fires).map((k) => k.at);
-        const cleared = (c?.checks ?? []).filter((k) => !k.fires).map((k) => k.at);
+    for (const c of RULE_CASES) {
+        const fired = c.checks.filter((k) => k.fires).map((k) => k.at);
+        const cleared = c.checks.filter((k) => !k.fires).map((k) => k.at);
         expect(fired.length).toBeGreaterThan(0);
         expect(cleared.some((t) => t > Math.min(...fired))).toBe(true);
     }
-    expect(RULE_CASES.map((c) => c.alert).sort()).toEqual(ALERT_RULES.map((r) => r.alert).sort());
+    expect([...new Set(RULE_CASES.map((c) => c.alert))].sort()).toEqual(ALERT_RULES.map((r) => r.alert).sort());
+    // An alert with more than one case says what each shows.
+    const named = RULE_CASES.map((c) => (c.what ? `${c.alert}: ${c.what}` : c.alert));
+    expect(new Set(named).size).toBe(named.length);
+});
+
+test("the stale-probe alert reads the last success: a probe that runs but fails for 3 h is stale", () => {
+    const rule = ALERT_RULES.find((r) => r.alert === "ThroughputProbeStale");
+    expect(rule?.expr).toBe("time() - aidualstack_model_probe_last_success_timestamp_seconds > 7200");
+    const failing = RULE_CASES.find((c) => c.alert === "ThroughputProbeStale" && c.what === "runs but fails for 3 h");
+    expect(failing?.checks.filter((k) => k.fires).map((k) => k.at)).toEqual([121, 179]);
 });
 
 test("every rule carries a severity, a summary and a runbook", () => {

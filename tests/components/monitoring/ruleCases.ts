@@ -14,6 +14,8 @@ export interface Check {
 
 export interface RuleCase {
     readonly alert: string;
+    /** What the case shows, when an alert has more than one. */
+    readonly what?: string;
     readonly intervalMinutes?: number;
     readonly series: Readonly<Record<string, string>>;
     readonly checks: readonly Check[];
@@ -80,17 +82,50 @@ export const RULE_CASES: readonly RuleCase[] = [
     },
     {
         alert: "ThroughputProbeStale",
-        series: { [`aidualstack_model_probe_last_run_timestamp_seconds${sel(model)}`]: "0x150 9000x60" },
+        what: "its timer stopped: neither its last run nor its last success moves",
+        series: {
+            [`aidualstack_model_probe_last_run_timestamp_seconds${sel(model)}`]: "0x150 9000x60",
+            [`aidualstack_model_probe_last_success_timestamp_seconds${sel(model)}`]: "0x150 9000x60",
+        },
         checks: [
             { at: 119 },
             {
                 at: 121,
                 fires: {
                     labels: model,
-                    summary: "the throughput probe of qwen2.5:14b on private-ai has not run for over 2 h",
+                    summary: "the throughput probe has not measured qwen2.5:14b on private-ai for over 2 h",
                 },
             },
             { at: 160 },
+        ],
+    },
+    {
+        // Its last run stays fresh (hourly), its last success does not; at minute 180 a run succeeds again.
+        alert: "ThroughputProbeStale",
+        what: "runs but fails for 3 h",
+        series: {
+            [`aidualstack_model_probe_last_run_timestamp_seconds${sel(model)}`]:
+                "0x59 3600x60 7200x60 10800x60 14400x60",
+            [`aidualstack_model_probe_success${sel(model)}`]: "1 0x179 1x60",
+            [`aidualstack_model_probe_last_success_timestamp_seconds${sel(model)}`]: "0x179 10800x60",
+        },
+        checks: [
+            { at: 119 },
+            {
+                at: 121,
+                fires: {
+                    labels: model,
+                    summary: "the throughput probe has not measured qwen2.5:14b on private-ai for over 2 h",
+                },
+            },
+            {
+                at: 179,
+                fires: {
+                    labels: model,
+                    summary: "the throughput probe has not measured qwen2.5:14b on private-ai for over 2 h",
+                },
+            },
+            { at: 181 },
         ],
     },
     {
@@ -262,7 +297,7 @@ export function renderRuleTests(rulesFile: string): string {
     const tests = RULE_CASES.map((c) => {
         const severity = ALERT_RULES.find((r) => r.alert === c.alert)?.severity ?? "missing";
         return {
-            name: c.alert,
+            name: c.what ? `${c.alert}: ${c.what}` : c.alert,
             interval: `${c.intervalMinutes ?? 1}m`,
             input_series: Object.entries(c.series).map(([series, values]) => ({ series, values })),
             alert_rule_test: c.checks.map((check) => ({

@@ -201,6 +201,8 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
             expect(m.value("aidualstack_model_probe_success", at)).toBe(1);
             const stamp = m.value("aidualstack_model_probe_last_run_timestamp_seconds", at);
             expect(Math.abs(stamp - Date.now() / 1000)).toBeLessThan(120);
+            // A run that measured the model is its last success too (the stale alert reads that).
+            expect(m.value("aidualstack_model_probe_last_success_timestamp_seconds", at)).toBe(stamp);
             // The same weights the gate divided by; the rate of one server and request, twice.
             expect(raw.modelBytes).toBe(gate.modelBytes);
             expect(summary.tokensPerSecond / gate.tokensPerSecond).toBeGreaterThan(0.2);
