@@ -5,46 +5,17 @@
 import * as fs from "fs";
 import * as path from "path";
 import { parse } from "yaml";
+import { jobCredentials, jobEnvironment } from "./workflowRules";
 import { coveredStackPolicy } from "./util";
 
 /** The workflows beside the pack: <project>/.github/workflows. */
 export const WORKFLOWS_DIR = path.join(__dirname, "..", ".github", "workflows");
-
-/** The token GitHub gives every job, scoped by the workflow's `permissions`; not a credential of ours. */
-const AUTOMATIC = new Set(["GITHUB_TOKEN"]);
 
 export interface WorkflowFindings {
     /** "<file>: job <id> uses secrets A, B outside an environment". */
     violations: string[];
     /** What could not be read, and why. */
     unchecked: string[];
-}
-
-/** The secrets a job names (`${{ secrets.X }}`, `secrets['X']`), and "inherit" when it passes them all on. */
-export function secretsOf(job: Record<string, unknown>): string[] {
-    const text = JSON.stringify(job);
-    const names = new Set<string>();
-    for (const m of text.matchAll(/\bsecrets\s*(?:\.\s*([A-Za-z_][A-Za-z0-9_]*)|\[\s*'([^']+)'\s*\])/g)) {
-        const name = m[1] ?? m[2];
-        if (name !== undefined && !AUTOMATIC.has(name)) names.add(name);
-    }
-    // A reusable workflow's call: `secrets: inherit` hands it every secret.
-    if (job["secrets"] === "inherit") names.add("(inherit)");
-    else if (job["secrets"] !== null && typeof job["secrets"] === "object") {
-        for (const k of Object.keys(job["secrets"])) names.add(k);
-    }
-    return [...names].sort();
-}
-
-/** Whether a job names an environment: `environment: name`, or `environment: { name: ... }`. */
-function hasEnvironment(job: Record<string, unknown>): boolean {
-    const env = job["environment"];
-    if (typeof env === "string") return env.trim() !== "";
-    if (env !== null && typeof env === "object") {
-        const name = (env as Record<string, unknown>)["name"];
-        return typeof name === "string" && name.trim() !== "";
-    }
-    return false;
 }
 
 /** The credential-holding jobs outside an environment, in every workflow file of `dir`. */
@@ -78,8 +49,9 @@ export function workflowFindings(dir: string): WorkflowFindings {
                 out.unchecked.push(`${file}: job ${id} is not a mapping`);
                 continue;
             }
-            const secrets = secretsOf(job as Record<string, unknown>);
-            if (secrets.length > 0 && !hasEnvironment(job as Record<string, unknown>)) {
+            // The same reading of a job as the workflow checks (workflowRules.ts) that the tests hold every file to.
+            const secrets = jobCredentials(job);
+            if (secrets.length > 0 && !jobEnvironment(job)) {
                 out.violations.push(`${file}: job ${id} uses secrets ${secrets.join(", ")} outside an environment`);
             }
         }

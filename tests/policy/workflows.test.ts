@@ -2,7 +2,8 @@ import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { policies } from "../../policy/policies";
-import { secretsOf, workflowCredentialsInEnvironment, workflowFindings, WORKFLOWS_DIR } from "../../policy/workflows";
+import { jobCredentials } from "../../policy/workflowRules";
+import { workflowCredentialsInEnvironment, workflowFindings, WORKFLOWS_DIR } from "../../policy/workflows";
 import { PROJECT_DIR } from "../../testing/stackFiles";
 
 /** A folder holding the given workflow files. */
@@ -67,11 +68,10 @@ describe("workflow-credentials-in-environment", () => {
     });
 
     test("a reusable workflow's call that inherits or names secrets holds them", () => {
-        expect(secretsOf({ uses: "./.github/workflows/x.yml", secrets: "inherit" })).toEqual(["(inherit)"]);
-        expect(secretsOf({ uses: "./.github/workflows/x.yml", secrets: { token: "${{ secrets.DEPLOY }}" } })).toEqual([
-            "DEPLOY",
-            "token",
-        ]);
+        expect(jobCredentials({ uses: "./.github/workflows/x.yml", secrets: "inherit" })).toEqual(["(inherit)"]);
+        expect(
+            jobCredentials({ uses: "./.github/workflows/x.yml", secrets: { token: "${{ secrets.DEPLOY }}" } }),
+        ).toEqual(["DEPLOY", "token"]);
         const text = "on: push\njobs:\n  call:\n    uses: ./.github/workflows/x.yml\n    secrets: inherit\n";
         expect(workflowFindings(dir({ "call.yaml": text })).violations).toEqual([
             "call.yaml: job call uses secrets (inherit) outside an environment",

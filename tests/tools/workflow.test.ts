@@ -1,13 +1,13 @@
 // The workflows (.github/workflows: pull-request, deploy, drift): each checked by actionlint, the real GitHub
 // Actions linter (built by .ci/actionlint.sh; it also runs shellcheck on each `run:` script), read for what it
-// must do, and held to the repository's rules (lib/workflowRules.ts), each of which a broken copy must fail.
+// must do, and held to the repository's rules (policy/workflowRules.ts), each of which a broken copy must fail.
 
 import { spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
 import { parse } from "yaml";
-import { READ_ONLY_SECRETS, secretNames, workflowViolations } from "../../lib/workflowRules";
+import { READ_ONLY_SECRETS, secretNames, workflowViolations } from "../../policy/workflowRules";
 import { PROJECT_DIR } from "../../testing/stackFiles";
 
 const WORKFLOWS = path.join(PROJECT_DIR, ".github", "workflows");
@@ -227,7 +227,7 @@ describe("what the drift workflow does", () => {
     });
 });
 
-describe("the workflow rules (lib/workflowRules.ts)", () => {
+describe("the workflow rules (policy/workflowRules.ts)", () => {
     const files = ["pull-request.yml", "deploy.yml", "drift.yml"] as const;
 
     test.each(files)("%s keeps every rule", (name) => {
@@ -302,7 +302,7 @@ describe("the workflow rules (lib/workflowRules.ts)", () => {
 
     test("a credential-holding job outside an environment", () => {
         expect(broken("deploy.yml", "    environment: deploy-${{ matrix.stack }}\n", "")).toEqual([
-            "deploy.yml: job deploy: holds secrets.PULUMI_BACKEND_URL, secrets.PULUMI_CONFIG_PASSPHRASE, secrets.STATE_ACCESS_KEY_ID, secrets.STATE_SECRET_ACCESS_KEY, secrets.PROXMOX_API_TOKEN, secrets.PROXMOX_SSH_PRIVATE_KEY but runs in no environment: set environment: (with required reviewers)",
+            "deploy.yml: job deploy: holds secrets.PROXMOX_API_TOKEN, secrets.PROXMOX_SSH_PRIVATE_KEY, secrets.PULUMI_BACKEND_URL, secrets.PULUMI_CONFIG_PASSPHRASE, secrets.STATE_ACCESS_KEY_ID, secrets.STATE_SECRET_ACCESS_KEY but runs in no environment: set environment: (with required reviewers)",
         ]);
     });
 

@@ -49,6 +49,25 @@ export function secretNames(value: unknown): string[] {
     return [...new Set(names.map((m) => (m[1] ?? m[2]) as string))];
 }
 
+/**
+ * The credentials a job holds: the secrets it names (not the job's own GITHUB_TOKEN), and what it hands a reusable
+ * workflow (`secrets: inherit`, as "(inherit)", or each key of a `secrets:` mapping).
+ */
+export function jobCredentials(job: unknown): string[] {
+    const names = new Set(secretNames(job).filter((n) => n !== JOB_TOKEN));
+    const passed = job !== null && typeof job === "object" ? (job as Record<string, unknown>)["secrets"] : undefined;
+    if (passed === "inherit") names.add("(inherit)");
+    else if (passed !== null && typeof passed === "object") for (const k of Object.keys(passed)) names.add(k);
+    return [...names].sort();
+}
+
+/** The environment a job runs in (`environment: name` or `environment: { name }`), or undefined. */
+export function jobEnvironment(job: unknown): string | undefined {
+    const env = job !== null && typeof job === "object" ? (job as Record<string, unknown>)["environment"] : undefined;
+    const name = env !== null && typeof env === "object" ? (env as Record<string, unknown>)["name"] : env;
+    return typeof name === "string" && name.trim() !== "" ? name : undefined;
+}
+
 const stepLabel = (s: Step, i: number) => `step ${i + 1} (${s.name ?? s.uses ?? s.run?.split("\n")[0] ?? "?"})`;
 
 /** `npm ci` that runs no package's lifecycle scripts. */
@@ -121,9 +140,8 @@ export function workflowViolations(file: string, text: string): string[] {
             }
             if (SAFE_INSTALL.test(s.run ?? "")) installed = true;
         });
-        const creds = [...credentials].filter((n) => n !== JOB_TOKEN);
-        const env = typeof job.environment === "string" ? job.environment : job.environment?.name;
-        if (creds.length > 0 && !env) {
+        const creds = jobCredentials(job);
+        if (creds.length > 0 && !jobEnvironment(job)) {
             out.push(
                 `${where}: holds secrets.${creds.join(", secrets.")} but runs in no environment: set environment: (with required reviewers)`,
             );
