@@ -3,40 +3,19 @@
 // step with one line naming the URL, after the steps before it (Debian's packages, the runner user) did their
 // work, and a second run must change nothing else.
 
-import { Lab } from "../../testing/booted/lab";
-import { BootedSystem, SUITE_LABEL, SUITES } from "../../testing/booted/system";
-import type { PlannedStack } from "../../testing/planStack";
+import { SUITE_LABEL, SUITES } from "../../testing/booted/system";
 import { RUNNER_VERSION } from "../../components/serviceLxc/cicdRunner";
-import {
-    bootContainer,
-    containerSetups,
-    describeBooted,
-    lab,
-    privatePlan,
-    runTwice,
-    expectNestingFor,
-} from "./helpers";
+import { bootedContainerFor, containerSetups, describeBooted, runTwice, expectNestingFor } from "./helpers";
 
 describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite) => {
-    let l: Lab;
-    let system: BootedSystem;
-    let plan: PlannedStack;
-    beforeAll(async () => {
-        plan = await privatePlan();
-        l = lab();
-        system = await bootContainer(l, suite, "private-cicd");
-    }, 180_000);
-    afterAll(async () => {
-        await system?.stop();
-        l?.stop();
-    }, 60_000);
+    const ct = bootedContainerFor(suite, "private-cicd");
 
     test(`${SUITE_LABEL[suite]}: the runner's download fails naming its URL, twice, and changes nothing the second time`, async () => {
-        const setups = containerSetups(plan, "private-cicd");
+        const setups = containerSetups(ct.plan, "private-cicd");
         expect(setups.map((s) => s.name)).toEqual(["private-cicd-runner-setup", "private-cicd-node-exporter-setup"]);
         const version = RUNNER_VERSION;
         const url = `https://github.com/actions/runner/releases/download/v${version}/actions-runner-linux-x64-${version}.tar.gz`;
-        const { first, changes } = await runTwice(system, setups, {
+        const { first, changes } = await runTwice(ct.system, setups, {
             expect: {
                 "private-cicd-runner-setup": new RegExp(
                     `cannot download the Actions runner ${version} from ${url.replace(/\./g, "\\.")}`,
@@ -48,13 +27,13 @@ describeBooted.each(SUITES)("the CI/CD runner's container, booted on %s", (suite
     }, 600_000);
 
     test("the steps before the download did their work: the runner user exists, in no docker group (the jobs run as it)", async () => {
-        expect((await system.sh("id -nG runner")).trim().split(/\s+/)).toEqual(["runner"]);
+        expect((await ct.system.sh("id -nG runner")).trim().split(/\s+/)).toEqual(["runner"]);
         // Nothing half-installed is left: no release kept, no token written, no service.
-        expect((await system.sh("ls -A /opt/actions-runner/release")).trim()).toBe("");
-        expect((await system.ssh("test -e /etc/ai-dualstack/runner/github-token")).code).not.toBe(0);
-        expect((await system.ssh("test -e /etc/systemd/system/aids-runner.service")).code).not.toBe(0);
+        expect((await ct.system.sh("ls -A /opt/actions-runner/release")).trim()).toBe("");
+        expect((await ct.system.ssh("test -e /etc/ai-dualstack/runner/github-token")).code).not.toBe(0);
+        expect((await ct.system.ssh("test -e /etc/systemd/system/aids-runner.service")).code).not.toBe(0);
     }, 60_000);
 
     test("nesting: its services ask for mount namespaces, so the cicd role has nesting on", () =>
-        expectNestingFor(system, "cicd", []));
+        expectNestingFor(ct.system, "cicd", []));
 });
