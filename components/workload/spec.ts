@@ -101,6 +101,35 @@ export function ollamaEndpoint(spec: WorkloadSpec): string | undefined {
     return proxy && route ? routeUrl(proxy[1], route) : undefined;
 }
 
+/** A service that reaches another of its VM over the VM's network, such as Open WebUI's OpenAI API backends. */
+export interface InternalRoute {
+    from: string;
+    to: string;
+    url: string;
+}
+
+/**
+ * The OpenAI-compatible backends each service lists models from (OPENAI_API_BASE_URLS, ";"-separated,
+ * as Open WebUI reads it) that are services of the same VM: Open WebUI's "documents" model comes from
+ * rag-answer this way. URLs to other hosts are not routes of this VM and are left out.
+ */
+export function internalRoutes(services: Record<string, Pick<ServiceConfig, "environment">>): InternalRoute[] {
+    const routes: InternalRoute[] = [];
+    for (const [from, svc] of Object.entries(services)) {
+        for (const url of (svc.environment["OPENAI_API_BASE_URLS"] ?? "").split(";").map((u) => u.trim())) {
+            if (!url) continue;
+            let host: string;
+            try {
+                host = new URL(url).hostname;
+            } catch {
+                continue;
+            }
+            if (host in services && host !== from) routes.push({ from, to: host, url });
+        }
+    }
+    return routes;
+}
+
 /** Where a person reaches each service: its published ports and the proxy routes to it. */
 export function serviceUrls(spec: WorkloadSpec): Record<string, string[]> {
     const urls: Record<string, string[]> = Object.fromEntries(Object.keys(spec.services).map((s) => [s, []]));
