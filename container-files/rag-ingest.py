@@ -279,21 +279,21 @@ class Ingest:
 def write_metrics(path, stats, last_success, failed_passes):
     """The node-exporter textfile: written whole, then renamed, so a scrape never sees half of it."""
     lines = [
-        "# HELP rag_ingest_files Documents in the folder at the last pass.",
-        "# TYPE rag_ingest_files gauge",
-        f"rag_ingest_files {stats.get('files', 0)}",
-        "# HELP rag_ingest_chunks Chunks in the Qdrant collection after the last pass.",
-        "# TYPE rag_ingest_chunks gauge",
-        f"rag_ingest_chunks {stats.get('chunks', 0)}",
-        "# HELP rag_ingest_failures Documents that failed to parse in the last pass.",
-        "# TYPE rag_ingest_failures gauge",
-        f"rag_ingest_failures {stats.get('failures', 0)}",
-        "# HELP rag_ingest_failed_passes Passes since the start that stopped on an error (Ollama or Qdrant).",
-        "# TYPE rag_ingest_failed_passes counter",
-        f"rag_ingest_failed_passes {failed_passes}",
-        "# HELP rag_ingest_last_success_timestamp_seconds When a pass last completed.",
-        "# TYPE rag_ingest_last_success_timestamp_seconds gauge",
-        f"rag_ingest_last_success_timestamp_seconds {last_success:.0f}",
+        "# HELP aidualstack_rag_ingest_files Documents in the folder at the last pass.",
+        "# TYPE aidualstack_rag_ingest_files gauge",
+        f"aidualstack_rag_ingest_files {stats.get('files', 0)}",
+        "# HELP aidualstack_rag_ingest_chunks Chunks in the Qdrant collection after the last pass.",
+        "# TYPE aidualstack_rag_ingest_chunks gauge",
+        f"aidualstack_rag_ingest_chunks {stats.get('chunks', 0)}",
+        "# HELP aidualstack_rag_ingest_failures Documents that failed to parse in the last pass.",
+        "# TYPE aidualstack_rag_ingest_failures gauge",
+        f"aidualstack_rag_ingest_failures {stats.get('failures', 0)}",
+        "# HELP aidualstack_rag_ingest_failed_passes_total Passes since the start that stopped on an error (Ollama or Qdrant).",
+        "# TYPE aidualstack_rag_ingest_failed_passes_total counter",
+        f"aidualstack_rag_ingest_failed_passes_total {failed_passes}",
+        "# HELP aidualstack_rag_ingest_last_success_timestamp_seconds When a pass last completed.",
+        "# TYPE aidualstack_rag_ingest_last_success_timestamp_seconds gauge",
+        f"aidualstack_rag_ingest_last_success_timestamp_seconds {last_success:.0f}",
     ]
     tmp = f"{path}.tmp"
     with open(tmp, "w", encoding="utf-8") as fh:

@@ -2,7 +2,7 @@
 // two HTTP APIs it uses (Ollama's /api/embed and /api/pull, Qdrant's collections and points):
 // chunks go in once, a changed file replaces its chunks, a deleted file's chunks go away.
 
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -74,6 +74,7 @@ function standIn(apiKey: string) {
 }
 
 const python = validator("python3");
+const promtool = validator("promtool");
 const SCRIPT = path.join(__dirname, "..", "..", "container-files", "rag-ingest.py");
 
 function runOnce(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
@@ -127,10 +128,14 @@ function runOnce(env: Record<string, string>): Promise<{ code: number | null; ou
                 expect(p.vector[0]).toBe(p.payload.text.length);
             }
             const count = api.points.size;
-            expect(metric("rag_ingest_files")).toBe(3);
-            expect(metric("rag_ingest_failures")).toBe(1);
-            expect(metric("rag_ingest_chunks")).toBe(count);
-            expect(Math.abs(metric("rag_ingest_last_success_timestamp_seconds") - Date.now() / 1000)).toBeLessThan(60);
+            expect(metric("aidualstack_rag_ingest_files")).toBe(3);
+            expect(metric("aidualstack_rag_ingest_failures")).toBe(1);
+            expect(metric("aidualstack_rag_ingest_chunks")).toBe(count);
+            expect(
+                Math.abs(metric("aidualstack_rag_ingest_last_success_timestamp_seconds") - Date.now() / 1000),
+            ).toBeLessThan(60);
+            // The textfile node-exporter reads is valid exposition format.
+            if (promtool) execFileSync(promtool, ["check", "metrics"], { input: fs.readFileSync(env.METRICS_FILE) });
             // Where in the file each chunk lies: its lines.
             const short = [...api.points.values()].find((p) => p.payload.source === "short.txt");
             expect(short?.payload.where).toBe("line 1");
