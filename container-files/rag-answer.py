@@ -6,6 +6,9 @@ that score at least SCORE_FLOOR, answers with the VM's chat model through Ollama
 answer with numbered sources (the path under the documents folder and where in the file). When no
 chunk passes the floor it says so and never asks the model. Standard library only, like rag-ingest.
 
+POST /v1/retrieve {"query": ...} returns what an answer would cite, without the chat model (the
+bench's retrieval figures come from it).
+
 Environment: API_KEY (required: the bearer token clients send), LISTEN (0.0.0.0:8000), MODEL_NAME
 (documents), OLLAMA_URL (http://ollama:11434), EMBED_MODEL (nomic-embed-text), CHAT_MODEL
 (qwen2.5:14b), QDRANT_URL (http://qdrant:6333), QDRANT_API_KEY, COLLECTION (documents), TOP_K (4),
@@ -266,6 +269,25 @@ def handler_for(answerer):
             self.error(401, "missing or wrong API key (Authorization: Bearer ...)", "invalid_request_error")
             return False
 
+        def retrieve(self):
+            """What an answer would cite, without asking the chat model: {"query": ...} -> the sources."""
+            try:
+                length = int(self.headers.get("Content-Length", "0"))
+                body = json.loads(self.rfile.read(length) or b"null")
+                if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
+                    raise BadRequest("the body must be {\"query\": \"...\"}")
+            except (ValueError, BadRequest) as err:
+                return self.error(400, str(err), "invalid_request_error")
+            try:
+                hits = answerer.retrieve(body["query"])
+            except UpstreamError as err:
+                return self.error(502, str(err), "upstream_error")
+            found = [
+                {"source": h["payload"].get("source"), "where": where(h["payload"]), "score": h.get("score")}
+                for h in hits
+            ]
+            return self.send_json(200, {"hits": found})
+
         def do_GET(self):
             if self.path == "/health":
                 return self.send_json(200, {"status": "ok"})
@@ -279,6 +301,8 @@ def handler_for(answerer):
         def do_POST(self):
             if not self.authorized():
                 return None
+            if self.path == "/v1/retrieve":
+                return self.retrieve()
             if self.path not in ("/v1/chat/completions", "/chat/completions"):
                 return self.error(404, f"no such path: {self.path}", "invalid_request_error")
             try:
