@@ -99,7 +99,7 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
         }
         for (const r of vm.routes) {
-            lines.push(`    route ${r.from} → ${r.to}: ${r.url} (OpenAI API: its models are listed in ${r.from})`);
+            lines.push(`    route ${r.from} → ${r.to}: ${r.url} (${r.kind})`);
         }
         if (vm.ollamaEndpoint) lines.push(`    Ollama API for this machine: ${vm.ollamaEndpoint}`);
         if (vm.waitingFor) lines.push(`    workload and gate wait for ${vm.waitingFor}`);
