@@ -170,8 +170,21 @@ test("mermaid draws what a user would: the VMs' services, monitoring and backup;
     // Every service each VM's workload runs, in its environment's box, with the pinned image.
     const privateVm = idOf("private", "VM 110 private-ai");
     for (const [stack, names] of [
-        ["private", ["ollama", "qdrant", "open-webui", "documents", "rag-ingest", "jupyter", "node-exporter"]],
-        ["public", ["ollama", "chromadb", "chat", "proxy", "node-exporter"]],
+        [
+            "private",
+            [
+                "ollama",
+                "qdrant",
+                "open-webui",
+                "documents",
+                "rag-ingest",
+                "rag-answer",
+                "searxng",
+                "jupyter",
+                "node-exporter",
+            ],
+        ],
+        ["public", ["ollama", "chromadb", "chat", "proxy", "searxng", "node-exporter"]],
     ] as const) {
         for (const name of names) expect(body(stack).some((l) => l.includes(`["service ${name}<br/>`))).toBe(true);
     }
