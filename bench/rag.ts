@@ -140,7 +140,7 @@ async function answerSeconds(url: string, question: string, maxTokens: number): 
 async function measure(url: string, set: QuestionSet, opts: { answers: number; maxTokens: number }) {
     const ranked: string[][] = [];
     for (const q of set.questions) {
-        const { hits } = await post<{ hits: Hit[] }>(`${url}/v1/retrieve`, { query: q.question });
+        const { hits } = await post<{ hits: Hit[] }>(`${url}/v1/retrieve`, { query: q.question, top_k: 5 });
         // A source counts once, at its best rank (two chunks of one file are one source).
         ranked.push([...new Set(hits.map((h) => h.source))]);
     }
@@ -150,7 +150,7 @@ async function measure(url: string, set: QuestionSet, opts: { answers: number; m
     );
     const noAnswerTop: number[] = [];
     for (const q of set.noAnswer) {
-        const { hits } = await post<{ hits: Hit[] }>(`${url}/v1/retrieve`, { query: q });
+        const { hits } = await post<{ hits: Hit[] }>(`${url}/v1/retrieve`, { query: q, top_k: 5 });
         noAnswerTop.push(Math.max(0, ...hits.map((h) => h.score)));
     }
     const times: number[] = [];
@@ -197,7 +197,7 @@ async function runStrategy(
             CHAT_MODEL,
             QDRANT_URL: qdrant.url,
             QDRANT_API_KEY: KEY,
-            TOP_K: "5",
+            TOP_K: "4", // the shipped default: what an answer's prompt carries
             SCORE_FLOOR: "0",
             HYBRID: s.hybrid ? "1" : "0",
         });

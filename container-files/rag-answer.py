@@ -6,7 +6,7 @@ that score at least SCORE_FLOOR, answers with the VM's chat model through Ollama
 answer with numbered sources (the path under the documents folder and where in the file). When no
 chunk passes the floor it says so and never asks the model. Standard library only, like rag-ingest.
 
-POST /v1/retrieve {"query": ...} returns what an answer would cite, without the chat model (the
+POST /v1/retrieve {"query": ..., "top_k": n} returns what an answer would cite, without the chat model (the
 bench's retrieval figures come from it).
 
 Environment: API_KEY (required: the bearer token clients send), LISTEN (0.0.0.0:8000), MODEL_NAME
@@ -131,12 +131,13 @@ class Answerer:
             raise UpstreamError(f"ollama returned {len(vectors)} embeddings for one question")
         return vectors[0]
 
-    def retrieve(self, question):
-        """The chunks that pass the floor, best first, at most top_k."""
+    def retrieve(self, question, top_k=None):
+        """The chunks that pass the floor, best first, at most top_k (TOP_K by default)."""
+        top_k = top_k or self.top_k
         # The Query API (Qdrant 1.10 and later; the VM runs 1.15.1): nearest points by the collection's distance.
         body = {
             "query": self.embed(question),
-            "limit": self.top_k * 4 if self.hybrid else self.top_k,
+            "limit": top_k * 4 if self.hybrid else top_k,
             "with_payload": True,
             "score_threshold": self.floor,
         }
@@ -150,7 +151,7 @@ class Answerer:
         if self.hybrid and hits:
             order = fuse(list(range(len(hits))), bm25_order(question, [h["payload"].get("text", "") for h in hits]))
             hits = [hits[i] for i in order]
-        return hits[: self.top_k]
+        return hits[:top_k]
 
     def sources(self, hits):
         lines = ["", "", "Sources:"]
@@ -187,10 +188,8 @@ class Answerer:
                 if part.get("done"):
                     return
 
-    def answer(self, req):
-        """Yields the answer's text in pieces: the model's words, then the sources."""
-        question = req["question"]
-        hits = self.retrieve(question)
+    def answer(self, req, hits):
+        """Yields the answer's text in pieces from the retrieved chunks: the model's words, then the sources."""
         if not hits:
             yield (
                 f"{NO_ANSWER} (no passage scored {self.floor:.2f} or more), "
@@ -275,11 +274,14 @@ def handler_for(answerer):
                 length = int(self.headers.get("Content-Length", "0"))
                 body = json.loads(self.rfile.read(length) or b"null")
                 if not isinstance(body, dict) or not isinstance(body.get("query"), str) or not body["query"].strip():
-                    raise BadRequest("the body must be {\"query\": \"...\"}")
+                    raise BadRequest("the body must be {\"query\": \"...\", \"top_k\": n (optional)}")
+                top_k = body.get("top_k")
+                if top_k is not None and (not isinstance(top_k, int) or not 1 <= top_k <= 50):
+                    raise BadRequest("top_k must be a whole number from 1 to 50")
             except (ValueError, BadRequest) as err:
                 return self.error(400, str(err), "invalid_request_error")
             try:
-                hits = answerer.retrieve(body["query"])
+                hits = answerer.retrieve(body["query"], top_k)
             except UpstreamError as err:
                 return self.error(502, str(err), "upstream_error")
             found = [
@@ -313,9 +315,13 @@ def handler_for(answerer):
             cid = f"chatcmpl-{uuid.uuid4().hex}"
             created = int(time.time())
             base = {"id": cid, "created": created, "model": answerer.model_name}
+            try:
+                hits = answerer.retrieve(req["question"])
+            except UpstreamError as err:
+                return self.error(502, str(err), "upstream_error")
             if not req["stream"]:
                 try:
-                    text = "".join(answerer.answer(req))
+                    text = "".join(answerer.answer(req, hits))
                 except UpstreamError as err:
                     return self.error(502, str(err), "upstream_error")
                 message = {"role": "assistant", "content": text}
@@ -327,13 +333,8 @@ def handler_for(answerer):
                         "choices": [{"index": 0, "message": message, "finish_reason": "stop"}],
                     },
                 )
-            pieces = answerer.answer(req)
-            try:
-                first = next(pieces)
-            except StopIteration:
-                first = ""
-            except UpstreamError as err:
-                return self.error(502, str(err), "upstream_error")
+            # Streamed: the headers go out once the chunks are found, before the model's first word, so
+            # that a client's header timeout never waits on the model's prompt evaluation.
             self.send_response(200)
             self.send_header("Content-Type", "text/event-stream")
             self.send_header("Cache-Control", "no-cache")
@@ -347,9 +348,9 @@ def handler_for(answerer):
                 self.wfile.write(f"data: {json.dumps(chunk)}\n\n".encode())
                 self.wfile.flush()
 
-            event({"role": "assistant", "content": first})
+            event({"role": "assistant", "content": ""})
             try:
-                for piece in pieces:
+                for piece in answerer.answer(req, hits):
                     event({"content": piece})
             except UpstreamError as err:
                 event({"content": f"\n\n(the answer broke off: {err})"})
