@@ -9,7 +9,7 @@ count as failures. Runs forever (INGEST_INTERVAL seconds between passes) or once
 
 Environment: DOCS_DIR (/documents), OLLAMA_URL (http://ollama:11434), EMBED_MODEL
 (nomic-embed-text), QDRANT_URL (http://qdrant:6333), QDRANT_API_KEY, COLLECTION (documents),
-CHUNK_CHARS (1200), CHUNK_OVERLAP (200), INGEST_INTERVAL (300), ALIVE_FILE (/tmp/ingest-alive),
+CHUNK_CHARS (2400), CHUNK_OVERLAP (300): bench/rag.ts's best on its set (docs/rag.md), INGEST_INTERVAL (300), ALIVE_FILE (/tmp/ingest-alive),
 METRICS_FILE (unset: none; a node-exporter textfile such as /textfile/rag_ingest.prom).
 """
 
@@ -156,8 +156,8 @@ class Ingest:
         self.model = env("EMBED_MODEL", "nomic-embed-text")
         self.qdrant = env("QDRANT_URL", "http://qdrant:6333").rstrip("/")
         self.collection = env("COLLECTION", "documents")
-        self.size = int(env("CHUNK_CHARS", "1200"))
-        self.overlap = int(env("CHUNK_OVERLAP", "200"))
+        self.size = int(env("CHUNK_CHARS", "2400"))
+        self.overlap = int(env("CHUNK_OVERLAP", "300"))
         key = os.environ.get("QDRANT_API_KEY", "")
         self.qheaders = {"api-key": key} if key else {}
 
