@@ -71,7 +71,8 @@ def tokens(text):
 
 
 def bm25_order(question, texts, k1=1.2, b=0.75):
-    """Indexes of `texts` by their BM25 score for the question's words, best first (ties keep order)."""
+    """Indexes of the `texts` that share a word with the question, by BM25 score, best first (ties keep
+    order); a text with none is left out, so that it gets no share of the fused rank."""
     docs = [tokens(t) for t in texts]
     n = len(docs)
     avg = sum(len(d) for d in docs) / n if n else 0
@@ -85,12 +86,13 @@ def bm25_order(question, texts, k1=1.2, b=0.75):
                 continue
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
             s += idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len(d) / (avg or 1)))
-        scores.append((-s, i))
+        if s > 0:
+            scores.append((-s, i))
     return [i for _s, i in sorted(scores)]
 
 
 def fuse(vector_order, bm25, k=60):
-    """Reciprocal rank fusion of two orders of the same indexes."""
+    """Reciprocal rank fusion of two rankings: an index scores 1/(k + rank) in each ranking it is in."""
     score = {}
     for order in (vector_order, bm25):
         for rank, i in enumerate(order):
