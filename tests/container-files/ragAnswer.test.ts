@@ -25,21 +25,24 @@ function standIn(hits: Hit[]) {
         req.on("data", (c: Buffer) => (body += c.toString()));
         req.on("end", () => {
             const input = (body ? JSON.parse(body) : {}) as Record<string, unknown>;
-            res.writeHead(200, { "Content-Type": "application/json" });
-            if (req.url === "/api/embed") return res.end(JSON.stringify({ embeddings: [[1, 0, 0]] }));
-            if (req.url === "/api/chat") {
+            const reply = (code: number, text: string) => {
+                res.writeHead(code, { "Content-Type": "application/json" });
+                res.end(text);
+            };
+            if (req.url === "/api/embed") {
+                reply(200, JSON.stringify({ embeddings: [[1, 0, 0]] }));
+            } else if (req.url === "/api/chat") {
                 chats.push(input as (typeof chats)[number]);
                 const lines = ["The answer", " is here."].map((c) => JSON.stringify({ message: { content: c } }));
-                return res.end([...lines, JSON.stringify({ done: true })].join("\n"));
-            }
-            if (req.url === "/collections/documents/points/query") {
+                reply(200, [...lines, JSON.stringify({ done: true })].join("\n"));
+            } else if (req.url === "/collections/documents/points/query") {
                 queries.push(input);
                 const floor = input["score_threshold"] as number;
                 const found = hits.filter((h) => h.score >= floor).slice(0, input["limit"] as number);
-                return res.end(JSON.stringify({ result: { points: found } }));
+                reply(200, JSON.stringify({ result: { points: found } }));
+            } else {
+                reply(404, "{}");
             }
-            res.writeHead(404);
-            res.end("{}");
         });
     });
     return { server, queries, chats };
