@@ -6,6 +6,7 @@ import { VmModel } from "../config/resolve";
 import { ModelFigures, ThroughputGate } from "../components/gate/throughputGate";
 import { GpuGuest, GpuSummary } from "../components/gpuVm/gpuPassthroughVm";
 import { ComposeWorkload } from "../components/workload/composeWorkload";
+import { internalRoutes, InternalRoute } from "../components/workload/spec";
 
 export interface VmOutput {
     vmid: pulumi.Output<number>;
@@ -14,6 +15,8 @@ export interface VmOutput {
     gpu: GpuSummary | null;
     /** Service name → its image and where people reach it (vms.<vm>.services). */
     services: Record<string, { image: string; urls: string[] }>;
+    /** Services that reach another of the VM over its network (Open WebUI's OpenAI backends). */
+    routes: InternalRoute[];
     /** Where the machine running `pulumi up` reaches the VM's Ollama API; absent without one. */
     ollamaEndpoint?: pulumi.Output<string>;
     /** The throughput gate's figures per model (empty without models or with the gate off). */
@@ -112,6 +115,7 @@ export function vmOutput(
                 { image: svc.image, urls: workload?.urls[svcName] ?? [] },
             ]),
         ),
+        routes: internalRoutes(vm.services),
         ...(workload?.ollamaEndpoint ? { ollamaEndpoint: workload.ollamaEndpoint } : {}),
         throughput: gate?.figures ?? [],
         ...(waiting ? { waitingFor: waiting } : {}),

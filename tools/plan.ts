@@ -98,6 +98,9 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
             const urls = svc.urls.length > 0 ? svc.urls.join(" ") : "not reachable from outside the VM";
             lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
         }
+        for (const r of vm.routes) {
+            lines.push(`    route ${r.from} → ${r.to}: ${r.url} (${r.kind})`);
+        }
         if (vm.ollamaEndpoint) lines.push(`    Ollama API for this machine: ${vm.ollamaEndpoint}`);
         if (vm.waitingFor) lines.push(`    workload and gate wait for ${vm.waitingFor}`);
         for (const f of vm.throughput) {

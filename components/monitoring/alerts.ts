@@ -6,7 +6,7 @@ import { stringify } from "yaml";
 
 export interface AlertRule {
     readonly alert: string;
-    readonly group: "targets" | "throughput" | "gpu" | "storage" | "host" | "backups" | "cicd";
+    readonly group: "targets" | "throughput" | "gpu" | "storage" | "host" | "backups" | "cicd" | "rag";
     readonly expr: string;
     /** How long the condition must hold; "0s" fires on the first evaluation. */
     readonly for: string;
@@ -21,6 +21,7 @@ const NOT_DISKS = 'fstype!~"tmpfs|ramfs|devtmpfs|overlay|squashfs|nsfs|fuse.lxcf
 
 export const BACKUP_MISSING_SECONDS = 26 * 3600;
 export const PROBE_STALE_SECONDS = 2 * 3600;
+export const RAG_INGEST_STALE_SECONDS = 24 * 3600;
 
 export const ALERT_RULES: readonly AlertRule[] = [
     {
@@ -185,6 +186,16 @@ export const ALERT_RULES: readonly AlertRule[] = [
         summary: "{{ $value }} resources of stack {{ $labels.stack }} differ from the program (nightly drift check)",
         runbook:
             "The drift workflow's last run names them in its job summary; `pulumi preview --refresh --stack {{ $labels.stack }} --diff` shows each change. Undo the change made by hand, or put it in the program and deploy.",
+    },
+    {
+        alert: "RagIngestStale",
+        group: "rag",
+        expr: `time() - aidualstack_rag_ingest_last_success_timestamp_seconds > ${RAG_INGEST_STALE_SECONDS}`,
+        for: "0s",
+        severity: "warning",
+        summary: "the document ingest on {{ $labels.guest }} has not completed a pass for over a day",
+        runbook:
+            "`docker logs rag-ingest` in the VM: a pass stops on Ollama or Qdrant errors (is the embedding model pulled, is Qdrant healthy?); files that fail to parse are only counted (aidualstack_rag_ingest_failures).",
     },
 ];
 

@@ -180,6 +180,24 @@ export const DASHBOARDS: readonly DashboardSpec[] = [
             ),
         ],
     },
+    {
+        uid: "aids-rag",
+        title: "ai-dualstack: document ingest (RAG)",
+        panels: [
+            ts(
+                "Documents and chunks",
+                "none",
+                q("aidualstack_rag_ingest_files", "files on {{guest}}"),
+                q("aidualstack_rag_ingest_chunks", "chunks on {{guest}}"),
+            ),
+            stat("Files that failed to parse", "none", q("aidualstack_rag_ingest_failures", "{{guest}}")),
+            stat(
+                "Since the last completed pass",
+                "s",
+                q("time() - aidualstack_rag_ingest_last_success_timestamp_seconds", "{{guest}}"),
+            ),
+        ],
+    },
 ];
 
 /** One dashboard as Grafana's JSON model, panels two to a row. */

@@ -49,6 +49,15 @@ export const BACKUP_METRICS = [
     "aidualstack_backup_last_success_timestamp_seconds",
 ] as const;
 
+/** The RAG ingest's textfile in the private AI VM (container-files/rag-ingest.py, METRICS_FILE). */
+export const RAG_INGEST_METRICS = [
+    "aidualstack_rag_ingest_files",
+    "aidualstack_rag_ingest_chunks",
+    "aidualstack_rag_ingest_failures",
+    "aidualstack_rag_ingest_failed_passes_total",
+    "aidualstack_rag_ingest_last_success_timestamp_seconds",
+] as const;
+
 /** The pool-status textfile on the host (components/monitoring/scripts/zpool-textfile.sh). */
 export const POOL_METRICS = [
     "aidualstack_zfs_pool_size_bytes",
@@ -91,6 +100,7 @@ export const METRICS_BY_JOB: Readonly<Record<ExporterJob, readonly string[]>> = 
         ...BACKUP_METRICS,
         ...POOL_METRICS,
         ...DRIFT_METRICS,
+        ...RAG_INGEST_METRICS,
     ],
     cadvisor: CADVISOR_METRICS,
     gpu: GPU_EXPORTER_METRICS,

@@ -101,6 +101,39 @@ export function ollamaEndpoint(spec: WorkloadSpec): string | undefined {
     return proxy && route ? routeUrl(proxy[1], route) : undefined;
 }
 
+/** A service that reaches another of its VM over the VM's network: Open WebUI's OpenAI backends and web search. */
+export interface InternalRoute {
+    from: string;
+    to: string;
+    url: string;
+    /** What the route is for. */
+    kind: "OpenAI API" | "web search";
+}
+
+/** The environment variables that name another service by URL, as Open WebUI reads them. */
+const ROUTE_VARIABLES: Readonly<Record<string, InternalRoute["kind"]>> = {
+    OPENAI_API_BASE_URLS: "OpenAI API", // ";"-separated
+    SEARXNG_QUERY_URL: "web search",
+};
+
+/**
+ * The routes between services of one VM that their environment names (OPENAI_API_BASE_URLS, split on ";",
+ * and SEARXNG_QUERY_URL): Open WebUI's "documents" model comes from rag-answer this way, its web search
+ * from searxng. URLs to other hosts are not routes of this VM and are left out.
+ */
+export function internalRoutes(services: Record<string, Pick<ServiceConfig, "environment">>): InternalRoute[] {
+    const routes: InternalRoute[] = [];
+    for (const [from, svc] of Object.entries(services)) {
+        for (const [variable, kind] of Object.entries(ROUTE_VARIABLES)) {
+            for (const url of (svc.environment[variable] ?? "").split(";").map((u) => u.trim())) {
+                const host = /^https?:\/\/([a-z0-9-]+)[:/]/.exec(url)?.[1];
+                if (host && host in services && host !== from) routes.push({ from, to: host, url, kind });
+            }
+        }
+    }
+    return routes;
+}
+
 /** Where a person reaches each service: its published ports and the proxy routes to it. */
 export function serviceUrls(spec: WorkloadSpec): Record<string, string[]> {
     const urls: Record<string, string[]> = Object.fromEntries(Object.keys(spec.services).map((s) => [s, []]));

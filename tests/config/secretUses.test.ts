@@ -26,8 +26,10 @@ test("the private stack's secrets: each where the config names it", () => {
         "pbsPublicPassword",
         "postgresPassword",
         "qdrantApiKey",
+        "ragApiKey",
         "redisPassword",
         "runnerRegistrationToken",
+        "searxngSecret",
         "webuiAdminPassword",
         "webuiSecretKey",
         "wireguardPrivateKey",
@@ -40,6 +42,7 @@ test("the public stack runs no monitoring server, so Grafana's and the alert rec
         "pbsPublicPassword",
         "postgresPassword",
         "redisPassword",
+        "searxngSecret",
         "webuiAdminPassword",
         "webuiSecretKey",
     ]);

@@ -2,7 +2,7 @@
 // two HTTP APIs it uses (Ollama's /api/embed and /api/pull, Qdrant's collections and points):
 // chunks go in once, a changed file replaces its chunks, a deleted file's chunks go away.
 
-import { spawn } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
 import * as http from "http";
 import { AddressInfo } from "net";
@@ -13,7 +13,7 @@ import { validator } from "../helpers/sandbox";
 interface Point {
     id: string;
     vector: number[];
-    payload: { source: string; sha256: string; chunk: number; text: string };
+    payload: { source: string; sha256: string; chunk: number; where: string; text: string };
 }
 
 /** Just enough of Ollama and Qdrant, recording every call. */
@@ -54,6 +54,9 @@ function standIn(apiKey: string) {
             if (url === "/collections/documents/points/scroll") {
                 return json(200, { result: { points: [...points.values()], next_page_offset: null } });
             }
+            if (url === "/collections/documents/points/count") {
+                return json(200, { result: { count: points.size } });
+            }
             if (url === "/collections/documents/points?wait=true" && req.method === "PUT") {
                 for (const p of input["points"] as Point[]) points.set(p.id, p);
                 return json(200, { result: { status: "completed" } });
@@ -71,6 +74,7 @@ function standIn(apiKey: string) {
 }
 
 const python = validator("python3");
+const promtool = validator("promtool");
 const SCRIPT = path.join(__dirname, "..", "..", "container-files", "rag-ingest.py");
 
 function runOnce(env: Record<string, string>): Promise<{ code: number | null; out: string }> {
@@ -95,6 +99,7 @@ function runOnce(env: Record<string, string>): Promise<{ code: number | null; ou
         fs.writeFileSync(path.join(docs, "notes", "long.md"), long);
         fs.writeFileSync(path.join(docs, "short.txt"), "Qwen runs on the RTX 5090.");
         fs.writeFileSync(path.join(docs, "image.png"), "not text");
+        fs.writeFileSync(path.join(docs, "broken.pdf"), "%PDF-1.4 this is no PDF");
         const env = {
             DOCS_DIR: docs,
             OLLAMA_URL: base,
@@ -103,11 +108,16 @@ function runOnce(env: Record<string, string>): Promise<{ code: number | null; ou
             CHUNK_CHARS: "300",
             CHUNK_OVERLAP: "50",
             ALIVE_FILE: path.join(docs, "..", `alive-${path.basename(docs)}`),
+            METRICS_FILE: path.join(docs, "..", `metrics-${path.basename(docs)}.prom`),
         };
+        const metric = (name: string) =>
+            Number(new RegExp(`^${name} (\\S+)$`, "m").exec(fs.readFileSync(env.METRICS_FILE, "utf8"))?.[1]);
         try {
             const first = await runOnce(env);
             expect(first.out).toContain("pulling nomic-embed-text");
             expect(first.code).toBe(0);
+            // The PDF that fails to parse is logged and counted; the pass goes on.
+            expect(first.out).toMatch(/broken\.pdf: skipped, /);
             const sources = () => [...api.points.values()].map((p) => p.payload.source);
             expect(new Set(sources())).toEqual(new Set(["notes/long.md", "short.txt"]));
             expect(sources().filter((s) => s === "notes/long.md").length).toBeGreaterThan(3);
@@ -118,6 +128,21 @@ function runOnce(env: Record<string, string>): Promise<{ code: number | null; ou
                 expect(p.vector[0]).toBe(p.payload.text.length);
             }
             const count = api.points.size;
+            expect(metric("aidualstack_rag_ingest_files")).toBe(3);
+            expect(metric("aidualstack_rag_ingest_failures")).toBe(1);
+            expect(metric("aidualstack_rag_ingest_chunks")).toBe(count);
+            expect(
+                Math.abs(metric("aidualstack_rag_ingest_last_success_timestamp_seconds") - Date.now() / 1000),
+            ).toBeLessThan(60);
+            // The textfile node-exporter reads is valid exposition format.
+            if (promtool) execFileSync(promtool, ["check", "metrics"], { input: fs.readFileSync(env.METRICS_FILE) });
+            // Where in the file each chunk lies: its lines.
+            const short = [...api.points.values()].find((p) => p.payload.source === "short.txt");
+            expect(short?.payload.where).toBe("line 1");
+            const firstLong = [...api.points.values()].find(
+                (p) => p.payload.source === "notes/long.md" && p.payload.chunk === 0,
+            );
+            expect(firstLong?.payload.where).toMatch(/^lines 1-\d+$/);
 
             // Nothing changed: nothing is embedded again.
             api.calls.length = 0;

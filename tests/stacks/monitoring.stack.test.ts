@@ -26,7 +26,7 @@ test("the server's set-up runs over root SSH in the monitoring container, after 
         one(priv.resources, command.remote.Command, "private-monitoring-node-exporter-setup").urn,
     );
     expect(setup.description).toBe(
-        `installs and configures Prometheus ≥ 2.42.0 (30 d / 20 GiB), Alertmanager ≥ 0.25.0, Grafana 12.1.1 (5 dashboards); 16 targets, ${ALERT_RULES.length} alert rules (script held secret: it carries the Grafana password and the alert receiver)`,
+        `installs and configures Prometheus ≥ 2.42.0 (30 d / 20 GiB), Alertmanager ≥ 0.25.0, Grafana 12.1.1 (6 dashboards); 16 targets, ${ALERT_RULES.length} alert rules (script held secret: it carries the Grafana password and the alert receiver)`,
     );
     const stdin = String(setup.inputs["stdin"]);
     expect(stdin).toContain("AIDS_GRAFANA_PASSWORD='offline-placeholder-grafanaAdminPassword'");

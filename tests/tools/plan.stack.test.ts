@@ -65,7 +65,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "  backups: job aids-private (*-*-* 02:30) of private-ai, private-postgres → pbs-private (datastore private, namespace private); docs/backup.md",
     );
     expect(out).toMatch(
-        /Resources by type \(100 to create\):\n\s+28 {2}command:remote:Command\n\s+9 {2}docker:index\/container:Container/,
+        /Resources by type \(105 to create\):\n\s+28 {2}command:remote:Command\n\s+11 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(
@@ -81,7 +81,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toContain(
         "    URLs: http://10.10.10.24:9090 http://10.10.10.24:3000 (Alertmanager on the container's loopback)",
     );
-    expect(out).toMatch(/^ {4}16 alert rules; targets \(16\):$/m);
+    expect(out).toMatch(/^ {4}17 alert rules; targets \(16\):$/m);
     expect(out).toContain(
         "      node public-ai (public, gpu rtx3060): http://10.20.20.10:8480/metrics/node/metrics via trusted-only route",
     );
@@ -133,7 +133,7 @@ test("repeated warnings print once with the count and paths; --summary leaves th
     // No tree: neither the stack's root nor any branch; the counts and outputs stay.
     expect(out).not.toContain("pulumi:pulumi:Stack");
     expect(out).not.toMatch(/[├└]─/);
-    expect(out).toMatch(/Resources by type \(100 to create\):\n\s+28 {2}command:remote:Command/);
+    expect(out).toMatch(/Resources by type \(105 to create\):\n\s+28 {2}command:remote:Command/);
     expect(out).toContain("vm private-ai: VMID 110 on pve1, 10.10.10.10");
     // The full plan prints the same notes, then the tree.
     const full = await capture(["private"]);
@@ -170,8 +170,21 @@ test("mermaid draws what a user would: the VMs' services, monitoring and backup;
     // Every service each VM's workload runs, in its environment's box, with the pinned image.
     const privateVm = idOf("private", "VM 110 private-ai");
     for (const [stack, names] of [
-        ["private", ["ollama", "qdrant", "open-webui", "documents", "rag-ingest", "jupyter", "node-exporter"]],
-        ["public", ["ollama", "chromadb", "chat", "proxy", "node-exporter"]],
+        [
+            "private",
+            [
+                "ollama",
+                "qdrant",
+                "open-webui",
+                "documents",
+                "rag-ingest",
+                "rag-answer",
+                "searxng",
+                "jupyter",
+                "node-exporter",
+            ],
+        ],
+        ["public", ["ollama", "chromadb", "chat", "proxy", "searxng", "node-exporter"]],
     ] as const) {
         for (const name of names) expect(body(stack).some((l) => l.includes(`["service ${name}<br/>`))).toBe(true);
     }

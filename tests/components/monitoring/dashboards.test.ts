@@ -24,7 +24,7 @@ test("metricNames reads the metrics of a query, not its functions, labels or ran
     ]);
 });
 
-test("the dashboards cover the host, the GPUs, throughput against its threshold, ZFS and backups", () => {
+test("the dashboards cover the host, the GPUs, throughput against its threshold, ZFS, backups and the RAG ingest", () => {
     const titles = DASHBOARDS.map((d) => d.title);
     expect(titles).toEqual([
         "ai-dualstack: host and guests",
@@ -32,6 +32,7 @@ test("the dashboards cover the host, the GPUs, throughput against its threshold,
         "ai-dualstack: inference throughput",
         "ai-dualstack: ZFS",
         "ai-dualstack: backups",
+        "ai-dualstack: document ingest (RAG)",
     ]);
     const exprs = (uid: string) =>
         DASHBOARDS.find((d) => d.uid === uid)?.panels.flatMap((p) => p.queries.map((q) => q.expr)) ?? [];
@@ -47,6 +48,12 @@ test("the dashboards cover the host, the GPUs, throughput against its threshold,
     expect(tps).toEqual(
         expect.arrayContaining(["aidualstack_model_tokens_per_second", "aidualstack_model_min_tokens_per_second"]),
     );
+    expect(exprs("aids-rag").flatMap(metricNames).sort()).toEqual([
+        "aidualstack_rag_ingest_chunks",
+        "aidualstack_rag_ingest_failures",
+        "aidualstack_rag_ingest_files",
+        "aidualstack_rag_ingest_last_success_timestamp_seconds",
+    ]);
 });
 
 test("every panel of every generated dashboard file names only metrics some target provides", () => {

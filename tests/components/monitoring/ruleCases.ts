@@ -283,6 +283,22 @@ export const RULE_CASES: readonly RuleCase[] = [
             { at: 3300 },
         ],
     },
+    {
+        alert: "RagIngestStale",
+        intervalMinutes: 10,
+        series: { [`aidualstack_rag_ingest_last_success_timestamp_seconds${sel(ai)}`]: "0x150 90000x10" },
+        checks: [
+            { at: 1430 },
+            {
+                at: 1450,
+                fires: {
+                    labels: ai,
+                    summary: "the document ingest on private-ai has not completed a pass for over a day",
+                },
+            },
+            { at: 1520 },
+        ],
+    },
 ];
 
 /** The rule's runbook with `{{ $labels.x }}` filled in from the alert's labels. */

@@ -112,7 +112,7 @@ test("secrets go to env files that the header names, never into the file", () =>
     expect(webui["env_file"]).toEqual([{ path: "./open-webui.env", required: true }]);
     expect(webui["environment"]).not.toHaveProperty("DATABASE_URL");
     expect(text).toMatch(
-        /^# {3}open-webui\.env: DATABASE_URL, QDRANT_API_KEY, REDIS_URL, WEBSOCKET_REDIS_URL, WEBUI_ADMIN_PASSWORD, WEBUI_SECRET_KEY$/m,
+        /^# {3}open-webui\.env: DATABASE_URL, OPENAI_API_KEYS, QDRANT_API_KEY, REDIS_URL, WEBSOCKET_REDIS_URL, WEBUI_ADMIN_PASSWORD, WEBUI_SECRET_KEY$/m,
     );
     // The templates' secret names are not values, but their filled forms must not appear either.
     expect(text).not.toMatch(/postgresql:\/\/openwebui:/);

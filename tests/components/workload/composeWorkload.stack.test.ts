@@ -59,11 +59,13 @@ test("every service is an image and a container of its own, the images pinned", 
             "ollama",
             "open-webui",
             "qdrant",
+            "rag-answer",
             "rag-ingest",
+            "searxng",
         ].sort(),
     );
     expect(Object.keys(byName(pub)).sort()).toEqual(
-        ["cadvisor", "chat", "chromadb", "node-exporter", "nvidia-exporter", "ollama", "proxy"].sort(),
+        ["cadvisor", "chat", "chromadb", "node-exporter", "nvidia-exporter", "ollama", "proxy", "searxng"].sort(),
     );
 });
 
@@ -275,6 +277,86 @@ describe("no open door on first start", () => {
         const documents = byName(priv)["documents"] as RecordedResource;
         expect(envsOf(documents)).toContain("AUTH_TOKEN=offline-placeholder-anythingllmAuthToken");
         expect(documents.secretInputs).toContain("envs");
+    });
+
+    test("Open WebUI lists the documents model from rag-answer, whose key only Open WebUI holds", () => {
+        const webui = byName(priv)["open-webui"] as RecordedResource;
+        const answer = byName(priv)["rag-answer"] as RecordedResource;
+        expect(envsOf(webui)).toEqual(
+            expect.arrayContaining([
+                "ENABLE_OPENAI_API=True",
+                "OPENAI_API_BASE_URLS=http://rag-answer:8000/v1",
+                "OPENAI_API_KEYS=offline-placeholder-ragApiKey",
+            ]),
+        );
+        expect(envsOf(answer)).toEqual(
+            expect.arrayContaining([
+                "API_KEY=offline-placeholder-ragApiKey",
+                "LISTEN=0.0.0.0:8000",
+                "MODEL_NAME=documents",
+                "COLLECTION=documents",
+                "QDRANT_API_KEY=offline-placeholder-qdrantApiKey",
+            ]),
+        );
+        // The ingest's embedding model: questions and chunks in one vector space.
+        const envOf = (c: RecordedResource, k: string) => envsOf(c).find((e) => e.startsWith(`${k}=`));
+        expect(envOf(answer, "EMBED_MODEL")).toBe(envOf(byName(priv)["rag-ingest"] as RecordedResource, "EMBED_MODEL"));
+        expect(answer.secretInputs).toContain("envs");
+        // Private only: nothing published, so the VM's firewall has nothing to open; the key is Open WebUI's alone.
+        expect(ports(answer)).toEqual([]);
+        const holders = containers(priv).filter((c) =>
+            envsOf(c).some((e) => e.includes("offline-placeholder-ragApiKey")),
+        );
+        expect(holders.map((c) => c.inputs["name"]).sort()).toEqual(["open-webui", "rag-answer"]);
+        expect(answer.inputs["uploads"]).toEqual([
+            { file: "/app/rag-answer.py", content: expect.stringContaining("def retrieve(") as unknown },
+        ]);
+        expect(webui.dependencies).toContain(answer.urn);
+        expect(priv.outputs?.vms["private-ai"]?.routes).toEqual(
+            expect.arrayContaining([
+                { from: "open-webui", to: "rag-answer", url: "http://rag-answer:8000/v1", kind: "OpenAI API" },
+            ]),
+        );
+    });
+
+    test("each Open WebUI searches the web through its own SearXNG, which publishes nothing", () => {
+        for (const [p, vm, webuiName] of [
+            [priv, "private-ai", "open-webui"],
+            [pub, "public-ai", "chat"],
+        ] as const) {
+            const webui = byName(p)[webuiName] as RecordedResource;
+            const searxng = byName(p)["searxng"] as RecordedResource;
+            expect(envsOf(webui)).toEqual(
+                expect.arrayContaining([
+                    "ENABLE_WEB_SEARCH=True",
+                    "WEB_SEARCH_ENGINE=searxng",
+                    "SEARXNG_QUERY_URL=http://searxng:8080/search?q=<query>",
+                ]),
+            );
+            expect(searxng.inputs["image"]).toMatch(/^ghcr\.io\/searxng\/searxng:\d{4}\.\d+\.\d+-[0-9a-f]+$/);
+            expect(ports(searxng)).toEqual([]);
+            expect(envsOf(searxng)).toContain("SEARXNG_SECRET=offline-placeholder-searxngSecret");
+            expect((searxng.inputs["healthcheck"] as { tests: string[] }).tests).toEqual([
+                "CMD",
+                "wget",
+                "-q",
+                "--spider",
+                "http://127.0.0.1:8080/healthz",
+            ]);
+            expect(searxng.inputs["uploads"]).toEqual([
+                {
+                    file: "/etc/searxng/settings.yml",
+                    content: expect.stringMatching(/formats: \[html, json\]/) as unknown,
+                },
+            ]);
+            expect(webui.dependencies).toContain(searxng.urn);
+            expect(p.outputs?.vms[vm]?.routes).toContainEqual({
+                from: webuiName,
+                to: "searxng",
+                url: "http://searxng:8080/search?q=<query>",
+                kind: "web search",
+            });
+        }
     });
 
     test("the public proxy starts only once every service it routes to is up and healthy", () => {
