@@ -16,7 +16,8 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../lib/paths";
-import { alive, Lab } from "./lab";
+import { Lab } from "./lab";
+import { RUN_DIR, sweepSystems } from "./sweep";
 
 export type Suite = "trixie" | "bookworm";
 export const SUITES: readonly Suite[] = ["trixie", "bookworm"];
@@ -84,30 +85,6 @@ export function bootedSystemsUnavailable(): string | undefined {
         }
     }
     return undefined;
-}
-
-const RUN_DIR = "/var/tmp/ai-dualstack-booted";
-
-/** Stops and removes the systems of test processes that died (killed before their afterAll ran). */
-export function sweepSystems(): void {
-    if (!fs.existsSync(RUN_DIR)) return;
-    for (const machine of fs.readdirSync(RUN_DIR)) {
-        const dir = path.join(RUN_DIR, machine);
-        const read = (f: string) => Number(fs.readFileSync(path.join(dir, f), "utf8") || "0");
-        // A system another test process is still creating has no owner file yet (it is renamed into place whole):
-        // left alone unless it is older than any boot takes.
-        const owner = fs.existsSync(path.join(dir, "owner")) ? read("owner") : 0;
-        if (owner === 0 && Date.now() - fs.statSync(dir).mtimeMs < 10 * 60_000) continue;
-        if (owner > 0 && alive(owner)) continue;
-        const pid = fs.existsSync(path.join(dir, "nspawn.pid")) ? read("nspawn.pid") : 0;
-        if (pid > 0 && alive(pid)) process.kill(pid, "SIGKILL");
-        try {
-            execFileSync("umount", ["-l", path.join(dir, "root")], { stdio: "ignore" });
-        } catch {
-            // not mounted
-        }
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
 }
 
 function wait(ms: number): Promise<void> {
@@ -208,9 +185,15 @@ function prepareRoot(dir: string, opts: BootOptions): void {
     );
 }
 
-/** Moves nspawn's host end of the veth (ve-<machine>) into the lab and onto its bridge, once nspawn made it. */
+/**
+ * Moves nspawn's host end of the veth (ve-<machine>) into the lab and onto its bridge, once nspawn is done with it:
+ * nspawn looks the veth up by name right after making it, and fails ("Failed to resolve interface ve-…: No such
+ * device", seen in CI) if it has moved already. The guest's first console line (systemd's banner) comes after
+ * nspawn's network set-up, so the move waits for it (10 s at most).
+ */
 async function joinLab(lab: Lab, machine: string, nspawn: ChildProcess, consoleOut: () => string): Promise<void> {
     const veth = `ve-${machine}`;
+    for (let i = 0; consoleOut() === "" && i < 100 && nspawn.exitCode === null; i++) await wait(100);
     for (let i = 0; ; i++) {
         try {
             execFileSync("ip", ["link", "set", veth, "netns", lab.name], { stdio: "ignore" });
@@ -283,7 +266,7 @@ async function waitBooted(system: BootedSystem, nspawn: ChildProcess): Promise<v
 }
 
 // Boots a system on `lab`; resolves once sshd answers and systemd finished starting up. A veth lost on its way into
-// the lab (3 of the 20-odd boots in one CI run beside four other test runs) gets one more boot, with a warning.
+// the lab (nspawn beaten to it, joinLab) gets one more boot, with a warning.
 export async function bootSystem(lab: Lab, opts: BootOptions): Promise<BootedSystem> {
     try {
         return await bootOnce(lab, opts);

@@ -7,14 +7,8 @@ import type { LxcRole } from "../../config/schema";
 import { LabNetwork, startLab, Lab } from "../../testing/booted/lab";
 import { PlannedSetup, runSetup, setupsFor } from "../../testing/booted/setups";
 import { changesSince, snapshot } from "../../testing/booted/state";
-import {
-    bootedSystemsUnavailable,
-    BootedSystem,
-    bootSystem,
-    RunResult,
-    Suite,
-    sweepSystems,
-} from "../../testing/booted/system";
+import { sweepSystems } from "../../testing/booted/sweep";
+import { bootedSystemsUnavailable, BootedSystem, bootSystem, RunResult, Suite } from "../../testing/booted/system";
 import type { PlannedStack } from "../../testing/planStack";
 import { committedPlan } from "../helpers/planCache";
 import { parsedConfig } from "../helpers/config";

@@ -110,7 +110,8 @@ describeBooted.each(SUITES)("the node's set-ups, on a booted %s standing for pve
         const calls = standInCalls(node);
         const writes = calls.filter((c) => !/^(pvesh get|qm guest exec|modprobe wireguard)/.test(c));
         const sources = scriptVar(setup("private-pve1-bootstrap"), "AIDS_MGMT_SOURCES").split(" ");
-        expect(sources).toEqual(cfg.proxmox.managementSources);
+        // The configured sources, then the CI/CD runner's address (its previews reach 22 and 8006; runnerSources).
+        expect(sources).toEqual([...cfg.proxmox.managementSources, `${addressOf("private-cicd")}/32`]);
         expect(writes).toEqual([
             "proxmox-boot-tool refresh",
             expect.stringMatching(/^proxmox-boot-tool refresh: cmdline /),
