@@ -4,6 +4,9 @@
 // provider references point at those ids. Values the preview still had unknown (ids of resources not yet created)
 // come out empty, or a value of their type (computedFromSchema); a second round, from a preview against the first
 // state, fills the ids in. The secrets the JSON masks come from a saved plan, encrypted for the stack (secretInputs).
+// A local command (it runs on the machine running `up`) is run here, as its create would be, for its stdout.
+
+import { execFileSync } from "child_process";
 
 /** One step of `pulumi preview --json`, as far as the state needs it. */
 export interface PreviewStep {
@@ -130,6 +133,12 @@ function withoutUnknowns(
 /** Outputs a resource type's state must hold beyond its inputs. */
 const OUTPUTS: Record<string, Record<string, unknown>> = { "command:remote:Command": { stdout: "", stderr: "" } };
 
+/** What a local command's create prints, as the provider records it: the command run here (the preview key's ssh-keygen). */
+function localOutputs(type: string, inputs: Record<string, unknown>): Record<string, unknown> {
+    if (type !== "command:local:Command" || typeof inputs["create"] !== "string") return {};
+    return { stdout: execFileSync("/bin/sh", ["-c", inputs["create"]], { encoding: "utf8" }).trimEnd(), stderr: "" };
+}
+
 /** `urn::id` with the id the built state gives that provider: the base state's, else idOf's. */
 function providerRef(ref: string | undefined, ids: ReadonlyMap<string, string>): string | undefined {
     if (!ref) return undefined;
@@ -239,7 +248,9 @@ function fromStep(r: PreviewResource, ids: ReadonlyMap<string, string>, opts: St
         ...(custom ? { id } : {}),
         type: r.type,
         inputs,
-        outputs: custom ? { ...OUTPUTS[r.type], ...outputs, ...("id" in outputs ? { id } : {}) } : {},
+        outputs: custom
+            ? { ...OUTPUTS[r.type], ...outputs, ...localOutputs(r.type, inputs), ...("id" in outputs ? { id } : {}) }
+            : {},
         ...(r.parent ? { parent: r.parent } : {}),
         ...(r.protect ? { protect: true } : {}),
         dependencies: r.dependencies ?? [],

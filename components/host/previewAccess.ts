@@ -131,7 +131,11 @@ export class PreviewAccess extends pulumi.ComponentResource {
             },
             { ...child, additionalSecretOutputs: ["stdout"] },
         );
-        const pair = key.stdout.apply(splitKeyPair);
+        // A targeted `up` that leaves the key out (as tests/e2e/replaceGuard.test.ts does) runs the program without its
+        // stdout: nothing to split then, and nothing that reads the pair is created in that run either.
+        const pair = key.stdout.apply((out: string | undefined) =>
+            out === undefined ? { privateKey: "", publicKey: "" } : splitKeyPair(out),
+        );
         this.sshPrivateKey = pulumi.secret(pair.apply((p) => p.privateKey));
         this.publicKey = pulumi.unsecret(pair.apply((p) => p.publicKey));
         this.installs = args.nodes.map((node) =>
@@ -159,7 +163,7 @@ export class PreviewAccess extends pulumi.ComponentResource {
             { userId: names.user, enabled: true, comment: `ai-dualstack ${env}: previews and drift checks, read-only` },
             child,
         );
-        const token = new proxmoxve.user.TokenLegacy(
+        const token = new proxmoxve.user.Token(
             `${name}-token`,
             {
                 userId: names.user,
@@ -173,12 +177,17 @@ export class PreviewAccess extends pulumi.ComponentResource {
             ["user", { userId: names.user }],
             ["token", { tokenId: names.tokenId }],
         ] as const) {
-            new proxmoxve.AclLegacy(
+            new proxmoxve.Acl(
                 `${name}-acl-${who}`,
                 { path: "/", propagate: true, roleId: PREVIEW_ROLE, ...target },
                 { ...child, dependsOn: [user, token] },
             );
         }
-        return pulumi.secret(token.value.apply((v) => (v.includes("=") ? v : `${names.tokenId}=${v}`)));
+        // A targeted `up` that leaves the token out runs the program without its value: nothing to prefix then.
+        return pulumi.secret(
+            token.value.apply((v: string | undefined) =>
+                v === undefined || v.includes("=") ? v : `${names.tokenId}=${v}`,
+            ),
+        ) as pulumi.Output<string>;
     }
 }

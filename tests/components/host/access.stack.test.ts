@@ -56,10 +56,8 @@ test.each(["private", "public"] as const)(
         expect(ofType(plan.resources, proxmoxve.RoleLegacy).map((r) => r.inputs)).toEqual(
             grants.map((g) => ({ roleId: grantRole(env, g), privileges: g.privileges.map((p) => p.privilege) })),
         );
-        // The preview identity's own ACLs (previewAccess.stack.test.ts) are not the deploy identity's.
-        const acls = ofType(plan.resources, proxmoxve.AclLegacy)
-            .filter((a) => !a.name.startsWith(`${env}-preview-`))
-            .map((a) => a.inputs);
+        // The deploy identity's ACLs (AclLegacy); the preview identity's are proxmoxve.Acl (previewAccess.stack.test.ts).
+        const acls = ofType(plan.resources, proxmoxve.AclLegacy).map((a) => a.inputs);
         expect(acls).toEqual(
             grants.flatMap((g) =>
                 g.paths.flatMap((p) => [
@@ -98,7 +96,8 @@ const reaches = (acl: { path: string; propagate: boolean }, target: string) =>
 
 test("a leaked public token reaches no private guest, storage, mapping or bridge", async () => {
     const plan = await planStack("public", managed("public"));
-    const publicAcls = ofType(plan.resources, proxmoxve.AclLegacy)
+    // Both ACL resources the provider has: the deploy identity's (AclLegacy) and the preview identity's (Acl).
+    const publicAcls = [...ofType(plan.resources, proxmoxve.AclLegacy), ...ofType(plan.resources, proxmoxve.Acl)]
         .map((a) => a.inputs as { path: string; propagate: boolean; tokenId?: string })
         .filter((a) => a.tokenId !== undefined);
     const priv = stackModel("private");

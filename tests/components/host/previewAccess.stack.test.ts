@@ -32,12 +32,12 @@ describe("in the plan", () => {
             userId: "aids-private-preview@pve",
             enabled: true,
         });
-        expect(one(plan.resources, proxmoxve.user.TokenLegacy, "private-preview-token").inputs).toMatchObject({
+        expect(one(plan.resources, proxmoxve.user.Token, "private-preview-token").inputs).toMatchObject({
             userId: names.user,
             tokenName: "preview",
             privilegesSeparation: true,
         });
-        const acls = ofType(plan.resources, proxmoxve.AclLegacy)
+        const acls = ofType(plan.resources, proxmoxve.Acl)
             .filter((a) => a.name.startsWith("private-preview-"))
             .map((a) => a.inputs);
         expect(acls).toEqual([
@@ -54,7 +54,7 @@ describe("in the plan", () => {
 
     test("public: only the key; its deploy identity may create no user or ACL on / (that would reach private), so the token is made by hand", async () => {
         const plan = await committedPlan("public");
-        const made = [...ofType(plan.resources, proxmoxve.UserLegacy), ...ofType(plan.resources, proxmoxve.AclLegacy)];
+        const made = [...ofType(plan.resources, proxmoxve.UserLegacy), ...ofType(plan.resources, proxmoxve.Acl)];
         expect(made.filter((r) => r.name.startsWith("public-preview-"))).toEqual([]);
         expect(one(plan.resources, command.local.Command, "public-preview-key").inputs["logging"]).toBe("none");
         expect(one(plan.resources, command.remote.Command, "public-preview-pve1-key")).toBeDefined();
