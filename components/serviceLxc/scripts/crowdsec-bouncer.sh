@@ -17,7 +17,10 @@ register_bouncer() {
     db="$(cscli --error config show --key Config.DbConfig.DbPath)"
     cscli --error bouncers delete "$AIDS_CS_BOUNCER" >/dev/null 2>&1 || true
     cscli --error bouncers add "$AIDS_CS_BOUNCER" -o raw >/dev/null
-    [[ "$(sqlite3 "$db" <<<"UPDATE bouncers SET api_key = '$hash' WHERE name = '$AIDS_CS_BOUNCER'; SELECT changes();")" == 1 ]] || {
+    # CrowdSec, restarted just before, may still hold the database's write lock: sqlite3 waits up to 30 s for
+    # it (.timeout) instead of failing at once with "database is locked" (seen on a booted Debian 13 in CI).
+    [[ "$(sqlite3 "$db" <<<".timeout 30000
+UPDATE bouncers SET api_key = '$hash' WHERE name = '$AIDS_CS_BOUNCER'; SELECT changes();")" == 1 ]] || {
         echo "ai-dualstack crowdsec: the key of bouncer $AIDS_CS_BOUNCER could not be stored in $db" >&2
         exit 1
     }
