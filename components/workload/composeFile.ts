@@ -3,7 +3,7 @@
 
 import { stringify } from "yaml";
 import { ServiceConfig } from "../../config/schema";
-import { WorkloadSpec, fileConfigKey, isHostPath, proxyOf, secretKeys } from "./spec";
+import { WorkloadSpec, fileConfigKey, isHostPath, networksOf, proxyOf, secretKeys } from "./spec";
 import { TRAEFIK_DYNAMIC_FILE, traefikArgs, traefikDynamicConfig } from "./traefik";
 
 /** `30` → `"30s"`, Docker's duration form. */
@@ -73,7 +73,7 @@ function composeService(spec: WorkloadSpec, name: string, svc: ServiceConfig): R
                   ],
               }
             : {}),
-        networks: [spec.network.key],
+        networks: networksOf(spec, name),
         ...(svc.dependsOn.length > 0
             ? { depends_on: Object.fromEntries(svc.dependsOn.map((d) => [d, { condition: "service_healthy" }])) }
             : {}),
@@ -108,7 +108,9 @@ export function renderCompose(spec: WorkloadSpec): string {
         services: Object.fromEntries(
             Object.entries(spec.services).map(([name, svc]) => [name, composeService(spec, name, svc)]),
         ),
-        networks: { [spec.network.key]: { name: spec.network.name, driver: "bridge" } },
+        networks: Object.fromEntries(
+            Object.entries(spec.networks).map(([key, n]) => [key, { name: n.name, driver: "bridge" }]),
+        ),
         ...(Object.keys(spec.volumes).length > 0
             ? { volumes: Object.fromEntries(Object.entries(spec.volumes).map(([k, name]) => [k, { name }])) }
             : {}),

@@ -10,7 +10,7 @@ import { dependencyOrder } from "../../lib/graph";
 import { describe } from "../describe";
 import { renderCompose } from "./composeFile";
 import { describeDockerReady, dockerSshOpts, renderDockerReadyScript } from "./dockerReady";
-import { WorkloadSpec, ollamaEndpoint, proxyOf, serviceUrls } from "./spec";
+import { NETWORK_KEY, WorkloadSpec, networksOf, ollamaEndpoint, proxyOf, serviceUrls } from "./spec";
 import { WorkloadService } from "./workloadService";
 
 export interface ComposeWorkloadArgs {
@@ -53,7 +53,10 @@ export class ComposeWorkload extends pulumi.ComponentResource {
     public readonly provider: docker.Provider;
     /** First boot done, Docker (and the GPU) answering. */
     public readonly ready: command.remote.Command;
+    /** The VM's shared network. */
     public readonly network: docker.Network;
+    /** Every network of the workload by compose key (spec.networks): the shared one and each isolated service's own. */
+    public readonly networks: Readonly<Record<string, docker.Network>>;
     public readonly volumes: Readonly<Record<string, docker.Volume>>;
     public readonly services: Readonly<Record<string, WorkloadService>>;
     /** The Ollama container (the service named "ollama"), for whatever must wait for it. */
@@ -97,11 +100,18 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         );
         const child = { parent: this, provider: this.provider, dependsOn: [this.ready] };
         const labels = [{ label: "ai-dualstack.environment", value: spec.environment }];
-        this.network = new docker.Network(
-            `${name}-net`,
-            { name: spec.network.name, driver: "bridge", attachable: false, labels },
-            child,
+        // The environment label on each: the policy pack tells a public container by the networks it joins.
+        this.networks = Object.fromEntries(
+            Object.entries(spec.networks).map(([key, n]) => [
+                key,
+                new docker.Network(
+                    key === NETWORK_KEY ? `${name}-net` : `${name}-${key}`,
+                    { name: n.name, driver: "bridge", attachable: false, labels },
+                    child,
+                ),
+            ]),
         );
+        this.network = this.networks[NETWORK_KEY] as docker.Network;
         this.volumes = Object.fromEntries(
             Object.entries(spec.volumes).map(([key, volumeName]) => [
                 key,
@@ -139,7 +149,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
                     name: svcName,
                     svc,
                     spec,
-                    network: this.network,
+                    networks: networksOf(spec, svcName).map((key) => this.networks[key] as docker.Network),
                     volumes: this.volumes,
                     envs,
                     secret,

@@ -21,8 +21,11 @@ export interface WorkloadSpec {
     readonly trustedSources: readonly string[];
     /** Also allowed through the trustedOnly routes to exporters, and no other: the monitoring host. */
     readonly metricsSources: readonly string[];
-    /** The one user-defined bridge network the services share, by compose key and Docker name. */
-    readonly network: { readonly key: string; readonly name: string };
+    /**
+     * The user-defined bridge networks, by compose key: the VM's shared one (NETWORK_KEY), which every
+     * service without `clients` joins, and one per service with `clients` (see serviceNetworks).
+     */
+    readonly networks: Readonly<Record<string, DockerNetwork>>;
     /** Named volumes, by compose key and Docker name. */
     readonly volumes: Readonly<Record<string, string>>;
     readonly services: Readonly<Record<string, ServiceModel>>;
@@ -30,7 +33,48 @@ export interface WorkloadSpec {
     readonly files: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
+/** A Docker network of the workload: its Docker name and the services on it, in the VM's order. */
+export interface DockerNetwork {
+    readonly name: string;
+    readonly members: readonly string[];
+}
+
+/** The compose key of the VM's shared network. */
 export const NETWORK_KEY = "ai";
+
+/** The compose key of a service's own network (a service with `clients`); never NETWORK_KEY. */
+export function ownNetworkKey(service: string): string {
+    return `${service}-net`;
+}
+
+/**
+ * The networks of a VM's services. Without `clients`, a service is on the shared `<vm>-net`, where every
+ * such service reaches it. With them, it is on `<vm>-<service>-net` instead, joined by itself, its
+ * clients and its dependsOn (so it still reaches what it waits for), and nothing else. Neither is
+ * internal: a service keeps the VM's egress (SearXNG's queries).
+ */
+export function serviceNetworks(
+    project: string,
+    services: Readonly<Record<string, Pick<ServiceConfig, "clients" | "dependsOn">>>,
+): Record<string, DockerNetwork> {
+    const names = Object.keys(services);
+    const networks: Record<string, DockerNetwork> = {
+        [NETWORK_KEY]: { name: `${project}-net`, members: names.filter((n) => services[n]?.clients === undefined) },
+    };
+    for (const [name, svc] of Object.entries(services)) {
+        if (svc.clients === undefined) continue;
+        const joins = new Set([name, ...svc.clients, ...svc.dependsOn]);
+        networks[ownNetworkKey(name)] = { name: `${project}-${name}-net`, members: names.filter((n) => joins.has(n)) };
+    }
+    return networks;
+}
+
+/** The compose keys of the networks a service joins. */
+export function networksOf(spec: Pick<WorkloadSpec, "networks">, service: string): string[] {
+    return Object.entries(spec.networks)
+        .filter(([, n]) => n.members.includes(service))
+        .map(([key]) => key);
+}
 
 export function isHostPath(source: string): boolean {
     return source.startsWith("/");
@@ -52,7 +96,7 @@ export function workloadSpec(
         address: vm.network.address?.ip ?? "0.0.0.0",
         trustedSources: [...trustedSources],
         metricsSources: [...metricsSources],
-        network: { key: NETWORK_KEY, name: `${vm.name}-net` },
+        networks: serviceNetworks(vm.name, vm.services),
         volumes: Object.fromEntries([...volumeKeys].sort().map((k) => [k, `${vm.name}-${k}`])),
         services: vm.services,
         files: Object.fromEntries(

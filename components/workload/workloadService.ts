@@ -14,7 +14,8 @@ export interface WorkloadServiceArgs {
     readonly name: string;
     readonly svc: ServiceConfig;
     readonly spec: WorkloadSpec;
-    readonly network: docker.Network;
+    /** The networks it joins (spec.networksOf): the VM's shared one or its own, and those of the services it is a client of. */
+    readonly networks: readonly docker.Network[];
     readonly volumes: Readonly<Record<string, docker.Volume>>;
     /** KEY=value lines; a secret Output when they carry serviceSecrets. */
     readonly envs: pulumi.Input<string[]>;
@@ -52,7 +53,7 @@ export function containerArgs(args: WorkloadServiceArgs, image: pulumi.Input<str
                       readOnly: v.readOnly,
                   },
         ),
-        networksAdvanced: [{ name: args.network.name, aliases: [args.name] }],
+        networksAdvanced: args.networks.map((n) => ({ name: n.name, aliases: [args.name] })),
         healthcheck: {
             tests: [...h.test],
             interval: `${h.intervalSeconds}s`,

@@ -4,6 +4,7 @@
 import { EnvironmentPolicies } from "../policy";
 import { EnvironmentName, ParsedConfig } from "../schema";
 import { checkBackups } from "./backup";
+import { checkClients } from "./clients";
 import { checkModels } from "./gate";
 import { guestsOf } from "./guests";
 import { checkGpuDrivers, checkGpuGuests } from "./gpuGuests";
@@ -61,6 +62,7 @@ export function checkConfig(
         checkCapacity(cfg, env, guests, add);
         checkHybridPinning(cfg, add);
         checkWorkloads(cfg, env, add);
+        checkClients(cfg, add);
         checkPublishing(cfg, policy, add);
         checkPublishedSources(cfg, policy, add);
         checkDockerSocket(cfg, policy, add);

@@ -143,6 +143,14 @@ export const ServiceSchema = z.strictObject({
         .default({})
         .meta(d("Resource limits.")),
     dependsOn: z.array(serviceRef).default([]).meta(d("Services of this VM that must be healthy first.")),
+    clients: z
+        .array(serviceRef)
+        .optional()
+        .meta(
+            d(
+                "The only services of this VM that may reach this one. Set, the service leaves the VM's shared Docker network for a network of its own (`<vm>-<service>-net`, with egress), joined by itself, these clients and its dependsOn alone; it may then publish no port nor be a proxy route. Unset: every service of the VM reaches it.",
+            ),
+        ),
     proxy: z
         .strictObject({
             acmeEmail: z.email("must be an e-mail address for Let's Encrypt").meta(d("Let's Encrypt account e-mail.")),
