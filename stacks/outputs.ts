@@ -13,8 +13,11 @@ export interface VmOutput {
     node: string;
     address: pulumi.Output<string | undefined>;
     gpu: GpuSummary | null;
-    /** Service name → its image and where people reach it (vms.<vm>.services). */
-    services: Record<string, { image: string; urls: string[] }>;
+    /**
+     * Service name → its image, where people reach it, and for a service with `clients` the only
+     * services of the VM that reach it (vms.<vm>.services).
+     */
+    services: Record<string, { image: string; urls: string[]; clients?: string[] }>;
     /** Services that reach another of the VM over its network (Open WebUI's OpenAI backends). */
     routes: InternalRoute[];
     /** Where the machine running `pulumi up` reaches the VM's Ollama API; absent without one. */
@@ -112,7 +115,11 @@ export function vmOutput(
         services: Object.fromEntries(
             Object.entries(vm.services).map(([svcName, svc]) => [
                 svcName,
-                { image: svc.image, urls: workload?.urls[svcName] ?? [] },
+                {
+                    image: svc.image,
+                    urls: workload?.urls[svcName] ?? [],
+                    ...(svc.clients ? { clients: [...svc.clients] } : {}),
+                },
             ]),
         ),
         routes: internalRoutes(vm.services),

@@ -96,7 +96,8 @@ function renderOutputs(out: Unwrap<EnvironmentOutputs>): string[] {
         );
         for (const [svcName, svc] of Object.entries(vm.services)) {
             const urls = svc.urls.length > 0 ? svc.urls.join(" ") : "not reachable from outside the VM";
-            lines.push(`    service ${svcName}: ${svc.image}, ${urls}`);
+            const inside = svc.clients ? `; inside it, reached by ${svc.clients.join(", ")} alone (clients)` : "";
+            lines.push(`    service ${svcName}: ${svc.image}, ${urls}${inside}`);
         }
         for (const r of vm.routes) {
             lines.push(`    route ${r.from} → ${r.to}: ${r.url} (${r.kind})`);
