@@ -8,9 +8,12 @@ import { Add, list } from "./issues";
 
 /** The hosts of the URLs in a value: `http://searxng:8080/search`, `redis://:{{pw}}@cache:6379/0` → searxng, cache. */
 export function urlHosts(value: string): string[] {
-    return [...value.matchAll(/[a-z][a-z0-9+.-]*:\/\/(?:[^@/\s]*@)?([A-Za-z0-9-]+)(?=[:/?#;\s]|$)/g)].map(
-        (m) => m[1] as string,
-    );
+    return [...value.matchAll(/[a-z][a-z0-9+.-]*:\/\/([^/?#;\s]*)/g)].flatMap((m) => {
+        const authority = m[1] as string;
+        const host = authority.slice(authority.lastIndexOf("@") + 1).split(":")[0] as string;
+        // A name, not an address: a service of the VM is reached by its name.
+        return /^[A-Za-z0-9-]+$/.test(host) && !/^[0-9-]+$/.test(host) ? [host] : [];
+    });
 }
 
 export function checkClients(cfg: ParsedConfig, add: Add): void {
