@@ -100,17 +100,7 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         );
         const child = { parent: this, provider: this.provider, dependsOn: [this.ready] };
         const labels = [{ label: "ai-dualstack.environment", value: spec.environment }];
-        // The environment label on each: the policy pack tells a public container by the networks it joins.
-        this.networks = Object.fromEntries(
-            Object.entries(spec.networks).map(([key, n]) => [
-                key,
-                new docker.Network(
-                    key === NETWORK_KEY ? `${name}-net` : `${name}-${key}`,
-                    { name: n.name, driver: "bridge", attachable: false, labels },
-                    child,
-                ),
-            ]),
-        );
+        this.networks = this.deployNetworks(name, spec, labels, child);
         this.network = this.networks[NETWORK_KEY] as docker.Network;
         this.volumes = Object.fromEntries(
             Object.entries(spec.volumes).map(([key, volumeName]) => [
@@ -130,6 +120,26 @@ export class ComposeWorkload extends pulumi.ComponentResource {
         this.urls = serviceUrls(spec);
         this.composeYaml = renderCompose(spec);
         this.registerOutputs({ urls: this.urls, ollamaEndpoint: this.ollamaEndpoint });
+    }
+
+    /** The shared network and each isolated service's own (spec.networks), none internal: egress stays. */
+    private deployNetworks(
+        name: string,
+        spec: WorkloadSpec,
+        labels: docker.types.input.NetworkLabel[],
+        opts: pulumi.CustomResourceOptions,
+    ): Record<string, docker.Network> {
+        // The environment label on each: the policy pack tells a public container by the networks it joins.
+        return Object.fromEntries(
+            Object.entries(spec.networks).map(([key, n]) => [
+                key,
+                new docker.Network(
+                    key === NETWORK_KEY ? `${name}-net` : `${name}-${key}`,
+                    { name: n.name, driver: "bridge", attachable: false, labels },
+                    opts,
+                ),
+            ]),
+        );
     }
 
     /** Services come up after the ones they depend on (the proxy last); the rules ruled out unknown names. */

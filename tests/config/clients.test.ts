@@ -10,10 +10,10 @@ type Services = Record<string, ServiceConfig>;
 
 /** The private stack's findings after `edit` changes private-ai's services. */
 function findings(edit: (services: Services) => void = () => {}) {
-    const cfg = structuredClone(parsedConfig("private")) as ParsedConfig;
+    const cfg: ParsedConfig = structuredClone(parsedConfig("private"));
     const vm = cfg.vms["private-ai"];
     if (!vm) throw new Error("the private stack has no private-ai");
-    edit(vm.services as Services);
+    edit(vm.services);
     return collect((add) => checkClients(cfg, add));
 }
 const svc = (services: Services, name: string): ServiceConfig => {
