@@ -65,7 +65,7 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
         "  backups: job aids-private (*-*-* 02:30) of private-ai, private-postgres → pbs-private (datastore private, namespace private); docs/backup.md",
     );
     expect(out).toMatch(
-        /Resources by type \(105 to create\):\n\s+28 {2}command:remote:Command\n\s+11 {2}docker:index\/container:Container/,
+        /Resources by type \(107 to create\):\n\s+28 {2}command:remote:Command\n\s+11 {2}docker:index\/container:Container/,
     );
     // The security and CI/CD containers' set-ups: what is installed, where it answers, what it may reach.
     expect(out).toMatch(
@@ -76,6 +76,11 @@ test("the tree shows the inputs that matter and ends with counts and outputs", a
     expect(out).toMatch(/set-up over SSH: GitHub Actions runner 2\.336\.0 .*labels self-hosted,linux,x64,ai-dualstack/);
     expect(out).toContain("out ACCEPT tcp/8006 to 192.168.1.10");
     expect(out).toMatch(/^ {4}7 {2}proxmoxve:firewall\/optionsLegacy:OptionsLegacy$/m);
+    // The shared network and the own ones of rag-answer and searxng (clients: Open WebUI alone).
+    expect(out).toMatch(/^ {4}3 {2}docker:index\/network:Network$/m);
+    expect(out).toMatch(
+        /service searxng: \S+, not reachable from outside the VM; inside it, reached by open-webui alone \(clients\)\n/,
+    );
     // Monitoring: the set-up, its URLs, the targets (the public VM's through its route) and the alert count.
     expect(out).toContain("  monitoring: exporters admit 10.10.10.24/32 only");
     expect(out).toContain(
@@ -133,7 +138,7 @@ test("repeated warnings print once with the count and paths; --summary leaves th
     // No tree: neither the stack's root nor any branch; the counts and outputs stay.
     expect(out).not.toContain("pulumi:pulumi:Stack");
     expect(out).not.toMatch(/[├└]─/);
-    expect(out).toMatch(/Resources by type \(105 to create\):\n\s+28 {2}command:remote:Command/);
+    expect(out).toMatch(/Resources by type \(107 to create\):\n\s+28 {2}command:remote:Command/);
     expect(out).toContain("vm private-ai: VMID 110 on pve1, 10.10.10.10");
     // The full plan prints the same notes, then the tree.
     const full = await capture(["private"]);
