@@ -12,6 +12,14 @@ import { tinyLlamaGguf, tinyModelfile, TinyModelOptions } from "./tinyModel";
 
 export const OLLAMA_VERSION = "v0.11.4";
 
+/**
+ * The CPU threads the tests' models get (their num_thread). ggml's threads wait for each other by spinning, so a
+ * model given both cores, while jest's other worker keeps one of them busy, runs many times slower than on one
+ * thread: modelThroughput.live took 48 s beside two busy loops with Ollama's default, 14 s with one thread
+ * (measured on this project's two-core machine). Benches leave it out: they measure a quiet machine.
+ */
+export const TEST_THREADS = 1;
+
 /** Where to find the ollama binary, or undefined. */
 export function findOllama(): string | undefined {
     const candidates = [
@@ -41,8 +49,8 @@ export interface OllamaServer {
     models: string;
     /** Runs the ollama CLI against this server. */
     cli(args: string[], cwd?: string): Promise<string>;
-    /** Writes a tiny random-weights GGUF and `ollama create`s it under `name`. */
-    createTinyModel(name: string, options?: TinyModelOptions): Promise<void>;
+    /** Writes a tiny random-weights GGUF and `ollama create`s it under `name`, with `threads` as its num_thread. */
+    createTinyModel(name: string, options?: TinyModelOptions & { threads?: number }): Promise<void>;
     /** The server's log so far (for failure messages). */
     log(): string;
     stop(): Promise<void>;
@@ -117,7 +125,7 @@ export async function startOllama(bin: string, env: Record<string, string> = {})
         async createTinyModel(name, options) {
             const gguf = path.join(root, `${name.replace(/[^a-z0-9]/gi, "_")}.gguf`);
             fs.writeFileSync(gguf, tinyLlamaGguf(options));
-            fs.writeFileSync(`${gguf}.Modelfile`, tinyModelfile(gguf));
+            fs.writeFileSync(`${gguf}.Modelfile`, tinyModelfile(gguf, options?.threads));
             await cli(["create", name, "-f", `${gguf}.Modelfile`]);
         },
         log,

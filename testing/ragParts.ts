@@ -63,9 +63,10 @@ async function ok(res: Response, what: string): Promise<Response> {
  * The server itself keeps nested names (server/create.go, createLink), so the files go through the same
  * HTTP API the CLI uses (POST /api/blobs, POST /api/create) with their relative paths.
  */
-export async function createRealModels(ollama: OllamaServer, fx: RagFixtures): Promise<void> {
+export async function createRealModels(ollama: OllamaServer, fx: RagFixtures, threads?: number): Promise<void> {
     const modelfile = path.join(fx.dir, "..", `${CHAT_MODEL}-${process.pid}.Modelfile`);
-    fs.writeFileSync(modelfile, `FROM ${fx.chatGguf}\n`);
+    const pinned = threads !== undefined ? `PARAMETER num_thread ${threads}\n` : "";
+    fs.writeFileSync(modelfile, `FROM ${fx.chatGguf}\n${pinned}`);
     try {
         await ollama.cli(["create", CHAT_MODEL, "-f", modelfile]);
     } finally {
@@ -87,7 +88,12 @@ export async function createRealModels(ollama: OllamaServer, fx: RagFixtures): P
     const res = await ok(
         await fetch(`${ollama.endpoint}/api/create`, {
             method: "POST",
-            body: JSON.stringify({ model: EMBED_MODEL, files, stream: false }),
+            body: JSON.stringify({
+                model: EMBED_MODEL,
+                files,
+                ...(threads !== undefined ? { parameters: { num_thread: threads } } : {}),
+                stream: false,
+            }),
         }),
         `create ${EMBED_MODEL}`,
     );

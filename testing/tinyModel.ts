@@ -268,9 +268,18 @@ export function tinyLlamaGguf(options: TinyModelOptions = {}): Buffer {
     return encodeGguf(llamaMetadata({ width, ff, layers, heads }, tokens, types), tensors);
 }
 
-/** The Modelfile that turns the GGUF into an Ollama model: raw prompts, no chat template. */
-export function tinyModelfile(ggufPath: string): string {
-    return [`FROM ${ggufPath}`, 'TEMPLATE "{{ .Prompt }}"', "PARAMETER num_ctx 512", ""].join("\n");
+/**
+ * The Modelfile that turns the GGUF into an Ollama model: raw prompts, no chat template; `threads` pins its
+ * num_thread (left out: Ollama's own choice, one per core).
+ */
+export function tinyModelfile(ggufPath: string, threads?: number): string {
+    return [
+        `FROM ${ggufPath}`,
+        'TEMPLATE "{{ .Prompt }}"',
+        "PARAMETER num_ctx 512",
+        ...(threads !== undefined ? [`PARAMETER num_thread ${threads}`] : []),
+        "",
+    ].join("\n");
 }
 
 function main(argv: string[]): number {

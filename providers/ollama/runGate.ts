@@ -249,7 +249,7 @@ async function ensureModel(
 /** One warm-up generation, then the measured ones. */
 async function timeRuns(api: Ollama, input: GateInput, options: RunOptions) {
     options.log(
-        `measuring ${input.model} on ${input.gpu.name}: 1 warm-up and ${input.runs} runs of ${input.numPredict} tokens`,
+        `measuring ${input.model} on ${input.gpu.name}: 1 warm-up and ${input.runs} run${input.runs === 1 ? "" : "s"} of ${input.numPredict} tokens`,
     );
     const warmup = await generate(api, input, options.hooks);
     options.hooks?.onGeneration?.(warmup, true);

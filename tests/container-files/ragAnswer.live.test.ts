@@ -9,7 +9,7 @@ import { execFile } from "child_process";
 import * as fs from "fs";
 import * as path from "path";
 import { promisify } from "util";
-import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
+import { findOllama, OllamaServer, startOllama, TEST_THREADS } from "../../testing/ollamaServer";
 import {
     BENCH_DOCS,
     CHAT_MODEL,
@@ -83,7 +83,7 @@ describeReal("the answering service over the ingested documents, real models", (
 
     beforeAll(async () => {
         ollama = await startOllama(bin!);
-        await createRealModels(ollama, fx!);
+        await createRealModels(ollama, fx!, TEST_THREADS);
         qdrant = await startQdrantLocal(fx!, QDRANT_KEY);
         const ingest = await runIngest(fx!, {
             DOCS_DIR: BENCH_DOCS,

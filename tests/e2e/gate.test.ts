@@ -8,7 +8,7 @@ import { ThroughputGate } from "../../components/gate/throughputGate";
 import { GATE_DEFAULTS } from "../../config/schema";
 import { EngineStack, failureOf } from "../../testing/engine";
 import { engineToolchain } from "../../testing/engineToolchain";
-import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
+import { findOllama, OllamaServer, startOllama, TEST_THREADS } from "../../testing/ollamaServer";
 
 const toolchain = engineToolchain();
 const bin = findOllama();
@@ -50,7 +50,7 @@ function program(endpoint: string) {
 
     beforeAll(async () => {
         server = await startOllama(bin as string);
-        await server.createTinyModel("tiny");
+        await server.createTinyModel("tiny", { threads: TEST_THREADS });
         engine = await EngineStack.create({
             toolchain: toolchain!,
             stackName: "gate",

@@ -6,7 +6,7 @@
 import { GATE_DEFAULTS } from "../../config/schema";
 import { requiredRate } from "../../providers/ollama/measure";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
-import { findOllama, OllamaServer, startOllama } from "../../testing/ollamaServer";
+import { findOllama, OllamaServer, startOllama, TEST_THREADS } from "../../testing/ollamaServer";
 
 const bin = findOllama();
 if (!bin && process.env["CI"]) {
@@ -73,7 +73,7 @@ describeWithOllama("minEfficiency against a real Ollama", () => {
     let server: OllamaServer;
     beforeAll(async () => {
         server = await startOllama(bin as string);
-        await server.createTinyModel("tiny");
+        await server.createTinyModel("tiny", { threads: TEST_THREADS });
     }, 120_000);
     afterAll(async () => {
         await server?.stop();

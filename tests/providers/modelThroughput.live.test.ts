@@ -13,7 +13,7 @@ import { runGate } from "../../providers/ollama/runGate";
 import { GateError } from "../../providers/ollama/transport";
 import { ModelThroughputInputs, modelThroughputProvider, ModelThroughputState } from "../../providers/ollama/provider";
 import { Generation, median, rate } from "../../providers/ollama/measure";
-import { findOllama, freePort, OllamaServer, startOllama } from "../../testing/ollamaServer";
+import { findOllama, freePort, OllamaServer, startOllama, TEST_THREADS } from "../../testing/ollamaServer";
 
 const bin = findOllama();
 if (!bin && process.env["CI"]) {
@@ -37,7 +37,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
 
     beforeAll(async () => {
         server = await startOllama(bin as string);
-        await server.createTinyModel("tiny");
+        await server.createTinyModel("tiny", { threads: TEST_THREADS });
     }, 120_000);
     afterAll(async () => {
         await server?.stop();
@@ -59,6 +59,11 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         removeOnDelete: false,
         ...over,
     });
+    /**
+     * One short run (after the warm-up) for the tests of failures, pulls, pins, diff, refresh, delete and the serialized provider: they check
+     * what the gate asks Ollama, says and records, not the figures, which the first test measures with full runs.
+     */
+    const short = (over: Partial<ModelThroughputInputs> = {}) => inputs({ runs: 1, numPredict: 4, ...over });
     /** Pull requests the server has logged so far (its access log; lines arrive just after the reply). */
     const pulls = async () => {
         await new Promise((r) => setTimeout(r, 300));
@@ -92,16 +97,16 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     test("create fails with a threshold far above it, naming model, GPU, measured and required", async () => {
-        await expect(provider.create(inputs({ minTokensPerSecond: 1_000_000 }))).rejects.toThrow(
+        await expect(provider.create(short({ minTokensPerSecond: 1_000_000 }))).rejects.toThrow(
             /^throughput gate failed: model tiny on GPU cpu0 \(test CPU \(no GPU\), 0 GiB\) at http:\/\/127\.0\.0\.1:\d+: too slow, measured \d+\.\d tokens\/s \(median, slowest \d+\.\d\), required 1000000\.0 tokens\/s; the card's ceiling for this model is \d+\.\d tokens\/s/,
         );
     });
 
     test("residency: requireGpu refuses the CPU run; off, the same run passes", async () => {
-        await expect(provider.create(inputs({ requireGpu: true }))).rejects.toThrow(
+        await expect(provider.create(short({ requireGpu: true }))).rejects.toThrow(
             /model tiny on GPU cpu0 .*: CPU fallback, none of its [\d.]+ MiB is in VRAM; measured [\d.]+ tokens\/s .*required 1\.0 tokens\/s/,
         );
-        const { outs } = await create(inputs({ requireGpu: false }));
+        const { outs } = await create(short({ requireGpu: false }));
         expect(outs).toMatchObject({ passed: true, residency: "cpu", requireGpu: false });
     });
 
@@ -134,8 +139,8 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
 
     test("a model already there is not pulled again: two creates, no pull request", async () => {
         const before = await pulls();
-        const first = await create(inputs());
-        const second = await create(inputs());
+        const first = await create(short());
+        const second = await create(short());
         expect(first.outs.pulled).toBe(false);
         expect(second.outs.pulled).toBe(false);
         expect(second.outs.modelDigest).toBe(first.outs.modelDigest);
@@ -144,12 +149,12 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     test("a pinned digest: matching is not pulled; another digest pulls again", async () => {
-        const { outs } = await create(inputs());
+        const { outs } = await create(short());
         const before = await pulls();
-        await provider.create(inputs({ digest: `sha256:${outs.modelDigest.slice(0, 16)}` }));
+        await provider.create(short({ digest: `sha256:${outs.modelDigest.slice(0, 16)}` }));
         expect(await pulls()).toBe(before);
         // Another digest makes it pull; with no registry here the pull itself is what fails.
-        const err = await provider.create(inputs({ digest: "0123456789ab" })).catch((e: unknown) => e);
+        const err = await provider.create(short({ digest: "0123456789ab" })).catch((e: unknown) => e);
         expect(err).toBeInstanceOf(GateError);
         expect(err).toMatchObject({ kind: "pull-failed" });
         expect((err as GateError).message).toMatch(
@@ -159,11 +164,11 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     });
 
     test("an unchanged gate does not run again: diff of its own recorded state", async () => {
-        const { id, outs } = await create(inputs());
+        const { id, outs } = await create(short());
         expect(outs.modelDigest).toMatch(/^[0-9a-f]{64}$/);
         expect(outs.digest).toBeUndefined();
-        expect(await provider.diff(id, outs, inputs())).toEqual({ changes: false, replaces: [] });
-        expect(await provider.diff(id, outs, inputs({ server: "another-container" }))).toEqual({
+        expect(await provider.diff(id, outs, short())).toEqual({ changes: false, replaces: [] });
+        expect(await provider.diff(id, outs, short({ server: "another-container" }))).toEqual({
             changes: true,
             replaces: [],
         });
@@ -171,7 +176,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
 
     test("refresh measures again without pulling; a model gone since is recorded as a failed gate", async () => {
         await server.cli(["cp", "tiny", "tiny-refresh"]);
-        const { id, outs } = await create(inputs({ model: "tiny-refresh" }));
+        const { id, outs } = await create(short({ model: "tiny-refresh" }));
         const read = await provider.read(id, outs);
         expect(read.props?.measuredAt).not.toBe(outs.measuredAt);
         expect(read.props?.tokensPerSecond).toBeGreaterThan(0);
@@ -185,7 +190,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         });
         expect(await pulls()).toBe(before);
         // So the next `up` gates it again.
-        expect(await provider.diff(id, gone.props as ModelThroughputState, inputs({ model: "tiny-refresh" }))).toEqual({
+        expect(await provider.diff(id, gone.props as ModelThroughputState, short({ model: "tiny-refresh" }))).toEqual({
             changes: true,
             replaces: [],
         });
@@ -194,8 +199,8 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
     test("delete keeps the model by default and removes it when asked", async () => {
         await server.cli(["cp", "tiny", "tiny-keep"]);
         await server.cli(["cp", "tiny", "tiny-drop"]);
-        const keep = await create(inputs({ model: "tiny-keep" }));
-        const drop = await create(inputs({ model: "tiny-drop", removeOnDelete: true }));
+        const keep = await create(short({ model: "tiny-keep" }));
+        const drop = await create(short({ model: "tiny-drop", removeOnDelete: true }));
         await provider.delete(keep.id, keep.outs);
         await provider.delete(drop.id, drop.outs);
         const listed = await server.cli(["list"]);
@@ -218,7 +223,7 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
         ].join("\n");
         const { stdout, stderr } = await promisify(execFile)(
             process.execPath,
-            ["-e", script, JSON.stringify(inputs())],
+            ["-e", script, JSON.stringify(short())],
             {
                 // As in the dynamic provider host: node_modules of the project resolve `ollama`.
                 env: { ...process.env, NODE_PATH: path.join(__dirname, "..", "..", "node_modules") },
@@ -234,6 +239,6 @@ describeWithOllama("ModelThroughput against a real Ollama", () => {
             requiredTokensPerSecond: 1,
             residency: "cpu",
         });
-        expect(stderr).toContain(`ollama gate: measuring tiny on cpu0: 1 warm-up and 3 runs of ${NUM_PREDICT} tokens`);
+        expect(stderr).toContain(`ollama gate: measuring tiny on cpu0: 1 warm-up and 1 run of 4 tokens`);
     });
 });

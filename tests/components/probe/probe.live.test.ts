@@ -17,7 +17,7 @@ import { efficiencyPercent, GenerationTimings, residencyOf, summarize } from "..
 import { runGate } from "../../../providers/ollama/runGate";
 import { GateSettings } from "../../../config/schema";
 import { GateRequirement, ProbeSpec, probeSpec } from "../../../components/probe/spec";
-import { findOllama, freePort, OllamaServer, startOllama } from "../../../testing/ollamaServer";
+import { findOllama, freePort, OllamaServer, startOllama, TEST_THREADS } from "../../../testing/ollamaServer";
 import { findTool, parseMetrics, PROGRAM_FILE } from "./helpers";
 
 const bin = findOllama();
@@ -90,7 +90,7 @@ async function recordingProxy(target: string): Promise<{ url: string; seen: Reco
 
     beforeAll(async () => {
         server = await startOllama(bin as string);
-        await server.createTinyModel("tiny");
+        await server.createTinyModel("tiny", { threads: TEST_THREADS });
         dir = fs.mkdtempSync(path.join(os.tmpdir(), "aids-probe-"));
     }, 120_000);
     afterAll(async () => {
