@@ -86,6 +86,7 @@ function loopbackEnv(rendered: Env, at: Loopback): { env: Env; changed: string[]
         // check for a newer release): OFFLINE_MODE sets HF_HUB_OFFLINE=1 and ends both (open_webui/env.py,
         // "OFFLINE_MODE"; retrieval/utils.py, get_model_path), so the start neither waits on nor needs the network.
         OFFLINE_MODE: "True",
+        // SEARXNG_QUERY_URL stays as rendered: only a web search reaches it, and none runs here.
     };
     return { env: { ...rendered, ...overrides }, changed: Object.keys(overrides) };
 }
