@@ -8,7 +8,7 @@
 // folder and the offline switches change (loopbackEnv below, each with its reason).
 
 import * as docker from "@pulumi/docker";
-import { execFileSync } from "child_process";
+import { execFileSync, spawnSync } from "child_process";
 import * as fs from "fs";
 import * as os from "os";
 import * as path from "path";
@@ -23,7 +23,7 @@ import { findPgBin, PgCluster, startCluster } from "../helpers/postgres";
 const venv = findWebui();
 const ollamaBin = findOllama();
 const pgBin = findPgBin();
-const redis = fs.existsSync("/usr/bin/redis-server") || fs.existsSync("/usr/local/bin/redis-server");
+const redis = spawnSync("sh", ["-c", "command -v redis-server"]).status === 0;
 const missing = [
     venv
         ? ""
@@ -82,6 +82,8 @@ function loopbackEnv(rendered: Env, at: Loopback): { env: Env; changed: string[]
         // The container keeps its data in the volume at /app/backend/data (the image's DATA_DIR); the pip
         // package's default is inside the virtualenv, which the test must not write.
         DATA_DIR: at.dataDir,
+        // Not rendered (the image's user has its own): the process's caches (Hugging Face's, ~/.cache) go there too.
+        HOME: at.dataDir,
         // The image ships its embedding model; the pip package would fetch it from Hugging Face at startup (and
         // check for a newer release): OFFLINE_MODE sets HF_HUB_OFFLINE=1 and ends both (open_webui/env.py,
         // "OFFLINE_MODE"; retrieval/utils.py, get_model_path), so the start neither waits on nor needs the network.
@@ -113,7 +115,7 @@ describeReal("the pinned Open WebUI with the private stack's rendered environmen
         image = String(byName("open-webui").inputs["image"]);
 
         ollama = await startOllama(ollamaBin!);
-        // qdrant-client is one of Open WebUI's own requirements: its venv runs the stand-in, no RAG fixtures needed.
+        // Open WebUI's venv holds qdrant-client (.ci/webui.sh, for VECTOR_DB=qdrant): it runs the stand-in too.
         qdrant = await startQdrantLocal(venv!, answerEnv["QDRANT_API_KEY"] ?? "");
         // The answering service as its container runs it (stdlib only), its addresses on loopback.
         answer = await startAnswer(venv!.python, {
@@ -124,7 +126,8 @@ describeReal("the pinned Open WebUI with the private stack's rendered environmen
         pg = await startCluster(pgBin!, "webui");
         const db = new URL(webuiEnv["DATABASE_URL"] ?? "");
         const [user, password, name] = [db.username, decodeURIComponent(db.password), db.pathname.slice(1)];
-        // What the database container's set-up makes for Open WebUI: its role, with the password, and its database.
+        // What the database container's set-up makes for Open WebUI: its role, with the password, and its
+        // database. The throwaway cluster trusts loopback (tests/helpers/postgres.ts): the password is sent, not checked.
         pg.sql("postgres", `CREATE ROLE ${user} LOGIN PASSWORD '${password}'`);
         pg.sql("postgres", `CREATE DATABASE ${name} OWNER ${user}`);
         cache = await startRedis(decodeURIComponent(new URL(webuiEnv["REDIS_URL"] ?? "").password));
@@ -139,7 +142,7 @@ describeReal("the pinned Open WebUI with the private stack's rendered environmen
             dataDir,
         });
         const started = Date.now();
-        webui = await startWebui(venv!, { HOME: dataDir, ...env }, STARTUP_MS);
+        webui = await startWebui(venv!, env, STARTUP_MS);
         startupMs = Date.now() - started;
         console.log(`Open WebUI ${installedVersion(venv!)} answered /health after ${(startupMs / 1000).toFixed(1)} s`);
     });
@@ -188,7 +191,7 @@ describeReal("the pinned Open WebUI with the private stack's rendered environmen
         expect(changed.sort()).toEqual(
             [
                 ...["OLLAMA_BASE_URL", "QDRANT_URI", "OPENAI_API_BASE_URLS", "DATABASE_URL", "REDIS_URL"],
-                ...["WEBSOCKET_REDIS_URL", "DATA_DIR", "OFFLINE_MODE"],
+                ...["WEBSOCKET_REDIS_URL", "DATA_DIR", "HOME", "OFFLINE_MODE"],
             ].sort(),
         );
         expect(env["DATABASE_URL"]).toBe(webuiEnv["DATABASE_URL"]?.replace("10.10.10.20:5432", "127.0.0.1:4"));
