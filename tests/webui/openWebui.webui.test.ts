@@ -27,15 +27,15 @@ const redis = spawnSync("sh", ["-c", "command -v redis-server"]).status === 0;
 const missing = [
     venv
         ? ""
-        : "the Open WebUI virtualenv (warm it: `bash .ci/webui.sh`, about 5 minutes and 7 GB; or set AIDS_WEBUI_VENV)",
+        : "the Open WebUI virtualenv (warm it: `bash .ci/webui.sh`, 6 to 9 minutes and 7.3 GB; or set AIDS_WEBUI_VENV)",
     ollamaBin ? "" : "ollama (`bash .ci/ollama.sh`)",
     pgBin ? "" : "PostgreSQL (apt-get install postgresql)",
     redis ? "" : "redis-server (apt-get install redis-server)",
 ].filter(Boolean);
 if (missing.length > 0 && process.env["CI"] === "true") {
-    throw new Error(`the real Open WebUI test cannot run under CI without ${missing.join(", ")}`);
+    throw new Error(`the real Open WebUI test cannot run under CI, missing: ${missing.join("; ")}`);
 }
-if (missing.length > 0) console.warn(`the real Open WebUI test is skipped: no ${missing.join(", ")}`);
+if (missing.length > 0) console.warn(`the real Open WebUI test is skipped, missing: ${missing.join("; ")}`);
 const describeReal = missing.length === 0 ? describe : describe.skip;
 jest.setTimeout(600_000);
 
