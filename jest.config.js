@@ -10,7 +10,8 @@
 // and paths and options may follow: `npm run test:unit -- tests/lib --watch` (jest's --selectProjects would
 // take the path for a project name). The e2e suites (real engine, minutes) run apart: `npm run test:e2e`
 // (jest.e2e.config.js), and so do the booted-system suites (*.systems.test.ts: real Debian systems, root,
-// minutes): `npm run test:systems`, never part of `npm test`.
+// minutes): `npm run test:systems`, never part of `npm test`; so does the real Open WebUI (*.webui.test.ts: the
+// pinned release from a 7 GB cached virtualenv, .ci/webui.sh): `npm run test:webui`.
 const common = {
     testEnvironment: "node",
     roots: ["<rootDir>/tests"],
@@ -23,7 +24,7 @@ const projects = [
         ...common,
         displayName: "unit",
         testMatch: ["**/*.test.ts"],
-        testPathIgnorePatterns: [...ignored, "\\.(stack|live|systems)\\.test\\.ts$"],
+        testPathIgnorePatterns: [...ignored, "\\.(stack|live|systems|webui)\\.test\\.ts$"],
         setupFilesAfterEnv: ["<rootDir>/tests/helpers/unitProject.ts"],
     },
     {
@@ -43,12 +44,20 @@ const projects = [
         globalSetup: "<rootDir>/tests/helpers/planCacheSetup.ts",
         globalTeardown: "<rootDir>/tests/helpers/planCacheTeardown.ts",
     },
+    {
+        ...common,
+        displayName: "webui",
+        testMatch: ["**/*.webui.test.ts"],
+        testPathIgnorePatterns: ignored,
+        globalSetup: "<rootDir>/tests/helpers/planCacheSetup.ts",
+        globalTeardown: "<rootDir>/tests/helpers/planCacheTeardown.ts",
+    },
 ];
-const byDefault = projects.filter((p) => p.displayName !== "systems");
+const byDefault = projects.filter((p) => p.displayName !== "systems" && p.displayName !== "webui");
 
 const only = process.env.AIDS_JEST_PROJECT;
 if (only && !projects.some((p) => p.displayName === only)) {
-    throw new Error(`AIDS_JEST_PROJECT=${only}: no such jest project (unit, stacks, live, systems)`);
+    throw new Error(`AIDS_JEST_PROJECT=${only}: no such jest project (unit, stacks, live, systems, webui)`);
 }
 
 /** @type {import('jest').Config} */

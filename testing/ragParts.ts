@@ -122,8 +122,8 @@ function track(child: ChildProcess): { log: () => string; stop: () => Promise<vo
     };
 }
 
-/** Qdrant's REST API over qdrant-client's local mode, on a free loopback port, with this API key. */
-export async function startQdrantLocal(fx: RagFixtures, apiKey: string): Promise<Started> {
+/** Qdrant's REST API over qdrant-client's local mode, on a free loopback port, with this API key (any venv with qdrant-client). */
+export async function startQdrantLocal(fx: Pick<RagFixtures, "python">, apiKey: string): Promise<Started> {
     const child = spawn(fx.python, [QDRANT_LOCAL, apiKey], { stdio: ["ignore", "pipe", "pipe"] });
     const t = track(child);
     const port = await new Promise<number>((resolve, reject) => {
