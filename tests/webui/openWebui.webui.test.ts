@@ -238,6 +238,25 @@ describeReal("the pinned Open WebUI with the private stack's rendered environmen
         expect(keys.split("\n").filter((k) => k.startsWith("open-webui:")).length).toBeGreaterThan(0);
     });
 
+    // The web search names the private stack renders (ENABLE_WEB_SEARCH, WEB_SEARCH_ENGINE, SEARXNG_QUERY_URL) are the
+    // ones this release reads: open_webui/config.py maps them to web.search.*, and routers/retrieval.py get_rag_config
+    // (admin only) reports them under "web". A misspelt name would leave Open WebUI's default (search off).
+    it("web search is on, through SearXNG at the rendered URL, as its retrieval settings report", async () => {
+        const signedIn = await signin(webuiEnv["WEBUI_ADMIN_EMAIL"]!, webuiEnv["WEBUI_ADMIN_PASSWORD"]!);
+        const { token } = (await signedIn.json()) as { token: string };
+        const res = await fetch(`${webui!.url}/api/v1/retrieval/config`, {
+            headers: { Authorization: `Bearer ${token}` },
+        });
+        expect(res.status).toBe(200);
+        const web = ((await res.json()) as { web: Record<string, unknown> }).web;
+        expect(webuiEnv).toMatchObject({ ENABLE_WEB_SEARCH: "True", WEB_SEARCH_ENGINE: "searxng" });
+        expect(web).toMatchObject({
+            ENABLE_WEB_SEARCH: true,
+            WEB_SEARCH_ENGINE: "searxng",
+            SEARXNG_QUERY_URL: webuiEnv["SEARXNG_QUERY_URL"],
+        });
+    });
+
     it('the model list has "documents" from the OpenAI connection, which is the answering service', async () => {
         const signedIn = await signin(webuiEnv["WEBUI_ADMIN_EMAIL"]!, webuiEnv["WEBUI_ADMIN_PASSWORD"]!);
         const { token } = (await signedIn.json()) as { token: string };
