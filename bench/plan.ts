@@ -7,10 +7,11 @@ import { RecordedResource, runOffline } from "../testing/mockRuntime";
 import { planStack } from "../testing/planStack";
 import { generateConfig } from "./generate";
 
-const USAGE = `Usage: npm run bench:plan [-- --runs N]
+const USAGE = `Usage: npm run bench:plan [-- --runs N] [--sizes A,B,...]
 
 Times the offline plan (median of N runs, default 7, after one warm-up) of the private and public
-stacks and of generated configs with 16, 32 and 64 guests, each beside a bare mock-mode program
+stacks and of generated configs with 16, 32 and 64 guests (--sizes: other counts, at least two,
+ascending; .ci/run's smoke run uses small ones), each beside a bare mock-mode program
 registering the same resources (same types and inputs, flat, plain values: no config, validation
 or Outputs), and prints the ratios against the targets
 (plan <= 1.5x bare; growth no worse than linear). It never fails on a figure.`;
@@ -73,11 +74,15 @@ async function main(argv: string[]): Promise<void> {
     const runsAt = argv.indexOf("--runs");
     const runs = runsAt >= 0 ? Number(argv[runsAt + 1]) : 7;
     if (!Number.isInteger(runs) || runs < 1) throw new Error("--runs takes a whole number");
+    const sizesAt = argv.indexOf("--sizes");
+    const sizes = sizesAt >= 0 ? (argv[sizesAt + 1] ?? "").split(",").map(Number) : [16, 32, 64];
+    if (sizes.length < 2 || sizes.some((n, i) => !Number.isInteger(n) || n < 1 || (i > 0 && n <= (sizes[i - 1] ?? 0))))
+        throw new Error("--sizes takes at least two ascending whole numbers of guests, e.g. 16,32,64");
 
     const scenarios: { name: string; stack: string; overrides?: Record<string, unknown> }[] = [
         { name: "private stack", stack: "private" },
         { name: "public stack", stack: "public" },
-        ...[16, 32, 64].map((n) => ({
+        ...sizes.map((n) => ({
             name: `generated, ${n} guests`,
             stack: "private",
             overrides: generateConfig(n).overrides,
