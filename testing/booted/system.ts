@@ -16,6 +16,7 @@ import * as fs from "fs";
 import * as net from "net";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../lib/paths";
+import { networkUnit, NET_UNIT_FAILED, unitJournal } from "./guestNet";
 import { Lab } from "./lab";
 import { RUN_DIR, sweepSystems } from "./sweep";
 
@@ -134,27 +135,6 @@ function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
     });
 }
 
-/** The unit that names host0 (nspawn's container end of the veth) and gives it the guest's address, before sshd starts. */
-function networkUnit(opts: BootOptions): string {
-    const nic = opts.interface ?? "eth0";
-    return [
-        "[Unit]",
-        "Description=ai-dualstack test network (the guest's address from the stack)",
-        "Before=network-online.target ssh.service",
-        "Wants=network-online.target",
-        "[Service]",
-        "Type=oneshot",
-        "RemainAfterExit=yes",
-        ...(nic === "host0" ? [] : [`ExecStart=/sbin/ip link set host0 name ${nic}`]),
-        `ExecStart=/sbin/ip addr add ${opts.address}/${opts.prefix} dev ${nic}`,
-        `ExecStart=/sbin/ip link set ${nic} up`,
-        `ExecStart=/sbin/ip route add default via ${opts.gateway}`,
-        "[Install]",
-        "WantedBy=multi-user.target",
-        "",
-    ].join("\n");
-}
-
 /** Mounts the overlay at dir/root and writes what this one system needs: keys, names, its address. */
 function prepareRoot(dir: string, opts: BootOptions): void {
     const [upper, work, root] = ["upper", "work", "root"].map((d) => path.join(dir, d)) as [string, string, string];
@@ -168,12 +148,14 @@ function prepareRoot(dir: string, opts: BootOptions): void {
         `lowerdir=${lower},upperdir=${upper},workdir=${work}`,
         root,
     ]);
-    // Throwaway keys: the system's host keys, and the client key root accepts.
-    execFileSync("ssh-keygen", ["-A", "-f", root], { stdio: "ignore" });
+    // Throwaway keys: the system's host key, and the client key root accepts. Ed25519 only: the RSA key `ssh-keygen -A`
+    // adds takes 1.2 CPU-s per system (measured here), and sshd skips the key types it has no file for.
+    const hostKeyFile = path.join(root, "etc/ssh/ssh_host_ed25519_key");
+    execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-C", opts.hostname, "-f", hostKeyFile]);
     execFileSync("ssh-keygen", ["-q", "-t", "ed25519", "-N", "", "-f", path.join(dir, "client")]);
     fs.mkdirSync(path.join(root, "root/.ssh"), { recursive: true, mode: 0o700 });
     fs.copyFileSync(path.join(dir, "client.pub"), path.join(root, "root/.ssh/authorized_keys"));
-    const hostKey = fs.readFileSync(path.join(root, "etc/ssh/ssh_host_ed25519_key.pub"), "utf8").trim();
+    const hostKey = fs.readFileSync(`${hostKeyFile}.pub`, "utf8").trim();
     fs.writeFileSync(path.join(dir, "known_hosts"), `[127.0.0.1]:* ${hostKey}\n`);
     fs.writeFileSync(path.join(root, "etc/hostname"), `${opts.hostname}\n`);
     fs.writeFileSync(path.join(root, "etc/hosts"), `127.0.0.1 localhost\n${opts.address} ${opts.hostname}\n`);
@@ -211,14 +193,17 @@ async function joinLab(lab: Lab, machine: string, nspawn: ChildProcess, consoleO
         // arrives when nspawn exits (give it a moment), and a lab that was torn down shows in `ip netns`.
         if (nspawn.exitCode === null) await Promise.race([new Promise((r) => nspawn.once("exit", r)), wait(3_000)]);
         const labState = fs.existsSync(`/run/netns/${lab.name}`) ? "still there" : "gone";
-        throw new VethLost(
+        throw new BootRace(
             `${veth} is gone from lab ${lab.name} (${labState}); systemd-nspawn ${nspawn.exitCode === null ? "still runs" : `exited ${nspawn.exitCode}`}: ${String(err)}\n${consoleOut()}`,
         );
     }
 }
 
-/** The system's veth vanished between nspawn making it and the lab's bridge taking it (bootSystem tries once more). */
-class VethLost extends Error {}
+/**
+ * A boot lost to a race seen in CI, which bootSystem tries once more: the system's veth vanished between nspawn making it
+ * and the lab's bridge taking it, or the unit that gives the guest its address failed (its error is on the console).
+ */
+class BootRace extends Error {}
 
 /** Stops nspawn (SIGTERM powers the system off; SIGKILL after 15 s), unmounts and removes the system's dir. */
 async function teardown(dir: string, nspawn: ChildProcess | undefined, fwd: { close(): void } | undefined) {
@@ -256,6 +241,11 @@ async function waitBooted(system: BootedSystem, nspawn: ChildProcess): Promise<v
     for (;;) {
         const r = await system.ssh("systemctl is-system-running --wait");
         if (["running", "degraded"].includes(r.stdout.trim())) return;
+        // Without its address the system is out of reach for good: no use waiting out the deadline.
+        if (r.code !== 0 && NET_UNIT_FAILED.test(system.console())) {
+            const why = unitJournal(nspawn, "aids-test-net.service");
+            throw new BootRace(`${system.hostname} (${system.suite}): its network unit failed:\n${why}`);
+        }
         if (Date.now() > deadline || nspawn.exitCode !== null) {
             throw new Error(
                 `${system.hostname} (${system.suite}) did not boot: ${r.stdout}${r.stderr}\n${system.console()}`,
@@ -265,13 +255,13 @@ async function waitBooted(system: BootedSystem, nspawn: ChildProcess): Promise<v
     }
 }
 
-// Boots a system on `lab`; resolves once sshd answers and systemd finished starting up. A veth lost on its way into
-// the lab (nspawn beaten to it, joinLab) gets one more boot, with a warning.
+// Boots a system on `lab`; resolves once sshd answers and systemd finished starting up. A boot lost to a race (BootRace)
+// gets one more, with a warning.
 export async function bootSystem(lab: Lab, opts: BootOptions): Promise<BootedSystem> {
     try {
         return await bootOnce(lab, opts);
     } catch (err) {
-        if (!(err instanceof VethLost)) throw err;
+        if (!(err instanceof BootRace)) throw err;
         console.warn(`${opts.hostname} (${opts.suite}): booting again once: ${err.message}`);
         return bootOnce(lab, opts);
     }
