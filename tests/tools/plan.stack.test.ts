@@ -30,8 +30,16 @@ async function capture(argv: string[]): Promise<{ code: number; out: string; err
     }
 }
 
+/** A run of `main` whose output several tests read: planned once per file, on first use. */
+function shared(argv: string[]): () => ReturnType<typeof capture> {
+    let run: ReturnType<typeof capture> | undefined;
+    return () => (run ??= capture(argv));
+}
+const privateTree = shared(["private"]);
+const mermaidBoth = shared(["private", "public", "--format", "mermaid"]);
+
 test("the tree shows the inputs that matter and ends with counts and outputs", async () => {
-    const { code, out } = await capture(["private"]);
+    const { code, out } = await privateTree();
     expect(code).toBe(0);
     expect(out).toContain(
         "proxmoxve:index/vmLegacy:VmLegacy private-ai  VMID 110 on pve1 | 8 cores, NUMA | 48 GiB | GPU mapping private-rtx5090 (pcie) | bridge vmbr1 | disk tank-private 500 GiB | q35/ovmf | restart by hand | protected",
@@ -141,13 +149,13 @@ test("repeated warnings print once with the count and paths; --summary leaves th
     expect(out).toMatch(/Resources by type \(107 to create\):\n\s+28 {2}command:remote:Command/);
     expect(out).toContain("vm private-ai: VMID 110 on pve1, 10.10.10.10");
     // The full plan prints the same notes, then the tree.
-    const full = await capture(["private"]);
+    const full = await privateTree();
     expect(full.out.split("\n").filter((l) => l.startsWith("  note: "))).toEqual(notes);
     expect(full.out).toContain("pulumi:pulumi:Stack ai-dualstack-private");
 });
 
 test("mermaid: one flowchart for both stacks, grouped host / storage / network / private / public", async () => {
-    const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
+    const { code, out } = await mermaidBoth();
     expect(code).toBe(0);
     const lines = out.split("\n");
     expect(lines[0]).toBe("flowchart TB");
@@ -159,7 +167,7 @@ test("mermaid: one flowchart for both stacks, grouped host / storage / network /
 });
 
 test("mermaid draws what a user would: the VMs' services, monitoring and backup; IP sets as what they stand for", async () => {
-    const { code, out } = await capture(["private", "public", "--format", "mermaid"]);
+    const { code, out } = await mermaidBoth();
     expect(code).toBe(0);
     const lines = out.split("\n");
     const body = (group: string) => {
