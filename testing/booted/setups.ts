@@ -51,8 +51,8 @@ export function setupNamed(plan: PlannedStack, host: string, name: string): Plan
     return found;
 }
 
-/** Runs a planned set-up on a booted system as `up` does: its command, its stdin, as root. */
+/** Runs a planned set-up on a booted system as `up` does: its command, its stdin, as root, on a connection of its own. */
 export function runSetup(system: BootedSystem, setup: PlannedSetup): Promise<RunResult> {
     if (setup.user !== "root") throw new Error(`${setup.name} logs in as ${setup.user}; booted systems take root only`);
-    return system.ssh(setup.create, setup.stdin);
+    return system.login(setup.create, setup.stdin);
 }

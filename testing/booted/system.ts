@@ -13,10 +13,10 @@ import type * as command from "@pulumi/command";
 import { ChildProcess, execFileSync, spawn } from "child_process";
 import * as crypto from "crypto";
 import * as fs from "fs";
-import * as net from "net";
 import * as path from "path";
 import { PROJECT_ROOT } from "../../lib/paths";
 import { networkUnit, NET_UNIT_FAILED, unitJournal } from "./guestNet";
+import { forward, muxPath, run, RunResult, sshArgs, startMux, stopMux } from "./ssh";
 import { Lab } from "./lab";
 import { RUN_DIR, sweepSystems } from "./sweep";
 
@@ -28,11 +28,7 @@ export const SUITE_LABEL: Record<Suite, string> = {
     bookworm: "Debian 12 (Proxmox VE 8.4)",
 };
 
-export interface RunResult {
-    code: number;
-    stdout: string;
-    stderr: string;
-}
+export type { RunResult } from "./ssh";
 
 export interface BootOptions {
     suite: Suite;
@@ -60,7 +56,15 @@ export interface BootedSystem {
     readonly changes: string;
     /** The system's root as the host sees it (the merged overlay). */
     readonly root: string;
-    /** Runs `command` over SSH as root with `stdin` (a rendered script goes to `bash -s`, as `up` sends it). */
+    /**
+     * Runs `command` as root with `stdin` over a new SSH connection, as `up` opens one for each remote command (a
+     * rendered script goes to `bash -s`). The set-ups run this way (runSetup).
+     */
+    login(command: string, stdin?: string): Promise<RunResult>;
+    /**
+     * Runs `command` as root with `stdin` over the test's own connection to the system, one per system and shared by
+     * its checks (OpenSSH multiplexing: a check costs no key exchange, 0.1 CPU-s each, and there are hundreds).
+     */
     ssh(command: string, stdin?: string): Promise<RunResult>;
     /** ssh(), failing with the output when the command does. */
     sh(command: string, stdin?: string): Promise<string>;
@@ -90,49 +94,6 @@ export function bootedSystemsUnavailable(): string | undefined {
 
 function wait(ms: number): Promise<void> {
     return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
-/** Forwards 127.0.0.1:<port> to address:22 inside the lab (socat in the lab's namespace per connection). */
-async function forward(lab: Lab, address: string): Promise<{ port: number; close(): void }> {
-    const sockets = new Set<net.Socket>();
-    const server = net.createServer((socket) => {
-        sockets.add(socket);
-        const leg = spawn("ip", ["netns", "exec", lab.name, "socat", "STDIO", `TCP:${address}:22`], {
-            stdio: ["pipe", "pipe", "ignore"],
-        });
-        socket.pipe(leg.stdin);
-        leg.stdout.pipe(socket);
-        const end = () => {
-            sockets.delete(socket);
-            socket.destroy();
-            leg.kill();
-        };
-        socket.on("close", end);
-        socket.on("error", end);
-        leg.on("exit", end);
-    });
-    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-    const port = (server.address() as net.AddressInfo).port;
-    return {
-        port,
-        close: () => {
-            for (const s of sockets) s.destroy();
-            server.close();
-        },
-    };
-}
-
-function run(cmd: string, args: string[], stdin?: string): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-        const child = spawn(cmd, args, { stdio: ["pipe", "pipe", "pipe"] });
-        let stdout = "";
-        let stderr = "";
-        child.stdout.on("data", (b: Buffer) => (stdout += b.toString()));
-        child.stderr.on("data", (b: Buffer) => (stderr += b.toString()));
-        child.on("error", reject);
-        child.on("close", (code) => resolve({ code: code ?? -1, stdout, stderr }));
-        child.stdin.end(stdin ?? "");
-    });
 }
 
 /** Mounts the overlay at dir/root and writes what this one system needs: keys, names, its address. */
@@ -223,23 +184,11 @@ async function teardown(dir: string, nspawn: ChildProcess | undefined, fwd: { cl
     fs.rmSync(dir, { recursive: true, force: true });
 }
 
-function sshArgs(dir: string, port: number): string[] {
-    const options = {
-        UserKnownHostsFile: path.join(dir, "known_hosts"),
-        StrictHostKeyChecking: "yes",
-        BatchMode: "yes",
-        LogLevel: "ERROR",
-        ConnectTimeout: "5",
-    };
-    const o = Object.entries(options).flatMap(([k, v]) => ["-o", `${k}=${v}`]);
-    return ["-p", String(port), "-i", path.join(dir, "client"), ...o, "root@127.0.0.1"];
-}
-
 /** Waits until sshd answers and systemd is done starting (running, or degraded: the test reads which unit failed). */
 async function waitBooted(system: BootedSystem, nspawn: ChildProcess): Promise<void> {
     const deadline = Date.now() + 90_000;
     for (;;) {
-        const r = await system.ssh("systemctl is-system-running --wait");
+        const r = await system.login("systemctl is-system-running --wait");
         if (["running", "degraded"].includes(r.stdout.trim())) return;
         // Without its address the system is out of reach for good: no use waiting out the deadline.
         if (r.code !== 0 && NET_UNIT_FAILED.test(system.console())) {
@@ -289,7 +238,9 @@ async function bootOnce(lab: Lab, opts: BootOptions): Promise<BootedSystem> {
         nspawn.stderr?.on("data", (b: Buffer) => (consoleOut += b.toString()));
         await joinLab(lab, machine, nspawn, () => consoleOut);
         fwd = await forward(lab, opts.address);
-        const ssh = sshArgs(dir, fwd.port);
+        const port = fwd.port;
+        const fresh = sshArgs(dir, port);
+        const shared = sshArgs(dir, port, ["-o", `ControlPath=${muxPath(dir)}`, "-o", "ControlMaster=no"]);
         const system: BootedSystem = {
             suite: opts.suite,
             address: opts.address,
@@ -302,18 +253,23 @@ async function bootOnce(lab: Lab, opts: BootOptions): Promise<BootedSystem> {
             },
             changes: path.join(dir, "upper"),
             root: path.join(dir, "root"),
-            ssh: (cmd, stdin) => run("ssh", [...ssh, cmd], stdin),
+            login: (cmd, stdin) => run("ssh", [...fresh, cmd], stdin),
+            ssh: (cmd, stdin) => run("ssh", [...shared, cmd], stdin),
             async sh(cmd, stdin) {
-                const r = await run("ssh", [...ssh, cmd], stdin);
+                const r = await run("ssh", [...shared, cmd], stdin);
                 if (r.code === 0) return r.stdout;
                 throw new Error(
                     `${opts.hostname} (${opts.suite}): '${cmd}' exited ${r.code}\n${r.stdout}\n${r.stderr}`,
                 );
             },
             console: () => consoleOut,
-            stop: () => teardown(dir, nspawn, fwd),
+            stop: async () => {
+                await stopMux(dir, port);
+                await teardown(dir, nspawn, fwd);
+            },
         };
         await waitBooted(system, nspawn);
+        await startMux(dir, port);
         return system;
     } catch (err) {
         await teardown(dir, nspawn, fwd);
