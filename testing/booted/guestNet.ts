@@ -24,6 +24,9 @@ export function networkUnit(opts: GuestAddress): string {
         "[Service]",
         "Type=oneshot",
         "RemainAfterExit=yes",
+        // Why a step failed goes to the console too, which a failed boot's error carries.
+        "StandardOutput=journal+console",
+        "StandardError=journal+console",
         ...(nic === "host0" ? [] : [`ExecStart=/sbin/ip link set host0 name ${nic}`]),
         `ExecStart=/sbin/ip addr add ${opts.address}/${opts.prefix} dev ${nic}`,
         `ExecStart=/sbin/ip link set ${nic} up`,
